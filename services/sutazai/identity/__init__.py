@@ -1,0 +1,1 @@
+"""Identity service: API keys, bearer tokens and the audit log (prefix /api/identity)."""

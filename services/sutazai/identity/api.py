@@ -1,0 +1,104 @@
+"""HTTP adapter of the identity service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from sutazai.identity.core import IdentityCore
+from sutazai.identity.store import ApiKeyRow
+from sutazai.lib.security import CurrentPrincipal, Principal, Role, require_role
+
+router = APIRouter(prefix="/api/identity/v1", tags=["identity"])
+AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
+
+
+def get_core(request: Request) -> IdentityCore:
+    core: IdentityCore = request.app.state.core
+    return core
+
+
+Core = Annotated[IdentityCore, Depends(get_core)]
+
+
+class CreateKey(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="what the key is for")
+    role: Role = Role.user
+    collections: list[str] = Field(default_factory=list, max_length=100,
+                                   description="collections the key may use; empty means all")
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: Role
+    collections: list[str]
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiKeyRow) -> KeyOut:
+        return cls.model_validate({k: v for k, v in row.items() if k != "secret_hash"})
+
+
+class CreatedKey(KeyOut):
+    api_key: str = Field(description="the key itself; shown once, never stored")
+
+
+class WhoAmI(BaseModel):
+    subject: str
+    role: Role
+    credential: str
+    key_id: str | None
+    collections: list[str]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+@router.get("/whoami", response_model=WhoAmI, summary="The caller's identity (also used by "
+            "other services to verify API keys)")
+async def whoami(principal: CurrentPrincipal) -> WhoAmI:
+    return WhoAmI.model_validate(principal.to_dict())
+
+
+@router.post("/keys", response_model=CreatedKey, status_code=201, summary="Create an API key")
+async def create_key(body: CreateKey, admin: AdminPrincipal, core: Core) -> CreatedKey:
+    issued = await core.create_key(
+        name=body.name, role=body.role, collections=body.collections, actor=admin.subject
+    )
+    return CreatedKey(**KeyOut.of(issued.key).model_dump(), api_key=issued.plaintext)
+
+
+@router.get("/keys", response_model=list[KeyOut], summary="List API keys")
+async def list_keys(
+    _: AdminPrincipal, core: Core, include_revoked: Annotated[bool, Query()] = False
+) -> list[KeyOut]:
+    return [KeyOut.of(row) for row in await core.list_keys(include_revoked=include_revoked)]
+
+
+@router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key")
+async def revoke_key(key_id: str, admin: AdminPrincipal, core: Core) -> None:
+    await core.revoke_key(key_id=key_id, actor=admin.subject)
+
+
+@router.post("/tokens", response_model=Token, summary="Exchange the caller's credential for a "
+             "short-lived bearer token")
+async def issue_token(principal: CurrentPrincipal, core: Core) -> Token:
+    token, ttl = await core.issue_token(principal)
+    return Token(access_token=token, expires_in=ttl)
+
+
+@router.get("/audit", summary="Newest audit log entries")
+async def audit(
+    _: AdminPrincipal, core: Core, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, object]]:
+    return await core.audit(limit=limit)

@@ -1,0 +1,1 @@
+"""Learning service (prefix /api/learning): Feedback, evaluation suites and runs, model registry, routing policy, exemplars."""

@@ -1,0 +1,27 @@
+"""The learning service's FastAPI app. Its domain endpoints arrive with its features; the app
+already runs with the platform's health, readiness, metrics, auth and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from sutazai.lib.service_app import ServiceSpec, create_service_app
+from sutazai.lib.service_runtime import standard_lifespan, standard_readiness
+from sutazai.learning.settings import LearningSettings, get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+PREFIXES = ("/api/learning",)
+
+
+def create_app(settings: LearningSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    spec = ServiceSpec(
+        name="learning", prefixes=PREFIXES, otlp_endpoint=settings.otlp_endpoint,
+        description="Feedback, evaluation suites and runs, model registry, routing policy, exemplars.",
+        lifespan=standard_lifespan(settings, schema="learning", migrations_dir=MIGRATIONS),
+    )
+    app = create_service_app(spec)
+    spec.readiness.update(standard_readiness(app))
+    return app

@@ -1,0 +1,1 @@
+"""The shared library ("System 0") every SutazAI service builds on."""

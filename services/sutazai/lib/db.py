@@ -1,0 +1,62 @@
+"""PostgreSQL access: one async connection pool per service, opened in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from sutazai.lib.errors import DependencyUnavailable
+
+
+def describe_dsn(dsn: str) -> str:
+    """host:port/db of a DSN, without credentials, for error messages."""
+    parts = urlsplit(dsn)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
+
+
+class Database:
+    """A pool of psycopg connections yielding dict rows; `close()` is idempotent."""
+
+    def __init__(self, dsn: str, *, max_size: int = 10) -> None:
+        self._dsn = dsn
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, object]]] = (
+            AsyncConnectionPool(
+                dsn, min_size=1, max_size=max_size, open=False,
+                kwargs={"row_factory": dict_row, "connect_timeout": 5},
+            )
+        )
+        self._closed = False
+
+    async def open(self, *, timeout: float) -> None:
+        """Open the pool, waiting up to `timeout` seconds for PostgreSQL to accept connections."""
+        try:
+            await self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            raise DependencyUnavailable(
+                f"PostgreSQL at {describe_dsn(self._dsn)} did not accept connections within "
+                f"{timeout:.0f}s; check SUTAZAI_DATABASE_URL and that the server is running"
+            ) from exc
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, object]]]:
+        if self._closed:
+            raise RuntimeError("database pool is closed")
+        try:
+            async with self._pool.connection(timeout=10) as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DependencyUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
+
+    async def ping(self) -> None:
+        async with self.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._pool.close()

@@ -1,0 +1,117 @@
+"""A resilient HTTP client for service-to-service calls: timeouts, retries on transient
+errors only, and a circuit breaker per target."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+import httpx
+import pybreaker
+from opentelemetry import propagate
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from sutazai.lib.context import current_request_id
+from sutazai.lib.errors import DependencyUnavailable
+
+logger = logging.getLogger(__name__)
+TRANSIENT_STATUS = {429, 502, 503, 504}
+
+
+class TransientHTTPError(Exception):
+    """A response worth retrying (rate limit or gateway/unavailable status)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.request.method} {response.request.url} -> {response.status_code}")
+        self.response = response
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, (httpx.TimeoutException, httpx.TransportError, TransientHTTPError))
+
+
+class ClientClosedError(RuntimeError):
+    """The client was used after close()."""
+
+
+class ResilientClient:
+    """httpx.AsyncClient with bounded retries and a circuit breaker.
+
+    After `failure_threshold` consecutive failures the breaker opens for `reset_seconds`,
+    and calls fail fast with DependencyUnavailable (503 with Retry-After) instead of waiting.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        failure_threshold: int = 5,
+        reset_seconds: int = 30,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._attempts = attempts
+        self._reset_seconds = reset_seconds
+        self.breaker = pybreaker.CircuitBreaker(fail_max=failure_threshold, reset_timeout=reset_seconds)
+        self._closed = False
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self._closed:
+            raise ClientClosedError(f"HTTP client for {self.name} is closed")
+        if self.breaker.current_state == pybreaker.STATE_OPEN:
+            raise DependencyUnavailable(
+                f"{self.name} is unavailable (circuit open after repeated failures)",
+                retry_after=self._reset_seconds,
+            )
+        headers = dict(kwargs.pop("headers", None) or {})
+        propagate.inject(headers)
+        request_id = current_request_id()
+        if request_id:
+            headers.setdefault("x-request-id", request_id)
+        try:
+            with self.breaker.calling():
+                return await self._with_retries(method, url, headers=headers, **kwargs)
+        except pybreaker.CircuitBreakerError as exc:
+            raise DependencyUnavailable(
+                f"{self.name} is unavailable (circuit opened)", retry_after=self._reset_seconds
+            ) from exc
+        except (httpx.HTTPError, TransientHTTPError) as exc:
+            raise DependencyUnavailable(f"{self.name} did not answer: {exc}") from exc
+
+    async def _with_retries(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                response = await self._client.request(method, url, **kwargs)
+                if response.status_code in TRANSIENT_STATUS:
+                    raise TransientHTTPError(response)
+                return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._client.aclose()
+
+    async def __aenter__(self) -> ResilientClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

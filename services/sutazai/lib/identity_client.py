@@ -1,0 +1,44 @@
+"""Verifies API keys by asking the identity service over HTTP (`GET /api/identity/v1/whoami`
+with the caller's own key), caching answers briefly. Used by every service but identity."""
+
+from __future__ import annotations
+
+import hashlib
+
+from cachetools import TTLCache
+
+from sutazai.lib.errors import DependencyUnavailable, Unauthenticated
+from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.security import Principal, Role
+
+WHOAMI_PATH = "/api/identity/v1/whoami"
+
+
+class IdentityKeyVerifier:
+    """ApiKeyVerifier backed by the identity service."""
+
+    def __init__(self, client: ResilientClient, *, cache_seconds: float) -> None:
+        self._client = client
+        self._cache: TTLCache[str, Principal] | None = (
+            TTLCache(maxsize=4096, ttl=cache_seconds) if cache_seconds > 0 else None
+        )
+
+    async def verify(self, raw_key: str) -> Principal:
+        fingerprint = hashlib.sha256(raw_key.encode()).hexdigest()
+        if self._cache is not None and fingerprint in self._cache:
+            return self._cache[fingerprint]
+        response = await self._client.request(
+            "GET", WHOAMI_PATH, headers={"Authorization": f"Bearer {raw_key}"}
+        )
+        if response.status_code == 401:
+            raise Unauthenticated(response.json().get("detail", "API key is not valid"))
+        if response.status_code != 200:
+            raise DependencyUnavailable(f"identity service answered {response.status_code}")
+        body = response.json()
+        principal = Principal(
+            subject=body["subject"], role=Role(body["role"]), credential="api_key",
+            key_id=body.get("key_id"), collections=tuple(body.get("collections") or ()),
+        )
+        if self._cache is not None:
+            self._cache[fingerprint] = principal
+        return principal

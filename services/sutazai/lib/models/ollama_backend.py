@@ -1,0 +1,128 @@
+"""Ollama (production): the official `ollama` client against the GPU host's server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+import ollama
+
+from sutazai.lib.errors import ModelUnavailable
+from sutazai.lib.models.interface import (
+    ChatMessage,
+    ChatResult,
+    EmbeddingKind,
+    validate_schema_output,
+)
+
+E5_PREFIX = {"query": "query: ", "passage": "passage: "}
+
+
+class OllamaBackend:
+    """ModelBackend over an Ollama server. Embedding models of the e5 family expect
+    'query: ' / 'passage: ' prefixes, which are added when `e5_prefixes` is true."""
+
+    def __init__(
+        self, url: str, *, chat_model: str, embed_model: str, timeout: float = 120.0,
+        e5_prefixes: bool = True, dimensions: int = 384,
+    ) -> None:
+        self._url = url
+        self._client = ollama.AsyncClient(host=url, timeout=timeout)
+        self._chat_model, self._embed_model = chat_model, embed_model
+        self._e5_prefixes, self._dimensions = e5_prefixes, dimensions
+        self._closed = False
+
+    @property
+    def chat_model(self) -> str:
+        return self._chat_model
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    def _unavailable(self, exc: Exception) -> ModelUnavailable:
+        if isinstance(exc, ollama.ResponseError):
+            return ModelUnavailable(f"Ollama at {self._url} refused the request: {exc.error}")
+        return ModelUnavailable(f"Ollama at {self._url} is unreachable: {exc}")
+
+    def _options(self, temperature: float, max_tokens: int, seed: int | None) -> dict[str, Any]:
+        options: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
+        if seed is not None:
+            options["seed"] = seed
+        return options
+
+    async def chat(
+        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
+        seed: int | None = None, json_schema: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        self._check_open()
+        try:
+            response = await self._client.chat(
+                model=self._chat_model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                format=json_schema, options=self._options(temperature, max_tokens, seed),
+            )
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
+            raise self._unavailable(exc) from exc
+        text = response.message.content or ""
+        if json_schema is not None:
+            validate_schema_output(text, json_schema, self._chat_model)
+        return ChatResult(
+            text=text, model=self._chat_model,
+            prompt_tokens=int(response.prompt_eval_count or 0),
+            completion_tokens=int(response.eval_count or 0),
+            finish_reason=str(response.done_reason or "stop"),
+        )
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
+        seed: int | None = None,
+    ) -> AsyncIterator[str]:
+        self._check_open()
+        try:
+            parts = await self._client.chat(
+                model=self._chat_model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                stream=True, options=self._options(temperature, max_tokens, seed),
+            )
+            async for part in parts:
+                if part.message.content:
+                    yield part.message.content
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
+            raise self._unavailable(exc) from exc
+
+    async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> list[list[float]]:
+        self._check_open()
+        if not texts:
+            return []
+        prefix = E5_PREFIX[kind] if self._e5_prefixes else ""
+        try:
+            response = await self._client.embed(
+                model=self._embed_model, input=[prefix + t for t in texts]
+            )
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
+            raise self._unavailable(exc) from exc
+        return [list(map(float, vector)) for vector in response.embeddings]
+
+    async def ping(self) -> None:
+        """Reachable, and both configured models are present."""
+        self._check_open()
+        try:
+            listing = await self._client.list()
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
+            raise self._unavailable(exc) from exc
+        names = {m.model for m in listing.models}
+        missing = [m for m in (self._chat_model, self._embed_model) if m not in names]
+        if missing:
+            raise ModelUnavailable(
+                f"Ollama at {self._url} lacks model(s) {', '.join(missing)}; run `ollama pull` "
+                "or load them from the offline bundle (see models/README.md)"
+            )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ModelUnavailable("the Ollama backend is closed")
+
+    async def close(self) -> None:
+        self._closed = True

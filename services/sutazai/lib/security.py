@@ -1,0 +1,174 @@
+"""Credentials: API keys (stored hashed) and short-lived JWT bearer tokens, and the FastAPI
+dependencies that turn a request's credential into a Principal."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, Protocol
+
+import jwt
+from fastapi import Depends, Request
+
+from sutazai.lib.errors import Forbidden, Unauthenticated
+
+API_KEY_PREFIX = "szk"
+_API_KEY_RE = re.compile(rf"^{API_KEY_PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{32,64}})$")
+JWT_ISSUER = "sutazai-identity"
+JWT_ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    user = "user"
+    service = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the subject, its role, and the credential that proved it."""
+
+    subject: str
+    role: Role
+    credential: str  # "api_key" or "token"
+    key_id: str | None = None
+    collections: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject, "role": self.role.value, "credential": self.credential,
+            "key_id": self.key_id, "collections": list(self.collections),
+        }
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key_id: str
+    secret_hash: str
+    plaintext: str
+
+
+def generate_api_key() -> NewApiKey:
+    """A new key `szk_<id>_<secret>`; only its SHA-256 hash is ever stored.
+
+    Keys carry 256 bits of randomness, so a fast hash is safe (unlike passwords)."""
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return NewApiKey(key_id, hash_secret(secret), f"{API_KEY_PREFIX}_{key_id}_{secret}")
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def parse_api_key(raw: str) -> tuple[str, str] | None:
+    """Return (key_id, secret) of a well-formed key, or None."""
+    match = _API_KEY_RE.match(raw)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+class TokenCodec:
+    """Issues and verifies HS256 JWTs signed with the platform secret."""
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        if not secret:
+            raise ValueError("a JWT secret is required (SUTAZAI_JWT_SECRET)")
+        self._secret, self._ttl = secret, ttl_seconds
+
+    def issue(self, principal: Principal) -> tuple[str, int]:
+        now = int(time.time())
+        claims = {
+            "iss": JWT_ISSUER, "sub": principal.subject, "role": principal.role.value,
+            "kid": principal.key_id, "col": list(principal.collections),
+            "iat": now, "exp": now + self._ttl,
+        }
+        return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM), self._ttl
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[JWT_ALGORITHM], issuer=JWT_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("bearer token has expired; request a new one") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"bearer token is invalid: {exc}") from exc
+        try:
+            role = Role(claims.get("role", ""))
+        except ValueError as exc:
+            raise Unauthenticated("bearer token carries an unknown role") from exc
+        return Principal(
+            subject=str(claims["sub"]), role=role, credential="token",
+            key_id=claims.get("kid"), collections=tuple(claims.get("col") or ()),
+        )
+
+
+class ApiKeyVerifier(Protocol):
+    """Turns an API key into a Principal, or raises Unauthenticated."""
+
+    async def verify(self, raw_key: str) -> Principal: ...
+
+
+def credential_from(request: Request) -> str | None:
+    """The credential in `Authorization: Bearer ...` or `X-API-Key`, if any."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Authorization header must be 'Bearer <api key or token>'")
+        return value.strip()
+    key = request.headers.get("x-api-key")
+    return key.strip() if key else None
+
+
+class Authenticator:
+    """Authenticates a raw credential: API keys via the verifier, JWTs via the codec."""
+
+    def __init__(self, *, verifier: ApiKeyVerifier, codec: TokenCodec | None) -> None:
+        self._verifier, self._codec = verifier, codec
+
+    async def authenticate(self, raw: str | None) -> Principal:
+        if not raw:
+            raise Unauthenticated(
+                "this endpoint needs a credential: send 'Authorization: Bearer <api key>' "
+                "(create one with `sutazai admin create-key`)"
+            )
+        if raw.startswith(f"{API_KEY_PREFIX}_"):
+            return await self._verifier.verify(raw)
+        if raw.count(".") == 2 and self._codec is not None:
+            return self._codec.verify(raw)
+        raise Unauthenticated("credential is neither a SutazAI API key (szk_...) nor a bearer token")
+
+
+async def require_principal(request: Request) -> Principal:
+    """FastAPI dependency: the authenticated caller, or a 401 problem."""
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(credential_from(request))
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """FastAPI dependency factory: the caller must hold one of `roles`."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"this action needs role {allowed}; your credential has {principal.role.value}")
+        return principal
+
+    return check

@@ -1,0 +1,188 @@
+"""The one way a SutazAI service is built: a FastAPI app with health, readiness, metrics,
+OpenAPI, request ids, tracing, JSON access logs and problem+json errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sutazai import __version__
+from sutazai.lib.context import bind_request, unbind_request
+from sutazai.lib.errors import install_error_handlers
+from sutazai.lib.telemetry import create_tracer_provider
+
+logger = logging.getLogger("sutazai.access")
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What distinguishes one service: name, URL prefixes, lifespan and readiness checks."""
+
+    name: str
+    prefixes: Sequence[str]
+    description: str
+    otlp_endpoint: str | None = None
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    readiness_timeout_seconds: float = 3.0
+
+
+class _Metrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "sutazai_http_requests", "HTTP requests handled",
+            ["service", "method", "route", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "sutazai_http_request_duration_seconds", "HTTP request latency",
+            ["service", "method", "route"], registry=self.registry,
+        )
+        self.service = service
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware (safe for streaming): request id, server span, metrics, access log."""
+
+    def __init__(self, app: ASGIApp, *, service: str, tracer: trace.Tracer, metrics: _Metrics) -> None:
+        self.app, self.service, self.tracer, self.metrics = app, service, tracer, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        tokens = bind_request(request_id, self.service)
+        status = {"code": 500}
+        started = time.perf_counter()
+        ctx = propagate.extract(headers)
+        name = f"{scope['method']} {scope['path']}"
+        with self.tracer.start_as_current_span(name, context=ctx, kind=SpanKind.SERVER) as span:
+            span.set_attribute("http.request.method", scope["method"])
+            span.set_attribute("url.path", scope["path"])
+            span.set_attribute("sutazai.request_id", request_id)
+
+            async def send_wrapper(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status["code"] = message["status"]
+                    extra = [(b"x-request-id", request_id.encode("latin-1"))]
+                    span_ctx = span.get_span_context()
+                    if span_ctx.is_valid:
+                        extra.append((b"x-trace-id", format(span_ctx.trace_id, "032x").encode()))
+                    message["headers"] = list(message.get("headers", [])) + extra
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                self._record(scope, span, status["code"], started)
+                unbind_request(tokens)
+
+    def _record(self, scope: Scope, span: trace.Span, code: int, started: float) -> None:
+        route = scope.get("route")
+        route_path = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        span.set_attribute("http.response.status_code", code)
+        span.set_attribute("http.route", route_path)
+        if code >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        self.metrics.requests.labels(self.service, scope["method"], route_path, str(code)).inc()
+        self.metrics.latency.labels(self.service, scope["method"], route_path).observe(elapsed)
+        logger.info(
+            "request handled",
+            extra={"method": scope["method"], "path": scope["path"], "status": code,
+                   "duration_ms": round(elapsed * 1000, 2)},
+        )
+
+
+async def _run_checks(spec: ServiceSpec) -> tuple[bool, dict[str, Any]]:
+    async def one(check: ReadinessCheck) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(check(), timeout=spec.readiness_timeout_seconds)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
+            return {"status": "down", "error": str(exc) or type(exc).__name__}
+        return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+    names = list(spec.readiness)
+    results = await asyncio.gather(*(one(spec.readiness[n]) for n in names))
+    checks = dict(zip(names, results, strict=True))
+    return all(r["status"] == "up" for r in results), checks
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    """Build the FastAPI app of one service; routes are added by the caller under its prefix."""
+    primary = spec.prefixes[0]
+    provider = create_tracer_provider(spec.name, spec.otlp_endpoint)
+    metrics = _Metrics(spec.name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            if spec.lifespan is None:
+                yield
+            else:
+                async with spec.lifespan(app):
+                    yield
+        finally:
+            provider.shutdown()
+
+    app = FastAPI(
+        title=f"SutazAI {spec.name}",
+        description=spec.description,
+        version=__version__,
+        openapi_url=f"{primary}/openapi.json",
+        docs_url=f"{primary}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.spec = spec
+    app.state.tracer_provider = provider
+    install_error_handlers(app)
+    _add_probe_routes(app, spec, metrics)
+    app.add_middleware(
+        ObservabilityMiddleware, service=spec.name,
+        tracer=provider.get_tracer("sutazai"), metrics=metrics,
+    )
+    return app
+
+
+def _add_probe_routes(app: FastAPI, spec: ServiceSpec, metrics: _Metrics) -> None:
+    primary = spec.prefixes[0]
+
+    @app.get(f"{primary}/healthz", tags=["probes"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name, "version": __version__}
+
+    @app.get(f"{primary}/readyz", tags=["probes"], summary="Readiness of each dependency")
+    async def readyz() -> JSONResponse:
+        ready, checks = await _run_checks(spec)
+        body = {"status": "ready" if ready else "not_ready", "service": spec.name, "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get(f"{primary}/metrics", tags=["probes"], summary="Prometheus metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def tracer_of(app: FastAPI) -> trace.Tracer:
+    provider: TracerProvider = app.state.tracer_provider
+    return provider.get_tracer("sutazai")

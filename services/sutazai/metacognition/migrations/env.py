@@ -1,0 +1,3 @@
+from sutazai.lib.migration_env import run
+
+run()

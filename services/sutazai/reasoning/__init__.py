@@ -1,0 +1,2 @@
+"""Reasoning service: plan, act with tools, synthesize, verify; traces (prefixes
+/api/reasoning and /v1)."""

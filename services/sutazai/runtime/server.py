@@ -1,0 +1,63 @@
+"""Serve the platform: every service in one process (`all`), or one service alone (Compose)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from sutazai.lib.logging import configure_logging
+from sutazai.runtime.gateway import Gateway
+
+SERVICES = ("identity", "reasoning", "knowledge", "learning", "metacognition")
+
+
+def _factories() -> dict[str, tuple[Callable[[], FastAPI], tuple[str, ...]]]:
+    from sutazai.identity import app as identity
+    from sutazai.knowledge import app as knowledge
+    from sutazai.learning import app as learning
+    from sutazai.metacognition import app as metacognition
+    from sutazai.reasoning import app as reasoning
+
+    return {
+        "identity": (identity.create_app, identity.PREFIXES),
+        "reasoning": (reasoning.create_app, reasoning.PREFIXES),
+        "knowledge": (knowledge.create_app, knowledge.PREFIXES),
+        "learning": (learning.create_app, learning.PREFIXES),
+        "metacognition": (metacognition.create_app, metacognition.PREFIXES),
+    }
+
+
+def build_app(service: str = "all") -> ASGIApp:
+    """The ASGI app for one service, or the gateway over all of them."""
+    factories = _factories()
+    if service != "all":
+        if service not in factories:
+            raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)} or all")
+        return factories[service][0]()
+    return Gateway([(name, prefixes, make()) for name, (make, prefixes) in factories.items()])
+
+
+def serve(service: str, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    configure_logging(log_level)
+    uvicorn.run(
+        build_app(service), host=host, port=port, log_config=None, access_log=False,
+        lifespan="on", timeout_graceful_shutdown=20,
+    )
+
+
+def main() -> None:
+    serve(
+        os.environ.get("SUTAZAI_SERVE", "all"),
+        os.environ.get("SUTAZAI_HOST", "127.0.0.1"),
+        int(os.environ.get("SUTAZAI_PORT", "8080")),
+        os.environ.get("SUTAZAI_LOG_LEVEL", "INFO"),
+    )
+
+
+if __name__ == "__main__":
+    main()

