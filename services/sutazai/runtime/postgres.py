@@ -157,10 +157,16 @@ class EmbeddedPostgres:
         self._exec(user, [_bin("pg_ctl"), "-D", str(self.pgdata), *args], "pg_ctl " + args[-1])
 
     def _exec(self, user: str | None, argv: list[str], what: str) -> None:
+        # Drop to the server's user *and* group: keeping root's group would deny traversal of
+        # 0701 parents, since group bits take precedence over "other" bits.
+        ids: dict[str, object] = {}
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            ids = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         try:
             subprocess.run(  # noqa: S603 - fixed binaries from the wheel
-                argv, check=True, capture_output=True, text=True, timeout=120, user=user,
-                cwd=str(self.root), stdin=subprocess.DEVNULL,
+                argv, check=True, capture_output=True, text=True, timeout=120,
+                cwd=str(self.root), stdin=subprocess.DEVNULL, **ids,  # type: ignore[call-overload]
             )
         except subprocess.CalledProcessError as exc:
             reason = (exc.stderr or exc.stdout or "").strip().splitlines()

@@ -3,7 +3,7 @@ would otherwise load the same model once per service)."""
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sutazai.lib.models.interface import Embedder, ModelBackend
 from sutazai.lib.settings import EmbedderKind, ModelBackendKind, ModelSettings
 
-_lock = asyncio.Lock()
+_lock = threading.Lock()  # the backend may be shared by services on different loops
 _shared: dict[tuple[Any, ...], tuple[ModelBackend, int]] = {}
 
 
@@ -58,19 +58,21 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
 async def shared_backend(settings: ModelSettings) -> AsyncIterator[ModelBackend]:
     """The process-wide backend for these settings, closed when its last user leaves."""
     key = _key(settings)
-    async with _lock:
+    with _lock:
         if key in _shared:
             backend, users = _shared[key]
         else:
-            backend, users = await asyncio.to_thread(build_backend, settings), 0
+            backend, users = build_backend(settings), 0
         _shared[key] = (backend, users + 1)
     try:
         yield backend
     finally:
-        async with _lock:
+        with _lock:
             backend, users = _shared[key]
-            if users <= 1:
+            last = users <= 1
+            if last:
                 del _shared[key]
-                await backend.close()
             else:
                 _shared[key] = (backend, users - 1)
+        if last:
+            await backend.close()

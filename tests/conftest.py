@@ -1,0 +1,72 @@
+"""Suite-wide rules: no connection may leave loopback, every test gets a clean environment,
+and the tier marker follows the folder (tests/unit, tests/integration, tests/e2e, ...)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_TIERS = {"unit": "unit", "integration": "integration", "contract": "integration", "e2e": "e2e"}
+
+
+class NonLoopbackConnection(AssertionError):
+    """A test tried to open a connection to an address outside 127.0.0.0/8 or ::1."""
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths and the like never leave the machine
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: refuse rather than resolve it
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NonLoopbackConnection(f"test tried to connect to {address!r}; only loopback is allowed")
+    _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NonLoopbackConnection(f"test tried to connect to {address!r}; only loopback is allowed")
+    return _real_connect_ex(self, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        tier = _TIERS.get(parts[0]) if parts else None
+        if tier and not any(item.iter_markers(name=t) for t in ("unit", "integration", "e2e")):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No SUTAZAI_* setting leaks in from the developer's shell (SUTAZAI_TEST_* URLs stay)."""
+    for key in list(os.environ):
+        if key.startswith("SUTAZAI_") and not key.startswith("SUTAZAI_TEST_"):
+            monkeypatch.delenv(key)
+    for key in ("OTEL_EXPORTER_OTLP_ENDPOINT", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
+    yield

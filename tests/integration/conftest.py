@@ -1,0 +1,98 @@
+"""Real PostgreSQL and Redis (from the wheels) for the integration tier, one pair per session,
+and the whole platform served on a loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sutazai.runtime.postgres import EmbeddedPostgres
+from sutazai.runtime.processes import free_port
+from sutazai.runtime.redis_server import EmbeddedRedis
+from tests.servers import ServerThread, running_postgres, running_redis
+
+
+@dataclass
+class Backends:
+    postgres: EmbeddedPostgres
+    redis: EmbeddedRedis
+
+    def settings(self, **extra: object) -> dict[str, object]:
+        return {
+            "database_url": self.postgres.dsn(), "redis_url": self.redis.url(),
+            "jwt_secret": "j" * 40, "startup_timeout_seconds": 20, **extra,
+        }
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
+    root: Path = tmp_path_factory.mktemp("backends")
+    with running_postgres(root) as pg, running_redis(root) as rd:
+        yield Backends(pg, rd)
+
+
+@dataclass
+class Platform:
+    url: str
+    backends: Backends
+    admin_key: str
+
+
+def build_platform_app(backends: Backends, port: int, **model_overrides: object):  # noqa: ANN201
+    from sutazai.identity.app import PREFIXES as IDP
+    from sutazai.identity.app import create_app as identity
+    from sutazai.identity.settings import IdentitySettings
+    from sutazai.knowledge.app import PREFIXES as KNP
+    from sutazai.knowledge.app import create_app as knowledge
+    from sutazai.knowledge.settings import KnowledgeSettings
+    from sutazai.learning.app import PREFIXES as LEP
+    from sutazai.learning.app import create_app as learning
+    from sutazai.learning.settings import LearningSettings
+    from sutazai.metacognition.app import PREFIXES as MEP
+    from sutazai.metacognition.app import create_app as metacognition
+    from sutazai.metacognition.settings import MetacognitionSettings
+    from sutazai.reasoning.app import PREFIXES as REP
+    from sutazai.reasoning.app import create_app as reasoning
+    from sutazai.reasoning.settings import ReasoningSettings
+    from sutazai.runtime.gateway import Gateway
+
+    common = backends.settings(identity_url=f"http://127.0.0.1:{port}", introspection_cache_seconds=0)
+    return Gateway([
+        ("identity", IDP, identity(IdentitySettings(**common))),
+        ("reasoning", REP, reasoning(ReasoningSettings(**common, **model_overrides))),
+        ("knowledge", KNP, knowledge(KnowledgeSettings(**common))),
+        ("learning", LEP, learning(LearningSettings(**common))),
+        ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
+    ])
+
+
+async def create_key(backends: Backends, role: str = "admin", collections: list[str] | None = None) -> str:
+    from sutazai.identity.app import MIGRATIONS
+    from sutazai.identity.core import IdentityCore
+    from sutazai.lib import migrations
+    from sutazai.lib.db import Database
+    from sutazai.lib.security import Role
+
+    dsn = backends.postgres.dsn()
+    migrations.upgrade(dsn=dsn, schema="identity", script_location=MIGRATIONS)
+    db = Database(dsn, max_size=1)
+    await db.open(timeout=10)
+    try:
+        issued = await IdentityCore(db=db, codec=None).create_key(
+            name="test", role=Role(role), collections=collections or [], actor="test")
+    finally:
+        await db.close()
+    return issued.plaintext
+
+
+@pytest.fixture(scope="session")
+def platform(backends: Backends) -> Iterator[Platform]:
+    import asyncio
+
+    port = free_port()
+    with ServerThread(build_platform_app(backends, port), port=port) as server:
+        key = asyncio.run(create_key(backends, "admin"))
+        yield Platform(server.url, backends, key)

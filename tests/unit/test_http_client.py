@@ -1,0 +1,68 @@
+"""ResilientClient against a fake transport (the interface boundary to the network)."""
+
+import httpx
+import pytest
+
+from sutazai.lib.errors import DependencyUnavailable
+from sutazai.lib.http_client import ClientClosedError, ResilientClient
+
+
+def scripted(statuses: list[int]) -> tuple[httpx.MockTransport, list[int]]:
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(1)
+        status = statuses[min(len(seen) - 1, len(statuses) - 1)]
+        return httpx.Response(status, json={"n": len(seen)}, request=request)
+
+    return httpx.MockTransport(handler), seen
+
+
+async def test_transient_errors_are_retried_then_succeed() -> None:
+    transport, seen = scripted([503, 502, 200])
+    async with ResilientClient("http://svc", name="svc", transport=transport, attempts=3) as client:
+        response = await client.request("GET", "/x")
+    assert response.status_code == 200 and len(seen) == 3
+
+
+async def test_client_errors_are_not_retried() -> None:
+    transport, seen = scripted([400])
+    async with ResilientClient("http://svc", name="svc", transport=transport) as client:
+        response = await client.request("GET", "/x")
+    assert response.status_code == 400 and len(seen) == 1
+
+
+async def test_breaker_opens_and_fails_fast_with_retry_after() -> None:
+    transport, seen = scripted([503])
+    client = ResilientClient("http://svc", name="svc", transport=transport, attempts=1,
+                             failure_threshold=2, reset_seconds=30)
+    for _ in range(2):
+        with pytest.raises(DependencyUnavailable):
+            await client.request("GET", "/x")
+    calls = len(seen)
+    with pytest.raises(DependencyUnavailable, match="circuit open") as info:
+        await client.request("GET", "/x")
+    assert len(seen) == calls  # failed fast, nothing sent
+    assert info.value.headers["Retry-After"] == "30"
+    await client.close()
+    await client.close()  # idempotent
+    with pytest.raises(ClientClosedError):
+        await client.request("GET", "/x")
+
+
+async def test_request_id_and_trace_context_are_propagated() -> None:
+    captured: dict[str, str] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        captured.update(request.headers)
+        return httpx.Response(200, request=request)
+
+    from sutazai.lib.context import bind_request, unbind_request
+
+    tokens = bind_request("req-9", "svc")
+    try:
+        async with ResilientClient("http://svc", name="svc", transport=httpx.MockTransport(handler)) as c:
+            await c.request("GET", "/x")
+    finally:
+        unbind_request(tokens)
+    assert captured["x-request-id"] == "req-9"
