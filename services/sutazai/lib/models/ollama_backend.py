@@ -125,4 +125,6 @@ class OllamaBackend:
             raise ModelUnavailable("the Ollama backend is closed")
 
     async def close(self) -> None:
-        self._closed = True
+        if not self._closed:
+            self._closed = True
+            await self._client.close()

