@@ -120,6 +120,7 @@ async def test_unreachable_ollama_is_model_unavailable() -> None:
         await dead.embed(["x"], kind="query")
     with pytest.raises(ModelUnavailable, match="unreachable"):
         await dead.ping()
+    await dead.close()
 
 
 async def test_ollama_without_the_model_says_which_one(double_url: str) -> None:
@@ -128,6 +129,7 @@ async def test_ollama_without_the_model_says_which_one(double_url: str) -> None:
         await backend.ping()
     with pytest.raises(ModelUnavailable, match="refused"):
         await backend.chat(QUESTION)
+    await backend.close()
 
 
 def test_missing_model_file_names_the_fix(tmp_path: Path) -> None:
