@@ -1,0 +1,63 @@
+#!/bin/sh
+# Prepares Vault (or OpenBao) for SutazAI. Idempotent: safe to run on every `docker compose up`.
+#   - enables the KV v2 engine at secret/ and the AppRole auth method
+#   - per service: a policy from vault/policies/<service>.hcl, an AppRole bound to it, and the
+#     service's secrets at secret/sutazai/<service> (written once, never overwritten)
+#   - writes each service's role_id and secret_id to $SECRETS_OUT/<service>/, a volume that
+#     only that service mounts, so each service can read only its own secrets
+# Needs: VAULT_ADDR, VAULT_TOKEN (an operator or root token), and the bootstrap values below.
+set -eu
+
+VAULT_BIN="${VAULT_BIN:-vault}"
+POLICY_DIR="${POLICY_DIR:-$(dirname "$0")/policies}"
+SECRETS_OUT="${SECRETS_OUT:-/approle}"
+SERVICES="${SERVICES:-identity reasoning knowledge learning metacognition}"
+: "${VAULT_ADDR:?set VAULT_ADDR to the Vault server, e.g. http://vault:8200}"
+: "${VAULT_TOKEN:?set VAULT_TOKEN to a token allowed to configure Vault}"
+export BAO_ADDR="${BAO_ADDR:-$VAULT_ADDR}" BAO_TOKEN="${BAO_TOKEN:-$VAULT_TOKEN}"
+
+need() { eval "v=\${$1:-}"; [ -n "$v" ] || { echo "vault-init: $1 is not set (see .env.example)" >&2; exit 1; }; }
+for var in SUTAZAI_JWT_SECRET POSTGRES_PASSWORD REDIS_PASSWORD NEO4J_PASSWORD ELASTIC_PASSWORD; do need "$var"; done
+
+v() { "$VAULT_BIN" "$@"; }
+
+echo "vault-init: waiting for $VAULT_ADDR"
+i=0
+until v status >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -le 60 ] || { echo "vault-init: $VAULT_ADDR is not answering or is sealed" >&2; exit 1; }
+  sleep 1
+done
+
+v secrets list -format=json | grep -q '"secret/"' || v secrets enable -path=secret -version=2 kv
+v auth list -format=json | grep -q '"approle/"' || v auth enable approle
+
+for svc in $SERVICES; do
+  policy="$POLICY_DIR/$svc.hcl"
+  [ -f "$policy" ] || { echo "vault-init: no policy file $policy" >&2; exit 1; }
+  v policy write "sutazai-$svc" "$policy" >/dev/null
+  v write "auth/approle/role/sutazai-$svc" token_policies="sutazai-$svc" \
+    token_ttl=1h token_max_ttl=24h secret_id_ttl=0 >/dev/null
+  if ! v kv get "secret/sutazai/$svc" >/dev/null 2>&1; then
+    pg="postgresql://sutazai:${POSTGRES_PASSWORD}@${POSTGRES_HOST:-postgres-primary}:5432/sutazai"
+    redis="redis://:${REDIS_PASSWORD}@${REDIS_HOST:-redis-master}:6379/0"
+    case "$svc" in
+      knowledge)
+        v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \
+          redis_url="$redis" neo4j_password="$NEO4J_PASSWORD" elastic_password="$ELASTIC_PASSWORD" >/dev/null ;;
+      *)
+        v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \
+          redis_url="$redis" >/dev/null ;;
+    esac
+    echo "vault-init: wrote secrets for $svc"
+  fi
+  mkdir -p "$SECRETS_OUT/$svc"
+  rm -f "$SECRETS_OUT/$svc/role_id" "$SECRETS_OUT/$svc/secret_id"
+  v read -field=role_id "auth/approle/role/sutazai-$svc/role-id" > "$SECRETS_OUT/$svc/role_id"
+  v write -f -field=secret_id "auth/approle/role/sutazai-$svc/secret-id" > "$SECRETS_OUT/$svc/secret_id"
+  chmod 0400 "$SECRETS_OUT/$svc/role_id" "$SECRETS_OUT/$svc/secret_id"
+  if [ "$(id -u)" = 0 ]; then
+    chown "${SERVICE_UID:-10001}" "$SECRETS_OUT/$svc/role_id" "$SECRETS_OUT/$svc/secret_id"
+  fi
+  echo "vault-init: AppRole ready for $svc"
+done
+echo "vault-init: done"

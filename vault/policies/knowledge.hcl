@@ -1,0 +1,4 @@
+# The knowledge service may read its own secrets and nothing else.
+path "secret/data/sutazai/knowledge" {
+  capabilities = ["read"]
+}
