@@ -39,7 +39,7 @@ for svc in $SERVICES; do
     token_ttl=1h token_max_ttl=24h secret_id_ttl=0 >/dev/null
   if ! v kv get "secret/sutazai/$svc" >/dev/null 2>&1; then
     pg="postgresql://sutazai:${POSTGRES_PASSWORD}@${POSTGRES_HOST:-postgres-primary}:5432/sutazai"
-    redis="redis://:${REDIS_PASSWORD}@${REDIS_HOST:-redis-master}:6379/0"
+    redis="${REDIS_URL:-redis+sentinel://:${REDIS_PASSWORD}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/sutazai/0}"
     case "$svc" in
       knowledge)
         v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \

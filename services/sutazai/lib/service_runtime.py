@@ -21,6 +21,7 @@ from sutazai.lib.db import Database
 from sutazai.lib.errors import DependencyUnavailable
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.identity_client import IdentityKeyVerifier
+from sutazai.lib.redis_client import close_redis, redis_from_url
 from sutazai.lib.security import ApiKeyVerifier, Authenticator, TokenCodec
 from sutazai.lib.settings import CommonSettings
 
@@ -37,7 +38,7 @@ class Resources:
 
 
 async def _connect_redis(url: str, timeout: float) -> aioredis.Redis:
-    client: aioredis.Redis = aioredis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
+    client = redis_from_url(url)
     try:
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
@@ -46,7 +47,7 @@ async def _connect_redis(url: str, timeout: float) -> aioredis.Redis:
             with attempt:
                 await client.ping()  # type: ignore[misc]
     except (RedisError, OSError) as exc:
-        await client.aclose()
+        await close_redis(client)
         raise DependencyUnavailable(
             f"Redis did not answer within {timeout:.0f}s ({exc}); check SUTAZAI_REDIS_URL "
             "and that the server is running"
@@ -86,7 +87,7 @@ def standard_lifespan(
                 migrations.upgrade, dsn=dsn, schema=schema, script_location=migrations_dir
             )
             redis = await _connect_redis(settings.redis_url.get_secret_value(), timeout)
-            stack.push_async_callback(redis.aclose)
+            stack.push_async_callback(close_redis, redis)
             resources = Resources(db=db, redis=redis, bus=EventBus(redis))
             app.state.resources = resources
             if verifier is None:
