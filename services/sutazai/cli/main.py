@@ -194,6 +194,31 @@ async def _create_key(dsn: str, role: Role, name: str, collections: list[str]): 
 
 
 @app.command()
+def worker(
+    service: Annotated[str, typer.Argument(help="knowledge, learning or metacognition")],
+) -> None:
+    """Run a service's background worker (consumes its Redis stream) until SIGTERM."""
+    from sutazai.runtime.worker_main import WORKER_SERVICES, main as run
+
+    if service not in WORKER_SERVICES:
+        raise _fail(f"no worker for {service!r}; choose one of {', '.join(WORKER_SERVICES)}", 2)
+    run(service)
+
+
+@app.command("worker-health")
+def worker_health(
+    max_age: Annotated[float, typer.Option(help="Seconds since the last heartbeat.")] = 60,
+) -> None:
+    """Exit 0 when this container's worker beat within --max-age seconds (a healthcheck)."""
+    from sutazai.lib.worker import heartbeat_age
+
+    age = heartbeat_age()
+    if age is None or age > max_age:
+        raise _fail("worker heartbeat is " + ("missing" if age is None else f"{age:.0f}s old"))
+    out.print(f"worker alive ({age:.0f}s since heartbeat)")
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(f"sutazai {__version__}")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from sutazai.lib.service_app import ServiceSpec, create_service_app
 from sutazai.lib.service_runtime import standard_lifespan, standard_readiness
-from sutazai.knowledge.settings import KnowledgeSettings, get_settings
+from sutazai.knowledge.settings import GraphBackend, KnowledgeSettings, get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PREFIXES = ("/api/knowledge",)
@@ -26,7 +26,10 @@ def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
     spec.readiness.update(standard_readiness(app))
 
     async def graph() -> None:
-        """The FalkorDB graph module is loaded in the Redis server."""
+        """The graph store answers: Neo4j (Compose) or FalkorDB's module in Redis (embedded)."""
+        if settings.graph_backend is GraphBackend.neo4j:
+            await _neo4j_ready(settings)
+            return
         resources = getattr(app.state, "resources", None)
         if resources is None:
             raise RuntimeError("service is still starting")
@@ -37,6 +40,14 @@ def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
 
     spec.readiness["graph"] = graph
     return app
+
+
+async def _neo4j_ready(settings: KnowledgeSettings) -> None:
+    from neo4j import AsyncGraphDatabase
+
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    async with AsyncGraphDatabase.driver(settings.neo4j_url, auth=auth) as driver:
+        await driver.verify_connectivity()
 
 
 def _module_name(entry: object) -> str:

@@ -18,6 +18,10 @@ logger = logging.getLogger(__name__)
 Handler = Callable[["Event"], Awaitable[None]]
 
 
+class PermanentFailure(Exception):
+    """Raised by a handler for an event that can never succeed: it is dead-lettered at once."""
+
+
 @dataclass(frozen=True)
 class Event:
     id: str
@@ -76,6 +80,10 @@ class EventBus:
         event = Event(event_id, stream, decoded.get("type", ""), json.loads(decoded.get("data", "{}")), deliveries)
         try:
             await handler(event)
+        except PermanentFailure as exc:
+            logger.warning("dead-lettering %s %s: %s", stream, event_id, exc)
+            await self._dead_letter(stream, group, event, str(exc))
+            return 1
         except Exception:
             logger.exception("handler failed for %s %s (delivery %d)", stream, event_id, deliveries)
             if deliveries >= self._max_deliveries:

@@ -1,0 +1,57 @@
+"""The worker loop every service's background worker runs: consume the service's job stream
+through a consumer group, dispatch by event type, beat a heartbeat file, stop cleanly on
+SIGTERM (an event being handled is finished or left pending, never lost)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from sutazai.lib.bus import Event, EventBus, Handler, PermanentFailure
+
+logger = logging.getLogger(__name__)
+DEFAULT_HEARTBEAT = Path("/tmp/sutazai-worker.heartbeat")  # noqa: S108 - container-local
+
+
+class Worker:
+    """Consumes `stream` as `group`, one consumer per process."""
+
+    def __init__(
+        self, *, bus: EventBus, stream: str, group: str, handlers: Mapping[str, Handler],
+        heartbeat: Path = DEFAULT_HEARTBEAT, consumer: str | None = None,
+    ) -> None:
+        self._bus, self._stream, self._group = bus, stream, group
+        self._handlers = dict(handlers)
+        self._heartbeat = heartbeat
+        self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
+
+    async def _dispatch(self, event: Event) -> None:
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            raise PermanentFailure(f"no handler for event type {event.type!r}")
+        await handler(event)
+
+    def beat(self) -> None:
+        self._heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        self._heartbeat.write_text(str(time.time()))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        logger.info("worker %s consuming %s as %s (%s)", self.consumer, self._stream, self._group,
+                    ", ".join(sorted(self._handlers)) or "no handlers yet")
+        while not stop.is_set():
+            self.beat()
+            await self._bus.consume_once(self._stream, self._group, self.consumer, self._dispatch,
+                                         block_ms=1000)
+        logger.info("worker %s stopped", self.consumer)
+
+
+def heartbeat_age(path: Path = DEFAULT_HEARTBEAT) -> float | None:
+    """Seconds since the worker last beat, or None if it never did."""
+    try:
+        return time.time() - float(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,17 @@
+"""Background jobs of the metacognition service: the stream its worker consumes and the handler for
+each event type. Features register their handlers here; an event with no handler is
+dead-lettered with the reason, never silently dropped."""
+
+from __future__ import annotations
+
+from sutazai.lib.bus import Handler
+from sutazai.lib.service_runtime import Resources
+
+STREAM = "metacognition.jobs"
+GROUP = "metacognition-workers"
+
+
+def handlers(resources: Resources) -> dict[str, Handler]:
+    """Event type -> handler, bound to this worker's resources."""
+    del resources
+    return {}
