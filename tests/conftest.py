@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-_TIERS = {"unit": "unit", "integration": "integration", "contract": "integration", "e2e": "e2e"}
+_TIERS = {"unit": "unit", "integration": "integration", "contract": "integration", "deploy": "integration",
+          "e2e": "e2e"}
 
 
 class NonLoopbackConnection(AssertionError):

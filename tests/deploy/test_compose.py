@@ -1,0 +1,115 @@
+"""docker-compose.yml and its overlays against the Compose specification (the compose-spec
+bindings of the Rust `compose_spec` parser) and the production rules of the design card."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from compose_spec import PyCompose
+
+from tests.deploy.compose_files import ROOT, InterpolationError, project, read_env_file, variables_used
+
+OVERLAYS = [(), ("compose/observability.yml",), ("compose/no-egress.yml",)]
+SECRET_KEY = re.compile(r"(PASSWORD|SECRET|TOKEN|_AUTH)$")
+
+
+def validate(config: dict[str, Any]) -> PyCompose:
+    return PyCompose.from_yaml(yaml.safe_dump(config, sort_keys=False))
+
+
+@pytest.mark.parametrize("overlays", OVERLAYS, ids=lambda o: "+".join(o) or "base")
+def test_files_satisfy_the_compose_specification(overlays: tuple[str, ...]) -> None:
+    compose = validate(project(*overlays))
+    assert "haproxy" in compose.service_names()
+
+
+def test_the_validator_rejects_a_broken_file() -> None:
+    config = project()
+    config["services"]["identity"]["depends_on"]["vault-init"]["condition"] = "whenever"
+    with pytest.raises(Exception, match="condition"):
+        validate(config)
+
+
+def test_the_design_card_stack_is_all_there() -> None:
+    services = project()["services"]
+    for name in ("haproxy", "identity", "reasoning", "knowledge", "learning", "metacognition",
+                 "knowledge-worker", "learning-worker", "metacognition-worker", "ollama", "neo4j",
+                 "elasticsearch", "postgres-primary", "postgres-replica", "redis-master",
+                 "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3",
+                 "vault", "vault-init"):
+        assert name in services, name
+    gpu = services["ollama"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"]
+    assert any(v.startswith("ollama-models:") for v in services["ollama"]["volumes"])
+    assert services["neo4j"]["image"].startswith("neo4j:5.")
+    assert services["elasticsearch"]["image"].split(":")[-1].startswith("8.")
+
+
+@pytest.mark.parametrize("overlays", OVERLAYS, ids=lambda o: "+".join(o) or "base")
+def test_healthchecks_and_healthy_dependencies(overlays: tuple[str, ...]) -> None:
+    services = project(*overlays)["services"]
+    for name, service in services.items():
+        role = service.get("labels", {}).get("sutazai.role")
+        if role != "job":
+            assert "healthcheck" in service, f"{name} has no healthcheck"
+        for dep, rule in (service.get("depends_on") or {}).items():
+            expected = ("service_completed_successfully"
+                        if services[dep].get("labels", {}).get("sutazai.role") == "job" else "service_healthy")
+            assert rule["condition"] == expected, f"{name} -> {dep}"
+
+
+def test_backend_networks_are_internal_and_only_haproxy_faces_out() -> None:
+    config = project()
+    networks = config["networks"]
+    assert {n for n, spec in networks.items() if not (spec or {}).get("internal")} == {"edge"}
+    for name, service in config["services"].items():
+        attached = service.get("networks", [])
+        if "edge" in attached:
+            assert name == "haproxy"
+        if name != "haproxy":
+            assert "ports" not in service, f"{name} publishes ports"
+    volumes = set(config["volumes"])
+    for service in config["services"].values():
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            assert source.startswith("./") or source in volumes, mount
+
+
+def test_each_service_mounts_only_its_own_approle() -> None:
+    services = project()["services"]
+    for name in ("identity", "reasoning", "knowledge", "learning", "metacognition"):
+        mounts = [m for m in services[name]["volumes"] if m.startswith("approle-")]
+        assert mounts == [f"approle-{name}:/run/approle:ro"], name
+
+
+def test_no_secret_literal_in_any_compose_file() -> None:
+    for path in [ROOT / "docker-compose.yml", *sorted((ROOT / "compose").glob("*.yml"))]:
+        raw = yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # noqa: S506 - strings only, no objects
+
+        def walk(node: Any, where: str) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if SECRET_KEY.search(str(key)) and isinstance(value, str):
+                        assert "${" in value or "$$" in value, f"{path.name}:{where}.{key} = {value!r}"
+                    walk(value, f"{where}.{key}")
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item, where)
+
+        walk(raw, "")
+
+
+def test_every_variable_is_documented_in_env_example() -> None:
+    documented = set(read_env_file(ROOT / ".env.example"))
+    for path in [ROOT / "docker-compose.yml", *sorted((ROOT / "compose").glob("*.yml"))]:
+        missing = variables_used(path.read_text()) - documented
+        assert not missing, f"{path.name} uses undocumented variables {sorted(missing)}"
+
+
+def test_required_secrets_are_refused_when_unset() -> None:
+    env = read_env_file(ROOT / ".env.example")  # secrets left empty, as in a fresh copy
+    with pytest.raises(InterpolationError, match="in .env"):
+        project(env=env)
