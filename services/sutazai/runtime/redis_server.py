@@ -64,9 +64,10 @@ class EmbeddedRedis:
             timeout=30, stdin=subprocess.DEVNULL, check=False,
         )
         if result.returncode != 0:
-            raise BackendStartError(
-                f"Redis did not start: {(result.stderr or result.stdout).strip()} (log: {self.log})"
-            )
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            reason = "; ".join(line.strip() for line in lines if line.strip() and "***" not in line)
+            raise BackendStartError(f"Redis did not start: {reason or 'exit code ' + str(result.returncode)}"
+                                    f" (log: {self.log})")
         client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password(),
                              socket_connect_timeout=1)
         deadline = time.monotonic() + timeout

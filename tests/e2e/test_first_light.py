@@ -1,0 +1,76 @@
+"""First light: start the stack the way `make up` does, ask the reasoning service a question
+with a key, get an answer from the local model, read the stored trace back by its id."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.stack import CliStack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliStack]:
+    data = tmp_path_factory.mktemp("home") / "data"
+    data.mkdir()
+    cli = CliStack(data)
+    started = cli.up()
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield cli
+    finally:
+        cli.down()
+
+
+def test_status_shows_every_service_and_backend_healthy(stack: CliStack) -> None:
+    report = stack.status()
+    assert report["running"] and report["healthy"], report
+    assert set(report["services"]) == {"identity", "reasoning", "knowledge", "learning", "metacognition"}
+    assert all(s["status"] == "ready" for s in report["services"].values())
+    assert set(report["backends"]) == {"postgres", "redis", "falkordb", "model"}
+    assert all(b["status"] == "up" for b in report["backends"].values())
+    table = stack.run("status")
+    assert table.returncode == 0 and "reasoning" in table.stdout and "down" not in table.stdout
+
+
+def test_first_light_question_answer_and_trace(stack: CliStack) -> None:
+    key = stack.create_key("user")
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=stack.url, headers=headers, timeout=120) as client:
+        assert client.post("/api/reasoning/v1/ask", json={"question": "hi"},
+                           headers={"Authorization": ""}).status_code == 401
+        answer = client.post("/api/reasoning/v1/ask", json={"question": "What colour is the sky on a clear day?"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["answer"].strip()
+        assert body["model"].startswith("SmolLM2")
+        trace = client.get(f"/api/reasoning/v1/traces/{body['trace_id']}")
+        assert trace.status_code == 200
+        stored = trace.json()
+        assert stored["answer"] == body["answer"] and stored["status"] == "answered"
+        assert stored["steps"][0]["model"].startswith("SmolLM2")
+
+
+def test_second_up_reuses_the_running_stack(stack: CliStack) -> None:
+    again = stack.up()
+    assert again.returncode == 0 and "already running" in again.stdout
+
+
+def test_down_stops_what_up_started_and_up_reuses_the_data(stack: CliStack) -> None:
+    key = stack.create_key("admin")
+    assert stack.down().returncode == 0
+    assert stack.nothing_running()
+    assert stack.status()["running"] is False
+    assert stack.run("status").returncode == 3
+    restarted = stack.up()
+    assert restarted.returncode == 0, restarted.stderr
+    with httpx.Client(base_url=stack.url, timeout=30) as client:  # the key survived: same data
+        who = client.get("/api/identity/v1/whoami", headers={"Authorization": f"Bearer {key}"})
+    assert who.status_code == 200 and who.json()["role"] == "admin"
+
+
+def test_data_lives_under_one_directory(stack: CliStack) -> None:
+    entries = {p.name for p in Path(stack.data_dir).iterdir()}
+    assert {"postgres", "redis", "logs", "run", "secrets"} <= entries
+    assert oct(Path(stack.data_dir, "secrets").stat().st_mode)[-3:] == "700"
