@@ -23,7 +23,7 @@ down: ## Stop what `make up` started
 status: ## Health of every service and backend
 	@$(SUTAZAI) status
 
-test: install ## Run the whole test suite (unit, integration, e2e)
+test: install lint ## Lint, then run the whole test suite (unit, integration, e2e)
 	@bash scripts/test-deps.sh
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -38,9 +38,10 @@ test-e2e: install ## Only the end-to-end tier
 	@$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 lint: install ## ruff, mypy --strict and the service-independence contracts
-	@$(VENV)/bin/ruff check services tests
-	@$(VENV)/bin/mypy
-	@$(VENV)/bin/lint-imports
+	@echo "==> lint: ruff, mypy --strict, import contracts"
+	@$(VENV)/bin/ruff check -q services tests
+	@$(VENV)/bin/mypy --no-error-summary
+	@$(VENV)/bin/lint-imports --no-cache > /dev/null
 
 clean: ## Remove the virtualenv and caches (the data directory is kept)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ bindings of the Rust `compose_spec` parser) and the production rules of the desi
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,15 +90,15 @@ def test_no_secret_literal_in_any_compose_file() -> None:
     for path in [ROOT / "docker-compose.yml", *sorted((ROOT / "compose").glob("*.yml"))]:
         raw = yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # noqa: S506 - strings only, no objects
 
-        def walk(node: Any, where: str) -> None:
+        def walk(node: Any, where: str, path: Path = path) -> None:
             if isinstance(node, dict):
                 for key, value in node.items():
                     if SECRET_KEY.search(str(key)) and isinstance(value, str):
                         assert "${" in value or "$$" in value, f"{path.name}:{where}.{key} = {value!r}"
-                    walk(value, f"{where}.{key}")
+                    walk(value, f"{where}.{key}", path)
             elif isinstance(node, list):
                 for item in node:
-                    walk(item, where)
+                    walk(item, where, path)
 
         walk(raw, "")
 

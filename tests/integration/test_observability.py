@@ -28,7 +28,7 @@ class Collector(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-protobuf")
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
+    def log_message(self, *args: object) -> None:  # noqa: ARG002
         return None
 
 

@@ -50,7 +50,7 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             if client.sys.is_initialized() and not client.sys.is_sealed():
                 break
-        except Exception:  # noqa: BLE001 - still starting
+        except Exception:  # noqa: BLE001, S110 - still starting
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()

@@ -86,7 +86,8 @@ async def test_probes_and_metrics(client: httpx.AsyncClient) -> None:
     assert set(ready.json()["checks"]) == {"postgres", "redis"}
     await client.get("/api/demo/v1/missing")
     metrics = (await client.get("/api/demo/metrics")).text
-    assert 'sutazai_http_requests_total{method="GET",route="/api/demo/v1/missing",service="demo",status="404"} 1.0' in metrics
+    expected = 'sutazai_http_requests_total{method="GET",route="/api/demo/v1/missing",service="demo",status="404"} 1.0'
+    assert expected in metrics
     assert (await client.get("/api/demo/openapi.json")).json()["info"]["title"] == "SutazAI demo"
 
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,10 @@ from rich.table import Table
 
 from sutazai import __version__
 from sutazai.lib.security import Role
+
+if TYPE_CHECKING:
+    from sutazai.identity.core import IssuedKey
+    from sutazai.runtime.stack import Stack
 
 app = typer.Typer(
     name="sutazai", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -29,7 +33,7 @@ DataDir = Annotated[Path | None, typer.Option(
     help="Where the embedded stack keeps everything [default: ~/.local/share/sutazai].")]
 
 
-def _stack(data_dir: Path | None):  # noqa: ANN202 - keeps runtime imports lazy
+def _stack(data_dir: Path | None) -> Stack:
     from sutazai.runtime.stack import Stack, default_data_dir
 
     return Stack(data_dir or default_data_dir())
@@ -139,7 +143,8 @@ def serve(
     log_level: Annotated[str, typer.Option(envvar="SUTAZAI_LOG_LEVEL")] = "INFO",
 ) -> None:
     """Run one service (as in Compose) or all of them in the foreground."""
-    from sutazai.runtime.server import SERVICES, serve as run_server
+    from sutazai.runtime.server import SERVICES
+    from sutazai.runtime.server import serve as run_server
 
     if service != "all" and service not in SERVICES:
         raise _fail(f"unknown service {service!r}; choose one of {', '.join(SERVICES)} or all", 2)
@@ -173,10 +178,10 @@ def _embedded_dsn(data_dir: Path | None) -> str:
     if state is None:
         raise _fail(f"no running stack in {stack.data_dir}; start it with `sutazai up` or set "
                     "SUTAZAI_DATABASE_URL")
-    return stack.postgres(state.postgres_port).dsn()
+    return str(stack.postgres(state.postgres_port).dsn())
 
 
-async def _create_key(dsn: str, role: Role, name: str, collections: list[str]):  # noqa: ANN202
+async def _create_key(dsn: str, role: Role, name: str, collections: list[str]) -> IssuedKey:
     from sutazai.identity.app import MIGRATIONS
     from sutazai.identity.core import IdentityCore
     from sutazai.lib import migrations
@@ -198,7 +203,8 @@ def worker(
     service: Annotated[str, typer.Argument(help="knowledge, learning or metacognition")],
 ) -> None:
     """Run a service's background worker (consumes its Redis stream) until SIGTERM."""
-    from sutazai.runtime.worker_main import WORKER_SERVICES, main as run
+    from sutazai.runtime.worker_main import WORKER_SERVICES
+    from sutazai.runtime.worker_main import main as run
 
     if service not in WORKER_SERVICES:
         raise _fail(f"no worker for {service!r}; choose one of {', '.join(WORKER_SERVICES)}", 2)

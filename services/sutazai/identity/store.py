@@ -34,7 +34,8 @@ async def insert_api_key(
         (key_id, name, role, secret_hash, collections, created_by),
     )
     row = await cur.fetchone()
-    assert row is not None
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING returned no row")
     return row  # type: ignore[return-value]
 
 

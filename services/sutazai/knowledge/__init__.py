@@ -1,1 +1,2 @@
-"""Knowledge service (prefix /api/knowledge): Documents, ingestion jobs, chunks, search index and the knowledge graph."""
+"""Knowledge service (prefix /api/knowledge): documents, ingestion jobs, chunks, search index
+and the knowledge graph."""

@@ -1,1 +1,2 @@
-"""Learning service (prefix /api/learning): Feedback, evaluation suites and runs, model registry, routing policy, exemplars."""
+"""Learning service (prefix /api/learning): feedback, evaluation suites and runs, model
+registry, routing policy, exemplars."""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from sutazai.learning.settings import LearningSettings, get_settings
 from sutazai.lib.service_app import ServiceSpec, create_service_app
 from sutazai.lib.service_runtime import standard_lifespan, standard_readiness
-from sutazai.learning.settings import LearningSettings, get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PREFIXES = ("/api/learning",)

@@ -57,10 +57,10 @@ class EventBus:
     ) -> int:
         """Handle reclaimed (idle pending) events, then new ones; returns how many were acked."""
         await self.ensure_group(stream, group)
-        claimed = await self._redis.xautoclaim(stream, group, consumer, min_idle_ms, "0-0", count=count)
-        entries = list(claimed[1]) if claimed else []
+        claimed: Any = await self._redis.xautoclaim(stream, group, consumer, min_idle_ms, "0-0", count=count)
+        entries: list[Any] = list(claimed[1]) if claimed else []
         if not entries:
-            reply = await self._redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+            reply: Any = await self._redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
             entries = [entry for _, batch in reply for entry in batch] if reply else []
         acked = 0
         for raw_id, fields in entries:
@@ -105,4 +105,4 @@ class EventBus:
         await self._redis.xack(stream, group, event.id)
 
     async def ping(self) -> None:
-        await self._redis.ping()  # type: ignore[misc]
+        await self._redis.ping()

@@ -46,7 +46,7 @@ def redis_from_url(url: str, *, connect_timeout: float = 3, timeout: float = 10)
     """A client for `url`; with Sentinel, the client follows the current master."""
     if url.startswith(f"{SENTINEL_SCHEME}://"):
         target = parse_sentinel_url(url)
-        sentinel = Sentinel(
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
             target.sentinels, socket_timeout=connect_timeout,
             sentinel_kwargs={"password": target.password, "socket_timeout": connect_timeout},
         )

@@ -45,7 +45,7 @@ async def _connect_redis(url: str, timeout: float) -> aioredis.Redis:
             retry=retry_if_exception_type((RedisError, OSError)), reraise=True,
         ):
             with attempt:
-                await client.ping()  # type: ignore[misc]
+                await client.ping()
     except (RedisError, OSError) as exc:
         await close_redis(client)
         raise DependencyUnavailable(

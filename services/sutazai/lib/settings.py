@@ -61,7 +61,7 @@ class VaultSettingsSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self._values = values
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002
         return self._values.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:

@@ -1,1 +1,2 @@
-"""Metacognition service (prefix /api/metacognition): Confidence assessments, calibration, monitors and alerts, improvement proposals."""
+"""Metacognition service (prefix /api/metacognition): confidence assessments, calibration,
+monitors and alerts, improvement proposals."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
-import stat
 import secrets
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path

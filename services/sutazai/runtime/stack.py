@@ -183,7 +183,7 @@ class Stack:
         progress(f"starting services on http://{config.host}:{config.port} (model {model.name})")
         env = self._app_env(config, model, pg.dsn(), rd.url())
         app_pid = self._spawn_app(env)
-        started.append(lambda: terminate(app_pid, cmdline_hint=APP_HINT) and None)
+        started.append(lambda: _stop_app(app_pid))
         url = f"http://{config.host}:{config.port}"
         state = StackState(
             data_dir=str(self.data_dir), host=config.host, port=config.port, url=url,
@@ -319,6 +319,10 @@ class Stack:
             b["status"] == "up" for b in backends.values())
         return {"running": True, "healthy": healthy, "url": state.url, "data_dir": state.data_dir,
                 "started_at": state.started_at, "services": services, "backends": backends}
+
+
+def _stop_app(pid: int) -> None:
+    terminate(pid, cmdline_hint=APP_HINT)
 
 
 def _failing_checks(response: httpx.Response) -> str:

@@ -75,7 +75,9 @@ class LlamaCppBackend:
         if json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         loop = asyncio.get_running_loop()
-        raw = await loop.run_in_executor(self._executor, lambda: self._llama.create_chat_completion(**kwargs))
+        raw: Any = await loop.run_in_executor(
+            self._executor, lambda: self._llama.create_chat_completion(**kwargs)
+        )
         choice = raw["choices"][0]
         text = choice["message"]["content"] or ""
         if json_schema is not None:
@@ -95,11 +97,11 @@ class LlamaCppBackend:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
-        payload = [{"role": m.role, "content": m.content} for m in messages]
+        payload: Any = [{"role": m.role, "content": m.content} for m in messages]
 
         def produce() -> None:
             try:
-                chunks: Iterator[Any] = self._llama.create_chat_completion(
+                chunks: Iterator[Any] = self._llama.create_chat_completion(  # type: ignore[assignment]
                     messages=payload, temperature=temperature, max_tokens=max_tokens, seed=seed,
                     stream=True,
                 )

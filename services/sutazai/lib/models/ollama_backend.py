@@ -127,4 +127,4 @@ class OllamaBackend:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._client.close()
+            await self._client.close()  # type: ignore[no-untyped-call]
