@@ -99,3 +99,13 @@ async def test_readiness_names_the_failing_dependency() -> None:
     checks = response.json()["checks"]
     assert checks["postgres"]["status"] == "up"
     assert checks["redis"] == {"status": "down", "error": "connection refused"}
+
+
+async def test_api_docs_load_no_asset_from_outside(client: httpx.AsyncClient) -> None:
+    import re
+
+    page = (await client.get("/api/demo/docs")).text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page) + re.findall(r"url: '([^']+)'", page)
+    assert assets and all(a.startswith("/api/demo/") for a in assets), assets
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset

@@ -161,8 +161,14 @@ def create_key(
 ) -> None:
     """Issue an API key directly in the identity database (how the first admin key is made).
 
-    Uses SUTAZAI_DATABASE_URL when set (production), else the embedded stack's database."""
-    dsn = os.environ.get("SUTAZAI_DATABASE_URL") or _embedded_dsn(data_dir)
+    In Compose (SUTAZAI_DATABASE_URL or Vault configured) it uses the identity service's own
+    settings; otherwise the embedded stack's database under --data-dir."""
+    if os.environ.get("SUTAZAI_DATABASE_URL") or os.environ.get("SUTAZAI_VAULT_ADDR"):
+        from sutazai.identity.settings import IdentitySettings
+
+        dsn = IdentitySettings().database_url.get_secret_value()
+    else:
+        dsn = _embedded_dsn(data_dir)
     try:
         issued = asyncio.run(_create_key(dsn, role, name, collection or []))
     except Exception as exc:  # noqa: BLE001 - shown as one line

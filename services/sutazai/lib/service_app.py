@@ -4,16 +4,20 @@ OpenAPI, request ids, tracing, JSON access logs and problem+json errors."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -149,7 +153,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         description=spec.description,
         version=__version__,
         openapi_url=f"{primary}/openapi.json",
-        docs_url=f"{primary}/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -157,11 +161,34 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.tracer_provider = provider
     install_error_handlers(app)
     _add_probe_routes(app, spec, metrics)
+    _add_docs(app, spec)
     app.add_middleware(
         ObservabilityMiddleware, service=spec.name,
         tracer=provider.get_tracer("sutazai"), metrics=metrics,
     )
     return app
+
+
+def _docs_assets() -> Path:
+    """Swagger UI shipped inside the fastapi-offline wheel: docs work with no CDN."""
+    found = importlib.util.find_spec("fastapi_offline")
+    if found is None or not found.submodule_search_locations:
+        raise RuntimeError("package fastapi-offline is missing; run `make install`")
+    return Path(next(iter(found.submodule_search_locations))) / "static"
+
+
+def _add_docs(app: FastAPI, spec: ServiceSpec) -> None:
+    primary = spec.prefixes[0]
+    app.mount(f"{primary}/docs/static", StaticFiles(directory=_docs_assets()), name=f"{spec.name}-docs")
+
+    @app.get(f"{primary}/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{primary}/openapi.json", title=f"SutazAI {spec.name} API",
+            swagger_js_url=f"{primary}/docs/static/swagger-ui-bundle.js",
+            swagger_css_url=f"{primary}/docs/static/swagger-ui.css",
+            swagger_favicon_url=f"{primary}/docs/static/favicon.png",
+        )
 
 
 def _add_probe_routes(app: FastAPI, spec: ServiceSpec, metrics: _Metrics) -> None:
