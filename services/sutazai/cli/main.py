@@ -77,8 +77,23 @@ def up(
         raise _fail("interrupted; everything started was stopped", 130) from None
     out.print(f"[bold green]SutazAI is running[/bold green] at {state.url}  "
               f"(data: {state.data_dir})", highlight=False)
-    out.print("next: [bold]sutazai admin create-key --role admin[/bold], then "
-              "[bold]sutazai status[/bold]", highlight=False)
+    me = _command_name()
+    out.print(f"next: [bold]{me} admin create-key --role admin[/bold], then "
+              f"[bold]{me} status[/bold]; stop with [bold]{me} down[/bold]", highlight=False)
+
+
+def _command_name() -> str:
+    """`sutazai` when it is on PATH, else the path a user can paste (e.g. .venv/bin/sutazai)."""
+    import shutil
+    import sys
+
+    invoked = Path(sys.argv[0])
+    if shutil.which("sutazai") == str(invoked.resolve()) or invoked.name != "sutazai":
+        return "sutazai"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
 
 
 @app.command()
