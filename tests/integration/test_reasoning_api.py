@@ -85,3 +85,11 @@ def test_model_backend_down_gives_503_with_retry_after_and_keeps_the_trace(backe
     with psycopg.connect(backends.postgres.dsn()) as conn:
         row = conn.execute("SELECT status, error FROM reasoning.traces WHERE question = 'hello?'").fetchone()
     assert row is not None and row[0] == "failed" and "unreachable" in row[1]
+
+
+def test_token_budget_is_capped_by_policy(platform: Platform) -> None:
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=120) as client:
+        asked = client.post("/api/reasoning/v1/ask", json={"question": "Say hi.", "options": {"max_tokens": 4096}})
+        assert asked.status_code == 200, asked.text
+        trace = client.get(f"/api/reasoning/v1/traces/{asked.json()['trace_id']}").json()
+    assert trace["options"]["max_tokens"] == 1024

