@@ -76,10 +76,11 @@ def up(
     except KeyboardInterrupt:
         raise _fail("interrupted; everything started was stopped", 130) from None
     out.print(f"[bold green]SutazAI is running[/bold green] at {state.url}  "
-              f"(data: {state.data_dir})", highlight=False)
+              f"(data: {state.data_dir})", highlight=False, soft_wrap=True)
     me = _command_name()
     out.print(f"next: [bold]{me} admin create-key --role admin[/bold], then "
-              f"[bold]{me} status[/bold]; stop with [bold]{me} down[/bold]", highlight=False)
+              f"[bold]{me} status[/bold]; stop with [bold]{me} down[/bold]", highlight=False,
+              soft_wrap=True)
 
 
 def _command_name() -> str:
