@@ -3,9 +3,9 @@
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
-from sutazai.lib.settings import CommonSettings
+from sutazai.lib.settings import ModelSettings
 
 
 class GraphBackend(StrEnum):
@@ -13,12 +13,32 @@ class GraphBackend(StrEnum):
     neo4j = "neo4j"
 
 
-class KnowledgeSettings(CommonSettings):
+class SearchBackend(StrEnum):
+    postgres = "postgres"
+    elasticsearch = "elasticsearch"
+
+
+class KnowledgeSettings(ModelSettings):
     service_name: str = "knowledge"
+    max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    chunk_max_chars: int = Field(default=1200, ge=200, le=20_000)
+    embed_batch: int = Field(default=32, ge=1, le=512)
+    text_search_config: str = "english"
+    search_backend: SearchBackend = SearchBackend.postgres
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_username: str = "elastic"
+    elastic_password: SecretStr = SecretStr("")
+    elasticsearch_index: str = "sutazai-chunks"
     graph_backend: GraphBackend = GraphBackend.falkordb
+    graph_extraction: bool = True
     neo4j_url: str = "bolt://127.0.0.1:7687"
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
+    inprocess_worker: bool = Field(default=True, description="run the ingestion worker inside the "
+                                   "service (embedded stack); Compose runs a separate worker")
+    worker_claim_idle_ms: int = Field(default=30_000, ge=100)
+    worker_max_attempts: int = Field(default=3, ge=1, le=20)
+    requeue_after_seconds: float = Field(default=120, gt=0)
 
 
 @lru_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -24,7 +25,7 @@ class Database:
 
     def __init__(self, dsn: str, *, max_size: int = 10) -> None:
         self._dsn = dsn
-        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, object]]] = (
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] = (
             AsyncConnectionPool(
                 dsn, min_size=1, max_size=max_size, open=False,
                 kwargs={"row_factory": dict_row, "connect_timeout": 5},
@@ -43,7 +44,7 @@ class Database:
             ) from exc
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, object]]]:
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
         if self._closed:
             raise RuntimeError("database pool is closed")
         try:

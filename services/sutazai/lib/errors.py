@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     method_not_allowed = "method_not_allowed"
     conflict = "conflict"
     payload_too_large = "payload_too_large"
+    unsupported_media_type = "unsupported_media_type"
     rate_limited = "rate_limited"
     dependency_unavailable = "dependency_unavailable"
     model_unavailable = "model_unavailable"
@@ -42,6 +43,7 @@ _TITLES = {
     ErrorCode.method_not_allowed: "Method not allowed",
     ErrorCode.conflict: "Conflict",
     ErrorCode.payload_too_large: "Payload too large",
+    ErrorCode.unsupported_media_type: "Unsupported media type",
     ErrorCode.rate_limited: "Too many requests",
     ErrorCode.dependency_unavailable: "A dependency is unavailable",
     ErrorCode.model_unavailable: "The model backend is unavailable",
@@ -100,6 +102,10 @@ class PayloadTooLarge(SutazaiError):
     code, status = ErrorCode.payload_too_large, 413
 
 
+class UnsupportedMediaType(SutazaiError):
+    code, status = ErrorCode.unsupported_media_type, 415
+
+
 class DependencyUnavailable(SutazaiError):
     code, status = ErrorCode.dependency_unavailable, 503
 
@@ -146,6 +152,7 @@ _STATUS_CODES = {
     405: ErrorCode.method_not_allowed,
     409: ErrorCode.conflict,
     413: ErrorCode.payload_too_large,
+    415: ErrorCode.unsupported_media_type,
     429: ErrorCode.rate_limited,
     503: ErrorCode.dependency_unavailable,
 }

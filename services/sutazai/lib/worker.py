@@ -22,8 +22,9 @@ class Worker:
 
     def __init__(
         self, *, bus: EventBus, stream: str, group: str, handlers: Mapping[str, Handler],
-        heartbeat: Path = DEFAULT_HEARTBEAT, consumer: str | None = None,
+        heartbeat: Path = DEFAULT_HEARTBEAT, consumer: str | None = None, claim_idle_ms: int = 30_000,
     ) -> None:
+        self._claim_idle_ms = claim_idle_ms
         self._bus, self._stream, self._group = bus, stream, group
         self._handlers = dict(handlers)
         self._heartbeat = heartbeat
@@ -45,7 +46,7 @@ class Worker:
         while not stop.is_set():
             self.beat()
             await self._bus.consume_once(self._stream, self._group, self.consumer, self._dispatch,
-                                         block_ms=1000)
+                                         block_ms=1000, min_idle_ms=self._claim_idle_ms)
         logger.info("worker %s stopped", self.consumer)
 
 

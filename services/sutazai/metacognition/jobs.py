@@ -4,14 +4,15 @@ dead-lettered with the reason, never silently dropped."""
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from sutazai.lib.bus import Handler
-from sutazai.lib.service_runtime import Resources
 
 STREAM = "metacognition.jobs"
 GROUP = "metacognition-workers"
 
 
-def handlers(resources: Resources) -> dict[str, Handler]:
-    """Event type -> handler, bound to this worker's resources."""
-    del resources
+def handlers(app: FastAPI) -> dict[str, Handler]:
+    """Event type -> handler, bound to the started app's resources."""
+    del app
     return {}

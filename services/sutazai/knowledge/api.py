@@ -1,0 +1,232 @@
+"""HTTP adapter of the knowledge service: documents, jobs, search."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from sutazai.knowledge import access, store
+from sutazai.knowledge.ingest import Ingestor, Upload
+from sutazai.knowledge.retrieval import Retriever, SearchMode
+from sutazai.knowledge.search.interface import SearchFilters
+from sutazai.lib.errors import BadRequest, NotFound, ValidationFailed
+from sutazai.lib.security import CurrentPrincipal
+
+router = APIRouter(prefix="/api/knowledge/v1", tags=["knowledge"])
+
+
+def get_ingestor(request: Request) -> Ingestor:
+    ingestor: Ingestor = request.app.state.ingestor
+    return ingestor
+
+
+def get_retriever(request: Request) -> Retriever:
+    retriever: Retriever = request.app.state.retriever
+    return retriever
+
+
+IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+
+
+class TextDocument(BaseModel):
+    text: str = Field(description="the document's text")
+    source: str | None = Field(default=None, max_length=1000,
+                               description="stable name of the source; a new text under the same "
+                                           "source replaces the old version")
+    title: str | None = Field(default=None, max_length=500)
+    collection: str | None = Field(default=None, max_length=63)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    date: dt.date | None = None
+    media_type: str = Field(default="text/plain", description="text/plain, text/markdown, text/html or "
+                                                               "application/json")
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection: str
+    source: str
+    title: str | None
+    media_type: str
+    sha256: str
+    version: int
+    tags: list[str]
+    date: dt.date
+    status: str
+    error: str | None
+    chunk_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> DocumentOut:
+        return cls(id=str(row["id"]), collection=row["collection"], source=row["source"], title=row["title"],
+                   media_type=row["media_type"], sha256=row["sha256"], version=row["version"],
+                   tags=list(row["tags"]), date=row["doc_date"], status=row["status"], error=row["error"],
+                   chunk_count=row["chunk_count"], created_at=row["created_at"], updated_at=row["updated_at"])
+
+
+class JobOut(BaseModel):
+    id: str
+    document_id: str
+    state: str
+    percent: float
+    stage: str | None
+    error: str | None
+    attempts: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> JobOut:
+        return cls(id=str(row["id"]), document_id=str(row["document_id"]), state=row["state"],
+                   percent=row["progress"], stage=row["stage"], error=row["error"], attempts=row["attempts"],
+                   created_at=row["created_at"], updated_at=row["updated_at"], finished_at=row["finished_at"])
+
+
+class Submitted(BaseModel):
+    document: DocumentOut
+    job: JobOut | None
+    duplicate: bool = Field(description="the same bytes were already ingested: nothing was done")
+
+
+class SearchHit(BaseModel):
+    chunk_id: str
+    document_id: str
+    source: str
+    title: str | None
+    heading: str | None
+    page: int | None
+    start: int = Field(description="offset of the passage in the document's text")
+    end: int
+    text: str
+    score: float
+    keyword_rank: int | None
+    vector_rank: int | None
+
+
+class SearchResponse(BaseModel):
+    query: str
+    collection: str
+    mode: SearchMode
+    hits: list[SearchHit]
+
+
+async def _upload_from(request: Request, principal: CurrentPrincipal) -> Upload:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        return await _multipart(request, principal)
+    if content_type.startswith("application/json"):
+        try:
+            body = TextDocument.model_validate(json.loads(await request.body()))
+        except (ValueError, ValidationError) as exc:
+            raise ValidationFailed(f"invalid JSON document: {exc}") from exc
+        return Upload(content=body.text.encode(), collection=access.require(principal, body.collection),
+                      source=body.source or f"text:{body.title or 'untitled'}", declared_type=body.media_type,
+                      title=body.title, tags=tuple(body.tags), doc_date=body.date)
+    raise BadRequest("send the document as multipart/form-data (field 'file') or as JSON {\"text\": ...}")
+
+
+async def _multipart(request: Request, principal: CurrentPrincipal) -> Upload:
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ValidationFailed("multipart upload needs a 'file' field")
+    content = await upload.read()
+    when = form.get("date")
+    try:
+        doc_date = dt.date.fromisoformat(str(when)) if when else None
+    except ValueError as exc:
+        raise ValidationFailed("date must be YYYY-MM-DD") from exc
+    tags = [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()]
+    return Upload(content=content, collection=access.require(principal, str(form.get("collection") or "") or None),
+                  source=str(form.get("source") or upload.filename or "upload"), filename=upload.filename,
+                  declared_type=upload.content_type, title=str(form.get("title") or "") or None,
+                  tags=tuple(tags), doc_date=doc_date)
+
+
+@router.post("/documents", response_model=Submitted, status_code=202, summary="Add a document "
+             "(multipart file upload, or JSON text); ingestion runs as a job")
+async def add_document(request: Request, principal: CurrentPrincipal, ingestor: IngestorDep,
+                       response: Response) -> Submitted:
+    result = await ingestor.submit(await _upload_from(request, principal), actor=principal.subject)
+    if result.duplicate:
+        response.status_code = 200
+    return Submitted(document=DocumentOut.of(result.document),
+                     job=JobOut.of(result.job) if result.job else None, duplicate=result.duplicate)
+
+
+@router.get("/documents", response_model=list[DocumentOut], summary="List documents of a collection")
+async def list_documents(request: Request, principal: CurrentPrincipal,
+                         collection: Annotated[str | None, Query(max_length=63)] = None,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                         offset: Annotated[int, Query(ge=0)] = 0) -> list[DocumentOut]:
+    name = access.require(principal, collection)
+    async with request.app.state.resources.db.connection() as conn:
+        rows = await store.list_documents(conn=conn, collections=[name], limit=limit, offset=offset)
+    return [DocumentOut.of(r) for r in rows]
+
+
+def _valid_id(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise NotFound(f"no {what} {value}") from exc
+
+
+async def _visible_document(request: Request, principal: CurrentPrincipal, document_id: str) -> dict[str, Any]:
+    async with request.app.state.resources.db.connection() as conn:
+        row = await store.get_document(conn=conn, document_id=_valid_id(document_id, "document"))
+    if row is None or not access.may_use(principal, row["collection"]):
+        raise NotFound(f"no document {document_id}")
+    return row
+
+
+@router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document")
+async def get_document(document_id: str, request: Request, principal: CurrentPrincipal) -> DocumentOut:
+    return DocumentOut.of(await _visible_document(request, principal, document_id))
+
+
+@router.delete("/documents/{document_id}", status_code=204, summary="Delete a document from the store, "
+               "the search index and the graph")
+async def delete_document(document_id: str, request: Request, principal: CurrentPrincipal,
+                          ingestor: IngestorDep) -> None:
+    await _visible_document(request, principal, document_id)
+    await ingestor.delete(document_id=document_id, allowed=lambda c: access.may_use(principal, c))
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="State and percent done of an ingestion job")
+async def get_job(job_id: str, request: Request, principal: CurrentPrincipal) -> JobOut:
+    async with request.app.state.resources.db.connection() as conn:
+        row = await store.get_job(conn=conn, job_id=_valid_id(job_id, "job"))
+    if row is None or not access.may_use(principal, row["collection"]):
+        raise NotFound(f"no job {job_id}")
+    return JobOut.of(row)
+
+
+@router.get("/search", response_model=SearchResponse, summary="Hybrid search (keyword + vector, fused "
+            "with reciprocal-rank fusion) over a collection")
+async def search(
+    principal: CurrentPrincipal, retriever: RetrieverDep,
+    q: Annotated[str, Query(description="what to search for")],
+    collection: Annotated[str | None, Query(max_length=63)] = None,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: SearchMode = SearchMode.hybrid,
+    document: Annotated[list[str] | None, Query(description="only these document ids")] = None,
+    tag: Annotated[list[str] | None, Query(description="only chunks of documents with all these tags")] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> SearchResponse:
+    name = access.require(principal, collection)
+    filters = SearchFilters(collections=[name], document_ids=document or [], tags=tag or [],
+                            date_from=date_from, date_to=date_to)
+    hits = await retriever.search(query=q, filters=filters, k=k, mode=mode)
+    return SearchResponse(query=q, collection=name, mode=mode,
+                          hits=[SearchHit(**{k: v for k, v in h.__dict__.items() if k != "collection"})
+                                for h in hits])

@@ -1,0 +1,218 @@
+"""Documents to canonical text plus structure (headings, paragraphs, pages), with character
+offsets into that text, so every chunk and citation points at exact text.
+
+For .txt and .md the canonical text is the source itself; for .html, .pdf and .json it is the
+extracted text, stored alongside the original bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from sutazai.lib.errors import UnsupportedMediaType, ValidationFailed
+
+MEDIA_TYPES = {
+    ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
+    ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf", ".json": "application/json",
+}
+_BY_MEDIA = {v: v for v in MEDIA_TYPES.values()} | {"text/x-markdown": "text/markdown"}
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+
+
+class UnsupportedType(UnsupportedMediaType):
+    """The file type is not one SutazAI can ingest."""
+
+
+class UnreadableDocument(ValidationFailed):
+    """Empty, binary or malformed content: the document cannot be indexed."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural unit of the canonical text: text[start:end]."""
+
+    kind: str  # "heading" or "paragraph"
+    start: int
+    end: int
+    level: int = 0
+    page: int | None = None
+
+
+@dataclass
+class ParsedDocument:
+    text: str
+    media_type: str
+    title: str | None = None
+    blocks: list[Block] = field(default_factory=list)
+
+
+def media_type_for(filename: str | None, declared: str | None) -> str:
+    """The supported media type of an upload, from its extension or declared type."""
+    suffix = PurePath(filename or "").suffix.lower()
+    if suffix in MEDIA_TYPES:
+        return MEDIA_TYPES[suffix]
+    base = (declared or "").split(";")[0].strip().lower()
+    if base in _BY_MEDIA:
+        return _BY_MEDIA[base]
+    supported = ", ".join(sorted(set(MEDIA_TYPES)))
+    raise UnsupportedType(
+        f"cannot ingest {filename or 'this upload'!r} ({base or 'no type'}); supported: {supported}"
+    )
+
+
+def parse(content: bytes, media_type: str) -> ParsedDocument:
+    """Parse bytes of a supported type; raise UnreadableDocument saying what is wrong."""
+    if not content.strip():
+        raise UnreadableDocument("the document is empty")
+    parser = {"text/plain": _parse_text, "text/markdown": _parse_markdown, "text/html": _parse_html,
+              "application/pdf": _parse_pdf, "application/json": _parse_json}[media_type]
+    parsed = parser(content)
+    if not parsed.text.strip() or not parsed.blocks:
+        raise UnreadableDocument("the document has no extractable text")
+    return parsed
+
+
+def _decode(content: bytes) -> str:
+    if b"\x00" in content[:8192]:
+        raise UnreadableDocument("the file looks binary (it contains NUL bytes); upload text, "
+                                 "Markdown, HTML, PDF or JSON")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableDocument(f"the file is not valid UTF-8 text (byte {exc.start}); convert it "
+                                 "to UTF-8 first") from exc
+
+
+def _paragraphs(text: str, start: int, end: int, page: int | None = None) -> list[Block]:
+    blocks, cursor = [], start
+    for match in [*_PARAGRAPH_BREAK.finditer(text, start, end), None]:
+        stop = match.start() if match else end
+        block = _trimmed(text, cursor, stop)
+        if block:
+            blocks.append(Block("paragraph", *block, page=page))
+        if match:
+            cursor = match.end()
+    return blocks
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def _parse_text(content: bytes) -> ParsedDocument:
+    text = _decode(content)
+    return ParsedDocument(text, "text/plain", None, _paragraphs(text, 0, len(text)))
+
+
+def _parse_markdown(content: bytes) -> ParsedDocument:
+    text = _decode(content)
+    blocks: list[Block] = []
+    title, body_start, offset, in_fence = None, 0, 0, False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        match = None if in_fence else _MD_HEADING.match(line.rstrip("\n"))
+        if match:
+            blocks.extend(_paragraphs(text, body_start, offset))
+            start = offset + line.index(match.group(2))
+            blocks.append(Block("heading", start, start + len(match.group(2)), len(match.group(1))))
+            title = title or match.group(2)
+            body_start = offset + len(line)
+        offset += len(line)
+    blocks.extend(_paragraphs(text, body_start, len(text)))
+    return ParsedDocument(text, "text/markdown", title, blocks)
+
+
+_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th",
+                "dt", "dd", "figcaption", "caption"]
+
+
+def _parse_html(content: bytes) -> ParsedDocument:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(content), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "svg"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    parts: list[str] = []
+    blocks: list[Block] = []
+    length = 0
+    for element in soup.find_all(_HTML_BLOCKS):
+        if element.find_parent(_HTML_BLOCKS):
+            continue  # counted with its block ancestor
+        chunk = " ".join(element.get_text(" ").split())
+        if not chunk:
+            continue
+        if parts:
+            parts.append("\n\n")
+            length += 2
+        is_heading = element.name in _HTML_BLOCKS[:6]
+        blocks.append(Block("heading" if is_heading else "paragraph", length, length + len(chunk),
+                            int(element.name[1]) if is_heading else 0))
+        parts.append(chunk)
+        length += len(chunk)
+    if not blocks:  # plain text inside <body> without block tags
+        text = " ".join(soup.get_text(" ").split())
+        return ParsedDocument(text, "text/html", title, [Block("paragraph", 0, len(text))] if text else [])
+    return ParsedDocument("".join(parts), "text/html", title, blocks)
+
+
+def _parse_pdf(content: bytes) -> ParsedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not content.startswith(b"%PDF-"):
+        raise UnreadableDocument("the file is not a PDF (no %PDF- header)")
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if reader.is_encrypted:
+            raise UnreadableDocument("the PDF is encrypted; upload an unprotected copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UnreadableDocument(f"the PDF is malformed: {exc}") from exc
+    text, blocks = "", []
+    for number, page_text in enumerate(pages, start=1):
+        if text:
+            text += "\n\n"
+        start = len(text)
+        text += page_text.replace("\x00", "")
+        blocks.extend(_paragraphs(text, start, len(text), page=number))
+    title = reader.metadata.title if reader.metadata and reader.metadata.title else None
+    return ParsedDocument(text, "application/pdf", title, blocks)
+
+
+def _parse_json(content: bytes) -> ParsedDocument:
+    try:
+        value = json.loads(_decode(content))
+    except json.JSONDecodeError as exc:
+        raise UnreadableDocument(f"the JSON is malformed: {exc.msg} at line {exc.lineno}") from exc
+    lines: list[str] = []
+    _flatten(value, "", lines)
+    text, blocks = "", []
+    for line in lines:
+        if text:
+            text += "\n\n"
+        blocks.append(Block("paragraph", len(text), len(text) + len(line)))
+        text += line
+    return ParsedDocument(text, "application/json", None, blocks)
+
+
+def _flatten(value: Any, path: str, out: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _flatten(item, f"{path}[{index}]", out)
+    elif value is not None and str(value).strip():
+        out.append(f"{path}: {value}" if path else str(value))

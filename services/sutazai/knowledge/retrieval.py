@@ -1,0 +1,87 @@
+"""Hybrid retrieval: keyword and vector candidates from the search index, fused with
+reciprocal-rank fusion, then joined with the chunk store so each hit cites exact text."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sutazai.knowledge import store
+from sutazai.knowledge.search.interface import Hit, SearchFilters, SearchIndex, reciprocal_rank_fusion
+from sutazai.lib.db import Database
+from sutazai.lib.errors import ValidationFailed
+from sutazai.lib.models import Embedder
+
+
+class SearchMode(StrEnum):
+    hybrid = "hybrid"
+    keyword = "keyword"
+    vector = "vector"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    chunk_id: str
+    document_id: str
+    collection: str
+    source: str
+    title: str | None
+    heading: str | None
+    page: int | None
+    start: int
+    end: int
+    text: str
+    score: float
+    keyword_rank: int | None
+    vector_rank: int | None
+
+
+class Retriever:
+    def __init__(self, *, db: Database, index: SearchIndex, embedder: Embedder, max_query_chars: int = 2000) -> None:
+        self._db, self._index, self._embedder, self._max = db, index, embedder, max_query_chars
+
+    async def search(
+        self, *, query: str, filters: SearchFilters, k: int = 10, mode: SearchMode = SearchMode.hybrid,
+        candidates: int = 50,
+    ) -> list[SearchResult]:
+        text = query.strip()
+        if not text:
+            raise ValidationFailed("q is empty; send the words to search for")
+        if len(text) > self._max:
+            raise ValidationFailed(f"q is {len(text)} characters; the limit is {self._max}")
+        pool = max(candidates, k)
+        keyword, vector = await asyncio.gather(
+            self._index.keyword(text, filters, pool) if mode != SearchMode.vector else _none(),
+            self._vector(text, filters, pool) if mode != SearchMode.keyword else _none(),
+        )
+        ranked = reciprocal_rank_fusion([r for r in (keyword, vector) if r])[:k]
+        return await self._materialise(ranked, keyword, vector)
+
+    async def _vector(self, text: str, filters: SearchFilters, k: int) -> list[Hit]:
+        [embedding] = await self._embedder.embed([text], kind="query")
+        return await self._index.vector(embedding, filters, k)
+
+    async def _materialise(self, ranked: list[Hit], keyword: list[Hit], vector: list[Hit]) -> list[SearchResult]:
+        if not ranked:
+            return []
+        async with self._db.connection() as conn:
+            rows = {r["chunk_id"]: r for r in await store.get_chunks(conn=conn, chunk_ids=[h.chunk_id for h in ranked])}
+        k_rank = {h.chunk_id: i for i, h in enumerate(keyword, start=1)}
+        v_rank = {h.chunk_id: i for i, h in enumerate(vector, start=1)}
+        return [_result(rows[h.chunk_id], h.score, k_rank.get(h.chunk_id), v_rank.get(h.chunk_id))
+                for h in ranked if h.chunk_id in rows]
+
+
+async def _none() -> list[Hit]:
+    return []
+
+
+def _result(row: dict[str, Any], score: float, k_rank: int | None, v_rank: int | None) -> SearchResult:
+    return SearchResult(
+        chunk_id=row["chunk_id"], document_id=row["document_id"], collection=row["collection"],
+        source=row["source"], title=row["title"], heading=row["heading"], page=row["page"],
+        start=row["start_offset"], end=row["end_offset"], text=row["text"], score=round(score, 6),
+        keyword_rank=k_rank, vector_rank=v_rank,
+    )

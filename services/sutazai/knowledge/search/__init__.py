@@ -1,0 +1,1 @@
+"""The search index: one interface, PostgreSQL (embedded) and Elasticsearch 8 (Compose)."""

@@ -1,0 +1,200 @@
+"""All SQL of the knowledge service (documents, blobs, texts, jobs, chunks, entities)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from psycopg import AsyncConnection
+
+Conn = AsyncConnection[dict[str, Any]]
+Row = dict[str, Any]
+CHUNK_NAMESPACE = uuid.UUID("6f1c3f5e-8a51-4d3e-9a38-2f1b7f6c9e10")
+
+
+def chunk_id(document_id: str, version: int, ordinal: int) -> str:
+    """Deterministic, so re-running a job writes the same chunks instead of duplicates."""
+    return str(uuid.uuid5(CHUNK_NAMESPACE, f"{document_id}:{version}:{ordinal}"))
+
+
+async def put_blob(*, conn: Conn, sha256: str, content: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO knowledge.blobs (sha256, content, size) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        (sha256, content, len(content)),
+    )
+
+
+async def get_blob(*, conn: Conn, sha256: str) -> bytes | None:
+    row = await (await conn.execute("SELECT content FROM knowledge.blobs WHERE sha256 = %s", (sha256,))).fetchone()
+    return bytes(row["content"]) if row else None
+
+
+async def find_document(*, conn: Conn, collection: str, source: str, lock: bool = False) -> Row | None:
+    sql = "SELECT * FROM knowledge.documents WHERE collection = %s AND source = %s"
+    return await (await conn.execute(sql + (" FOR UPDATE" if lock else ""), (collection, source))).fetchone()
+
+
+async def find_by_hash(*, conn: Conn, collection: str, sha256: str) -> Row | None:
+    return await (await conn.execute(
+        "SELECT * FROM knowledge.documents WHERE collection = %s AND sha256 = %s AND status <> 'failed' LIMIT 1",
+        (collection, sha256),
+    )).fetchone()
+
+
+async def get_document(*, conn: Conn, document_id: str) -> Row | None:
+    return await (await conn.execute("SELECT * FROM knowledge.documents WHERE id = %s", (document_id,))).fetchone()
+
+
+async def insert_document(
+    *, conn: Conn, document_id: str, collection: str, source: str, title: str | None, media_type: str,
+    sha256: str, tags: list[str], doc_date: date, created_by: str,
+) -> Row:
+    row = await (await conn.execute(
+        """INSERT INTO knowledge.documents (id, collection, source, title, media_type, sha256, tags,
+               doc_date, status, created_by)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'queued', %s) RETURNING *""",
+        (document_id, collection, source, title, media_type, sha256, tags, doc_date, created_by),
+    )).fetchone()
+    assert row is not None  # noqa: S101 - RETURNING always yields the row
+    return row
+
+
+async def new_version(
+    *, conn: Conn, document_id: str, title: str | None, media_type: str, sha256: str, tags: list[str],
+    doc_date: date,
+) -> Row:
+    row = await (await conn.execute(
+        """UPDATE knowledge.documents SET version = version + 1, title = %s, media_type = %s, sha256 = %s,
+               tags = %s, doc_date = %s, status = 'queued', error = NULL, updated_at = now()
+           WHERE id = %s RETURNING *""",
+        (title, media_type, sha256, tags, doc_date, document_id),
+    )).fetchone()
+    assert row is not None  # noqa: S101
+    return row
+
+
+async def set_document_status(
+    *, conn: Conn, document_id: str, status: str, error: str | None = None, chunk_count: int | None = None,
+    title: str | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE knowledge.documents SET status = %s, error = %s,
+               chunk_count = COALESCE(%s, chunk_count), title = COALESCE(title, %s), updated_at = now()
+           WHERE id = %s""",
+        (status, error, chunk_count, title, document_id),
+    )
+
+
+async def list_documents(*, conn: Conn, collections: list[str], limit: int, offset: int) -> list[Row]:
+    return await (await conn.execute(
+        """SELECT d.*, j.id AS job_id, j.state AS job_state, j.progress AS job_progress
+             FROM knowledge.documents d
+             LEFT JOIN LATERAL (SELECT * FROM knowledge.jobs WHERE document_id = d.id
+                                ORDER BY created_at DESC LIMIT 1) j ON true
+            WHERE d.collection = ANY(%s) ORDER BY d.updated_at DESC LIMIT %s OFFSET %s""",
+        (collections, limit, offset),
+    )).fetchall()
+
+
+async def delete_document(*, conn: Conn, document_id: str) -> None:
+    row = await (await conn.execute(
+        "DELETE FROM knowledge.documents WHERE id = %s RETURNING sha256", (document_id,))).fetchone()
+    if row:
+        await conn.execute(
+            """DELETE FROM knowledge.blobs b WHERE sha256 = %s
+               AND NOT EXISTS (SELECT 1 FROM knowledge.documents d WHERE d.sha256 = b.sha256)""",
+            (row["sha256"],),
+        )
+
+
+async def insert_job(*, conn: Conn, job_id: str, document_id: str, collection: str, version: int) -> Row:
+    row = await (await conn.execute(
+        """INSERT INTO knowledge.jobs (id, document_id, collection, version, state, stage)
+           VALUES (%s, %s, %s, %s, 'queued', 'queued') RETURNING *""",
+        (job_id, document_id, collection, version),
+    )).fetchone()
+    assert row is not None  # noqa: S101
+    return row
+
+
+async def get_job(*, conn: Conn, job_id: str) -> Row | None:
+    return await (await conn.execute("SELECT * FROM knowledge.jobs WHERE id = %s", (job_id,))).fetchone()
+
+
+async def update_job(
+    *, conn: Conn, job_id: str, state: str | None = None, progress: float | None = None,
+    stage: str | None = None, error: str | None = None, started: bool = False,
+) -> None:
+    await conn.execute(
+        """UPDATE knowledge.jobs SET state = COALESCE(%s, state), progress = COALESCE(%s, progress),
+               stage = COALESCE(%s, stage), error = COALESCE(%s, error),
+               attempts = attempts + %s, updated_at = now(),
+               finished_at = CASE WHEN %s IN ('done', 'failed') THEN now() ELSE finished_at END
+           WHERE id = %s""",
+        (state, progress, stage, error, 1 if started else 0, state, job_id),
+    )
+
+
+async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[str]:
+    rows = await (await conn.execute(
+        """SELECT id::text FROM knowledge.jobs WHERE state IN ('queued', 'running')
+             AND updated_at < now() - make_interval(secs => %s)""",
+        (older_than_seconds,),
+    )).fetchall()
+    return [r["id"] for r in rows]
+
+
+async def put_text(*, conn: Conn, document_id: str, version: int, content: str) -> None:
+    await conn.execute(
+        """INSERT INTO knowledge.texts (document_id, version, content) VALUES (%s, %s, %s)
+           ON CONFLICT (document_id, version) DO UPDATE SET content = EXCLUDED.content""",
+        (document_id, version, content),
+    )
+
+
+async def upsert_chunks(*, conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            """INSERT INTO knowledge.chunks (id, document_id, collection, version, ordinal, start_offset,
+                   end_offset, page, heading, text)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
+            rows,
+        )
+
+
+async def stale_chunk_ids(*, conn: Conn, document_id: str, version: int) -> list[str]:
+    rows = await (await conn.execute(
+        "SELECT id::text FROM knowledge.chunks WHERE document_id = %s AND version <> %s",
+        (document_id, version),
+    )).fetchall()
+    return [r["id"] for r in rows]
+
+
+async def version_chunk_ids(*, conn: Conn, document_id: str, version: int) -> list[str]:
+    rows = await (await conn.execute(
+        "SELECT id::text FROM knowledge.chunks WHERE document_id = %s AND version = %s",
+        (document_id, version),
+    )).fetchall()
+    return [r["id"] for r in rows]
+
+
+async def delete_chunks(*, conn: Conn, chunk_ids: Sequence[str]) -> None:
+    await conn.execute("DELETE FROM knowledge.chunks WHERE id = ANY(%s::uuid[])", (list(chunk_ids),))
+
+
+async def delete_version_texts(*, conn: Conn, document_id: str, keep_version: int) -> None:
+    await conn.execute("DELETE FROM knowledge.texts WHERE document_id = %s AND version <> %s",
+                       (document_id, keep_version))
+
+
+async def get_chunks(*, conn: Conn, chunk_ids: Sequence[str]) -> list[Row]:
+    return await (await conn.execute(
+        """SELECT c.id::text AS chunk_id, c.document_id::text AS document_id, c.collection, c.ordinal,
+                  c.start_offset, c.end_offset, c.page, c.heading, c.text, d.source, d.title, d.tags,
+                  d.doc_date, d.version
+             FROM knowledge.chunks c JOIN knowledge.documents d ON d.id = c.document_id
+            WHERE c.id = ANY(%s::uuid[]) AND c.version = d.version""",
+        (list(chunk_ids),),
+    )).fetchall()
