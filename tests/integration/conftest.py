@@ -41,7 +41,8 @@ class Platform:
     admin_key: str
 
 
-def build_platform_app(backends: Backends, port: int, **model_overrides: object):  # noqa: ANN201
+def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: dict[str, object] | None = None,
+                       **model_overrides: object):  # noqa: ANN201
     from sutazai.identity.app import PREFIXES as IDP
     from sutazai.identity.app import create_app as identity
     from sutazai.identity.settings import IdentitySettings
@@ -63,7 +64,7 @@ def build_platform_app(backends: Backends, port: int, **model_overrides: object)
     return Gateway([
         ("identity", IDP, identity(IdentitySettings(**common))),
         ("reasoning", REP, reasoning(ReasoningSettings(**common, **model_overrides))),
-        ("knowledge", KNP, knowledge(KnowledgeSettings(**common))),
+        ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **(knowledge_overrides or {})))),
         ("learning", LEP, learning(LearningSettings(**common))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
     ])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -134,21 +134,21 @@ async def _upload_from(request: Request, principal: CurrentPrincipal) -> Upload:
 
 
 async def _multipart(request: Request, principal: CurrentPrincipal) -> Upload:
-    form = await request.form()
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise ValidationFailed("multipart upload needs a 'file' field")
-    content = await upload.read()
-    when = form.get("date")
+    async with request.form() as form:  # closes the spooled upload files
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed("multipart upload needs a 'file' field")
+        content = await upload.read()
+        fields = {key: str(form.get(key) or "") for key in ("date", "tags", "collection", "source", "title")}
+        filename, content_type = upload.filename, upload.content_type
     try:
-        doc_date = dt.date.fromisoformat(str(when)) if when else None
+        doc_date = dt.date.fromisoformat(fields["date"]) if fields["date"] else None
     except ValueError as exc:
         raise ValidationFailed("date must be YYYY-MM-DD") from exc
-    tags = [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()]
-    return Upload(content=content, collection=access.require(principal, str(form.get("collection") or "") or None),
-                  source=str(form.get("source") or upload.filename or "upload"), filename=upload.filename,
-                  declared_type=upload.content_type, title=str(form.get("title") or "") or None,
-                  tags=tuple(tags), doc_date=doc_date)
+    tags = [t.strip() for t in fields["tags"].split(",") if t.strip()]
+    return Upload(content=content, collection=access.require(principal, fields["collection"] or None),
+                  source=fields["source"] or filename or "upload", filename=filename,
+                  declared_type=content_type, title=fields["title"] or None, tags=tuple(tags), doc_date=doc_date)
 
 
 @router.post("/documents", response_model=Submitted, status_code=202, summary="Add a document "

@@ -210,7 +210,7 @@ def _parse_json(content: bytes) -> ParsedDocument:
 def _flatten(value: Any, path: str, out: list[str]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            _flatten(item, f"{path}.{key}" if path else str(key), out)
+            _flatten(item, f"{path} / {key}" if path else str(key), out)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _flatten(item, f"{path}[{index}]", out)

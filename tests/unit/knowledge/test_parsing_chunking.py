@@ -72,8 +72,8 @@ def test_html_keeps_headings_and_drops_scripts() -> None:
 
 def test_json_is_flattened_to_paths() -> None:
     doc = parse(json.dumps({"team": {"lead": "Ada", "members": ["Bob", "Cy"]}}).encode(), "application/json")
-    assert doc.text.splitlines()[0] == "team.lead: Ada"
-    assert "team.members[1]: Cy" in doc.text
+    assert doc.text.splitlines()[0] == "team / lead: Ada"
+    assert "team / members[1]: Cy" in doc.text
 
 
 @pytest.mark.parametrize(("content", "media", "fragment"), [
