@@ -30,7 +30,7 @@ err = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", envvar="SUTAZAI_DATA_DIR", show_default=False,
-    help="Where the embedded stack keeps everything [default: ~/.local/share/sutazai].")]
+    help="Where the embedded stack keeps everything \\[default: ~/.local/share/sutazai].")]
 
 
 def _stack(data_dir: Path | None) -> Stack:
@@ -52,7 +52,7 @@ def up(
     postgres_port: Annotated[int, typer.Option(envvar="SUTAZAI_POSTGRES_PORT")] = 15432,
     redis_port: Annotated[int, typer.Option(envvar="SUTAZAI_REDIS_PORT")] = 16379,
     model_path: Annotated[Path | None, typer.Option(
-        envvar="SUTAZAI_LLAMACPP_MODEL_PATH", help="A .gguf model [default: bundled SmolLM2-135M].")] = None,
+        envvar="SUTAZAI_LLAMACPP_MODEL_PATH", help="A .gguf model \\[default: bundled SmolLM2-135M].")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 180,
 ) -> None:
     """Start the embedded stack: PostgreSQL, Redis + FalkorDB, and every service."""
@@ -218,6 +218,67 @@ async def _create_key(dsn: str, role: Role, name: str, collections: list[str]) -
         )
     finally:
         await db.close()
+
+
+ApiKey = Annotated[str | None, typer.Option("--key", envvar="SUTAZAI_API_KEY", show_default=False,
+                                           help="API key (or set SUTAZAI_API_KEY).")]
+Url = Annotated[str | None, typer.Option("--url", envvar="SUTAZAI_URL", show_default=False,
+                                        help="Where SutazAI runs \\[default: the local stack].")]
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .pdf .json).")],
+    collection: Annotated[str | None, typer.Option(help="Collection to add them to.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every document (repeatable).")] = None,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Upload documents and follow their ingestion jobs with a progress bar."""
+    from sutazai.cli import ingest as ingesting
+    from sutazai.cli.client import CliError, api_client, base_url
+
+    try:
+        with api_client(base_url(url, data_dir), key) as client:
+            report = ingesting.ingest(client, list(paths), collection=collection, tags=tag or [], console=err)
+    except CliError as exc:
+        raise _fail(exc.detail) from None
+    out.print(ingesting.summary(report))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    collection: Annotated[str | None, typer.Option(help="Collection to search.")] = None,
+    k: Annotated[int, typer.Option(help="How many passages.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Hybrid search; prints each passage with its source and position."""
+    from sutazai.cli.client import CliError, api_client, base_url, call, problem_of
+
+    params: dict[str, str | int] = {"q": query, "k": k}
+    if collection:
+        params["collection"] = collection
+    try:
+        with api_client(base_url(url, data_dir), key) as client:
+            response = call(client, "GET", "/api/knowledge/v1/search", params=params)
+    except CliError as exc:
+        raise _fail(exc.detail) from None
+    if response.status_code != 200:
+        raise _fail(problem_of(response))
+    body = response.json()
+    if as_json:
+        out.print_json(data=body)
+        return
+    for rank, hit in enumerate(body["hits"], start=1):
+        where = f"{hit['source']}" + (f" p.{hit['page']}" if hit["page"] else "") + f" [{hit['start']}:{hit['end']}]"
+        out.print(f"[bold]{rank}.[/bold] [cyan]{where}[/cyan]" + (f"  {hit['heading']}" if hit["heading"] else ""),
+                  highlight=False)
+        out.print(f"   {hit['text'][:400]}", highlight=False, soft_wrap=True)
+    if not body["hits"]:
+        out.print("no matching passages.")
 
 
 @app.command()
