@@ -7,10 +7,15 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sutazai.runtime.postgres import EmbeddedPostgres
+from sutazai.runtime.redis_server import EmbeddedRedis
+from tests.servers import running_postgres, running_redis
 
 _TIERS = {"unit": "unit", "integration": "integration", "contract": "integration", "deploy": "integration",
           "e2e": "e2e"}
@@ -92,3 +97,22 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
     yield
+
+
+@dataclass
+class Backends:
+    postgres: EmbeddedPostgres
+    redis: EmbeddedRedis
+
+    def settings(self, **extra: object) -> dict[str, object]:
+        return {
+            "database_url": self.postgres.dsn(), "redis_url": self.redis.url(),
+            "jwt_secret": "j" * 40, "startup_timeout_seconds": 20, **extra,
+        }
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
+    root: Path = tmp_path_factory.mktemp("backends")
+    with running_postgres(root) as pg, running_redis(root) as rd:
+        yield Backends(pg, rd)

@@ -5,33 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from sutazai.runtime.postgres import EmbeddedPostgres
 from sutazai.runtime.processes import free_port
-from sutazai.runtime.redis_server import EmbeddedRedis
-from tests.servers import ServerThread, running_postgres, running_redis
-
-
-@dataclass
-class Backends:
-    postgres: EmbeddedPostgres
-    redis: EmbeddedRedis
-
-    def settings(self, **extra: object) -> dict[str, object]:
-        return {
-            "database_url": self.postgres.dsn(), "redis_url": self.redis.url(),
-            "jwt_secret": "j" * 40, "startup_timeout_seconds": 20, **extra,
-        }
-
-
-@pytest.fixture(scope="session")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
-    root: Path = tmp_path_factory.mktemp("backends")
-    with running_postgres(root) as pg, running_redis(root) as rd:
-        yield Backends(pg, rd)
+from tests.conftest import Backends
+from tests.servers import ServerThread
 
 
 @dataclass

@@ -12,6 +12,9 @@ from fastapi import FastAPI
 
 from sutazai.knowledge import jobs
 from sutazai.knowledge.api import router
+from sutazai.knowledge.graph.extraction import GraphBuilder
+from sutazai.knowledge.graph.interface import GraphStore
+from sutazai.knowledge.graph_api import router as graph_router
 from sutazai.knowledge.ingest import Ingestor
 from sutazai.knowledge.retrieval import Retriever
 from sutazai.knowledge.search.interface import SearchIndex
@@ -38,6 +41,17 @@ def build_search_index(settings: KnowledgeSettings, resources: Resources) -> Sea
     return PostgresSearchIndex(resources.db, text_config=settings.text_search_config)
 
 
+def build_graph_store(settings: KnowledgeSettings) -> GraphStore:
+    if settings.graph_backend is GraphBackend.neo4j:
+        from sutazai.knowledge.graph.neo4j_store import Neo4jGraphStore
+
+        return Neo4jGraphStore.from_url(settings.neo4j_url, user=settings.neo4j_user,
+                                        password=settings.neo4j_password.get_secret_value())
+    from sutazai.knowledge.graph.falkordb_store import FalkorDBGraphStore
+
+    return FalkorDBGraphStore.from_url(settings.graph_url or settings.redis_url.get_secret_value())
+
+
 def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -46,11 +60,14 @@ def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
         index = build_search_index(settings, resources)
         stack.push_async_callback(index.close)
         await index.ensure_ready()
-        app.state.settings, app.state.index, app.state.model = settings, index, model
+        graph = build_graph_store(settings)
+        stack.push_async_callback(graph.close)
+        app.state.settings, app.state.index, app.state.model, app.state.graph = settings, index, model, graph
         app.state.ingestor = Ingestor(
-            db=resources.db, index=index, embedder=model, bus=resources.bus, graph=None,
-            max_bytes=settings.max_document_bytes, chunk_chars=settings.chunk_max_chars,
-            embed_batch=settings.embed_batch,
+            db=resources.db, index=index, embedder=model, bus=resources.bus,
+            graph=GraphBuilder(db=resources.db, store=graph, model=model),
+            extract_graph=settings.graph_extraction, max_bytes=settings.max_document_bytes,
+            chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
         )
         app.state.retriever = Retriever(db=resources.db, index=index, embedder=model)
         if settings.inprocess_worker:
@@ -65,17 +82,11 @@ def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
     spec.readiness.update(standard_readiness(app))
 
     async def graph() -> None:
-        """The graph store answers: Neo4j (Compose) or FalkorDB's module in Redis (embedded)."""
-        if settings.graph_backend is GraphBackend.neo4j:
-            await _neo4j_ready(settings)
-            return
-        resources = getattr(app.state, "resources", None)
-        if resources is None:
+        """The graph store answers: Neo4j (Compose) or FalkorDB (embedded)."""
+        store = getattr(app.state, "graph", None)
+        if store is None:
             raise RuntimeError("service is still starting")
-        modules = await resources.redis.execute_command("MODULE", "LIST")
-        names = {_module_name(m) for m in modules}
-        if "graph" not in names:
-            raise RuntimeError("the Redis server has no FalkorDB graph module loaded")
+        await store.ping()
 
     async def search_index() -> None:
         index = getattr(app.state, "index", None)
@@ -86,6 +97,7 @@ def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
     spec.readiness["graph"] = graph
     spec.readiness["search"] = search_index
     app.include_router(router)
+    app.include_router(graph_router)
     return app
 
 
@@ -111,22 +123,3 @@ async def _start_worker(app: FastAPI, settings: KnowledgeSettings, resources: Re
         await asyncio.gather(*tasks, return_exceptions=True)
 
     stack.push_async_callback(shutdown)
-
-
-async def _neo4j_ready(settings: KnowledgeSettings) -> None:
-    from neo4j import AsyncGraphDatabase
-
-    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
-    async with AsyncGraphDatabase.driver(settings.neo4j_url, auth=auth) as driver:
-        await driver.verify_connectivity()
-
-
-def _module_name(entry: object) -> str:
-    """Name of one MODULE LIST entry (a mapping in RESP3 clients, a flat list in RESP2)."""
-    if isinstance(entry, dict):
-        pairs = entry
-    else:
-        fields = entry if isinstance(entry, list) else []
-        pairs = dict(zip(fields[::2], fields[1::2], strict=False))
-    name = pairs.get(b"name", pairs.get("name", b""))
-    return name.decode() if isinstance(name, bytes) else str(name)

@@ -61,8 +61,10 @@ class Ingestor:
     def __init__(
         self, *, db: Database, index: SearchIndex, embedder: Embedder, bus: EventBus,
         graph: GraphWriter | None, max_bytes: int, chunk_chars: int, embed_batch: int = 32,
+        extract_graph: bool = True,
     ) -> None:
         self._db, self._index, self._embedder, self._bus, self._graph = db, index, embedder, bus, graph
+        self._extract = extract_graph and graph is not None
         self._max_bytes, self._chunk_chars, self._batch = max_bytes, chunk_chars, embed_batch
 
     # ---- submit -----------------------------------------------------------------------
@@ -148,7 +150,7 @@ class Ingestor:
         chunks = chunk_document(parsed, max_chars=self._chunk_chars)
         rows = await self._store_chunks(document, parsed, chunks)
         await self._embed_and_index(job_id, document, rows)
-        if self._graph is not None:
+        if self._extract:
             await self._extract_graph(job_id, document, rows)
         await self._finish(job_id, document, len(chunks), parsed.title)
         logger.info("ingested %s v%d: %d chunks", doc_id, version, len(chunks))
@@ -179,7 +181,7 @@ class Ingestor:
                 chunk_id=r["chunk_id"], document_id=r["document_id"], collection=r["collection"],
                 text=r["text"], heading=r["heading"], tags=list(document["tags"]),
                 doc_date=document["doc_date"], embedding=v) for r, v in zip(batch, vectors, strict=True)])
-            share = 70 if self._graph is not None else 95
+            share = 70 if self._extract else 95
             await self._update(job_id, stage="embedding and indexing",
                                progress=round(5 + share * (start + len(batch)) / total, 1))
 

@@ -31,6 +31,7 @@ class KnowledgeSettings(ModelSettings):
     elasticsearch_index: str = "sutazai-chunks"
     graph_backend: GraphBackend = GraphBackend.falkordb
     graph_extraction: bool = True
+    graph_url: str | None = Field(default=None, description="FalkorDB (redis://) URL; default: the Redis URL")
     neo4j_url: str = "bolt://127.0.0.1:7687"
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")

@@ -1,0 +1,106 @@
+"""FalkorDB (embedded default): one graph per collection (`sutazai_<collection>`), so a
+collection's data is separated at the storage level; queries run with GRAPH.QUERY or, for
+reads, GRAPH.RO_QUERY with a server-side timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from falkordb.asyncio import FalkorDB
+from redis.exceptions import ResponseError
+
+from sutazai.knowledge.graph.base import PortableGraphStore, Rows
+from sutazai.lib.errors import DependencyUnavailable, ValidationFailed
+from sutazai.lib.redis_client import parse_sentinel_url
+
+INDEXES = (
+    "CREATE INDEX FOR (e:Entity) ON (e.id)",
+    "CREATE INDEX FOR (e:Entity) ON (e.collection)",
+    "CREATE INDEX FOR ()-[r:REL]-() ON (r.id)",
+    "CREATE INDEX FOR ()-[r:REL]-() ON (r.document_id)",
+)
+
+
+def graph_name(collection: str) -> str:
+    return f"sutazai_{collection}"
+
+
+def _value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+class FalkorDBGraphStore(PortableGraphStore):
+    name = "falkordb"
+
+    def __init__(self, db: FalkorDB) -> None:
+        self._db = db
+        self._ready: set[str] = set()
+
+    @classmethod
+    def from_url(cls, url: str) -> FalkorDBGraphStore:
+        if url.startswith("redis+sentinel://"):
+            target = parse_sentinel_url(url)
+            raise ValidationFailed(f"FalkorDB through Sentinel is not supported ({target.master}); use redis://")
+        return cls(FalkorDB.from_url(url, socket_timeout=30))
+
+    async def ensure_ready(self, collection: str) -> None:
+        if collection in self._ready:
+            return
+        graph = self._db.select_graph(graph_name(collection))
+        for statement in INDEXES:
+            try:
+                await graph.query(statement)
+            except ResponseError as exc:
+                if "already indexed" not in str(exc):
+                    raise
+        self._ready.add(collection)
+
+    async def _run(self, collection: str, query: str, params: dict[str, Any], *, write: bool = False,
+                   timeout_ms: int = 10_000) -> Rows:
+        if write:
+            await self.ensure_ready(collection)
+        graph = self._db.select_graph(graph_name(collection))
+        clean = {k: _value(v) for k, v in params.items()}
+        try:
+            if write:
+                result = await graph.query(query, clean, timeout=timeout_ms)
+            else:
+                result = await graph.ro_query(query, clean, timeout=timeout_ms)
+        except ResponseError as exc:
+            if "empty key" in str(exc) or "Invalid graph operation on empty key" in str(exc):
+                return []  # the collection has no graph yet
+            raise
+        header = [column[1] for column in result.header]
+        return [dict(zip(header, row, strict=True)) for row in result.result_set]
+
+    async def read_only(self, collection: str, query: str, params: dict[str, Any], *,
+                        timeout_ms: int) -> tuple[list[str], list[list[Any]]]:
+        graph = self._db.select_graph(graph_name(collection))
+        try:
+            result = await graph.ro_query(query, params, timeout=timeout_ms)
+        except ResponseError as exc:
+            if "empty key" in str(exc):
+                return [], []
+            raise ValidationFailed(f"the query was refused: {exc}") from exc
+        return [column[1] for column in result.header], [list(map(_plain, row)) for row in result.result_set]
+
+    async def ping(self) -> None:
+        try:
+            await self._db.list_graphs()
+        except Exception as exc:
+            raise DependencyUnavailable(f"FalkorDB does not answer: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._db.aclose()
+        # from_url hands the client a pool it does not own, so aclose() leaves it open
+        await self._db.connection.connection_pool.disconnect()
+
+
+def _plain(value: Any) -> Any:
+    """Nodes and edges become their properties, so results serialise as JSON."""
+    properties = getattr(value, "properties", None)
+    if isinstance(properties, dict):
+        return dict(properties)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
