@@ -21,7 +21,7 @@ class Platform:
 
 
 def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: dict[str, object] | None = None,
-                       **model_overrides: object):  # noqa: ANN201
+                       redis_url: str | None = None, **model_overrides: object):  # noqa: ANN201
     from sutazai.identity.app import PREFIXES as IDP
     from sutazai.identity.app import create_app as identity
     from sutazai.identity.settings import IdentitySettings
@@ -40,6 +40,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
     from sutazai.runtime.gateway import Gateway
 
     common = backends.settings(identity_url=f"http://127.0.0.1:{port}", introspection_cache_seconds=0)
+    if redis_url:
+        common["redis_url"] = redis_url
     return Gateway([
         ("identity", IDP, identity(IdentitySettings(**common))),
         ("reasoning", REP, reasoning(ReasoningSettings(**common, **model_overrides))),

@@ -22,10 +22,15 @@ from tests.servers import ServerThread
 PARAGRAPHS = 1500
 
 
+def private_redis(backends: Backends) -> str:
+    """Redis database 1: no other test's worker consumes this test's job stream."""
+    return backends.redis.url().rsplit("/", 1)[0] + "/1"
+
+
 def start_worker(backends: Backends, log: Path) -> subprocess.Popen[bytes]:
     env = {
         "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
-        "SUTAZAI_DATABASE_URL": backends.postgres.dsn(), "SUTAZAI_REDIS_URL": backends.redis.url(),
+        "SUTAZAI_DATABASE_URL": backends.postgres.dsn(), "SUTAZAI_REDIS_URL": private_redis(backends),
         "SUTAZAI_JWT_SECRET": "j" * 40, "SUTAZAI_WORKER_CLAIM_IDLE_MS": "500", "SUTAZAI_CHUNK_MAX_CHARS": "200",
         "SUTAZAI_EMBED_BATCH": "16", "SUTAZAI_GRAPH_EXTRACTION": "false",
     }
@@ -38,7 +43,7 @@ def test_killed_worker_loses_and_duplicates_nothing(backends: Backends, tmp_path
     """Uses its own app (no in-process worker), so the two subprocess workers are the only consumers."""
     port = free_port()
     admin = asyncio.run(create_key(backends, "admin"))
-    app = build_platform_app(backends, port, knowledge_overrides={
+    app = build_platform_app(backends, port, redis_url=private_redis(backends), knowledge_overrides={
         "inprocess_worker": False, "chunk_max_chars": 200, "graph_extraction": False})
     text = "\n\n".join(f"Paragraph {i} records that sensor {i} read {i * 7 % 100} degrees." for i in range(PARAGRAPHS))
     log = tmp_path / "worker.log"
