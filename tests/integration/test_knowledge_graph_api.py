@@ -92,3 +92,17 @@ def test_graph_respects_collections_and_cypher_is_admin_only(platform: Platform,
     write = client.post("/api/knowledge/v1/cypher", json={"query": "MATCH (n) DETACH DELETE n", "collection": col})
     assert write.status_code == 422 and "only read queries" in write.json()["detail"]
     assert entity(client, "lovelace", col)["id"] == ada["id"]
+
+
+def test_graph_expansion_adds_chunks_about_named_entities(client: httpx.Client) -> None:
+    col = f"g-{uuid.uuid4().hex[:8]}"
+    ingest_text(client, TEXT, source="history.txt", collection=col)
+    ingest_text(client, "The weather in the valley was mild that spring.", source="weather.txt", collection=col)
+    response = client.get("/api/knowledge/v1/search", params={"q": "Who did Ada Lovelace work with?", "collection": col,
+                                                              "mode": "hybrid_graph"})
+    assert response.status_code == 200
+    hits = response.json()["hits"]
+    assert hits[0]["source"] == "history.txt" and hits[0]["graph_rank"] == 1
+    assert all(h["graph_rank"] is None for h in hits if h["source"] == "weather.txt")
+    plain = client.get("/api/knowledge/v1/search", params={"q": "Who did Ada Lovelace work with?", "collection": col})
+    assert all(h["graph_rank"] is None for h in plain.json()["hits"])

@@ -109,6 +109,7 @@ class SearchHit(BaseModel):
     score: float
     keyword_rank: int | None
     vector_rank: int | None
+    graph_rank: int | None
 
 
 class SearchResponse(BaseModel):

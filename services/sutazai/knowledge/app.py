@@ -69,7 +69,7 @@ def create_app(settings: KnowledgeSettings | None = None) -> FastAPI:
             extract_graph=settings.graph_extraction, max_bytes=settings.max_document_bytes,
             chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
         )
-        app.state.retriever = Retriever(db=resources.db, index=index, embedder=model)
+        app.state.retriever = Retriever(db=resources.db, index=index, embedder=model, graph=graph)
         if settings.inprocess_worker:
             await _start_worker(app, settings, resources, stack)
 

@@ -4,11 +4,13 @@ reciprocal-rank fusion, then joined with the chunk store so each hit cites exact
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from sutazai.knowledge import store
+from sutazai.knowledge.graph.interface import GraphStore
 from sutazai.knowledge.search.interface import Hit, SearchFilters, SearchIndex, reciprocal_rank_fusion
 from sutazai.lib.db import Database
 from sutazai.lib.errors import ValidationFailed
@@ -19,6 +21,7 @@ class SearchMode(StrEnum):
     hybrid = "hybrid"
     keyword = "keyword"
     vector = "vector"
+    hybrid_graph = "hybrid_graph"  # hybrid, plus chunks the graph links to entities named in the query
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,14 @@ class SearchResult:
     score: float
     keyword_rank: int | None
     vector_rank: int | None
+    graph_rank: int | None = None
 
 
 class Retriever:
-    def __init__(self, *, db: Database, index: SearchIndex, embedder: Embedder, max_query_chars: int = 2000) -> None:
+    def __init__(self, *, db: Database, index: SearchIndex, embedder: Embedder, graph: GraphStore | None = None,
+                 max_query_chars: int = 2000) -> None:
         self._db, self._index, self._embedder, self._max = db, index, embedder, max_query_chars
+        self._graph = graph
 
     async def search(
         self, *, query: str, filters: SearchFilters, k: int = 10, mode: SearchMode = SearchMode.hybrid,
@@ -56,32 +62,56 @@ class Retriever:
             self._index.keyword(text, filters, pool) if mode != SearchMode.vector else _none(),
             self._vector(text, filters, pool) if mode != SearchMode.keyword else _none(),
         )
-        ranked = reciprocal_rank_fusion([r for r in (keyword, vector) if r])[:k]
-        return await self._materialise(ranked, keyword, vector)
+        graph = await self._graph_hits(text, filters, pool) if mode is SearchMode.hybrid_graph else []
+        ranked = reciprocal_rank_fusion([r for r in (keyword, vector, graph) if r])[:k]
+        return await self._materialise(ranked, keyword, vector, graph)
+
+    async def _graph_hits(self, text: str, filters: SearchFilters, k: int) -> list[Hit]:
+        """Chunks that state facts about entities the query names, most facts first."""
+        if self._graph is None:
+            return []
+        from sutazai.knowledge.graph.extraction import normalise
+
+        query = f" {normalise(text)} "
+        async with self._db.connection() as conn:
+            rows = await (await conn.execute(
+                """SELECT id::text, collection FROM knowledge.entities
+                    WHERE collection = ANY(%s) AND length(norm) >= 3 AND position(' ' || norm || ' ' IN %s) > 0
+                    ORDER BY length(norm) DESC LIMIT 8""",
+                (list(filters.collections), query))).fetchall()
+        counts: dict[str, int] = {}
+        for row in rows:
+            for fact in await self._graph.facts_of(row["collection"], row["id"], as_of=time.time()):
+                counts[fact.chunk_id] = counts.get(fact.chunk_id, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [Hit(chunk_id, float(n)) for chunk_id, n in ranked]
 
     async def _vector(self, text: str, filters: SearchFilters, k: int) -> list[Hit]:
         [embedding] = await self._embedder.embed([text], kind="query")
         return await self._index.vector(embedding, filters, k)
 
-    async def _materialise(self, ranked: list[Hit], keyword: list[Hit], vector: list[Hit]) -> list[SearchResult]:
+    async def _materialise(self, ranked: list[Hit], keyword: list[Hit], vector: list[Hit],
+                           graph: list[Hit]) -> list[SearchResult]:
         if not ranked:
             return []
         async with self._db.connection() as conn:
             rows = {r["chunk_id"]: r for r in await store.get_chunks(conn=conn, chunk_ids=[h.chunk_id for h in ranked])}
         k_rank = {h.chunk_id: i for i, h in enumerate(keyword, start=1)}
         v_rank = {h.chunk_id: i for i, h in enumerate(vector, start=1)}
-        return [_result(rows[h.chunk_id], h.score, k_rank.get(h.chunk_id), v_rank.get(h.chunk_id))
-                for h in ranked if h.chunk_id in rows]
+        g_rank = {h.chunk_id: i for i, h in enumerate(graph, start=1)}
+        return [_result(rows[h.chunk_id], h.score, k_rank.get(h.chunk_id), v_rank.get(h.chunk_id),
+                        g_rank.get(h.chunk_id)) for h in ranked if h.chunk_id in rows]
 
 
 async def _none() -> list[Hit]:
     return []
 
 
-def _result(row: dict[str, Any], score: float, k_rank: int | None, v_rank: int | None) -> SearchResult:
+def _result(row: dict[str, Any], score: float, k_rank: int | None, v_rank: int | None,
+            g_rank: int | None) -> SearchResult:
     return SearchResult(
         chunk_id=row["chunk_id"], document_id=row["document_id"], collection=row["collection"],
         source=row["source"], title=row["title"], heading=row["heading"], page=row["page"],
         start=row["start_offset"], end=row["end_offset"], text=row["text"], score=round(score, 6),
-        keyword_rank=k_rank, vector_rank=v_rank,
+        keyword_rank=k_rank, vector_rank=v_rank, graph_rank=g_rank,
     )
