@@ -39,7 +39,7 @@ test-e2e: install ## Only the end-to-end tier
 
 lint: install ## ruff, mypy --strict and the service-independence contracts
 	@echo "==> lint: ruff, mypy --strict, import contracts"
-	@$(VENV)/bin/ruff check -q services tests
+	@$(VENV)/bin/ruff check -q services tests bench
 	@$(VENV)/bin/mypy --no-error-summary
 	@$(VENV)/bin/lint-imports --no-cache > /dev/null
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from typing import Annotated, Any
@@ -129,7 +130,8 @@ async def _upload_from(request: Request, principal: CurrentPrincipal) -> Upload:
         except (ValueError, ValidationError) as exc:
             raise ValidationFailed(f"invalid JSON document: {exc}") from exc
         return Upload(content=body.text.encode(), collection=access.require(principal, body.collection),
-                      source=body.source or f"text:{body.title or 'untitled'}", declared_type=body.media_type,
+                      source=body.source or f"text:{hashlib.sha256(body.text.encode()).hexdigest()[:16]}",
+                      declared_type=body.media_type,
                       title=body.title, tags=tuple(body.tags), doc_date=body.date)
     raise BadRequest("send the document as multipart/form-data (field 'file') or as JSON {\"text\": ...}")
 
