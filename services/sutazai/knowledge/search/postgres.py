@@ -35,10 +35,12 @@ def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
 class PostgresSearchIndex:
     name = "postgres"
 
-    def __init__(self, db: Database, *, text_config: str = "english", ef_search: int = 100) -> None:
+    def __init__(self, db: Database, *, text_config: str = "english", ef_search: int = 100,
+                 common_term_rows: int = 5000, max_matches: int = 20_000) -> None:
         if not text_config.isidentifier():
             raise ValueError(f"text search configuration {text_config!r} is not a valid name")
         self._db, self._config, self._ef = db, text_config, ef_search
+        self._common_rows, self._max_matches = common_term_rows, max_matches
 
     async def ensure_ready(self) -> None:
         """The table comes with the knowledge migrations."""
@@ -68,18 +70,42 @@ class PostgresSearchIndex:
             await conn.execute("DELETE FROM knowledge.chunk_index WHERE document_id = %s", (document_id,))
 
     async def keyword(self, query: str, filters: SearchFilters, k: int) -> list[Hit]:
+        """Full-text ranking with OR semantics, like BM25. Terms found in more than
+        `common_term_rows` chunks are dropped when rarer terms exist (their IDF is near zero, and
+        ranking every row that contains them is what makes full-text search slow at scale)."""
         where, params = _where(filters)
-        sql = f"""
-            WITH q AS (
-              SELECT to_tsquery('simple', array_to_string(
-                       tsvector_to_array(to_tsvector('{self._config}', %s)), ' | ')) AS query)
-            SELECT chunk_id::text, ts_rank(tsv, q.query, 1) AS score
-              FROM knowledge.chunk_index, q
-             WHERE numnode(q.query) > 0 AND tsv @@ q.query AND {where}
-             ORDER BY score DESC, chunk_id LIMIT %s"""  # noqa: S608 - validated identifier, fixed clauses
         async with self._db.connection() as conn:
-            rows = await (await conn.execute(sql, [query, *params, k])).fetchall()
+            lexemes = await self._lexemes(conn, query)
+            kept = await self._informative(conn, lexemes, where, params)
+            if not kept:
+                return []
+            sql = f"""
+                WITH q AS (SELECT to_tsquery('simple', %s) AS query),
+                     m AS (SELECT chunk_id, tsv FROM knowledge.chunk_index, q
+                            WHERE tsv @@ q.query AND {where} LIMIT %s)
+                SELECT m.chunk_id::text, ts_rank(m.tsv, q.query, 1) AS score FROM m, q
+                 ORDER BY score DESC, m.chunk_id LIMIT %s"""  # noqa: S608 - fixed clauses, parameters only
+            rows = await (await conn.execute(sql, [" | ".join(kept), *params, self._max_matches, k])).fetchall()
         return [Hit(str(r["chunk_id"]), float(r["score"])) for r in rows]
+
+    async def _lexemes(self, conn: Any, query: str) -> list[str]:
+        row = await (await conn.execute(
+            f"SELECT tsvector_to_array(to_tsvector('{self._config}', %s)) AS lexemes", (query,))).fetchone()
+        return [lexeme.replace("'", "''") for lexeme in (row["lexemes"] if row else [])]
+
+    async def _informative(self, conn: Any, lexemes: list[str], where: str, params: list[Any]) -> list[str]:
+        """Quoted lexemes to search for: the rarer ones, or all if every one is common."""
+        counts = []
+        for lexeme in lexemes[:32]:
+            row = await (await conn.execute(
+                f"""SELECT count(*) AS n FROM (SELECT 1 FROM knowledge.chunk_index
+                      WHERE tsv @@ to_tsquery('simple', %s) AND {where} LIMIT %s) s""",  # noqa: S608
+                [f"'{lexeme}'", *params, self._common_rows])).fetchone()
+            counts.append((int(row["n"]) if row else 0, lexeme))
+        rare = [f"'{lexeme}'" for n, lexeme in counts if 0 < n < self._common_rows]
+        if rare:
+            return rare
+        return [f"'{lexeme}'" for n, lexeme in counts if n > 0]
 
     async def vector(self, embedding: Sequence[float], filters: SearchFilters, k: int) -> list[Hit]:
         where, params = _where(filters)
