@@ -25,7 +25,7 @@ status: ## Health of every service and backend
 
 test: install lint ## Lint, then run the whole test suite (unit, integration, e2e)
 	@bash scripts/test-deps.sh
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-unit: install ## Only the unit tier
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)

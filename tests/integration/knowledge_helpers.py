@@ -12,7 +12,7 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
+def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job = client.get(f"/api/knowledge/v1/jobs/{job_id}").json()

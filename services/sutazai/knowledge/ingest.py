@@ -108,8 +108,9 @@ class Ingestor:
         await self._bus.publish(JOB_STREAM, INGEST_EVENT, {"job_id": job_id})
 
     async def requeue_stale(self, *, older_than_seconds: float) -> int:
-        """Re-publish jobs whose event may have been lost (e.g. Redis was down right after the
-        job was committed). Processing is idempotent, so a duplicate event is harmless."""
+        """Re-publish jobs still queued long after they were committed: their event may have been
+        lost (e.g. Redis was down at that moment). A started job's event stays pending in the
+        consumer group and is reclaimed by XAUTOCLAIM instead. Processing is idempotent."""
         async with self._db.connection() as conn:
             stale = await store.stale_queued_jobs(conn=conn, older_than_seconds=older_than_seconds)
         for job_id in stale:

@@ -132,14 +132,14 @@ async def update_job(
                stage = COALESCE(%s, stage), error = COALESCE(%s, error),
                attempts = attempts + %s, updated_at = now(),
                finished_at = CASE WHEN %s IN ('done', 'failed') THEN now() ELSE finished_at END
-           WHERE id = %s""",
-        (state, progress, stage, error, 1 if started else 0, state, job_id),
+           WHERE id = %s AND (state NOT IN ('done', 'failed') OR %s IS NOT NULL)""",
+        (state, progress, stage, error, 1 if started else 0, state, job_id, state),
     )
 
 
 async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[str]:
     rows = await (await conn.execute(
-        """SELECT id::text FROM knowledge.jobs WHERE state IN ('queued', 'running')
+        """SELECT id::text FROM knowledge.jobs WHERE state = 'queued'
              AND updated_at < now() - make_interval(secs => %s)""",
         (older_than_seconds,),
     )).fetchall()

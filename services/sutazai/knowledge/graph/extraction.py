@@ -20,7 +20,7 @@ from sutazai.lib.models import ChatMessage, ModelBackend
 logger = logging.getLogger(__name__)
 FACT_NAMESPACE = uuid.UUID("0b8a3e2f-6a6d-4a63-8c43-5c1f1b0f5d21")
 ENTITY_TYPES = ["person", "organization", "place", "product", "event", "concept", "date", "other"]
-MAX_NAME, MAX_RELATION, MAX_ITEMS = 60, 40, 6
+MAX_NAME, MAX_RELATION, MAX_ITEMS = 48, 32, 6
 SIMILARITY_MERGE = 0.93
 
 SCHEMA: dict[str, Any] = {
@@ -115,7 +115,7 @@ def grounded(candidate: dict[str, Any], text: str) -> dict[str, Any]:
 class GraphBuilder:
     """GraphWriter for ingestion: extract, resolve and write facts with provenance."""
 
-    def __init__(self, *, db: Database, store: GraphStore, model: ModelBackend, max_tokens: int = 512) -> None:
+    def __init__(self, *, db: Database, store: GraphStore, model: ModelBackend, max_tokens: int = 400) -> None:
         self._db, self._store, self._model, self._max_tokens = db, store, model, max_tokens
 
     async def propose(self, text: str) -> dict[str, Any]:
