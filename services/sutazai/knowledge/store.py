@@ -132,7 +132,7 @@ async def update_job(
                stage = COALESCE(%s, stage), error = COALESCE(%s, error),
                attempts = attempts + %s, updated_at = now(),
                finished_at = CASE WHEN %s IN ('done', 'failed') THEN now() ELSE finished_at END
-           WHERE id = %s AND (state NOT IN ('done', 'failed') OR %s IS NOT NULL)""",
+           WHERE id = %s AND (state NOT IN ('done', 'failed') OR %s::text IS NOT NULL)""",
         (state, progress, stage, error, 1 if started else 0, state, job_id, state),
     )
 
