@@ -7,20 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import cli_stack
 from tests.e2e.stack import CliStack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliStack]:
-    data = tmp_path_factory.mktemp("home") / "data"
-    data.mkdir()
-    cli = CliStack(data)
-    started = cli.up()
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
+    with cli_stack(tmp_path_factory.mktemp("home")) as cli:
         yield cli
-    finally:
-        cli.down()
 
 
 def test_status_shows_every_service_and_backend_healthy(stack: CliStack) -> None:

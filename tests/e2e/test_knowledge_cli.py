@@ -9,21 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import cli_stack
 from tests.e2e.stack import CliStack
 from tests.unit.knowledge.test_parsing_chunking import MARKDOWN, pdf_bytes
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliStack]:
-    data = tmp_path_factory.mktemp("kn") / "data"
-    data.mkdir()
-    cli = CliStack(data)
-    started = cli.up()
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
+    with cli_stack(tmp_path_factory.mktemp("kn")) as cli:
         yield cli
-    finally:
-        cli.down()
 
 
 def corpus(root: Path) -> Path:

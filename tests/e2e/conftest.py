@@ -1,0 +1,23 @@
+"""Stacks started through the real CLI, shared by the tests of one module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.e2e.stack import CliStack
+
+
+@contextmanager
+def cli_stack(home: Path) -> Iterator[CliStack]:
+    """`sutazai up` in a fresh data directory under `home`, `sutazai down` afterwards."""
+    data = home / "data"
+    data.mkdir()
+    cli = CliStack(data)
+    started = cli.up()
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield cli
+    finally:
+        cli.down()
