@@ -145,6 +145,8 @@ class GraphBuilder:
         now = time.time()
         for rel in kept["relations"]:
             source, target = ids[rel["source"]], ids[rel["target"]]
+            if source == target:  # two names resolved to one entity: not a relation
+                continue
             fact_id = str(uuid.uuid5(FACT_NAMESPACE, f"{chunk_row['chunk_id']}:{source}:{rel['relation']}:{target}"))
             await self._store.upsert_fact(collection, Fact(
                 id=fact_id, source_id=source, relation=rel["relation"], target_id=target,
