@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY="${PYTHON:-python3.11}"
 VENV="${SUTAZAI_VENV:-.venv}"
 WHEELS="${SUTAZAI_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sutazai/wheels}"
 LLAMA_VERSION="$(sed -n 's/^llama-cpp-python==\(.*\)$/\1/p' requirements.lock)"
@@ -17,9 +16,15 @@ LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-command -v "$PY" >/dev/null 2>&1 || die "$PY not found; install Python 3.11 (e.g. apt-get install python3.11 python3.11-venv) or set PYTHON=/path/to/python3.11"
-"$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' \
-  || die "$PY is $("$PY" -V 2>&1); SutazAI's locked wheels need Python 3.11 (set PYTHON=python3.11)"
+supported() { "$1" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)' 2>/dev/null; }
+PY=""
+for candidate in ${PYTHON:-python3.11 python3.12 python3.13 python3}; do
+  if command -v "$candidate" >/dev/null 2>&1 && supported "$candidate"; then PY="$candidate"; break; fi
+done
+if [ -z "$PY" ]; then
+  if [ -n "${PYTHON:-}" ]; then die "$PYTHON is not Python 3.11-3.13; set PYTHON to one that is"; fi
+  die "no Python 3.11-3.13 found; install one (e.g. apt-get install python3 python3-venv) or set PYTHON=/path/to/python3"
+fi
 
 want="$(cat requirements.lock pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
