@@ -196,7 +196,7 @@ class Ingestor:
     async def _finish(self, job_id: str, document: dict[str, Any], chunk_count: int, title: str | None) -> None:
         doc_id, version = str(document["id"]), int(document["version"])
         async with self._db.connection() as conn:
-            stale = await store.stale_chunk_ids(conn=conn, document_id=doc_id, version=version)
+            stale = await store.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=False)
         if stale:
             await self._index.delete_chunks(stale)
         if self._graph is not None:
@@ -214,7 +214,7 @@ class Ingestor:
         """Nothing half-indexed: this version's chunks leave the index and the store."""
         doc_id, version = str(document["id"]), int(document["version"])
         async with self._db.connection() as conn:
-            ids = await store.version_chunk_ids(conn=conn, document_id=doc_id, version=version)
+            ids = await store.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=True)
         if ids:
             await self._index.delete_chunks(ids)
         async with self._db.connection() as conn, conn.transaction():

@@ -164,17 +164,11 @@ async def upsert_chunks(*, conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
         )
 
 
-async def stale_chunk_ids(*, conn: Conn, document_id: str, version: int) -> list[str]:
+async def chunk_ids(*, conn: Conn, document_id: str, version: int, of_version: bool) -> list[str]:
+    """Ids of the document's chunks of `version` (of_version) or of every other version."""
+    operator = "=" if of_version else "<>"
     rows = await (await conn.execute(
-        "SELECT id::text FROM knowledge.chunks WHERE document_id = %s AND version <> %s",
-        (document_id, version),
-    )).fetchall()
-    return [r["id"] for r in rows]
-
-
-async def version_chunk_ids(*, conn: Conn, document_id: str, version: int) -> list[str]:
-    rows = await (await conn.execute(
-        "SELECT id::text FROM knowledge.chunks WHERE document_id = %s AND version = %s",
+        f"SELECT id::text FROM knowledge.chunks WHERE document_id = %s AND version {operator} %s",  # noqa: S608
         (document_id, version),
     )).fetchall()
     return [r["id"] for r in rows]
