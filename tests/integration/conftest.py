@@ -44,7 +44,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
         common["redis_url"] = redis_url
     return Gateway([
         ("identity", IDP, identity(IdentitySettings(**common))),
-        ("reasoning", REP, reasoning(ReasoningSettings(**common, **model_overrides))),
+        ("reasoning", REP, reasoning(ReasoningSettings(**common, knowledge_url=f"http://127.0.0.1:{port}",
+                                                       **model_overrides))),
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **(knowledge_overrides or {})))),
         ("learning", LEP, learning(LearningSettings(**common))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),

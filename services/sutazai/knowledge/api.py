@@ -176,6 +176,21 @@ async def list_documents(request: Request, principal: CurrentPrincipal,
     return [DocumentOut.of(r) for r in rows]
 
 
+class CollectionOut(BaseModel):
+    name: str
+    documents: int
+
+
+@router.get("/collections", response_model=list[CollectionOut], summary="Collections you may use, with "
+            "their document counts")
+async def list_collections(request: Request, principal: CurrentPrincipal) -> list[CollectionOut]:
+    scoped = list(principal.collections) or None
+    async with request.app.state.resources.db.connection() as conn:
+        counts = await store.collection_counts(conn=conn, collections=scoped)
+    names = sorted(set(counts) | set(scoped or [access.DEFAULT_COLLECTION]))
+    return [CollectionOut(name=n, documents=counts.get(n, 0)) for n in names]
+
+
 def _valid_id(value: str, what: str) -> str:
     try:
         return str(uuid.UUID(value))

@@ -98,6 +98,16 @@ async def list_documents(*, conn: Conn, collections: list[str], limit: int, offs
     )).fetchall()
 
 
+async def collection_counts(*, conn: Conn, collections: list[str] | None) -> dict[str, int]:
+    """Documents per collection (all collections when `collections` is None)."""
+    rows = await (await conn.execute(
+        """SELECT collection, count(*) AS documents FROM knowledge.documents
+            WHERE %(all)s OR collection = ANY(%(names)s) GROUP BY collection""",
+        {"all": collections is None, "names": collections or []},
+    )).fetchall()
+    return {r["collection"]: int(r["documents"]) for r in rows}
+
+
 async def delete_document(*, conn: Conn, document_id: str) -> None:
     row = await (await conn.execute(
         "DELETE FROM knowledge.documents WHERE id = %s RETURNING sha256", (document_id,))).fetchone()

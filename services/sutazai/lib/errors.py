@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     payload_too_large = "payload_too_large"
     unsupported_media_type = "unsupported_media_type"
     rate_limited = "rate_limited"
+    budget_exhausted = "budget_exhausted"
     dependency_unavailable = "dependency_unavailable"
     model_unavailable = "model_unavailable"
     model_output_invalid = "model_output_invalid"
@@ -45,6 +46,7 @@ _TITLES = {
     ErrorCode.payload_too_large: "Payload too large",
     ErrorCode.unsupported_media_type: "Unsupported media type",
     ErrorCode.rate_limited: "Too many requests",
+    ErrorCode.budget_exhausted: "The request's budget ran out",
     ErrorCode.dependency_unavailable: "A dependency is unavailable",
     ErrorCode.model_unavailable: "The model backend is unavailable",
     ErrorCode.model_output_invalid: "The model produced invalid output",
@@ -104,6 +106,12 @@ class PayloadTooLarge(SutazaiError):
 
 class UnsupportedMediaType(SutazaiError):
     code, status = ErrorCode.unsupported_media_type, 415
+
+
+class BudgetExhausted(SutazaiError):
+    """A request used up its budget of steps, tokens or seconds before it could finish."""
+
+    code, status = ErrorCode.budget_exhausted, 422
 
 
 class DependencyUnavailable(SutazaiError):

@@ -1,16 +1,21 @@
-"""HTTP adapter of the reasoning service."""
+"""HTTP adapter of the reasoning service: ask (plain and streamed), traces, replay, routes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic import BaseModel, ConfigDict, Field
 
-from sutazai.lib.security import CurrentPrincipal
-from sutazai.reasoning.core import AskOptions, Reasoner
+from sutazai.lib.errors import SutazaiError
+from sutazai.lib.security import CurrentPrincipal, Principal, Role, credential_from, require_role
+from sutazai.reasoning.core import Answer, AskOptions, Reasoner, error_payload
 
 router = APIRouter(prefix="/api/reasoning/v1", tags=["reasoning"])
 
@@ -23,15 +28,32 @@ def get_reasoner(request: Request) -> Reasoner:
 ReasonerDep = Annotated[Reasoner, Depends(get_reasoner)]
 
 
+class BudgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_steps: int | None = Field(default=None, ge=1, le=1000, description="capped by the service's policy")
+    max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    max_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+
 class Options(BaseModel):
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=256, ge=1, le=4096)
-    seed: int | None = Field(default=0, description="fixed by default so answers are reproducible")
+    model_config = ConfigDict(extra="forbid")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="of the first sample")
+    seed: int = Field(default=0, ge=0, description="fixed by default so answers are reproducible")
+    samples: int | None = Field(default=None, ge=1, le=16, description="self-consistency samples")
+    abstain_below: float | None = Field(default=None, ge=0.0, le=1.0,
+                                        description="abstain when the confidence is lower")
+    budget: BudgetIn = Field(default_factory=BudgetIn)
+
+    def to_options(self) -> AskOptions:
+        return AskOptions(temperature=self.temperature, seed=self.seed, samples=self.samples,
+                          abstain_below=self.abstain_below, **self.budget.model_dump())
 
 
 class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     question: str = Field(max_length=100_000, description="what you want answered")
-    collection: str | None = Field(default=None, max_length=63)
+    collection: str | None = Field(default=None, max_length=63,
+                                   description="the document collection to ground the answer in")
     options: Options = Field(default_factory=Options)
 
 
@@ -41,21 +63,38 @@ class Citation(BaseModel):
     text: str
 
 
+class Claim(BaseModel):
+    text: str
+    supported: bool
+    chunk_ids: list[str]
+
+
 class AskResponse(BaseModel):
-    answer: str
+    answer: str = Field(description="numbered citations follow supported sentences; [unsupported] marks "
+                                    "a claim no source backs")
     citations: list[Citation]
-    confidence: float | None = Field(description="0-1 once assessed by metacognition; null "
-                                                 "until then")
+    confidence: float | None = Field(description="0-1: samples' agreement times the share of supported claims")
     abstained: bool
     reason: str | None
     trace_id: uuid.UUID
     model: str
+    claims: list[Claim]
+    budget: dict[str, Any]
+    spent: dict[str, Any]
+
+    @classmethod
+    def of(cls, answer: Answer) -> AskResponse:
+        return cls.model_validate(answer.to_dict())
 
 
 class Step(BaseModel):
     seq: int
+    step_id: str | None
     kind: str
     tool: str
+    purpose: str
+    depends_on: list[str]
+    status: str
     input: dict[str, Any]
     output: dict[str, Any] | None
     error: str | None
@@ -73,27 +112,98 @@ class Trace(BaseModel):
     collection: str | None
     options: dict[str, Any]
     status: str
+    plan: dict[str, Any] | None
     answer: str | None
+    confidence: float | None
+    abstained: bool
+    reason: str | None
+    citations: list[dict[str, Any]]
+    claims: list[dict[str, Any]]
+    spend: dict[str, Any]
     error: str | None
     request_id: str | None
+    replay_of: uuid.UUID | None
     started_at: datetime
     finished_at: datetime | None
     steps: list[Step]
 
 
+class Replay(BaseModel):
+    trace_id: uuid.UUID
+    replay_of: uuid.UUID
+    reproduced: bool
+    differences: list[str]
+    answer: str
+
+
+class Routes(BaseModel):
+    routes: dict[str, str] = Field(description="model per step kind (plan, extract, synthesize, verify)")
+    models: list[str] = Field(default_factory=list, description="models a route may name")
+
+
 @router.post("/ask", response_model=AskResponse, summary="Ask a question")
-async def ask(body: AskRequest, principal: CurrentPrincipal, reasoner: ReasonerDep) -> AskResponse:
-    answer = await reasoner.ask(
-        question=body.question, principal=principal, collection=body.collection,
-        options=AskOptions(**body.options.model_dump()),
-    )
-    return AskResponse(
-        answer=answer.answer, citations=[Citation(**c) for c in answer.citations],
-        confidence=answer.confidence, abstained=answer.abstained, reason=answer.reason,
-        trace_id=answer.trace_id, model=answer.model,
-    )
+async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
+              reasoner: ReasonerDep) -> AskResponse:
+    answer = await reasoner.ask(question=body.question, principal=principal, collection=body.collection,
+                                options=body.options.to_options(), credential=credential_from(request))
+    return AskResponse.of(answer)
+
+
+@router.post("/ask/stream", response_model=None, summary="Ask, streaming each step as server-sent events "
+             "(trace, plan, step..., answer or error)",
+             responses={200: {"content": {"text/event-stream": {}}, "description": "a stream of events"}})
+async def ask_stream(body: AskRequest, request: Request, principal: CurrentPrincipal,
+                     reasoner: ReasonerDep) -> EventSourceResponse:
+    await reasoner.check(question=body.question, principal=principal, collection=body.collection,
+                         credential=credential_from(request))
+    return EventSourceResponse(_events(reasoner, body, principal, credential_from(request)))
+
+
+async def _events(reasoner: Reasoner, body: AskRequest, principal: Principal,
+                  credential: str | None) -> AsyncIterator[bytes]:
+    queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+
+    async def emit(kind: str, data: dict[str, Any]) -> None:
+        await queue.put((kind, data))
+
+    async def run() -> None:
+        try:
+            await reasoner.ask(question=body.question, principal=principal, collection=body.collection,
+                               options=body.options.to_options(), credential=credential, emit=emit)
+        except SutazaiError as exc:
+            await queue.put(("error", error_payload(exc)))
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(run())  # runs to the end even if the client leaves: the trace is kept
+    while (item := await queue.get()) is not None:
+        kind, data = item
+        yield format_sse_event(event=kind, data_str=json.dumps(data, default=str))
+    await task
 
 
 @router.get("/traces/{trace_id}", response_model=Trace, summary="Read a stored trace")
 async def get_trace(trace_id: uuid.UUID, principal: CurrentPrincipal, reasoner: ReasonerDep) -> Trace:
     return Trace.model_validate(await reasoner.trace(trace_id=trace_id, principal=principal))
+
+
+@router.post("/traces/{trace_id}/replay", response_model=Replay, summary="Run a trace's question again "
+             "with its options and seeds, and compare step by step")
+async def replay(trace_id: uuid.UUID, request: Request, principal: CurrentPrincipal,
+                 reasoner: ReasonerDep) -> Replay:
+    return Replay.model_validate(await reasoner.replay(trace_id=trace_id, principal=principal,
+                                                       credential=credential_from(request)))
+
+
+@router.get("/routes", response_model=Routes, summary="Which model serves each kind of step")
+async def get_routes(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Routes:  # noqa: ARG001
+    return Routes(routes=reasoner.router.routes(), models=reasoner.router.models())
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
+
+
+@router.put("/routes", response_model=Routes, summary="Route step kinds to models (admin; kept in PostgreSQL)")
+async def put_routes(body: Routes, admin: AdminPrincipal, reasoner: ReasonerDep) -> Routes:
+    routes = await reasoner.set_routes(routes=body.routes, actor=admin.subject)
+    return Routes(routes=routes, models=reasoner.router.models())

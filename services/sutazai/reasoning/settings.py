@@ -9,9 +9,28 @@ from sutazai.lib.settings import ModelSettings
 
 class ReasoningSettings(ModelSettings):
     service_name: str = "reasoning"
+    knowledge_url: str = Field(default="http://127.0.0.1:8080",
+                               description="base URL of the knowledge service (HAProxy in Compose)")
     max_question_chars: int = Field(default=4000, ge=1, le=100_000)
+    samples: int = Field(default=3, ge=1, le=16, description="self-consistency samples per question")
+    sample_temperature: float = Field(default=0.7, ge=0.0, le=2.0,
+                                      description="temperature of every sample after the first")
+    abstain_below: float = Field(default=0.5, ge=0.0, le=1.0,
+                                 description="abstain when the confidence is below this")
+    default_max_steps: int = Field(default=24, ge=1, le=1000)
+    default_max_tokens: int = Field(default=12_000, ge=1, le=10_000_000)
+    default_max_seconds: float = Field(default=120.0, gt=0, le=3600)
+    policy_max_steps: int = Field(default=64, ge=1, le=1000, description="no request may plan more steps")
+    policy_max_tokens: int = Field(default=50_000, ge=1, le=10_000_000)
+    policy_max_seconds: float = Field(default=600.0, gt=0, le=3600)
     max_tokens_cap: int = Field(default=1024, ge=1, le=32768,
-                                description="policy cap on tokens a request may ask for")
+                                description="policy cap on tokens one direct model call may ask for")
+    model_routes: dict[str, str] = Field(default_factory=dict,
+                                         description='model per step kind, e.g. {"synthesize": "qwen2.5:7b"}')
+    extra_models: list[str] = Field(default_factory=list,
+                                    description="more chat models on the Ollama host that routes may name")
+    model_failure_threshold: int = Field(default=3, ge=1, le=100)
+    model_reset_seconds: int = Field(default=30, ge=1, le=3600)
     system_prompt: str = (
         "You are SutazAI, a careful assistant. Answer the question directly and briefly. "
         "If you do not know, say so."

@@ -1,4 +1,4 @@
-"""All SQL of the reasoning service: traces and their steps."""
+"""All SQL of the reasoning service: traces, their steps, and model routes."""
 
 from __future__ import annotations
 
@@ -14,37 +14,48 @@ Conn = AsyncConnection[dict[str, Any]]
 
 async def insert_trace(
     *, conn: Conn, trace_id: uuid.UUID, subject: str, question: str, collection: str | None,
-    options: dict[str, Any], request_id: str | None,
+    options: dict[str, Any], request_id: str | None, replay_of: uuid.UUID | None = None,
 ) -> None:
     await conn.execute(
-        """INSERT INTO reasoning.traces (id, subject, question, collection, options, status, request_id)
-           VALUES (%s, %s, %s, %s, %s::jsonb, 'running', %s)""",
-        (trace_id, subject, question, collection, json.dumps(options), request_id),
+        """INSERT INTO reasoning.traces (id, subject, question, collection, options, status, request_id,
+               replay_of)
+           VALUES (%s, %s, %s, %s, %s::jsonb, 'running', %s, %s)""",
+        (trace_id, subject, question, collection, json.dumps(options), request_id, replay_of),
     )
 
 
+async def set_plan(*, conn: Conn, trace_id: uuid.UUID, plan: dict[str, Any]) -> None:
+    await conn.execute("UPDATE reasoning.traces SET plan = %s::jsonb WHERE id = %s", (json.dumps(plan), trace_id))
+
+
 async def insert_step(
-    *, conn: Conn, trace_id: uuid.UUID, seq: int, kind: str, tool: str, input: dict[str, Any],
-    output: dict[str, Any] | None, error: str | None, model: str | None, prompt_tokens: int,
-    completion_tokens: int, latency_ms: float, started_at: datetime,
+    *, conn: Conn, trace_id: uuid.UUID, seq: int, step_id: str, kind: str, tool: str, purpose: str,
+    depends_on: list[str], status: str, input: dict[str, Any], output: dict[str, Any] | None,
+    error: str | None, model: str | None, prompt_tokens: int, completion_tokens: int, latency_ms: float,
+    started_at: datetime,
 ) -> None:
     await conn.execute(
-        """INSERT INTO reasoning.trace_steps (trace_id, seq, kind, tool, input, output, error, model,
-               prompt_tokens, completion_tokens, latency_ms, started_at)
-           VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s)""",
-        (trace_id, seq, kind, tool, json.dumps(input),
+        """INSERT INTO reasoning.trace_steps (trace_id, seq, step_id, kind, tool, purpose, depends_on, status,
+               input, output, error, model, prompt_tokens, completion_tokens, latency_ms, started_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s)""",
+        (trace_id, seq, step_id, kind, tool, purpose, depends_on, status, json.dumps(input),
          json.dumps(output) if output is not None else None, error, model, prompt_tokens,
          completion_tokens, latency_ms, started_at),
     )
 
 
 async def finish_trace(
-    *, conn: Conn, trace_id: uuid.UUID, status: str, answer: str | None, error: str | None
+    *, conn: Conn, trace_id: uuid.UUID, status: str, answer: str | None, error: str | None,
+    confidence: float | None = None, abstained: bool = False, reason: str | None = None,
+    citations: list[dict[str, Any]] | None = None, claims: list[dict[str, Any]] | None = None,
+    spend: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
-        """UPDATE reasoning.traces SET status = %s, answer = %s, error = %s, finished_at = now()
+        """UPDATE reasoning.traces SET status = %s, answer = %s, error = %s, confidence = %s, abstained = %s,
+               reason = %s, citations = %s::jsonb, claims = %s::jsonb, spend = %s::jsonb, finished_at = now()
            WHERE id = %s""",
-        (status, answer, error, trace_id),
+        (status, answer, error, confidence, abstained, reason, json.dumps(citations or []),
+         json.dumps(claims or []), json.dumps(spend or {}), trace_id),
     )
 
 
@@ -58,3 +69,18 @@ async def get_trace(*, conn: Conn, trace_id: uuid.UUID) -> dict[str, Any] | None
     )
     trace["steps"] = await cur.fetchall()
     return trace
+
+
+async def list_routes(*, conn: Conn) -> dict[str, str]:
+    rows = await (await conn.execute("SELECT kind, model FROM reasoning.routes")).fetchall()
+    return {r["kind"]: r["model"] for r in rows}
+
+
+async def save_routes(*, conn: Conn, routes: dict[str, str], actor: str) -> None:
+    for kind, model in routes.items():
+        await conn.execute(
+            """INSERT INTO reasoning.routes (kind, model, updated_by) VALUES (%s, %s, %s)
+               ON CONFLICT (kind) DO UPDATE SET model = EXCLUDED.model, updated_by = EXCLUDED.updated_by,
+                   updated_at = now()""",
+            (kind, model, actor),
+        )

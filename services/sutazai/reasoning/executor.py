@@ -1,0 +1,186 @@
+"""Runs a plan: every step whose dependencies are done starts at once (independent steps run
+concurrently), within a budget of steps, tokens and seconds. Each step's input is resolved
+from its dependencies' outputs and validated against the tool's schema, and its output is
+validated too; a failing tool becomes a recorded error step, and steps that depend on it are
+recorded as skipped. Every finished step goes to the recorder as it happens."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sutazai.lib.errors import ModelUnavailable, SutazaiError
+from sutazai.reasoning.planning import Plan, PlannedStep, resolve
+from sutazai.reasoning.tools import Tool, ToolContext, ToolFailed, Usage
+from sutazai.reasoning.tools.base import validate_input, validate_output
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_steps: int
+    max_tokens: int
+    max_seconds: float
+
+
+@dataclass
+class StepRecord:
+    id: str
+    kind: str
+    tool: str
+    depends_on: tuple[str, ...]
+    purpose: str
+    input: dict[str, Any]
+    status: str = "ok"  # ok | error | skipped
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def to_event(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["depends_on"] = list(self.depends_on)
+        data["started_at"] = self.started_at.isoformat()
+        return data
+
+
+Recorder = Callable[[StepRecord], Awaitable[None]]
+
+
+@dataclass
+class Spend:
+    steps: int = 0
+    tokens: int = 0
+    exhausted: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "tokens": self.tokens, "exhausted": self.exhausted}
+
+
+class Executor:
+    """One request's runner: the budget and spend are shared by every plan and step it runs."""
+
+    def __init__(self, *, tools: Mapping[str, Tool], budget: Budget, context: Callable[[int], ToolContext],
+                 recorder: Recorder) -> None:
+        self._tools, self._budget, self._context, self._record = tools, budget, context, recorder
+        self.spend = Spend()
+        self._deadline = time.monotonic() + budget.max_seconds
+
+    def _refusal(self, step: PlannedStep) -> str | None:
+        if self.spend.steps >= self._budget.max_steps:
+            self.spend.exhausted = self.spend.exhausted or f"step budget of {self._budget.max_steps} used up"
+        elif step.kind in {"extract", "synthesize"} and self.spend.tokens >= self._budget.max_tokens:
+            self.spend.exhausted = self.spend.exhausted or f"token budget of {self._budget.max_tokens} used up"
+        elif time.monotonic() >= self._deadline:
+            self.spend.exhausted = self.spend.exhausted or f"time budget of {self._budget.max_seconds:g} s used up"
+        else:
+            return None
+        return self.spend.exhausted
+
+    async def run(self, plan: Plan) -> dict[str, StepRecord]:
+        """Run every step of the plan that the budget allows; return the records by step id."""
+        done: dict[str, StepRecord] = {}
+        pending = {s.id: s for s in plan.steps}
+        running: dict[asyncio.Task[StepRecord], str] = {}
+        try:
+            while pending or running:
+                await self._launch_ready(pending, running, done)
+                if not running:
+                    continue
+                finished, _ = await asyncio.wait(running, timeout=max(self._deadline - time.monotonic(), 0),
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                if not finished:
+                    self.spend.exhausted = f"time budget of {self._budget.max_seconds:g} s used up"
+                    await self._cancel(running, done)
+                    continue
+                for task in finished:
+                    record = task.result()
+                    done[running.pop(task)] = record
+                    await self._record(record)
+        finally:
+            for task in running:
+                task.cancel()
+        return done
+
+    async def _launch_ready(self, pending: dict[str, PlannedStep], running: dict[asyncio.Task[StepRecord], str],
+                            done: dict[str, StepRecord]) -> None:
+        for step_id, step in list(pending.items()):
+            if not all(d in done for d in step.depends_on):
+                continue
+            del pending[step_id]
+            failed = [d for d in step.depends_on if done[d].status != "ok"]
+            reason = f"skipped: step {', '.join(failed)} did not succeed" if failed else None
+            reason = reason or self._refusal(step)
+            if reason:
+                done[step_id] = self._skipped(step, reason)
+                await self._record(done[step_id])
+                continue
+            self.spend.steps += 1
+            outputs = {d: done[d].output for d in step.depends_on}
+            running[asyncio.create_task(self.run_step(step, outputs))] = step_id
+
+    async def _cancel(self, running: dict[asyncio.Task[StepRecord], str], done: dict[str, StepRecord]) -> None:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for task, step_id in running.items():
+            record = StepRecord(id=step_id, kind="", tool="", depends_on=(), purpose="", input={},
+                                status="error", error=self.spend.exhausted)
+            if task.done() and not task.cancelled() and task.exception() is None:
+                record = task.result()
+            done[step_id] = record
+            await self._record(record)
+        running.clear()
+
+    def _skipped(self, step: PlannedStep, reason: str) -> StepRecord:
+        return StepRecord(id=step.id, kind=step.kind, tool=step.tool, depends_on=step.depends_on,
+                          purpose=step.purpose, input=step.input, status="skipped", error=reason)
+
+    async def run_step(self, step: PlannedStep, outputs: Mapping[str, Any]) -> StepRecord:
+        """Run one step with its dependencies' outputs; never raises for a tool's failure."""
+        raw = resolve(step.input, outputs)
+        record = StepRecord(id=step.id, kind=step.kind, tool=step.tool, depends_on=step.depends_on,
+                            purpose=step.purpose, input=raw)
+        allowance = max(self._budget.max_tokens - self.spend.tokens, 1)
+        ctx = self._context(allowance)
+        clock = time.perf_counter()
+        try:
+            tool = self._tools[step.tool]
+            result = await tool.run(validate_input(tool, raw), ctx)
+            record.output = validate_output(tool, result)
+        except ToolFailed as exc:
+            record.status, record.error = "error", str(exc)
+        except ModelUnavailable:
+            raise
+        except SutazaiError as exc:
+            record.status, record.error = "error", exc.detail
+        finally:
+            record.latency_ms = (time.perf_counter() - clock) * 1000
+            self._account(record, ctx.usage)
+        return record
+
+    def _account(self, record: StepRecord, usage: Usage) -> None:
+        record.model = usage.model
+        record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        self.spend.tokens += usage.prompt_tokens + usage.completion_tokens
+
+    async def run_single(self, step: PlannedStep, outputs: Mapping[str, Any]) -> StepRecord:
+        """Run one step outside a plan (after voting), within the same budget, and record it."""
+        reason = self._refusal(step)
+        if reason:
+            record = self._skipped(step, reason)
+        else:
+            self.spend.steps += 1
+            record = await self.run_step(step, outputs)
+        await self._record(record)
+        return record

@@ -1,0 +1,282 @@
+"""Plans: steps with dependencies (a DAG), each naming a tool and its input. An input value
+may be a reference `{"$ref": "s2.passages"}` to a dependency's output, resolved when the
+step runs. The rules planner reads the question's shape (an expression, dates, named
+entities, a quantity asked for) and builds a plan deterministically, so a replay plans the
+same way."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sutazai.reasoning.tools.modeltools import numbers_in
+
+STEP_KINDS = ("plan", "retrieve", "extract", "compute", "synthesize", "verify")
+TOOL_KINDS = {
+    "search": "retrieve", "graph_lookup": "retrieve", "graph_path": "retrieve",
+    "calculator": "compute", "dates": "compute", "formulate": "extract", "extract_value": "extract",
+    "model": "extract", "synthesize": "synthesize", "verify": "verify",
+}
+
+
+class PlanInvalid(ValueError):
+    """A plan that cannot run: unknown tool or dependency, or a cycle."""
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    id: str
+    tool: str
+    input: dict[str, Any]
+    depends_on: tuple[str, ...] = ()
+    purpose: str = ""
+
+    @property
+    def kind(self) -> str:
+        return TOOL_KINDS.get(self.tool, "extract")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "tool": self.tool, "kind": self.kind, "input": self.input,
+                "depends_on": list(self.depends_on), "purpose": self.purpose}
+
+
+@dataclass
+class Plan:
+    steps: list[PlannedStep] = field(default_factory=list)
+    strategy: str = "answer"
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "") -> str:
+        step_id = f"s{len(self.steps) + 1}"
+        self.steps.append(PlannedStep(step_id, tool, input, after, purpose))
+        return step_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "notes": self.notes, "steps": [s.to_dict() for s in self.steps]}
+
+    def validate(self, tools: Mapping[str, object]) -> None:
+        """Raise PlanInvalid unless every tool exists and the dependencies form a DAG."""
+        ids = {s.id for s in self.steps}
+        if len(ids) != len(self.steps):
+            raise PlanInvalid("two steps share an id")
+        for step in self.steps:
+            if step.tool not in tools:
+                raise PlanInvalid(f"step {step.id} uses unknown tool {step.tool!r}")
+            missing = [d for d in step.depends_on if d not in ids]
+            if missing:
+                raise PlanInvalid(f"step {step.id} depends on unknown step(s) {', '.join(missing)}")
+        order: list[str] = []
+        remaining = {s.id: set(s.depends_on) for s in self.steps}
+        while remaining:
+            ready = [i for i, deps in remaining.items() if deps <= set(order)]
+            if not ready:
+                raise PlanInvalid(f"steps {', '.join(sorted(remaining))} depend on each other in a cycle")
+            order += sorted(ready)
+            for i in ready:
+                del remaining[i]
+
+
+def ref(path: str) -> dict[str, str]:
+    return {"$ref": path}
+
+
+def resolve(value: Any, outputs: Mapping[str, Any]) -> Any:
+    """`value` with every {"$ref": "step.field.field"} replaced by that dependency's output."""
+    if isinstance(value, dict):
+        if set(value) == {"$ref"}:
+            step, *path = str(value["$ref"]).split(".")
+            found: Any = outputs[step]
+            for part in path:
+                found = found[part] if isinstance(found, dict) else None
+            return found
+        return {k: resolve(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, outputs) for v in value]
+    return value
+
+
+# --- reading the question ---------------------------------------------------------------
+
+_QUESTION_WORDS = {
+    "what", "how", "who", "whom", "which", "when", "where", "why", "is", "are", "was", "were", "does",
+    "did", "do", "can", "could", "in", "the", "a", "an", "if", "of", "on", "for", "and", "or", "to",
+    "compare", "tell", "give", "list", "name", "please", "calculate", "compute",
+}
+_ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+|de\s+|and\s+)?[A-Z0-9][\w'-]*)*")
+_NUMERIC = re.compile(r"\b(how (?:many|much|long|old|far)|total|sum|difference|combined|together|more|fewer|"
+                      r"less|times|average|percent(?:age)?|ratio|older|younger|larger|smaller|bigger)\b", re.I)
+_EXPRESSION_LEAD = re.compile(r"^\s*(?:what is|what's|calculate|compute|evaluate|solve|simplify|expand|factor"
+                              r"(?:ize)?)\s*:?\s*", re.I)
+_EXPRESSION = re.compile(r"^[\d\s+\-*/^().,%=×÷a-z]+$")
+_OPERATOR = re.compile(r"[+\-*/^=×÷%]|\b(?:sqrt|factorial|log|sin|cos|tan)\b")
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_DATE = re.compile(rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
+                   rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}|today|tomorrow|yesterday)\b", re.I)
+_SPAN = re.compile(r"\b(\d+)\s+(day|week|month|year)s?\s+(after|before|from)\b", re.I)
+_STOP = _QUESTION_WORDS | {
+    "many", "much", "more", "fewer", "less", "than", "have", "has", "had", "there", "their", "its", "it",
+    "be", "been", "by", "with", "at", "as", "that", "this", "between", "difference", "total", "combined",
+    "together", "sum", "both", "each", "other", "they", "them", "do", "does", "did",
+}
+
+
+def entities_in(question: str) -> list[str]:
+    """Capitalised names in the question, skipping a leading question word."""
+    found: list[str] = []
+    for match in _ENTITY.finditer(question):
+        words = match.group(0).split()
+        while words and words[0].lower() in _QUESTION_WORDS:
+            words = words[1:]
+        name = " ".join(words).rstrip("'s").strip()
+        if name and name.lower() not in _QUESTION_WORDS and name not in found:
+            found.append(name)
+    return found
+
+
+def focus_terms(question: str, entities: list[str]) -> str:
+    """The question's content words outside the named entities, e.g. 'employees'."""
+    text = question
+    for entity in entities:
+        text = text.replace(entity, " ")
+    words = [w for w in re.findall(r"[A-Za-z][\w-]*", text) if w.lower() not in _STOP]
+    return " ".join(words)
+
+
+def expression_in(question: str) -> tuple[str, str] | None:
+    """(expression, operation) when the question is itself arithmetic or algebra."""
+    lead = _EXPRESSION_LEAD.match(question)
+    body = question[lead.end():] if lead else question
+    body = body.strip().rstrip("?.!").strip()
+    operation = "evaluate"
+    lowered = question.lower()
+    for word in ("solve", "simplify", "expand", "factor"):
+        if lowered.lstrip().startswith(word):
+            operation = word
+    body = re.sub(r"\s+for\s+[a-z]\s*$", "", body)
+    if not body or not _EXPRESSION.match(body) or not _OPERATOR.search(body) or not re.search(r"\d", body):
+        return None
+    letters = re.findall(r"[a-z]+", body)
+    if any(len(w) > 1 and w not in {"sqrt", "factorial", "log", "sin", "cos", "tan", "ln", "exp", "pi"}
+           for w in letters):
+        return None
+    if "=" in body and operation == "evaluate":
+        operation = "solve"
+    return body, operation
+
+
+def date_request(question: str) -> dict[str, Any] | None:
+    """Input for the dates tool when the question is calendar arithmetic."""
+    dates = [m.group(0) for m in _DATE.finditer(question)]
+    lowered = question.lower()
+    if not dates:
+        return None
+    if "day of the week" in lowered or "weekday" in lowered or "what day" in lowered:
+        return {"operation": "weekday", "date": dates[0]}
+    span = _SPAN.search(question)
+    if span:
+        amount, unit, direction = int(span.group(1)), span.group(2).lower(), span.group(3).lower()
+        return {"operation": "subtract" if direction == "before" else "add", "date": dates[-1],
+                "span": {f"{unit}s": amount}}
+    if len(dates) >= 2 and re.search(r"\b(between|from|since|until|till|to)\b", lowered):
+        return {"operation": "between", "date": dates[0], "other": dates[1]}
+    return None
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    question: str
+    has_knowledge: bool
+    samples: int
+    temperature: float
+    sample_temperature: float
+    seed: int
+
+
+def _sampling(req: PlanRequest, i: int) -> dict[str, Any]:
+    return {"temperature": req.temperature if i == 0 else req.sample_temperature, "seed": req.seed + i}
+
+
+def rules_plan(req: PlanRequest) -> Plan:
+    """A plan chosen by the question's shape; see the module docstring."""
+    plan = Plan()
+    expression = expression_in(req.question)
+    if expression:
+        plan.strategy = "compute"
+        plan.add("calculator", {"expression": expression[0], "operation": expression[1]},
+                 purpose="the question is arithmetic: compute it exactly")
+        return plan
+    dates = date_request(req.question)
+    if dates:
+        plan.strategy = "compute"
+        plan.add("dates", dates, purpose="the question is calendar arithmetic")
+        return plan
+    entities = entities_in(req.question)[:3]
+    numeric = bool(_NUMERIC.search(req.question))
+    if req.has_knowledge:
+        _plan_with_knowledge(plan, req, entities, numeric)
+    elif numeric and len(numbers_in(req.question)) >= 2:
+        plan.strategy = "compute"
+        _compute_chains(plan, req, question=req.question, values={}, variables={}, after=())
+    else:
+        plan.strategy = "answer"
+        _synthesis_samples(plan, req, passages=[], after=())
+    return plan
+
+
+def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], numeric: bool) -> None:
+    focus = focus_terms(req.question, entities)
+    main = plan.add("search", {"query": req.question, "k": 4}, purpose="find passages about the question")
+    per_entity: list[tuple[str, str]] = []
+    if len(entities) >= 2:
+        for entity in entities:
+            step = plan.add("search", {"query": f"{entity} {focus}".strip(), "k": 3},
+                            purpose=f"find passages about {entity}")
+            per_entity.append((entity, step))
+    graph = [plan.add("graph_lookup", {"name": e}, purpose=f"facts about {e} from the knowledge graph")
+             for e in entities[:2]]
+    if numeric and len(per_entity) >= 2 and not numbers_in(req.question):
+        plan.strategy = "compute"
+        names = "abc"
+        values, variables, extracts = {}, {}, []
+        for (entity, search), name in zip(per_entity, names, strict=False):
+            extract = plan.add("extract_value", {"target": f"the {focus} of {entity}".strip(),
+                                                 "passages": ref(f"{search}.passages")},
+                               after=(search,), purpose=f"read the {focus} of {entity} from its passage")
+            values[name] = f"the {focus} of {entity}"
+            variables[name] = ref(f"{extract}.value")
+            extracts.append(extract)
+        _compute_chains(plan, req, question=req.question, values=values, variables=variables,
+                        after=tuple(extracts))
+        return
+    if numeric and not numbers_in(req.question):
+        plan.strategy = "extract"
+        for i in range(req.samples):
+            plan.add("extract_value", {"target": req.question, "passages": ref(f"{main}.passages"),
+                                       **_sampling(req, i)},
+                     after=(main,), purpose=f"sample {i + 1}: read the quantity asked for from the passages")
+        return
+    plan.strategy = "answer"
+    sources = [main] + [s for _, s in per_entity]
+    passages = [ref(f"{s}.passages") for s in sources]
+    facts = [ref(f"{g}.facts") for g in graph]
+    _synthesis_samples(plan, req, passages=passages, facts=facts, after=tuple(sources + graph))
+
+
+def _compute_chains(plan: Plan, req: PlanRequest, *, question: str, values: dict[str, str],
+                    variables: dict[str, Any], after: tuple[str, ...]) -> None:
+    for i in range(req.samples):
+        formulate = plan.add("formulate", {"question": question, "values": values, **_sampling(req, i)},
+                             after=after, purpose=f"sample {i + 1}: write the arithmetic for the question")
+        plan.add("calculator", {"expression": ref(f"{formulate}.expression"), "variables": variables},
+                 after=(formulate, *after), purpose=f"sample {i + 1}: compute it exactly")
+
+
+def _synthesis_samples(plan: Plan, req: PlanRequest, *, passages: list[Any], after: tuple[str, ...],
+                       facts: list[Any] | None = None) -> None:
+    for i in range(req.samples):
+        plan.add("synthesize", {"question": req.question, "passage_sets": passages, "fact_sets": facts or [],
+                                **_sampling(req, i)},
+                 after=after, purpose=f"sample {i + 1}: write the answer from the sources")

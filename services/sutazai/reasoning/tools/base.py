@@ -1,0 +1,81 @@
+"""What every tool is: a name, a step kind, JSON-schema'd input and output (pydantic models),
+and an async `run`. A tool that fails raises ToolFailed; the executor records it as an error
+step instead of crashing the request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from sutazai.lib.models import ChatResult
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ToolFailed(Exception):
+    """The tool ran and could not produce a result; the message says why."""
+
+
+@dataclass
+class Usage:
+    """Tokens and the model a tool spent, reported back to the executor."""
+
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, result: ChatResult) -> None:
+        self.model = result.model
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
+
+
+@dataclass
+class ToolContext:
+    """Per-request facts a tool may use: the caller's credential for other services, the
+    collection, the trace's reference date (so replays see the same 'today'), and a token
+    allowance for model calls."""
+
+    collection: str | None
+    credential: str | None
+    today: dt.date
+    max_tokens: int = 256
+    usage: Usage = field(default_factory=Usage)
+
+
+class Tool(Protocol):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    input_model: ClassVar[type[BaseModel]]
+    output_model: ClassVar[type[BaseModel]]
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel: ...
+
+
+def validate_input(tool: Tool, raw: dict[str, Any]) -> BaseModel:
+    """The tool's input model built from `raw`, or ToolFailed saying which field is wrong."""
+    try:
+        return tool.input_model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        raise ToolFailed(f"invalid input for {tool.name}: {where}: {first['msg']}") from exc
+
+
+def validate_output(tool: Tool, value: BaseModel) -> dict[str, Any]:
+    """The output as JSON-ready data, checked against the tool's output schema."""
+    try:
+        checked = tool.output_model.model_validate(value.model_dump())
+    except ValidationError as exc:
+        raise ToolFailed(f"{tool.name} produced output that breaks its schema: {exc.errors()[0]['msg']}") from exc
+    return checked.model_dump(mode="json")
+
+
+def expect(data: Any, model: type[M]) -> M:
+    """`data` as the tool's input model (the executor validated it already)."""
+    if not isinstance(data, model):
+        raise TypeError(f"expected {model.__name__}, got {type(data).__name__}")
+    return data

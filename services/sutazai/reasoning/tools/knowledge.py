@@ -1,0 +1,151 @@
+"""Tools over the knowledge service's HTTP API (search, entity lookup, paths). They call it
+with the asking user's own credential, so a user reaches only the collections they may."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from sutazai.lib.errors import SutazaiError
+from sutazai.lib.http_client import ResilientClient
+from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
+
+API = "/api/knowledge/v1"
+
+
+class KnowledgeClient:
+    """Calls to the knowledge service made on behalf of the asking user."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self._client = client
+
+    async def get(self, path: str, ctx: ToolContext, **params: Any) -> Any:
+        if ctx.credential is None:
+            raise ToolFailed("no credential to call the knowledge service with")
+        if ctx.collection:
+            params["collection"] = ctx.collection
+        try:
+            response = await self._client.request(
+                "GET", API + path, params=params, headers={"Authorization": f"Bearer {ctx.credential}"})
+        except SutazaiError as exc:
+            raise ToolFailed(f"knowledge service: {exc.detail}") from exc
+        if response.status_code >= 400:
+            detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
+            raise ToolFailed(f"knowledge service answered {response.status_code}: {detail}")
+        return response.json()
+
+    async def collections(self, credential: str) -> list[dict[str, Any]]:
+        """The collections this credential may use, with document counts."""
+        response = await self._client.request(
+            "GET", API + "/collections", headers={"Authorization": f"Bearer {credential}"})
+        if response.status_code >= 400:
+            raise ToolFailed(f"knowledge service answered {response.status_code} listing collections")
+        found: list[dict[str, Any]] = response.json()
+        return found
+
+
+class Passage(BaseModel):
+    chunk_id: str
+    document_id: str
+    source: str
+    text: str
+    score: float
+
+
+class SearchInput(BaseModel):
+    query: str = Field(min_length=1, max_length=1000)
+    k: int = Field(default=4, ge=1, le=20)
+
+
+class SearchOutput(BaseModel):
+    passages: list[Passage]
+
+
+class KnowledgeSearch:
+    name: ClassVar[str] = "search"
+    description: ClassVar[str] = "hybrid search over the collection's documents"
+    input_model: ClassVar[type[BaseModel]] = SearchInput
+    output_model: ClassVar[type[BaseModel]] = SearchOutput
+
+    def __init__(self, client: KnowledgeClient) -> None:
+        self._client = client
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        data = expect(data, SearchInput)
+        body = await self._client.get("/search", ctx, q=data.query, k=data.k)
+        return SearchOutput(passages=[
+            Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
+                    text=h["text"], score=h["score"]) for h in body["hits"]])
+
+
+class Fact(BaseModel):
+    subject: str
+    relation: str
+    object: str
+    chunk_id: str
+    document_id: str
+    text: str | None = Field(description="the passage the fact was read from")
+
+
+class GraphLookupInput(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="an entity name or alias")
+
+
+class GraphOutput(BaseModel):
+    entities: list[str]
+    facts: list[Fact]
+
+
+def _facts(body: dict[str, Any]) -> GraphOutput:
+    names = {e["id"]: e["name"] for e in body["entities"]}
+    facts = [Fact(subject=names.get(f["source_id"], f["source_id"]), relation=f["relation"],
+                  object=names.get(f["target_id"], f["target_id"]), chunk_id=f["chunk_id"],
+                  document_id=f["document_id"], text=(f.get("citation") or {}).get("text"))
+             for f in body["facts"]]
+    return GraphOutput(entities=sorted(names.values()), facts=facts)
+
+
+class GraphLookup:
+    name: ClassVar[str] = "graph_lookup"
+    description: ClassVar[str] = "an entity of the knowledge graph and the facts around it"
+    input_model: ClassVar[type[BaseModel]] = GraphLookupInput
+    output_model: ClassVar[type[BaseModel]] = GraphOutput
+
+    def __init__(self, client: KnowledgeClient) -> None:
+        self._client = client
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        data = expect(data, GraphLookupInput)
+        found = await self._client.get("/entities", ctx, q=data.name, limit=1)
+        if not found:
+            return GraphOutput(entities=[], facts=[])
+        return _facts(await self._client.get(f"/entities/{found[0]['id']}/neighbourhood", ctx, hops=1))
+
+
+class GraphPathInput(BaseModel):
+    source: str = Field(min_length=1, max_length=200)
+    target: str = Field(min_length=1, max_length=200)
+    max_hops: int = Field(default=3, ge=1, le=4)
+
+
+class GraphPath:
+    name: ClassVar[str] = "graph_path"
+    description: ClassVar[str] = "how two entities of the knowledge graph are connected"
+    input_model: ClassVar[type[BaseModel]] = GraphPathInput
+    output_model: ClassVar[type[BaseModel]] = GraphOutput
+
+    def __init__(self, client: KnowledgeClient) -> None:
+        self._client = client
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        data = expect(data, GraphPathInput)
+        ends = []
+        for name in (data.source, data.target):
+            found = await self._client.get("/entities", ctx, q=name, limit=1)
+            if not found:
+                return GraphOutput(entities=[], facts=[])
+            ends.append(found[0]["id"])
+        paths = await self._client.get("/paths", ctx, max_hops=data.max_hops, limit=1,
+                                       **{"from": ends[0], "to": ends[1]})
+        return _facts(paths[0]) if paths else GraphOutput(entities=[], facts=[])

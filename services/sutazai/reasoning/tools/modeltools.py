@@ -1,0 +1,204 @@
+"""Tools that call the language model. Each asks for JSON constrained by a schema, so even a
+small model returns something the pipeline can check; where the answer must come from the
+sources (extract_value), the schema only allows values that occur in them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from sutazai.lib.errors import ModelOutputInvalid
+from sutazai.lib.models import ChatMessage, ModelBackend
+from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
+from sutazai.reasoning.tools.knowledge import Passage
+
+NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+
+FORMULATE_SYSTEM = (
+    "Write one arithmetic expression that computes the answer to the question. "
+    "Use only numbers, the named values if any are given, and + - * / ( )."
+)
+FORMULATE_SHOTS = (
+    ("There are 15 trees in the grove. Grove workers will plant trees today. After they are done, "
+     "there will be 21 trees. How many trees did the workers plant?", "21 - 15"),
+    ("Leah had 32 chocolates and her sister had 42. If they ate 35, how many pieces do they have "
+     "left in total?", "32 + 42 - 35"),
+    ("Olivia has $23. She bought five bagels for $3 each. How much money does she have left?",
+     "23 - 5 * 3"),
+    ("There were nine computers in the server room. Five more computers were installed each day, "
+     "from monday to thursday. How many computers are now in the server room?", "9 + 5 * 4"),
+    ("Values: a = 1200 (staff of Acme), b = 450 (staff of Beta).\nQuestion: How many more staff "
+     "does Acme have than Beta?", "a - b"),
+)
+EXPRESSION_PATTERN = r"^[0-9a-z+*/(). -]{1,160}$"
+
+
+def numbers_in(text: str) -> list[str]:
+    """Numbers written in `text`, thousands separators removed, in order of appearance."""
+    return [m.group(0).replace(",", "") for m in NUMBER.finditer(text)]
+
+
+Router = Callable[[str], ModelBackend]
+
+
+async def chat_json(model: ModelBackend, ctx: ToolContext, messages: list[ChatMessage], schema: dict[str, Any],
+                *, temperature: float, seed: int | None, max_tokens: int) -> Any:
+    try:
+        result = await model.chat(messages, temperature=temperature, seed=seed,
+                                  max_tokens=min(max_tokens, ctx.max_tokens), json_schema=schema)
+    except ModelOutputInvalid as exc:
+        raise ToolFailed(exc.detail) from exc
+    ctx.usage.add(result)
+    return result.json()
+
+
+class FormulateInput(BaseModel):
+    question: str = Field(min_length=1, max_length=4000)
+    values: dict[str, str] = Field(default_factory=dict,
+                                   description="named values the expression may use: name -> description")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    seed: int | None = None
+
+
+class FormulateOutput(BaseModel):
+    expression: str
+
+
+class Formulate:
+    """The model translates a question into an arithmetic expression (program of thought)."""
+
+    name: ClassVar[str] = "formulate"
+    kind: ClassVar[str] = "extract"
+    description: ClassVar[str] = "the model writes an arithmetic expression for a word problem"
+    input_model: ClassVar[type[BaseModel]] = FormulateInput
+    output_model: ClassVar[type[BaseModel]] = FormulateOutput
+
+    def __init__(self, route: Router) -> None:
+        self._route = route
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        data = expect(data, FormulateInput)
+        messages = [ChatMessage("system", FORMULATE_SYSTEM)]
+        for question, expression in FORMULATE_SHOTS:
+            messages += [ChatMessage("user", question),
+                         ChatMessage("assistant", json.dumps({"expression": expression}))]
+        question = data.question
+        if data.values:
+            listed = ", ".join(f"{name} = ({description})" for name, description in data.values.items())
+            question = f"Values: {listed}.\nQuestion: {question}"
+        messages.append(ChatMessage("user", question))
+        schema = {"type": "object", "required": ["expression"],
+                  "properties": {"expression": {"type": "string", "pattern": EXPRESSION_PATTERN}}}
+        out = await chat_json(self._route(self.kind), ctx, messages, schema, temperature=data.temperature,
+                          seed=data.seed, max_tokens=80)
+        return FormulateOutput(expression=str(out["expression"]).strip())
+
+
+class ExtractInput(BaseModel):
+    target: str = Field(min_length=1, max_length=300, description="what value to find, in words")
+    passages: list[Passage] = Field(max_length=20)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    seed: int | None = 0
+
+
+class ExtractOutput(BaseModel):
+    value: str | None = Field(description="the number as written in the source, or null")
+    chunk_id: str | None
+    document_id: str | None
+    quote: str | None = Field(description="the sentence the value was read from")
+
+
+class ExtractValue:
+    """Finds a number in the passages; the model may only choose among numbers that occur in
+    them, so the value is grounded by construction and cites the passage it came from."""
+
+    name: ClassVar[str] = "extract_value"
+    kind: ClassVar[str] = "extract"
+    description: ClassVar[str] = "read one number from retrieved passages"
+    input_model: ClassVar[type[BaseModel]] = ExtractInput
+    output_model: ClassVar[type[BaseModel]] = ExtractOutput
+
+    def __init__(self, route: Router) -> None:
+        self._route = route
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        data = expect(data, ExtractInput)
+        candidates = list(dict.fromkeys(n for sentence in relevant_sentences(data.target, data.passages)
+                                        for n in numbers_in(sentence)))
+        if not candidates:
+            return ExtractOutput(value=None, chunk_id=None, document_id=None, quote=None)
+        sources = "\n\n".join(p.text for p in data.passages)
+        messages = [
+            ChatMessage("system", "Read the passages and give the number asked for, exactly as written."),
+            ChatMessage("user", f"Passages:\n{sources}\n\nWhat is {data.target}?"),
+        ]
+        schema = {"type": "object", "required": ["value"],
+                  "properties": {"value": {"type": "string", "enum": candidates}}}
+        out = await chat_json(self._route(self.kind), ctx, messages, schema, temperature=data.temperature,
+                              seed=data.seed, max_tokens=24)
+        value = str(out["value"])
+        for passage in data.passages:
+            if value in numbers_in(passage.text):
+                return ExtractOutput(value=value, chunk_id=passage.chunk_id, document_id=passage.document_id,
+                                     quote=_sentence_with(passage.text, value))
+        raise ToolFailed(f"the model chose {value!r}, which is in no passage")  # pragma: no cover - enum
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z][a-z0-9-]+", text.lower()) if len(w) > 2} - _STOP_STEMS
+
+
+_STOP_STEMS = {"the", "and", "how", "many", "much", "what", "whic", "does", "have", "than", "more", "with",
+               "from", "that", "this", "numbe", "fewer", "less"}
+
+
+def relevant_sentences(target: str, passages: list[Passage]) -> list[str]:
+    """The sentences holding a number that share the most word stems with the target; a
+    value read from them is about the thing asked for, not a neighbour in the passage."""
+    wanted = _stems(target)
+    scored = [(len(wanted & _stems(s)), s) for p in passages
+              for s in re.split(r"(?<=[.!?])\s+", p.text) if numbers_in(s)]
+    best = max((score for score, _ in scored), default=0)
+    return [s for score, s in scored if score == best]
+
+
+def _sentence_with(text: str, number: str) -> str:
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if number in numbers_in(sentence):
+            return sentence.strip()
+    return text[:200]
+
+
+class AskModelInput(BaseModel):
+    prompt: str = Field(min_length=1, max_length=8000)
+    system: str | None = Field(default=None, max_length=2000)
+    max_tokens: int = Field(default=256, ge=1, le=4096)
+
+
+class AskModelOutput(BaseModel):
+    text: str
+
+
+class AskModel:
+    """The model answers a sub-question in free text."""
+
+    name: ClassVar[str] = "model"
+    kind: ClassVar[str] = "extract"
+    description: ClassVar[str] = "ask the language model a sub-question"
+    input_model: ClassVar[type[BaseModel]] = AskModelInput
+    output_model: ClassVar[type[BaseModel]] = AskModelOutput
+
+    def __init__(self, route: Router) -> None:
+        self._route = route
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        data = expect(data, AskModelInput)
+        messages = ([ChatMessage("system", data.system)] if data.system else []) + [ChatMessage("user", data.prompt)]
+        result = await self._route(self.kind).chat(messages, temperature=0.0, seed=0,
+                                                   max_tokens=min(data.max_tokens, ctx.max_tokens))
+        ctx.usage.add(result)
+        return AskModelOutput(text=result.text.strip())
