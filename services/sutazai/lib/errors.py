@@ -148,7 +148,13 @@ def problem(
     return body
 
 
+OPENAI_PREFIX = "/v1/"
+
+
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    if str(body.get("instance", "")).startswith(OPENAI_PREFIX):
+        # OpenAI-compatible clients read errors from an `error` object; the problem fields stay
+        body["error"] = {"message": body["detail"], "type": body["code"], "code": body["code"], "param": None}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
