@@ -282,6 +282,37 @@ def search(
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="What you want answered.")],
+    collection: Annotated[str | None, typer.Option(help="Collection to ground the answer in.")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=16, help="Self-consistency samples.")] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="Step budget (capped by policy).")] = None,
+    max_seconds: Annotated[float | None, typer.Option(min=0.1, help="Time budget in seconds.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON, no progress.")] = False,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Ask a question: shows each step as it runs, then the answer, its sources and confidence."""
+    from sutazai.cli import ask as asking
+    from sutazai.cli.client import CliError, api_client, base_url, call, problem_of
+
+    budget = {k: v for k, v in (("max_steps", max_steps), ("max_seconds", max_seconds)) if v is not None}
+    body: dict[str, object] = {"question": question, "collection": collection,
+                               "options": {"samples": samples, "budget": budget}}
+    try:
+        with api_client(base_url(url, data_dir), key, timeout=900) as client:
+            if as_json:
+                response = call(client, "POST", asking.ASK, json=body)
+                if response.status_code != 200:
+                    raise CliError(problem_of(response))
+                out.print_json(data=response.json())
+                return
+            answer = asking.stream(client, body, err)
+    except CliError as exc:
+        raise _fail(exc.detail) from None
+    asking.render(answer, out)
+
+
+@app.command()
 def worker(
     service: Annotated[str, typer.Argument(help="knowledge, learning or metacognition")],
 ) -> None:

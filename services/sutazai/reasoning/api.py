@@ -61,6 +61,7 @@ class Citation(BaseModel):
     document_id: str
     chunk_id: str
     text: str
+    source: str | None = Field(default=None, description="the document's source name")
 
 
 class Claim(BaseModel):

@@ -226,7 +226,8 @@ class Reasoner:
         threshold = float(options.abstain_below or 0.0)
         by_chunk = {p.chunk_id: p for p in outcome.passages}
         order = list(dict.fromkeys([c for claim in claims for c in claim["chunk_ids"]] + outcome.cited))
-        citations = [{"document_id": by_chunk[c].document_id, "chunk_id": c, "text": by_chunk[c].text}
+        citations = [{"document_id": by_chunk[c].document_id, "chunk_id": c, "text": by_chunk[c].text,
+                      "source": by_chunk[c].source}
                      for c in order if c in by_chunk]
         text = _annotate(outcome.text or "", claims, order)
         model = self._router("synthesize").chat_model

@@ -28,6 +28,7 @@ _STOP = frozenset(
     "these those there their they them he she his her we you i as into than then so such which who whom "
     "what when where why how do does did has have had not no yes can could will would should may might".split()
 )
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\u201d\"'\u2019)]))\s+(?=[A-Z0-9\"'(\u201c])")
 _REFUSAL = re.compile(r"\b(i do not know|i don't know|not (?:mentioned|stated|given)|no information)\b", re.I)
 
 
@@ -109,7 +110,7 @@ def content_words(text: str) -> set[str]:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text.strip()) if s.strip()]
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
 def supports(claim: str, passage: str, computed: list[str], *, threshold: float = 0.6) -> bool:
