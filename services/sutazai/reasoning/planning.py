@@ -130,7 +130,7 @@ def entities_in(question: str) -> list[str]:
         words = match.group(0).split()
         while words and words[0].lower() in _QUESTION_WORDS:
             words = words[1:]
-        name = " ".join(words).rstrip("'s").strip()
+        name = re.sub(r"['\u2019]s$", "", " ".join(words)).strip()
         if name and name.lower() not in _QUESTION_WORDS and name not in found:
             found.append(name)
     return found

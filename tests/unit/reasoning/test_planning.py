@@ -1,0 +1,93 @@
+"""The rules planner reads the question's shape; plans are validated as DAGs."""
+
+from __future__ import annotations
+
+import pytest
+
+from sutazai.reasoning.planning import (
+    Plan,
+    PlanInvalid,
+    PlanRequest,
+    entities_in,
+    expression_in,
+    resolve,
+    rules_plan,
+)
+
+
+def plan_for(question: str, *, knowledge: bool = False, samples: int = 3) -> Plan:
+    return rules_plan(PlanRequest(question=question, has_knowledge=knowledge, samples=samples, temperature=0.0,
+                                  sample_temperature=0.7, seed=0))
+
+
+def tools(plan: Plan) -> list[str]:
+    return [s.tool for s in plan.steps]
+
+
+def test_arithmetic_goes_straight_to_the_calculator() -> None:
+    assert tools(plan_for("What is 17 * 23 + 1/4?")) == ["calculator"]
+    assert expression_in("Solve 2x + 3 = 11 for x") == ("2x + 3 = 11", "solve")
+    assert expression_in("What is the capital of France?") is None
+
+
+def test_dates_go_to_the_date_tool() -> None:
+    plan = plan_for("How many days are there between 2024-01-01 and March 1, 2024?")
+    assert tools(plan) == ["dates"] and plan.steps[0].input["operation"] == "between"
+    later = plan_for("What date is 90 days after 2026-11-21?").steps[0].input
+    assert later == {"operation": "add", "date": "2026-11-21", "span": {"days": 90}}
+
+
+def test_a_word_problem_samples_the_arithmetic_and_computes_each_sample() -> None:
+    plan = plan_for("Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. How much money is left?")
+    assert tools(plan) == ["formulate", "calculator"] * 3
+    temperatures = [s.input["temperature"] for s in plan.steps if s.tool == "formulate"]
+    seeds = [s.input["seed"] for s in plan.steps if s.tool == "formulate"]
+    assert temperatures == [0.0, 0.7, 0.7] and seeds == [0, 1, 2]
+    calc = plan.steps[1]
+    assert calc.depends_on == ("s1",) and calc.input["expression"] == {"$ref": "s1.expression"}
+
+
+def test_a_comparison_across_two_documents_searches_each_and_extracts_each_value() -> None:
+    plan = plan_for("How many more employees does Orvane Systems have than Kestrel Biotech?", knowledge=True)
+    assert entities_in("How many more employees does Orvane Systems have than Kestrel Biotech?") == [
+        "Orvane Systems", "Kestrel Biotech"]
+    assert tools(plan)[:6] == ["search", "search", "search", "graph_lookup", "graph_lookup", "extract_value"]
+    searches = [s for s in plan.steps if s.tool == "search"]
+    assert all(s.depends_on == () for s in searches)  # independent: they run concurrently
+    assert searches[1].input["query"] == "Orvane Systems employees"
+    calcs = [s for s in plan.steps if s.tool == "calculator"]
+    assert len(calcs) == 3 and calcs[0].input["variables"] == {"a": {"$ref": "s6.value"}, "b": {"$ref": "s7.value"}}
+
+
+def test_an_open_question_with_documents_is_synthesized_from_all_sources() -> None:
+    plan = plan_for("Which company makes the Lumen-7 sensor?", knowledge=True)
+    synth = [s for s in plan.steps if s.tool == "synthesize"]
+    assert len(synth) == 3 and set(synth[0].depends_on) == {"s1", "s2"}
+    assert synth[0].input["passage_sets"] == [{"$ref": "s1.passages"}]
+
+
+def test_every_rules_plan_is_a_valid_dag() -> None:
+    names = {"search", "graph_lookup", "graph_path", "calculator", "dates", "formulate", "extract_value",
+             "model", "synthesize", "verify"}
+    for question in ("What is 2+2?", "Who founded Orvane Systems and Kestrel Biotech?", "Why is the sky blue?"):
+        plan_for(question, knowledge=True).validate(dict.fromkeys(names))
+
+
+def test_invalid_plans_are_refused() -> None:
+    plan = Plan()
+    plan.add("search", {"query": "x"}, after=("s2",))
+    plan.add("search", {"query": "y"}, after=("s1",))
+    with pytest.raises(PlanInvalid, match="cycle"):
+        plan.validate({"search": None})
+    with pytest.raises(PlanInvalid, match="unknown tool 'search'"):
+        plan.validate({})
+    lonely = Plan()
+    lonely.add("search", {}, after=("s9",))
+    with pytest.raises(PlanInvalid, match="unknown step"):
+        lonely.validate({"search": None})
+
+
+def test_references_resolve_to_dependency_outputs() -> None:
+    outputs = {"s1": {"passages": [{"text": "a"}]}, "s2": {"value": "7"}}
+    value = {"expression": "a*2", "variables": {"a": {"$ref": "s2.value"}}, "p": [{"$ref": "s1.passages"}]}
+    assert resolve(value, outputs) == {"expression": "a*2", "variables": {"a": "7"}, "p": [[{"text": "a"}]]}
