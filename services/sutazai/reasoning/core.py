@@ -330,7 +330,8 @@ def _outcome(plan: Plan, records: dict[str, StepRecord], *, numeric: bool) -> _O
     by_tool: dict[str, list[StepRecord]] = {}
     for step in plan.steps:
         by_tool.setdefault(step.tool, []).append(records[step.id])
-    passages = [Passage(**p) for r in by_tool.get("search", []) if r.output for p in r.output["passages"]]
+    passages = list({p["chunk_id"]: Passage(**p) for r in by_tool.get("search", []) if r.output
+                     for p in r.output["passages"]}.values())
     failure = next((f"{r.tool} failed: {r.error}" for r in records.values() if r.status == "error"), None)
     if "calculator" in by_tool or "dates" in by_tool:
         return _computed(by_tool, passages, failure)

@@ -104,7 +104,7 @@ _QUESTION_WORDS = {
     "did", "do", "can", "could", "in", "the", "a", "an", "if", "of", "on", "for", "and", "or", "to",
     "compare", "tell", "give", "list", "name", "please", "calculate", "compute",
 }
-_ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+|de\s+|and\s+)?[A-Z0-9][\w'-]*)*")
+_ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z0-9][\w'-]*)*")
 _NUMERIC = re.compile(r"\b(how (?:many|much|long|old|far)|total|sum|difference|combined|together|more|fewer|"
                       r"less|times|average|percent(?:age)?|ratio|older|younger|larger|smaller|bigger)\b", re.I)
 _EXPRESSION_LEAD = re.compile(r"^\s*(?:what is|what's|calculate|compute|evaluate|solve|simplify|expand|factor"
@@ -115,6 +115,7 @@ _MONTHS = ("january|february|march|april|may|june|july|august|september|october|
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DATE = re.compile(rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
                    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}|today|tomorrow|yesterday)\b", re.I)
+_AGE = re.compile(r"\b(older|younger|how old|age)\b", re.I)
 _SPAN = re.compile(r"\b(\d+)\s+(day|week|month|year)s?\s+(after|before|from)\b", re.I)
 _STOP = _QUESTION_WORDS | {
     "many", "much", "more", "fewer", "less", "than", "have", "has", "had", "there", "their", "its", "it",
@@ -165,6 +166,23 @@ def expression_in(question: str) -> tuple[str, str] | None:
     if "=" in body and operation == "evaluate":
         operation = "solve"
     return body, operation
+
+
+_DIFFERENCE = re.compile(r"\b(how many (?:more|fewer|less)|how much (?:more|less)|difference|older|younger|"
+                         r"(?:years|days|months) (?:between|apart))\b", re.I)
+_TOTAL = re.compile(r"\b(in total|total|together|combined|altogether|sum|in all)\b", re.I)
+_RATIO = re.compile(r"\bhow many times\b", re.I)
+
+
+def combination(question: str) -> str | None:
+    """How two values read from the sources combine, when the wording says so plainly."""
+    if _RATIO.search(question):
+        return "a / b"
+    if _DIFFERENCE.search(question):
+        return "abs(a - b)"
+    if _TOTAL.search(question):
+        return "a + b"
+    return None
 
 
 def date_request(question: str) -> dict[str, Any] | None:
@@ -241,13 +259,19 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
         plan.strategy = "compute"
         names = "abc"
         values, variables, extracts = {}, {}, []
+        quantity = "founding year" if _AGE.search(req.question) else focus
         for (entity, search), name in zip(per_entity, names, strict=False):
-            extract = plan.add("extract_value", {"target": f"the {focus} of {entity}".strip(),
+            extract = plan.add("extract_value", {"target": f"the {quantity} of {entity}".strip(), "about": entity,
                                                  "passages": ref(f"{search}.passages")},
-                               after=(search,), purpose=f"read the {focus} of {entity} from its passage")
-            values[name] = f"the {focus} of {entity}"
+                               after=(search,), purpose=f"read the {quantity} of {entity} from its passage")
+            values[name] = f"{quantity} of {entity}"
             variables[name] = ref(f"{extract}.value")
             extracts.append(extract)
+        combine = combination(req.question) if len(extracts) == 2 else None
+        if combine:
+            plan.add("calculator", {"expression": combine, "variables": variables}, after=tuple(extracts),
+                     purpose=f"combine the two values exactly: {combine}")
+            return
         _compute_chains(plan, req, question=req.question, values=values, variables=variables,
                         after=tuple(extracts))
         return
@@ -259,6 +283,9 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
                      after=(main,), purpose=f"sample {i + 1}: read the quantity asked for from the passages")
         return
     plan.strategy = "answer"
+    if len(entities) == 2:
+        graph.append(plan.add("graph_path", {"source": entities[0], "target": entities[1]},
+                              purpose=f"how {entities[0]} and {entities[1]} are connected in the graph"))
     sources = [main] + [s for _, s in per_entity]
     passages = [ref(f"{s}.passages") for s in sources]
     facts = [ref(f"{g}.facts") for g in graph]

@@ -55,8 +55,19 @@ def test_a_comparison_across_two_documents_searches_each_and_extracts_each_value
     searches = [s for s in plan.steps if s.tool == "search"]
     assert all(s.depends_on == () for s in searches)  # independent: they run concurrently
     assert searches[1].input["query"] == "Orvane Systems employees"
+    (calc,) = [s for s in plan.steps if s.tool == "calculator"]  # the wording fixes the operation
+    assert calc.input == {"expression": "abs(a - b)", "variables": {"a": {"$ref": "s6.value"},
+                                                                   "b": {"$ref": "s7.value"}}}
+    assert calc.depends_on == ("s6", "s7")
+
+
+def test_when_the_wording_does_not_fix_the_operation_the_model_writes_it_in_samples() -> None:
+    plan = plan_for("What is the average headcount of Orvane Systems and Kestrel Biotech?", knowledge=True)
+    assert [s.tool for s in plan.steps].count("formulate") == 3
     calcs = [s for s in plan.steps if s.tool == "calculator"]
-    assert len(calcs) == 3 and calcs[0].input["variables"] == {"a": {"$ref": "s6.value"}, "b": {"$ref": "s7.value"}}
+    assert len(calcs) == 3 and calcs[0].input["variables"]["a"] == {"$ref": "s6.value"}
+    assert plan_for("How many employees do Orvane Systems and Kestrel Biotech have in total?",
+                    knowledge=True).steps[-1].input["expression"] == "a + b"
 
 
 def test_an_open_question_with_documents_is_synthesized_from_all_sources() -> None:
@@ -91,3 +102,11 @@ def test_references_resolve_to_dependency_outputs() -> None:
     outputs = {"s1": {"passages": [{"text": "a"}]}, "s2": {"value": "7"}}
     value = {"expression": "a*2", "variables": {"a": {"$ref": "s2.value"}}, "p": [{"$ref": "s1.passages"}]}
     assert resolve(value, outputs) == {"expression": "a*2", "variables": {"a": "7"}, "p": [[{"text": "a"}]]}
+
+
+def test_two_named_things_are_also_connected_through_the_graph() -> None:
+    plan = plan_for("How is Marta Kowalski related to Brightwater Analytics?", knowledge=True)
+    path = next(s for s in plan.steps if s.tool == "graph_path")
+    assert path.input == {"source": "Marta Kowalski", "target": "Brightwater Analytics"}
+    synth = next(s for s in plan.steps if s.tool == "synthesize")
+    assert path.id in synth.depends_on and {"$ref": f"{path.id}.facts"} in synth.input["fact_sets"]

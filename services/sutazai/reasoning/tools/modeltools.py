@@ -100,6 +100,8 @@ class Formulate:
 
 class ExtractInput(BaseModel):
     target: str = Field(min_length=1, max_length=300, description="what value to find, in words")
+    about: str | None = Field(default=None, max_length=200,
+                              description="the entity the value belongs to; passages naming it are preferred")
     passages: list[Passage] = Field(max_length=20)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     seed: int | None = 0
@@ -127,8 +129,8 @@ class ExtractValue:
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, ExtractInput)
-        candidates = list(dict.fromkeys(n for sentence in relevant_sentences(data.target, data.passages)
-                                        for n in numbers_in(sentence)))
+        relevant = relevant_sentences(data.target, data.passages, about=data.about)
+        candidates = list(dict.fromkeys(n for sentence in relevant for n in numbers_in(sentence)))
         if not candidates:
             return ExtractOutput(value=None, chunk_id=None, document_id=None, quote=None)
         sources = "\n\n".join(p.text for p in data.passages)
@@ -163,13 +165,18 @@ _STOP_STEMS = {"the", "and", "how", "many", "much", "what", "whic", "does", "hav
                "from", "that", "this", "numbe", "fewer", "less"}
 
 
-def relevant_sentences(target: str, passages: list[Passage]) -> list[str]:
-    """The sentences holding a number that share the most word stems with the target; a
-    value read from them is about the thing asked for, not a neighbour in the passage."""
-    wanted = _stems(target)
-    scored = [(len(wanted & _stems(s)), s) for p in passages
-              for s in re.split(r"(?<=[.!?])\s+", p.text) if numbers_in(s)]
-    best = max((score for score, _ in scored), default=0)
+def relevant_sentences(target: str, passages: list[Passage], *, about: str | None = None) -> list[str]:
+    """The sentences holding a number that share the most word stems with the target, first
+    in passages that name `about`; a value read from them is about the thing asked for, not a
+    neighbour in the passage."""
+    wanted, named = _stems(target) - _stems(about or ""), _stems(about or "")
+    scored = []
+    for passage in passages:
+        naming = len(named & _stems(passage.text))
+        for sentence in re.split(r"(?<=[.!?])\s+", passage.text):
+            if numbers_in(sentence):
+                scored.append(((len(wanted & _stems(sentence)), naming), sentence))
+    best = max((score for score, _ in scored), default=(0, 0))
     return [s for score, s in scored if score == best]
 
 
