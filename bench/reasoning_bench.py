@@ -173,11 +173,27 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def is_correct(expected: str, got: Decimal | None, text: str) -> bool:
-    """Numbers must match exactly; a name must be the first company the answer names."""
+    """Numbers must match exactly; a name must be the only company the answer's first sentence
+    names."""
     if as_number(expected) is not None:
         return got is not None and got == as_number(expected)
-    named = [n for n in (f"{f} {s}" for f, s in zip(FIRST, SECOND, strict=True)) if n in text]
-    return bool(named) and min(named, key=text.index) == expected
+    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    named = {n for n in (f"{f} {s}" for f, s in zip(FIRST, SECOND, strict=True)) if n in first}
+    return named == {expected}
+
+
+def rescore(path: Path) -> None:
+    """Score the stored answers of a results file again with `is_correct` and rewrite it."""
+    results = json.loads(path.read_text())
+    for part in ("gsm8k", "two_documents"):
+        for system, rows in results.get(part, {}).get("rows", {}).items():
+            for row in rows:
+                got = as_number(row["got"]) if row["got"] != "None" else None
+                row["correct"] = not row["abstained"] and is_correct(row["expected"], got, row["answer"])
+            results[part][system] = summarize(rows)
+    path.write_text(json.dumps(results, indent=1))
+    print(json.dumps({p: {k: v for k, v in results[p].items() if k != "rows"} for p in ("gsm8k", "two_documents")
+                      if p in results}, indent=1))
 
 
 def run_all(items: list[dict[str, str]], solve: Callable[[str], tuple[Decimal | None, bool, str]],
@@ -238,7 +254,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gsm8k", type=int, default=100, help="how many GSM8K problems (0 to skip)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "reasoning.json")
+    parser.add_argument("--rescore", action="store_true", help="only score the answers stored in --out again")
     args = parser.parse_args()
+    if args.rescore:
+        rescore(args.out)
+        return
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or
                                            platform.machine(), "cores": os.cpu_count()}}
     with tempfile.TemporaryDirectory() as home, Stack(Path(home)) as stack, stack.client() as client:
