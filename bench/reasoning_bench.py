@@ -261,6 +261,10 @@ def main() -> None:
         return
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or
                                            platform.machine(), "cores": os.cpu_count()}}
+    if not args.gsm8k and args.out.exists():  # keep the GSM8K part of an earlier run
+        kept = json.loads(args.out.read_text())
+        if "gsm8k" in kept:
+            results["gsm8k"] = kept["gsm8k"]
     with tempfile.TemporaryDirectory() as home, Stack(Path(home)) as stack, stack.client() as client:
         model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
         results["model"] = model

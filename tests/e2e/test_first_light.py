@@ -42,8 +42,9 @@ def test_first_light_question_answer_and_trace(stack: CliStack) -> None:
         trace = client.get(f"/api/reasoning/v1/traces/{body['trace_id']}")
         assert trace.status_code == 200
         stored = trace.json()
-        assert stored["answer"] == body["answer"] and stored["status"] == "answered"
-        assert stored["steps"][0]["model"].startswith("SmolLM2")
+        assert stored["answer"] == body["answer"]
+        assert stored["status"] == ("abstained" if body["abstained"] else "answered")
+        assert any((s["model"] or "").startswith("SmolLM2") for s in stored["steps"])
 
 
 def test_second_up_reuses_the_running_stack(stack: CliStack) -> None:

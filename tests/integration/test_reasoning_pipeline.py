@@ -218,3 +218,12 @@ def test_routes_can_be_read_and_only_known_models_set(corpus: Platform) -> None:
         assert kind.status_code == 422 and "unknown step kind" in kind.json()["detail"]
         assert client.put("/api/reasoning/v1/routes", json={"routes": {"synthesize": model}},
                           headers=auth(user)).status_code == 403
+
+
+def test_which_of_two_is_answered_with_a_name_from_both_documents(corpus: Platform) -> None:
+    body = ask(corpus, "Which company has more employees, Kestrel Biotech or Orvane Systems?",
+               collection="firms").json()
+    assert body["answer"].startswith("Orvane Systems.") and body["confidence"] == 1.0
+    assert {c["text"].split(" ")[0] for c in body["citations"]} == {"Orvane", "Kestrel"}
+    compare = next(s for s in trace_of(corpus, body["trace_id"])["steps"] if s["tool"] == "compare")
+    assert compare["input"]["values"] == {"Kestrel Biotech": "385", "Orvane Systems": "1240"}

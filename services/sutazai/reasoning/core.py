@@ -221,6 +221,10 @@ class Reasoner:
                 budget: Budget, executor: Executor) -> Answer:
         claims: list[dict[str, Any]] = (checked.output or {}).get("claims", [])
         supported = (checked.output or {}).get("supported_fraction")
+        if not outcome.passages and not outcome.computed:
+            claims, supported = [], None  # nothing was consulted that a claim could be checked against
+        if outcome.computed and outcome.cited:  # a computed answer rests on the passages its values came from
+            claims = [{**c, "chunk_ids": [i for i in c["chunk_ids"] if i in outcome.cited]} for c in claims]
         agreement = outcome.vote.agreement
         confidence = round(agreement * (supported if supported is not None else 1.0), 3)
         threshold = float(options.abstain_below or 0.0)
@@ -333,6 +337,8 @@ def _outcome(plan: Plan, records: dict[str, StepRecord], *, numeric: bool) -> _O
     passages = list({p["chunk_id"]: Passage(**p) for r in by_tool.get("search", []) if r.output
                      for p in r.output["passages"]}.values())
     failure = next((f"{r.tool} failed: {r.error}" for r in records.values() if r.status == "error"), None)
+    if "compare" in by_tool:
+        return _compared(by_tool, passages, failure)
     if "calculator" in by_tool or "dates" in by_tool:
         return _computed(by_tool, passages, failure)
     if "synthesize" in by_tool:
@@ -353,6 +359,21 @@ def _outcome(plan: Plan, records: dict[str, StepRecord], *, numeric: bool) -> _O
         return _Outcome(text=f"{winner['value']}. The source says: \u201c{winner['quote']}\u201d", vote=result,
                         passages=passages, cited=[winner["chunk_id"]], computed=[str(winner["value"])])
     return _Outcome(failure=failure)
+
+
+def _compared(by_tool: dict[str, list[StepRecord]], passages: list[Passage], failure: str | None) -> _Outcome:
+    (record,) = by_tool["compare"]
+    if not record.output:
+        return _Outcome(vote=Vote(samples=1), failure=failure)
+    extracts = [r.output for r in by_tool.get("extract_value", []) if r.output and r.output["value"]]
+    values = record.input["values"]
+    sentences = [f"{record.output['choice']}."]
+    sentences += [f"The source says: \u201c{e['quote']}\u201d" for e in extracts]
+    sentences.append("Compared exactly: " + ", ".join(f"{name} {values[name]}" for name in record.output["ranking"])
+                     + ".")
+    return _Outcome(text=" ".join(sentences), vote=Vote(winner=record.output["choice"], votes=1, samples=1),
+                    passages=passages, cited=[e["chunk_id"] for e in extracts],
+                    computed=[str(v) for v in values.values()])
 
 
 def _computed(by_tool: dict[str, list[StepRecord]], passages: list[Passage], failure: str | None) -> _Outcome:

@@ -16,8 +16,8 @@ from sutazai.reasoning.tools.modeltools import numbers_in
 STEP_KINDS = ("plan", "retrieve", "extract", "compute", "synthesize", "verify")
 TOOL_KINDS = {
     "search": "retrieve", "graph_lookup": "retrieve", "graph_path": "retrieve",
-    "calculator": "compute", "dates": "compute", "formulate": "extract", "extract_value": "extract",
-    "model": "extract", "synthesize": "synthesize", "verify": "verify",
+    "calculator": "compute", "compare": "compute", "dates": "compute", "formulate": "extract",
+    "extract_value": "extract", "model": "extract", "synthesize": "synthesize", "verify": "verify",
 }
 
 
@@ -174,6 +174,23 @@ _TOTAL = re.compile(r"\b(in total|total|together|combined|altogether|sum|in all)
 _RATIO = re.compile(r"\bhow many times\b", re.I)
 
 
+_WHICH = re.compile(r"^\s*(?:which|who)\b", re.I)
+_MOST = re.compile(r"\b(more|most|larger|largest|bigger|biggest|higher|highest|greater|younger|youngest)\b", re.I)
+_LEAST = re.compile(r"\b(fewer|fewest|less|least|smaller|smallest|lower|lowest|older|oldest)\b", re.I)
+
+
+def choice(question: str) -> str | None:
+    """'max' or 'min' when the question asks which of the named things has the most or least
+    (older means the smaller founding year)."""
+    if not _WHICH.search(question):
+        return None
+    if _MOST.search(question):
+        return "max"
+    if _LEAST.search(question):
+        return "min"
+    return None
+
+
 def combination(question: str) -> str | None:
     """How two values read from the sources combine, when the wording says so plainly."""
     if _RATIO.search(question):
@@ -267,6 +284,12 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
             values[name] = f"{quantity} of {entity}"
             variables[name] = ref(f"{extract}.value")
             extracts.append(extract)
+        pick = choice(req.question)
+        if pick:
+            plan.add("compare", {"values": {e: variables[n] for (e, _), n in zip(per_entity, names, strict=False)},
+                                 "pick": pick}, after=tuple(extracts),
+                     purpose=f"pick the {'largest' if pick == 'max' else 'smallest'} {quantity}")
+            return
         combine = combination(req.question) if len(extracts) == 2 else None
         if combine:
             plan.add("calculator", {"expression": combine, "variables": variables}, after=tuple(extracts),

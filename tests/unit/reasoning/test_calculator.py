@@ -61,3 +61,16 @@ def test_named_values_are_substituted() -> None:
 def test_anything_but_arithmetic_is_refused(expression: str, message: str) -> None:
     with pytest.raises(ToolFailed, match=message):
         calc(expression)
+
+
+async def test_compare_picks_exactly_and_refuses_ties() -> None:
+    import datetime as dt
+
+    from sutazai.reasoning.tools.base import ToolContext
+    from sutazai.reasoning.tools.calculator import Compare, CompareInput
+
+    ctx = ToolContext(collection=None, credential=None, today=dt.date(2026, 1, 1))
+    out = await Compare().run(CompareInput(values={"A": "0.1", "B": "1/9"}, pick="max"), ctx)
+    assert out.model_dump() == {"choice": "B", "value": "0.111111111111111", "ranking": ["B", "A"]}
+    with pytest.raises(ToolFailed, match="same value"):
+        await Compare().run(CompareInput(values={"A": "2", "B": "4/2"}, pick="min"), ctx)

@@ -110,3 +110,13 @@ def test_two_named_things_are_also_connected_through_the_graph() -> None:
     assert path.input == {"source": "Marta Kowalski", "target": "Brightwater Analytics"}
     synth = next(s for s in plan.steps if s.tool == "synthesize")
     assert path.id in synth.depends_on and {"$ref": f"{path.id}.facts"} in synth.input["fact_sets"]
+
+
+def test_which_of_two_has_more_is_a_comparison_that_answers_with_a_name() -> None:
+    plan = plan_for("Which company has more employees, Orvane Systems or Kestrel Biotech?", knowledge=True)
+    compare = plan.steps[-1]
+    assert compare.tool == "compare" and compare.input["pick"] == "max"
+    assert compare.input["values"] == {"Orvane Systems": {"$ref": "s6.value"}, "Kestrel Biotech": {"$ref": "s7.value"}}
+    older = plan_for("Which is older, Orvane Systems or Kestrel Biotech?", knowledge=True)
+    assert older.steps[-1].input["pick"] == "min"  # the earlier founding year
+    assert "founding year" in older.steps[5].input["target"]

@@ -221,3 +221,35 @@ class Calculator:
             return calculate(data)
         except (TypeError, ValueError, NotImplementedError, RecursionError) as exc:
             raise ToolFailed(f"could not compute {data.expression!r}: {exc}") from exc
+
+
+class CompareInput(BaseModel):
+    values: dict[str, float | int | str] = Field(min_length=2, max_length=10,
+                                                 description="the value of each candidate, by name")
+    pick: Literal["max", "min"] = Field(description="whether the largest or the smallest value wins")
+
+
+class CompareOutput(BaseModel):
+    choice: str
+    value: str
+    ranking: list[str] = Field(description="every candidate, winner first")
+
+
+class Compare:
+    """Which of several named values is largest or smallest, compared exactly."""
+
+    name: ClassVar[str] = "compare"
+    description: ClassVar[str] = "pick the candidate with the largest or smallest value"
+    input_model: ClassVar[type[BaseModel]] = CompareInput
+    output_model: ClassVar[type[BaseModel]] = CompareOutput
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:  # noqa: ARG002
+        data = expect(data, CompareInput)
+        exact = {name: _number(value) for name, value in data.values.items()}
+        if not all(v.is_number and v.is_real for v in exact.values()):
+            raise ToolFailed("every value to compare must be a real number")
+        order = sorted(exact, key=lambda n: exact[n], reverse=data.pick == "max")
+        if exact[order[0]] == exact[order[1]]:
+            raise ToolFailed(f"{order[0]} and {order[1]} have the same value, {decimal(exact[order[0]])}")
+        return CompareOutput(choice=order[0], value=decimal(exact[order[0]]) or str(exact[order[0]]),
+                             ranking=order)
