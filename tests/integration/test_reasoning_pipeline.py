@@ -227,3 +227,17 @@ def test_which_of_two_is_answered_with_a_name_from_both_documents(corpus: Platfo
     assert {c["text"].split(" ")[0] for c in body["citations"]} == {"Orvane", "Kestrel"}
     compare = next(s for s in trace_of(corpus, body["trace_id"])["steps"] if s["tool"] == "compare")
     assert compare["input"]["values"] == {"Kestrel Biotech": "385", "Orvane Systems": "1240"}
+
+
+def test_a_client_that_leaves_mid_stream_loses_nothing(corpus: Platform) -> None:
+    import time
+
+    question = "How many employees do Orvane Systems and Kestrel Biotech have in total?"
+    with httpx.Client(base_url=corpus.url, headers=auth(corpus.admin_key), timeout=300) as client, \
+            client.stream("POST", ASK + "/stream", json={"question": question, "collection": "firms"}) as response:
+        first = next(line for line in response.iter_lines() if line.startswith("data: "))
+        trace_id = json.loads(first[6:])["trace_id"]
+    deadline = time.monotonic() + 120
+    while (trace := trace_of(corpus, trace_id))["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert trace["status"] == "answered" and trace["answer"].startswith("1625")

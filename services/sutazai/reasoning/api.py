@@ -160,6 +160,9 @@ async def ask_stream(body: AskRequest, request: Request, principal: CurrentPrinc
     return EventSourceResponse(_events(reasoner, body, principal, credential_from(request)))
 
 
+_running: set[asyncio.Task[None]] = set()
+
+
 async def _events(reasoner: Reasoner, body: AskRequest, principal: Principal,
                   credential: str | None) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
@@ -177,6 +180,8 @@ async def _events(reasoner: Reasoner, body: AskRequest, principal: Principal,
             await queue.put(None)
 
     task = asyncio.create_task(run())  # runs to the end even if the client leaves: the trace is kept
+    _running.add(task)  # the loop holds tasks weakly; this keeps a deserted one alive
+    task.add_done_callback(_running.discard)
     while (item := await queue.get()) is not None:
         kind, data = item
         yield format_sse_event(event=kind, data_str=json.dumps(data, default=str))
