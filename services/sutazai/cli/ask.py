@@ -44,7 +44,8 @@ def stream(client: httpx.Client, body: dict[str, Any], console: Console) -> dict
             with console.status("planning…") as status:
                 for kind, data in events(response):
                     if kind == "plan":
-                        console.print(f"[bold]plan[/bold] ({data['strategy']}): {len(data['steps'])} steps",
+                        count = len(data["steps"])
+                        console.print(f"[bold]plan[/bold] ({data['strategy']}): {count} step{'s' * (count != 1)}",
                                       highlight=False)
                     elif kind == "step" and data["id"] != "plan":
                         console.print(_step_line(data), highlight=False)

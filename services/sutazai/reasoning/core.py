@@ -212,7 +212,8 @@ class Reasoner:
                 spent=executor.spend.to_dict()))
         verify = PlannedStep(f"s{len(plan.steps) + 1}", "verify", {
             "answer": outcome.text, "passages": [p.model_dump() for p in outcome.passages],
-            "computed": list(dict.fromkeys(outcome.computed + numbers_in(text)))},
+            "computed": list(dict.fromkeys(outcome.computed + numbers_in(text))),
+            "question": text if plan.strategy == "answer" else None},
             purpose="check every claim of the answer against the sources")
         checked = await executor.run_single(verify, {})
         return await run.conclude(self._decide(run.trace_id, outcome, checked, options, budget, executor))
@@ -229,7 +230,8 @@ class Reasoner:
         confidence = round(agreement * (supported if supported is not None else 1.0), 3)
         threshold = float(options.abstain_below or 0.0)
         by_chunk = {p.chunk_id: p for p in outcome.passages}
-        order = list(dict.fromkeys([c for claim in claims for c in claim["chunk_ids"]] + outcome.cited))
+        order = list(dict.fromkeys([c for claim in claims for c in claim["chunk_ids"]]
+                                   + (outcome.cited if outcome.computed else [])))
         citations = [{"document_id": by_chunk[c].document_id, "chunk_id": c, "text": by_chunk[c].text,
                       "source": by_chunk[c].source}
                      for c in order if c in by_chunk]

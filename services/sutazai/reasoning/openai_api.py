@@ -97,7 +97,8 @@ def _render(answer: Answer) -> str:
     lines = [answer.answer]
     if answer.citations:
         lines.append("\nSources:")
-        lines += [f"[{i}] {c['text'][:200]}" for i, c in enumerate(answer.citations, 1)]
+        lines += [f"[{i}] {c.get('source') or c['document_id']}: {' '.join(c['text'].split())[:200]}"
+                  for i, c in enumerate(answer.citations, 1)]
     return "\n".join(lines)
 
 

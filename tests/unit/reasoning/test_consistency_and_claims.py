@@ -46,3 +46,13 @@ def test_a_computed_number_is_supported_by_the_computation() -> None:
 def test_refusals_are_not_claims_and_quotes_end_sentences() -> None:
     assert check_claims(VerifyInput(answer="I don't know.")).supported_fraction is None
     assert sentences("A said: \u201cOne.\u201d Then two.") == ["A said: \u201cOne.\u201d", "Then two."]
+
+
+def test_a_short_answer_needs_a_passage_about_the_question() -> None:
+    sources = [passage("k", "Kestrel Biotech is a small laboratory company in Porto."),
+               passage("l", "The Lumen-7 sensor is made by Orvane Systems.")]
+    question = "Which company makes the Lumen-7 sensor?"
+    wrong = check_claims(VerifyInput(answer="Kestrel Biotech.", passages=sources, question=question))
+    right = check_claims(VerifyInput(answer="Orvane Systems.", passages=sources, question=question))
+    assert wrong.claims[0].supported is False and wrong.supported_fraction == 0
+    assert right.claims[0].chunk_ids == ["l"] and right.supported_fraction == 1

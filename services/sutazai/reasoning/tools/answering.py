@@ -98,6 +98,8 @@ class VerifyInput(BaseModel):
     answer: str = Field(max_length=100_000)
     passages: list[Passage] = Field(default_factory=list)
     computed: list[str] = Field(default_factory=list, description="numbers produced by tools")
+    question: str | None = Field(default=None, max_length=100_000, description=(
+        "for answers written by the model: a supporting passage must also be about the question"))
 
 
 class VerifyOutput(BaseModel):
@@ -126,12 +128,28 @@ def supports(claim: str, passage: str, computed: list[str], *, threshold: float 
     return len(words & content_words(passage)) / len(words) >= threshold
 
 
+def _stems4(words: set[str]) -> set[str]:
+    return {w[:4] for w in words}
+
+
+def about_question(claim: str, passage: str, question: str, *, threshold: float = 0.5) -> bool:
+    """Whether the passage holds at least `threshold` of the question's content words that the
+    claim does not repeat (compared by their first four letters). A short answer such as a
+    name is 'supported' by any passage naming it; this asks that the passage also be about
+    what was asked."""
+    asked = _stems4(content_words(question)) - _stems4(content_words(claim))
+    if not asked:
+        return True
+    return len(asked & _stems4(content_words(passage))) / len(asked) >= threshold
+
+
 def check_claims(data: VerifyInput) -> VerifyOutput:
     claims = []
     for sentence in sentences(data.answer):
         if _REFUSAL.search(sentence):
             continue
-        backing = [p.chunk_id for p in data.passages if supports(sentence, p.text, data.computed)]
+        backing = [p.chunk_id for p in data.passages if supports(sentence, p.text, data.computed)
+                   and (data.question is None or about_question(sentence, p.text, data.question))]
         computed_only = not backing and set(numbers_in(sentence)) and set(numbers_in(sentence)) <= set(data.computed)
         claims.append(Claim(text=sentence, supported=bool(backing) or bool(computed_only), chunk_ids=backing))
     fraction = sum(c.supported for c in claims) / len(claims) if claims else None
