@@ -11,13 +11,9 @@ import pytest
 
 from tests.e2e.conftest import cli_stack
 from tests.e2e.stack import CliStack
+from tests.integration.test_reasoning_pipeline import CORPUS
 
-DOCS = {
-    "orvane.txt": "Orvane Systems is a maker of industrial sensors based in Tallinn. "
-                  "Orvane Systems employs 1,240 people.",
-    "kestrel.txt": "Kestrel Biotech is a small laboratory company in Porto. Kestrel Biotech employs 385 people.",
-    "lumen.txt": "The Lumen-7 sensor is made by Orvane Systems. It measures vibration in wind turbines.",
-}
+DOCS = CORPUS  # the same three documents as the integration tests
 
 
 @pytest.fixture(scope="module")
