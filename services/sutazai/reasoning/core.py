@@ -27,7 +27,7 @@ from sutazai.lib.security import Principal, Role
 from sutazai.reasoning import store
 from sutazai.reasoning.consistency import Vote, normalize_number, vote
 from sutazai.reasoning.executor import Budget, Executor, StepRecord
-from sutazai.reasoning.planning import _NUMERIC, Plan, PlannedStep, PlanRequest, rules_plan
+from sutazai.reasoning.planning import Plan, PlannedStep, PlanRequest, asks_quantity, rules_plan
 from sutazai.reasoning.routing import ModelRouter
 from sutazai.reasoning.tools import Tool, ToolContext, ToolFailed
 from sutazai.reasoning.tools.knowledge import KnowledgeClient, Passage
@@ -174,7 +174,7 @@ class Reasoner:
                                      collection=collection, options=stored, request_id=current_request_id(),
                                      replay_of=replay_of)
         await emit("trace", {"trace_id": str(trace_id), "budget": asdict(budget)})
-        run = _Run(self, trace_id, emit)
+        run = _Run(self._db, trace_id, emit)
         executor = Executor(tools=self._tools, budget=budget, recorder=run.record,
                             context=lambda allowance: ToolContext(
                                 collection=searched, credential=credential,
@@ -196,7 +196,7 @@ class Reasoner:
                               seed=options.seed)
         plan = await run.plan(rules_plan(request), self._tools)
         records = await executor.run(plan)
-        outcome = _outcome(plan, records, numeric=bool(_NUMERIC.search(text)))
+        outcome = _outcome(plan, records, numeric=asks_quantity(text))
         if outcome.text is None:
             reason = outcome.failure or "no step produced an answer"
             if executor.spend.exhausted:
@@ -287,8 +287,8 @@ class Reasoner:
 class _Run:
     """One trace being written: numbers steps in the order they finish and streams events."""
 
-    def __init__(self, reasoner: Reasoner, trace_id: uuid.UUID, emit: Emit) -> None:
-        self._db, self.trace_id, self._emit = reasoner._db, trace_id, emit  # noqa: SLF001
+    def __init__(self, db: Database, trace_id: uuid.UUID, emit: Emit) -> None:
+        self._db, self.trace_id, self._emit = db, trace_id, emit
         self._seq = 0
 
     async def plan(self, plan: Plan, tools: dict[str, Tool]) -> Plan:

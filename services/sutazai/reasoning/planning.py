@@ -124,6 +124,11 @@ _STOP = _QUESTION_WORDS | {
 }
 
 
+def asks_quantity(question: str) -> bool:
+    """Whether the question asks for an amount (how many, total, difference, older, ...)."""
+    return bool(_NUMERIC.search(question))
+
+
 def entities_in(question: str) -> list[str]:
     """Capitalised names in the question, skipping a leading question word."""
     found: list[str] = []
@@ -249,7 +254,7 @@ def rules_plan(req: PlanRequest) -> Plan:
         plan.add("dates", dates, purpose="the question is calendar arithmetic")
         return plan
     entities = entities_in(req.question)[:3]
-    numeric = bool(_NUMERIC.search(req.question))
+    numeric = asks_quantity(req.question)
     if req.has_knowledge:
         _plan_with_knowledge(plan, req, entities, numeric)
     elif numeric and len(numbers_in(req.question)) >= 2:
