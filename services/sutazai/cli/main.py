@@ -153,7 +153,7 @@ def _print_status(report: dict[str, object]) -> None:
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(help="identity, reasoning, knowledge, learning, "
-                                                "metacognition, or all")] = "all",
+                                                "metacognition, web, or all")] = "all",
     host: Annotated[str, typer.Option(envvar="SUTAZAI_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="SUTAZAI_PORT")] = 8080,
     log_level: Annotated[str, typer.Option(envvar="SUTAZAI_LOG_LEVEL")] = "INFO",

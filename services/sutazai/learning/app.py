@@ -1,5 +1,5 @@
-"""The learning service's FastAPI app. Its domain endpoints arrive with its features; the app
-already runs with the platform's health, readiness, metrics, auth and migrations."""
+"""The learning service's FastAPI app: feedback on answers today; evaluations, the model
+registry and routing policy arrive with their features."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from sutazai.learning.api import router
 from sutazai.learning.settings import LearningSettings, get_settings
 from sutazai.lib.service_app import ServiceSpec, create_service_app
 from sutazai.lib.service_runtime import standard_lifespan, standard_readiness
@@ -24,4 +25,5 @@ def create_app(settings: LearningSettings | None = None) -> FastAPI:
     )
     app = create_service_app(spec)
     spec.readiness.update(standard_readiness(app))
+    app.include_router(router)
     return app

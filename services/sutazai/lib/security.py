@@ -22,6 +22,9 @@ API_KEY_PREFIX = "szk"
 _API_KEY_RE = re.compile(rf"^{API_KEY_PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{32,64}})$")
 JWT_ISSUER = "sutazai-identity"
 JWT_ALGORITHM = "HS256"
+SESSION_COOKIE = "sutazai_session"
+CSRF_HEADER = "x-sutazai-csrf"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Role(StrEnum):
@@ -121,7 +124,10 @@ class ApiKeyVerifier(Protocol):
 
 
 def credential_from(request: Request) -> str | None:
-    """The credential in `Authorization: Bearer ...` or `X-API-Key`, if any."""
+    """The credential in `Authorization: Bearer ...`, `X-API-Key`, or the web UI's session cookie.
+
+    The cookie (an HttpOnly bearer token set at sign-in) only counts on a request that changes
+    something when it also carries `X-SutazAI-CSRF: 1`, a header another site cannot send."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -129,7 +135,14 @@ def credential_from(request: Request) -> str | None:
             raise Unauthenticated("Authorization header must be 'Bearer <api key or token>'")
         return value.strip()
     key = request.headers.get("x-api-key")
-    return key.strip() if key else None
+    if key:
+        return key.strip()
+    session = request.cookies.get(SESSION_COOKIE)
+    if not session:
+        return None
+    if request.method not in _SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
+        raise Forbidden("a browser session may change things only with the header 'X-SutazAI-CSRF: 1'")
+    return session
 
 
 class Authenticator:

@@ -1,5 +1,6 @@
 """One ASGI app that serves every service under its own prefix, exactly as HAProxy routes
-them in production (paths are passed through unchanged)."""
+them in production (paths are passed through unchanged); what no prefix claims goes to the
+fallback service (the web UI), as HAProxy's default backend does."""
 
 from __future__ import annotations
 
@@ -22,15 +23,20 @@ logger = logging.getLogger(__name__)
 class Gateway:
     """Dispatch by path prefix; run every service's lifespan on startup and shutdown."""
 
-    def __init__(self, services: Sequence[tuple[str, Sequence[str], FastAPI]]) -> None:
+    def __init__(self, services: Sequence[tuple[str, Sequence[str], FastAPI]], *,
+                 fallback: str | None = None) -> None:
         self.services = services
         self._routes = sorted(
             ((prefix, app) for _, prefixes, app in services for prefix in prefixes),
             key=lambda item: len(item[0]), reverse=True,
         )
         self._root = Starlette(routes=[
-            Route("/", self._index), Route("/healthz", self._healthz),
+            Route("/", self._index), Route("/api", self._index), Route("/healthz", self._healthz),
         ])
+        apps = {name: app for name, _, app in services}
+        if fallback is not None and fallback not in apps:
+            raise ValueError(f"fallback {fallback!r} is not one of the services")
+        self._fallback: FastAPI | None = apps[fallback] if fallback else None
 
     async def _index(self, _: Request) -> JSONResponse:
         return JSONResponse({
@@ -54,6 +60,9 @@ class Gateway:
             if path == prefix or path.startswith(prefix + "/"):
                 await app(scope, receive, send)
                 return
+        if self._fallback is not None and path not in ("/api", "/healthz"):
+            await self._fallback(scope, receive, send)
+            return
         await self._root(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

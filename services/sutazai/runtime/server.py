@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 from sutazai.lib.logging import configure_logging
 from sutazai.runtime.gateway import Gateway
 
-SERVICES = ("identity", "reasoning", "knowledge", "learning", "metacognition")
+SERVICES = ("identity", "reasoning", "knowledge", "learning", "metacognition", "web")
 
 
 def _factories() -> dict[str, tuple[Callable[[], FastAPI], tuple[str, ...]]]:
@@ -20,6 +20,7 @@ def _factories() -> dict[str, tuple[Callable[[], FastAPI], tuple[str, ...]]]:
     from sutazai.learning import app as learning
     from sutazai.metacognition import app as metacognition
     from sutazai.reasoning import app as reasoning
+    from sutazai.web import app as web
 
     return {
         "identity": (identity.create_app, identity.PREFIXES),
@@ -27,7 +28,13 @@ def _factories() -> dict[str, tuple[Callable[[], FastAPI], tuple[str, ...]]]:
         "knowledge": (knowledge.create_app, knowledge.PREFIXES),
         "learning": (learning.create_app, learning.PREFIXES),
         "metacognition": (metacognition.create_app, metacognition.PREFIXES),
+        "web": (web.create_app, web.PREFIXES),
     }
+
+
+def probe_prefix(service: str) -> str:
+    """Where a service answers /healthz and /readyz."""
+    return "/web" if service == "web" else f"/api/{service}"
 
 
 def build_app(service: str = "all") -> ASGIApp:
@@ -37,7 +44,8 @@ def build_app(service: str = "all") -> ASGIApp:
         if service not in factories:
             raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)} or all")
         return factories[service][0]()
-    return Gateway([(name, prefixes, make()) for name, (make, prefixes) in factories.items()])
+    return Gateway([(name, prefixes, make()) for name, (make, prefixes) in factories.items()],
+                   fallback="web")
 
 
 def serve(service: str, host: str, port: int, log_level: str) -> None:

@@ -23,10 +23,10 @@ from sutazai.lib.settings import bundled_model_path
 from sutazai.runtime.postgres import BackendStartError, EmbeddedPostgres
 from sutazai.runtime.processes import is_alive, port_in_use, tail, terminate
 from sutazai.runtime.redis_server import EmbeddedRedis
-from sutazai.runtime.server import SERVICES
+from sutazai.runtime.server import SERVICES, probe_prefix
 
 APP_HINT = "sutazai.runtime.server"
-SERVICE_PREFIX = {name: f"/api/{name}" for name in SERVICES}
+SERVICE_PREFIX = {name: probe_prefix(name) for name in SERVICES}
 Progress = Callable[[str], None]
 
 

@@ -1,0 +1,86 @@
+"""The web service's FastAPI app: the UI at `/`, its assets under `/assets`, sign-in under
+`/web/v1`. In `make up` it is the gateway's fallback; in Compose it is HAProxy's default backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.service_app import ServiceSpec, create_service_app
+from sutazai.web.api import STATIC, pages, router
+from sutazai.web.session import SessionBroker
+from sutazai.web.settings import WebSettings, get_settings
+
+PREFIXES = ("/web",)
+# Everything the UI loads comes from this origin; no inline script or style is allowed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+_UI_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class UiHeaders:
+    """Adds the UI's security headers to the pages and assets (not to the API docs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/web/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + _UI_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _lifespan(settings: WebSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = ResilientClient(settings.identity_url, name="identity service", timeout=10)
+        app.state.broker = SessionBroker(client)
+        try:
+            yield
+        finally:
+            await client.close()
+
+    return lifespan
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    spec = ServiceSpec(
+        name="web", prefixes=PREFIXES, otlp_endpoint=settings.otlp_endpoint,
+        description="The internal web UI and its sign-in session.", lifespan=_lifespan(settings),
+    )
+    app = create_service_app(spec)
+    app.state.settings = settings
+
+    async def identity() -> None:
+        response = await app.state.broker.identity_health()
+        if response != 200:
+            raise RuntimeError(f"identity answered {response}")
+
+    spec.readiness["identity"] = identity
+    app.include_router(router)
+    app.include_router(pages)
+    app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
+    app.add_middleware(UiHeaders)
+    return app

@@ -1,0 +1,138 @@
+// Documents: upload by drag and drop or file picker with progress per file (upload, then
+// ingestion), the list with status and errors, and delete with confirmation.
+import { api, upload } from '../api.js';
+import { announce, clear, confirmDialog, errorBox, field, formatTime, h } from '../dom.js';
+import { collectionSelect, pageHeader } from './common.js';
+
+const BASE = '/api/knowledge/v1';
+const ACCEPT = '.txt,.md,.markdown,.html,.htm,.json,.pdf,text/plain,text/markdown,text/html,application/json,application/pdf';
+
+export function render(root) {
+  const collection = collectionSelect();
+  const newName = h('input', { type: 'text', name: 'new_collection', maxlength: 63, pattern: '[a-z0-9][a-z0-9_-]*',
+    placeholder: 'or a new collection name' });
+  const picker = h('input', { type: 'file', multiple: true, accept: ACCEPT, class: 'visually-hidden', id: 'file-picker' });
+  const drop = h('div', { class: 'dropzone', tabindex: 0, role: 'button', 'aria-describedby': 'drop-hint' },
+    h('strong', {}, 'Drop files here'), h('span', {}, ' or '), h('span', { class: 'link' }, 'choose files'),
+    h('small', { id: 'drop-hint', class: 'hint' }, 'Text, Markdown, HTML, JSON or PDF. Enter or Space opens the file chooser.'));
+  const uploads = h('ul', { class: 'uploads', 'aria-label': 'Uploads' });
+  const tableBody = h('tbody');
+  const listStatus = h('div', { class: 'form-status' });
+  const refresh = h('button', { type: 'button', class: 'ghost small' }, 'Refresh');
+  root.append(pageHeader('Documents'),
+    h('section', { class: 'card', 'aria-labelledby': 'upload-title' }, h('h2', { id: 'upload-title' }, 'Add documents'),
+      h('div', { class: 'row' }, field('Collection', collection), field('New collection', newName)),
+      picker, drop, uploads),
+    h('section', { class: 'card', 'aria-labelledby': 'list-title' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'list-title' }, 'In this collection'), refresh),
+      listStatus,
+      h('div', { class: 'table-wrap' }, h('table', { class: 'documents' },
+        h('caption', { class: 'visually-hidden' }, 'Documents, newest first'),
+        h('thead', {}, h('tr', {}, ['Source', 'Status', 'Passages', 'Version', 'Updated', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        tableBody))));
+
+  const target = () => newName.value.trim() || collection.value || 'default';
+  let timer = null;
+  let alive = true;
+  const load = async () => {
+    clearTimeout(timer);
+    if (!alive || !collection.value) return;
+    try {
+      const docs = await api(`${BASE}/documents?collection=${encodeURIComponent(collection.value)}&limit=500`);
+      showDocuments(tableBody, docs, collection.value, load);
+      clear(listStatus);
+      if (docs.some((d) => d.status === 'queued' || d.status === 'processing')) timer = setTimeout(load, 2000);
+    } catch (err) {
+      clear(listStatus).append(errorBox(err.message));
+    }
+  };
+  const send = (files) => {
+    if (newName.value && !newName.checkValidity()) {
+      clear(listStatus).append(errorBox('A collection name uses lower-case letters, digits, - and _ and starts with a letter or digit.'));
+      newName.focus();
+      return;
+    }
+    for (const file of files) uploadOne(file, target(), uploads, async (name) => {
+      if (collection.value !== name) {
+        if (![...collection.options].some((o) => o.value === name)) collection.append(h('option', { value: name }, name));
+        collection.value = name;
+      }
+      await load();
+    });
+  };
+  collection.addEventListener('change', load);
+  refresh.addEventListener('click', load);
+  picker.addEventListener('change', () => { send([...picker.files]); picker.value = ''; });
+  drop.addEventListener('click', () => picker.click());
+  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); picker.click(); } });
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); send([...e.dataTransfer.files]); });
+  return () => { alive = false; clearTimeout(timer); };
+}
+
+function uploadOne(file, collection, list, done) {
+  const bar = h('progress', { max: 100, value: 0, 'aria-label': `progress of ${file.name}` });
+  const status = h('span', { class: 'upload-status' }, 'uploading…');
+  const item = h('li', { class: 'upload' }, h('span', { class: 'upload-name' }, file.name), bar, status);
+  list.prepend(item);
+  const say = (text, cls) => { status.textContent = text; if (cls) item.classList.add(cls); };
+  upload(`${BASE}/documents`, file, { collection }, (share) => {
+    bar.value = Math.round(share * 50);
+    say(`uploading ${Math.round(share * 100)}%`);
+  }).then(async (submitted) => {
+    if (submitted.duplicate) {
+      bar.value = 100;
+      say('already there, unchanged', 'done');
+    } else {
+      say('ingesting…');
+      await followJob(submitted.job, bar, say);
+    }
+    announce(`${file.name}: ${status.textContent}`);
+    await done(collection);
+  }).catch((err) => {
+    say(`failed: ${err.message}`, 'failed');
+    announce(`${file.name} failed: ${err.message}`);
+  });
+}
+
+async function followJob(job, bar, say) {
+  for (;;) {
+    bar.value = 50 + Math.round((job.percent || 0) / 2);
+    if (job.state === 'done') { bar.value = 100; say('ready', 'done'); return; }
+    if (job.state === 'failed') { say(`failed: ${job.error || 'ingestion failed'}`, 'failed'); return; }
+    say(`ingesting${job.stage ? `: ${job.stage}` : ''} ${Math.round(job.percent || 0)}%`);
+    await new Promise((resolve) => { setTimeout(resolve, 1000); });
+    job = await api(`${BASE}/jobs/${job.id}`);
+  }
+}
+
+function showDocuments(body, docs, collection, reload) {
+  clear(body);
+  if (!docs.length) {
+    body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, `No documents in ${collection} yet.`)));
+    return;
+  }
+  for (const doc of docs) {
+    const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Delete ${doc.source}` }, 'Delete');
+    remove.addEventListener('click', async () => {
+      const yes = await confirmDialog('Delete document?',
+        `Delete “${doc.source}” from ${collection}? It leaves search and the knowledge graph; this cannot be undone.`, 'Delete');
+      if (!yes) return;
+      remove.disabled = true;
+      try {
+        await api(`${BASE}/documents/${doc.id}`, { method: 'DELETE' });
+        announce(`${doc.source} deleted`);
+        await reload();
+      } catch (err) {
+        remove.disabled = false;
+        remove.after(errorBox(err.message));
+      }
+    });
+    body.append(h('tr', { 'data-document': doc.id },
+      h('th', { scope: 'row' }, doc.title && doc.title !== doc.source ? [doc.source, h('br'), h('small', { class: 'muted' }, doc.title)] : doc.source),
+      h('td', {}, h('span', { class: `status ${doc.status}` }, doc.status), doc.error ? h('p', { class: 'error small' }, doc.error) : null),
+      h('td', {}, String(doc.chunk_count)), h('td', {}, String(doc.version)),
+      h('td', {}, formatTime(doc.updated_at)), h('td', {}, remove)));
+  }
+}
