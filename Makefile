@@ -34,7 +34,8 @@ test-integration: install ## Only the integration tier (real local servers)
 	@bash scripts/test-deps.sh
 	@$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
 
-test-e2e: install ## Only the end-to-end tier
+test-e2e: install ## Only the end-to-end tier (the web UI tests drive Debian's chromium)
+	@bash scripts/test-deps.sh
 	@$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 lint: install ## ruff, mypy --strict and the service-independence contracts

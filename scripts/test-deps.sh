@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond the Python wheels: Debian's haproxy (to check
-# haproxy/haproxy.cfg with `haproxy -c`). Installed with apt when missing and running as root.
+# haproxy/haproxy.cfg with `haproxy -c`) and chromium (the browser the web UI tests drive with
+# Playwright). Installed with apt when missing and running as root.
 set -euo pipefail
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+[ -x "${SUTAZAI_TEST_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"

@@ -166,17 +166,18 @@ _STOP_STEMS = {"the", "and", "how", "many", "much", "what", "whic", "does", "hav
 
 
 def relevant_sentences(target: str, passages: list[Passage], *, about: str | None = None) -> list[str]:
-    """The sentences holding a number that share the most word stems with the target, first
-    in passages that name `about`; a value read from them is about the thing asked for, not a
-    neighbour in the passage."""
+    """The sentences holding a number that share the most word stems with the target, then
+    those that name `about` themselves, then those in passages that name it; a value read from
+    them is about the thing asked for, not a neighbour mentioned in the same passage."""
     wanted, named = _stems(target) - _stems(about or ""), _stems(about or "")
     scored = []
     for passage in passages:
         naming = len(named & _stems(passage.text))
         for sentence in re.split(r"(?<=[.!?])\s+", passage.text):
             if numbers_in(sentence):
-                scored.append(((len(wanted & _stems(sentence)), naming), sentence))
-    best = max((score for score, _ in scored), default=(0, 0))
+                stems = _stems(sentence)
+                scored.append(((len(wanted & stems), len(named & stems), naming), sentence))
+    best = max((score for score, _ in scored), default=(0, 0, 0))
     return [s for score, s in scored if score == best]
 
 

@@ -1,6 +1,6 @@
 // The SutazAI web UI: sign-in, then pages chosen by the URL's #fragment.
 import { api, whenSignedOut } from './api.js';
-import { announce, clear, errorBox, field, h } from './dom.js';
+import { announce, clear, errorBox, field, fill, h } from './dom.js';
 import * as ask from './pages/ask.js';
 import * as documents from './pages/documents.js';
 import * as graph from './pages/graph.js';
@@ -48,7 +48,7 @@ function showSignIn(notice) {
       button.disabled = false;
     }
   });
-  clear(main).append(form);
+  fill(main, form);
   key.focus();
 }
 
@@ -83,7 +83,6 @@ function start() {
   nav.hidden = false;
   showWho();
   route();
-  main.focus();
 }
 
 async function boot() {
@@ -97,7 +96,7 @@ async function boot() {
       return;
     }
   } catch (err) {
-    clear(main).append(errorBox(err.message));
+    fill(main, errorBox(err.message));
     return;
   }
   showSignIn();

@@ -95,3 +95,8 @@ export function formatTime(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
 }
+
+// Replace an element's children (null, false and nested arrays are skipped).
+export function fill(el, ...children) {
+  return append(clear(el), children);
+}

@@ -1,7 +1,7 @@
 // Ask: a question, the plan and steps as they stream in, then the answer with citations,
 // confidence, abstention, feedback and a link to the full trace.
 import { api, stream } from '../api.js';
-import { announce, clear, errorBox, field, h, passageDialog } from '../dom.js';
+import { announce, append, clear, errorBox, field, h, passageDialog } from '../dom.js';
 import { collectionSelect, confidenceBadge, pageHeader } from './common.js';
 
 export function render(root) {
@@ -90,7 +90,7 @@ function showStep(list, step) {
   const timing = `${Math.round(step.latency_ms)} ms` + (step.model ? ` · ${step.model}` : '') +
     (step.completion_tokens ? ` · ${step.prompt_tokens + step.completion_tokens} tokens` : '');
   const body = clear(item.querySelector('.step-body'));
-  body.append(h('span', { class: 'muted' }, timing), summary(step));
+  append(body, [h('span', { class: 'muted' }, timing), summary(step)]);
   body.append(h('details', {}, h('summary', {}, 'Input and output'),
     h('pre', {}, JSON.stringify({ input: step.input, output: step.output, error: step.error }, null, 2))));
 }
@@ -98,10 +98,10 @@ function showStep(list, step) {
 function summary(step) {
   if (step.error) return h('p', { class: 'step-error' }, step.error);
   const out = step.output || {};
-  const count = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const count = (n, word, plural = `${word}s`) => `${n} ${n === 1 ? word : plural}`;
   let text = null;
   if (Array.isArray(out.passages)) text = `${count(out.passages.length, 'passage')} found`;
-  else if (Array.isArray(out.entities)) text = `${count(out.entities.length, 'entity')}, ${count(out.facts.length, 'fact')}`;
+  else if (Array.isArray(out.entities)) text = `${count(out.entities.length, 'entity', 'entities')}, ${count(out.facts.length, 'fact')}`;
   else if (Array.isArray(out.claims)) text = `${out.claims.filter((c) => c.supported).length} of ${count(out.claims.length, 'claim')} supported`;
   else if (out.choice) text = `→ ${out.choice} (${out.value})`;
   else if (out.result !== undefined) text = `= ${out.value ?? out.result}`;

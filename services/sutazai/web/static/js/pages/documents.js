@@ -1,7 +1,7 @@
 // Documents: upload by drag and drop or file picker with progress per file (upload, then
 // ingestion), the list with status and errors, and delete with confirmation.
 import { api, upload } from '../api.js';
-import { announce, clear, confirmDialog, errorBox, field, formatTime, h } from '../dom.js';
+import { announce, clear, confirmDialog, errorBox, field, formatTime, h, fill } from '../dom.js';
 import { collectionSelect, pageHeader } from './common.js';
 
 const BASE = '/api/knowledge/v1';
@@ -9,7 +9,7 @@ const ACCEPT = '.txt,.md,.markdown,.html,.htm,.json,.pdf,text/plain,text/markdow
 
 export function render(root) {
   const collection = collectionSelect();
-  const newName = h('input', { type: 'text', name: 'new_collection', maxlength: 63, pattern: '[a-z0-9][a-z0-9_-]*',
+  const newName = h('input', { type: 'text', name: 'new_collection', maxlength: 63, pattern: '[a-z0-9][a-z0-9_\\-]*',
     placeholder: 'or a new collection name' });
   const picker = h('input', { type: 'file', multiple: true, accept: ACCEPT, class: 'visually-hidden', id: 'file-picker' });
   const drop = h('div', { class: 'dropzone', tabindex: 0, role: 'button', 'aria-describedby': 'drop-hint' },
@@ -43,12 +43,12 @@ export function render(root) {
       clear(listStatus);
       if (docs.some((d) => d.status === 'queued' || d.status === 'processing')) timer = setTimeout(load, 2000);
     } catch (err) {
-      clear(listStatus).append(errorBox(err.message));
+      fill(listStatus, errorBox(err.message));
     }
   };
   const send = (files) => {
     if (newName.value && !newName.checkValidity()) {
-      clear(listStatus).append(errorBox('A collection name uses lower-case letters, digits, - and _ and starts with a letter or digit.'));
+      fill(listStatus, errorBox('A collection name uses lower-case letters, digits, - and _ and starts with a letter or digit.'));
       newName.focus();
       return;
     }
@@ -56,6 +56,7 @@ export function render(root) {
       if (collection.value !== name) {
         if (![...collection.options].some((o) => o.value === name)) collection.append(h('option', { value: name }, name));
         collection.value = name;
+        sessionStorage.setItem('sutazai.collection', name);
       }
       await load();
     });

@@ -3,7 +3,7 @@
 // picture offers every action to the keyboard and to screen readers.
 import cytoscape from '../../vendor/cytoscape.esm.min.js';
 import { api } from '../api.js';
-import { announce, clear, errorBox, field, formatTime, h, passageDialog } from '../dom.js';
+import { announce, clear, errorBox, field, formatTime, h, passageDialog, fill } from '../dom.js';
 import { collectionSelect, pageHeader } from './common.js';
 
 const BASE = '/api/knowledge/v1';
@@ -41,7 +41,7 @@ export function render(root) {
       h('div', { class: 'table-wrap' }, h('table', { class: 'facts' },
         h('thead', {}, h('tr', {}, ['From', 'Relation', 'To', 'Valid', ''].map((t) => h('th', { scope: 'col' }, t)))), facts))));
 
-  const cy = cytoscape({ container: canvas, style: STYLE, minZoom: 0.2, maxZoom: 3 });
+  const cy = cytoscape({ container: canvas, style: STYLE, minZoom: 0.2, maxZoom: 1.3 });
   canvas.cy = cy;
   const state = { rootId: null, expanded: [], entities: new Map(), facts: new Map(), hidden: new Set() };
 
@@ -59,7 +59,7 @@ export function render(root) {
       for (const id of state.expanded) await fetchAround(id);
       clear(status);
     } catch (err) {
-      clear(status).append(errorBox(err.message));
+      fill(status, errorBox(err.message));
     }
     redraw();
   };
@@ -148,7 +148,7 @@ function drawFacts(body, state, shown, expand, showFact) {
       h('td', { class: 'row-actions' },
         h('button', { type: 'button', class: 'small', onclick: () => showFact(fact.id), 'aria-label': `Source of ${from.name} ${fact.relation} ${to.name}` }, 'Source'),
         state.expanded.includes(other.id) ? null
-          : h('button', { type: 'button', class: 'small ghost', onclick: () => expand(other.id), 'aria-label': `Expand ${other.name}` }, `Expand ${other.name}`))));
+          : h('button', { type: 'button', class: 'small secondary', onclick: () => expand(other.id), 'aria-label': `Expand ${other.name}` }, `Expand ${other.name}`))));
   }
 }
 
@@ -161,7 +161,7 @@ function showEntity(panel, state, id, expand) {
   const entity = state.entities.get(id);
   if (!entity) return;
   const degree = [...state.facts.values()].filter((f) => f.source_id === id || f.target_id === id).length;
-  clear(panel).append(h('h2', {}, entity.name), h('p', {}, h('span', { class: 'badge none' }, entity.type)),
+  fill(panel, h('h2', {}, entity.name), h('p', {}, h('span', { class: 'badge none' }, entity.type)),
     entity.aliases?.length ? h('p', { class: 'muted' }, `Also: ${entity.aliases.join(', ')}`) : null,
     h('p', { class: 'muted' }, `${degree} fact${degree === 1 ? '' : 's'} shown`),
     state.expanded.includes(id) ? h('p', { class: 'muted' }, 'Expanded.')
@@ -176,7 +176,7 @@ function showFactDetails(panel, state, id, dialog) {
   const citation = fact.citation;
   const open = () => passageDialog({ title: `${from} ${fact.relation} ${to}`, source: citation?.source, text: citation?.text,
     meta: [citation?.page ? `page ${citation.page}` : null, `read by ${fact.model}`, formatTime(fact.extracted_at)].filter(Boolean) });
-  clear(panel).append(h('h2', {}, 'Fact'), h('p', {}, h('strong', {}, from), ' ', h('code', {}, fact.relation), ' ', h('strong', {}, to)),
+  fill(panel, h('h2', {}, 'Fact'), h('p', {}, h('strong', {}, from), ' ', h('code', {}, fact.relation), ' ', h('strong', {}, to)),
     h('p', { class: 'muted' }, validity(fact)),
     citation ? [h('blockquote', { class: 'passage' }, citation.text), h('p', { class: 'muted' }, citation.source)]
       : h('p', { class: 'muted' }, 'The source passage is no longer stored.'),

@@ -1,6 +1,6 @@
 // System: health of every service and the backends behind it, the models, the versions.
 import { api } from '../api.js';
-import { clear, errorBox, h } from '../dom.js';
+import { clear, errorBox, h, fill } from '../dom.js';
 import { pageHeader } from './common.js';
 
 const SERVICES = [
@@ -68,5 +68,5 @@ async function showModels(section) {
   } catch (err) {
     box.append(errorBox(err.message));
   }
-  clear(section).append(h('h2', { id: 'models-title' }, 'Models'), box);
+  fill(section, h('h2', { id: 'models-title' }, 'Models'), box);
 }

@@ -1,17 +1,17 @@
 // A stored trace: the question, the plan, every step with its input, output and cost.
 import { api } from '../api.js';
-import { clear, errorBox, formatTime, h } from '../dom.js';
+import { clear, errorBox, formatTime, h, fill } from '../dom.js';
 import { confidenceBadge, pageHeader } from './common.js';
 
 export function render(root, { arg }) {
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading the trace…'));
   root.append(pageHeader('Trace', h('a', { href: '#/ask', class: 'small' }, 'Back to Ask')), body);
   api(`/api/reasoning/v1/traces/${encodeURIComponent(arg)}`).then((t) => show(body, t))
-    .catch((err) => clear(body).append(errorBox(err.message)));
+    .catch((err) => fill(body, errorBox(err.message)));
 }
 
 function show(body, t) {
-  clear(body).append(
+  fill(body, 
     h('section', { class: 'card' },
       h('h2', {}, t.question),
       h('p', {}, h('span', { class: `status ${t.status}` }, t.status), ' ', confidenceBadge(t.confidence)),

@@ -1,0 +1,300 @@
+"""The web UI as a new user meets it after `make up`: sign in, upload documents by drag and
+drop, ask a question about them and open a citation, explore the entity graph, delete a
+document, read the system page; at desktop and phone width, with the keyboard. Every test
+fails on a console error or on a request that leaves 127.0.0.1.
+
+Set SUTAZAI_TEST_SCREENSHOTS=docs/screenshots to refresh the screenshots in the docs."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.browser import PHONE, Watch, chromium, watched_page
+from tests.e2e.conftest import cli_stack
+from tests.e2e.stack import CliStack
+
+# Three short documents. SmolLM2 (temperature 0, fixed seed) reads these facts from them:
+# Brightwater Analytics -acquired/employed-> Tidewell Labs, Brightwater Analytics -located_in->
+# Gdansk, Jonas Berg -employed_at-> Tidewell Labs.
+DOCS = {
+    "brightwater.txt": "Brightwater Analytics acquired Tidewell Labs in 2021. "
+                       "Brightwater Analytics employs 240 people.",
+    "tidewell.txt": "Jonas Berg works at Tidewell Labs. Tidewell Labs employs 85 people.",
+    "gdansk.txt": "Brightwater Analytics is headquartered in Gdansk. Gdansk is located in Poland.",
+}
+COLLECTION = "firms"
+QUESTION = "How many more employees does Brightwater Analytics have than Tidewell Labs?"
+LONG = 300_000  # ms: ingestion and answers run a 135M model on two cores
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CliStack, str]]:
+    with cli_stack(tmp_path_factory.mktemp("web")) as cli:
+        yield cli, cli.create_key("admin")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def watch() -> Iterator[Watch]:
+    seen = Watch()
+    yield seen
+    seen.assert_clean()
+
+
+def shot(page: Page, name: str) -> None:
+    folder = os.environ.get("SUTAZAI_TEST_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, url: str, key: str) -> None:
+    page.goto(url + "/")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Ask", exact=True)).to_be_visible()
+
+
+@pytest.fixture
+def page(stack: tuple[CliStack, str], browser: Browser, watch: Watch) -> Iterator[Page]:
+    cli, key = stack
+    signed_in = watched_page(browser, watch)
+    sign_in(signed_in, cli.url, key)
+    yield signed_in
+    signed_in.context.close()
+
+
+def drop_files(page: Page, files: dict[str, str]) -> None:
+    """A real drop event carrying File objects, as when files are dragged from the desktop."""
+    transfer = page.evaluate_handle("""(files) => {
+        const dt = new DataTransfer();
+        for (const [name, text] of files) dt.items.add(new File([text], name, { type: 'text/plain' }));
+        return dt; }""", list(files.items()))
+    page.dispatch_event(".dropzone", "drop", {"dataTransfer": transfer})
+
+
+@pytest.fixture(scope="module")
+def corpus(stack: tuple[CliStack, str], browser: Browser) -> dict[str, str]:
+    """The documents, uploaded through the Documents page by drag and drop into a new collection."""
+    cli, key = stack
+    watch = Watch()
+    page = watched_page(browser, watch)
+    sign_in(page, cli.url, key)
+    page.get_by_role("link", name="Documents").click()
+    page.get_by_label("New collection").fill(COLLECTION)
+    drop_files(page, DOCS)
+    uploads = page.locator(".upload")
+    expect(uploads).to_have_count(3)
+    expect(page.locator(".upload.done")).to_have_count(3, timeout=LONG)
+    for name in DOCS:
+        expect(uploads.filter(has_text=name).locator(".upload-status")).to_have_text("ready")
+        expect(uploads.filter(has_text=name).locator("progress")).to_have_attribute("value", "100")
+    rows = page.locator("table.documents tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("table.documents .status.ready")).to_have_count(3)
+    shot(page, "documents")
+    page.context.close()
+    watch.assert_clean()
+    return DOCS
+
+
+def test_sign_in_with_an_api_key_that_is_never_kept_in_clear(stack: tuple[CliStack, str], browser: Browser,
+                                                               watch: Watch) -> None:
+    cli, key = stack
+    watch.expected += ["status of 401", "status of 422"]  # the refused keys below, by design
+    page = watched_page(browser, watch)
+    page.goto(cli.url + "/")
+    expect(page.get_by_role("heading", name="Sign in to SutazAI")).to_be_visible()
+    shot(page, "sign-in")
+    page.get_by_label("API key").fill("not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("keys start with 'szk_'")
+    page.get_by_label("API key").fill(key[:-4] + "AAAA")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("API key")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+    stored = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}, document.cookie])")
+    assert key not in stored and "szk_" not in stored and "szk_" not in page.url
+    cookie = next(c for c in page.context.cookies() if c["name"] == "sutazai_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and "szk_" not in cookie["value"]
+
+    page.reload()  # the session survives a reload without the key
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to SutazAI")).to_be_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "sutazai_session"]
+    page.context.close()
+
+
+def test_upload_shows_progress_and_lists_documents_with_errors(stack: tuple[CliStack, str], corpus: dict[str, str],
+                                                                 page: Page, watch: Watch) -> None:
+    watch.expected.append("status of 415")  # the unsupported file below is refused, by design
+    page.get_by_role("link", name="Documents").click()
+    page.get_by_label("Collection", exact=True).select_option(COLLECTION)
+    expect(page.locator("table.documents tbody tr")).to_have_count(len(corpus))
+    drop_files(page, {"brightwater.txt": corpus["brightwater.txt"]})  # the same bytes again
+    expect(page.locator(".upload-status").first).to_have_text("already there, unchanged", timeout=LONG)
+    page.locator("#file-picker").set_input_files(
+        files=[{"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"}])
+    failed = page.locator(".upload.failed .upload-status")
+    expect(failed).to_contain_text("failed:")
+    assert "tool.exe" in page.locator(".upload.failed").inner_text()
+    expect(page.locator("table.documents tbody tr")).to_have_count(len(corpus))
+
+
+def test_ask_streams_the_steps_and_cites_the_passages(stack: tuple[CliStack, str], corpus: dict[str, str],
+                                                      page: Page) -> None:
+    cli, key = stack
+    page.get_by_label("Collection").select_option(COLLECTION)
+    page.get_by_label("Question").fill(QUESTION)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.locator(".steps .step")).not_to_have_count(0)  # the plan arrives before the answer
+    answer = page.locator(".answer-text")
+    expect(answer).to_contain_text("155", timeout=LONG)
+    assert answer.inner_text().startswith("155")
+    expect(page.locator(".steps .step.ok .tool").filter(has_text=re.compile("^calculator$"))).to_have_count(1)
+    expect(page.locator(".steps .step.ok .tool").filter(has_text=re.compile("^extract_value$"))).to_have_count(2)
+    expect(page.locator(".answer-card .badge")).to_contain_text("Confidence")
+    shot(page, "ask")
+
+    page.get_by_role("button", name=re.compile(r"^Source 2: tidewell\.txt")).first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Tidewell Labs employs 85 people.")
+    expect(dialog).to_contain_text("tidewell.txt")
+    shot(page, "citation")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
+    page.get_by_role("button", name="Not helpful").click()
+    page.get_by_label("Comment").fill("Say the year of the acquisition too.")
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.get_by_text("your feedback was saved")).to_be_visible()
+    trace_id = page.get_by_role("link", name="Full trace").get_attribute("href").rsplit("/", 1)[1]  # type: ignore[union-attr]
+    stored = httpx.get(f"{cli.url}/api/learning/v1/feedback", params={"trace_id": trace_id},
+                       headers={"Authorization": f"Bearer {key}"}).json()
+    assert [(f["rating"], f["comment"]) for f in stored] == [("down", "Say the year of the acquisition too.")]
+
+    steps = page.locator(".steps .step").count()
+    page.get_by_role("link", name="Full trace").click()
+    expect(page.get_by_role("heading", name=QUESTION)).to_be_visible()
+    expect(page.locator("table.trace-steps tbody tr")).to_have_count(steps)
+    shot(page, "trace")
+
+
+def test_an_abstention_is_shown_plainly(corpus: dict[str, str], page: Page) -> None:
+    page.get_by_label("Collection").select_option(COLLECTION)
+    page.get_by_label("Question").fill("Who is the chief executive of Tidewell Labs?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    notice = page.locator(".abstained")
+    expect(notice).to_contain_text("SutazAI did not answer.", timeout=LONG)
+    expect(page.get_by_role("heading", name="Best attempt (not an answer)")).to_be_visible()
+
+
+def test_graph_explorer_expands_filters_and_shows_sources(corpus: dict[str, str], page: Page) -> None:
+    page.get_by_role("link", name="Graph").click()
+    page.get_by_label("Collection").select_option(COLLECTION)
+    page.get_by_role("searchbox", name="Entity").fill("Brightwater Analytics")
+    page.get_by_role("button", name="Search").click()
+    canvas = page.locator(".graph-canvas")
+    expect(canvas).to_have_attribute("data-nodes", "3")
+    facts = page.locator("table.facts tbody tr")
+    expect(facts.filter(has_text="Tidewell Labs").first).to_be_visible()
+    expect(facts.filter(has_text="Jonas Berg")).to_have_count(0)
+
+    page.get_by_role("button", name="Expand Tidewell Labs").first.click()  # a neighbour's neighbours
+    expect(canvas).to_have_attribute("data-nodes", "4")
+    expect(facts.filter(has_text="Jonas Berg")).to_have_count(1)
+    shot(page, "graph")
+
+    edge = page.evaluate("""() => { const cy = document.querySelector('.graph-canvas').cy;
+        const e = cy.edges().filter((x) => x.data('relation') === 'located_in')[0];
+        const box = cy.container().getBoundingClientRect(); const p = e.renderedMidpoint();
+        return { x: box.left + p.x, y: box.top + p.y }; }""")
+    page.mouse.click(edge["x"], edge["y"])  # a click on the drawn edge itself
+    details = page.locator(".graph-details")
+    expect(details).to_contain_text("located_in")
+    expect(details.locator("blockquote")).to_have_text(corpus["gdansk.txt"])
+
+    page.get_by_role("button", name="Source of Jonas Berg employed_at Tidewell Labs").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Jonas Berg works at Tidewell Labs.")
+    page.keyboard.press("Escape")
+
+    relation = page.get_by_role("checkbox", name="located_in")
+    relation.uncheck()  # filter by relation
+    expect(facts.filter(has_text="Gdansk")).to_have_count(0)
+    expect(canvas).to_have_attribute("data-nodes", "3")
+    relation.check()
+    expect(facts.filter(has_text="Gdansk")).to_have_count(1)
+
+    page.get_by_label("As of").fill("2001-01-01")  # before anything was known
+    page.get_by_label("As of").dispatch_event("change")
+    expect(page.get_by_text("No facts to show.")).to_be_visible()
+
+
+def test_delete_asks_for_confirmation(stack: tuple[CliStack, str], corpus: dict[str, str], page: Page) -> None:
+    cli, key = stack
+    page.get_by_role("link", name="Documents").click()
+    page.get_by_label("Collection", exact=True).select_option(COLLECTION)
+    rows = page.locator("table.documents tbody tr")
+    expect(rows).to_have_count(len(corpus))
+    page.get_by_role("button", name="Delete gdansk.txt").click()
+    dialog = page.get_by_role("dialog", name="Delete document?")
+    expect(dialog).to_contain_text("gdansk.txt")
+    shot(page, "delete-confirmation")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(rows).to_have_count(len(corpus))
+    page.get_by_role("button", name="Delete gdansk.txt").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(rows).to_have_count(len(corpus) - 1)
+    listed = httpx.get(f"{cli.url}/api/knowledge/v1/documents", params={"collection": COLLECTION},
+                       headers={"Authorization": f"Bearer {key}"}).json()
+    assert sorted(d["source"] for d in listed) == ["brightwater.txt", "tidewell.txt"]
+
+
+def test_system_page_shows_services_backends_and_models(page: Page) -> None:
+    page.get_by_role("link", name="System").click()
+    expect(page.locator(".system-summary")).to_have_text(re.compile(r"All 6 services ready · version \d"))
+    for service in ("identity", "reasoning", "knowledge", "learning", "metacognition", "web"):
+        expect(page.get_by_role("region", name=f"{service} service")).to_contain_text("ready")
+    knowledge = page.get_by_role("region", name="knowledge service")
+    for backend in ("postgres", "redis", "graph", "search"):
+        expect(knowledge).to_contain_text(backend)
+    expect(page.locator("table").filter(has_text="SmolLM2")).to_be_visible()
+    shot(page, "system")
+
+
+def test_phone_width_and_keyboard_only(stack: tuple[CliStack, str], browser: Browser, watch: Watch) -> None:
+    cli, key = stack
+    page = watched_page(browser, watch, PHONE)
+    page.goto(cli.url + "/")
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+    question = page.get_by_label("Question")
+    expect(question).to_be_focused()
+    page.keyboard.type("What is 12 * 12 + 1?")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".answer-text")).to_contain_text("145", timeout=LONG)
+    shot(page, "ask-phone")
+    for name in ("Documents", "Graph", "System"):
+        page.get_by_role("link", name=name).focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(name.replace("Graph", "Graph explorer"))
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} page scrolls sideways by {overflow}px at phone width"
+    page.context.close()
