@@ -36,7 +36,7 @@ def test_the_validator_rejects_a_broken_file() -> None:
 
 def test_the_design_card_stack_is_all_there() -> None:
     services = project()["services"]
-    for name in ("haproxy", "identity", "reasoning", "knowledge", "learning", "metacognition",
+    for name in ("haproxy", "identity", "reasoning", "knowledge", "learning", "metacognition", "web",
                  "knowledge-worker", "learning-worker", "metacognition-worker", "ollama", "neo4j",
                  "elasticsearch", "postgres-primary", "postgres-replica", "redis-master",
                  "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3",
@@ -84,6 +84,14 @@ def test_each_service_mounts_only_its_own_approle() -> None:
     for name in ("identity", "reasoning", "knowledge", "learning", "metacognition"):
         mounts = [m for m in services[name]["volumes"] if m.startswith("approle-")]
         assert mounts == [f"approle-{name}:/run/approle:ro"], name
+
+
+def test_the_web_ui_holds_no_secret_and_reaches_only_the_app_network() -> None:
+    web = project()["services"]["web"]
+    assert web["command"][:2] == ["serve", "web"] and web["networks"] == ["app"]
+    assert not [m for m in web.get("volumes", []) if "approle" in m]
+    assert not [k for k in web["environment"] if "VAULT" in k or SECRET_KEY.search(k)]
+    assert project()["services"]["haproxy"]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
 def test_no_secret_literal_in_any_compose_file() -> None:

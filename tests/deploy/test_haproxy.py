@@ -44,3 +44,10 @@ def test_every_prefix_routes_to_its_service_with_a_health_check() -> None:
         backend = text.split(f"backend {service}\n", 1)[1].split("\nbackend ", 1)[0]
         assert f"option httpchk GET /api/{service}/readyz" in backend
         assert f"server {service} {service}:8000" in backend
+
+
+def test_everything_else_goes_to_the_web_ui() -> None:
+    text = CFG.read_text()
+    assert re.search(r"^\s*default_backend web$", text, re.M)
+    backend = text.split("backend web\n", 1)[1].split("\nresolvers ", 1)[0]
+    assert "option httpchk GET /web/readyz" in backend and "server web web:8000" in backend

@@ -20,7 +20,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliStack]:
 def test_status_shows_every_service_and_backend_healthy(stack: CliStack) -> None:
     report = stack.status()
     assert report["running"] and report["healthy"], report
-    assert set(report["services"]) == {"identity", "reasoning", "knowledge", "learning", "metacognition"}
+    assert set(report["services"]) == {"identity", "reasoning", "knowledge", "learning", "metacognition", "web"}
     assert all(s["status"] == "ready" for s in report["services"].values())
     assert set(report["backends"]) == {"postgres", "redis", "falkordb", "model"}
     assert all(b["status"] == "up" for b in report["backends"].values())

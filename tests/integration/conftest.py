@@ -38,6 +38,9 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
     from sutazai.reasoning.app import create_app as reasoning
     from sutazai.reasoning.settings import ReasoningSettings
     from sutazai.runtime.gateway import Gateway
+    from sutazai.web.app import PREFIXES as WEP
+    from sutazai.web.app import create_app as web
+    from sutazai.web.settings import WebSettings
 
     common = backends.settings(identity_url=f"http://127.0.0.1:{port}", introspection_cache_seconds=0)
     if redis_url:
@@ -49,7 +52,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **(knowledge_overrides or {})))),
         ("learning", LEP, learning(LearningSettings(**common))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
-    ])
+        ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
+    ], fallback="web")
 
 
 async def create_key(backends: Backends, role: str = "admin", collections: list[str] | None = None) -> str:
