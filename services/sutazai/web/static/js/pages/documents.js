@@ -58,6 +58,7 @@ export function render(root) {
         collection.value = name;
         sessionStorage.setItem('sutazai.collection', name);
       }
+      if (newName.value.trim() === name) newName.value = '';
       await load();
     });
   };
