@@ -47,10 +47,13 @@ def test_the_ui_and_every_asset_it_loads_come_from_this_server(platform: Platfor
             if path.endswith(".js"):
                 assert "javascript" in asset.headers["content-type"], path
                 base = path.rsplit("/", 1)[0]
-                for spec in re.findall(r"""^import [^;]*? from '(\.{1,2}/[^']+)';""", asset.text, re.M):
+                static = re.findall(r"""^import [^;]*? from '(\.{1,2}/[^']+)';""", asset.text, re.M)
+                for spec in static + re.findall(r"""import\('(\.{1,2}/[^']+)'\)""", asset.text):
                     pending.append(str(httpx.URL(f"http://x{base}/").join(spec).path))
         assert {"/assets/js/app.js", "/assets/js/pages/graph.js", "/assets/vendor/cytoscape.esm.min.js"} <= seen
         assert client.get("/assets/js/missing.js").status_code == 404
+        packed = client.get("/assets/vendor/cytoscape.esm.min.js", headers={"Accept-Encoding": "gzip"})
+        assert packed.headers["content-encoding"] == "gzip"
         index = client.get("/api").json()
         assert set(index["services"]) >= {"identity", "reasoning", "knowledge", "learning", "metacognition"}
         assert client.get("/healthz").json()["status"] == "ok"

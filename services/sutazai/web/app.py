@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -83,4 +84,5 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(pages)
     app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
     app.add_middleware(UiHeaders)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI's scripts, over slow links
     return app

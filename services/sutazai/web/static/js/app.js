@@ -3,11 +3,20 @@ import { api, whenSignedOut } from './api.js';
 import { announce, clear, errorBox, field, fill, h } from './dom.js';
 import * as ask from './pages/ask.js';
 import * as documents from './pages/documents.js';
-import * as graph from './pages/graph.js';
 import * as system from './pages/system.js';
 import * as trace from './pages/trace.js';
 
+// The graph page brings Cytoscape.js (130 kB compressed): loaded only when first opened.
+const graph = { render: (root, ctx) => lazyRender(() => import('./pages/graph.js'), root, ctx) };
 const PAGES = { ask, documents, graph, system, trace };
+
+function lazyRender(load, root, ctx) {
+  let inner = null;
+  let left = false;
+  load().then((module) => { if (!left) inner = module.render(root, ctx); })
+    .catch((err) => fill(root, errorBox(`this page could not be loaded: ${err.message}`)));
+  return () => { left = true; if (typeof inner === 'function') inner(); };
+}
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
@@ -75,7 +84,8 @@ function route() {
   }
   clear(main);
   cleanup = PAGES[page].render(main, { session, arg: rest.map(decodeURIComponent).join('/') });
-  document.title = `${main.querySelector('h1')?.textContent || 'SutazAI'} · SutazAI`;
+  const title = page === 'graph' ? 'Graph explorer' : main.querySelector('h1')?.textContent;
+  document.title = `${title || 'SutazAI'} · SutazAI`;
   announce(`${document.title} page`);
 }
 
