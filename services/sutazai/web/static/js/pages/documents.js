@@ -34,12 +34,21 @@ export function render(root) {
   const target = () => newName.value.trim() || collection.value || 'default';
   let timer = null;
   let alive = true;
+  let latest = 0;
+  let shown = '';
   const load = async () => {
     clearTimeout(timer);
     if (!alive || !collection.value) return;
+    const asked = ++latest;
+    const name = collection.value;
     try {
-      const docs = await api(`${BASE}/documents?collection=${encodeURIComponent(collection.value)}&limit=500`);
-      showDocuments(tableBody, docs, collection.value, load);
+      const docs = await api(`${BASE}/documents?collection=${encodeURIComponent(name)}&limit=500`);
+      if (asked !== latest || !alive) return; // a newer load (another collection) has begun
+      const signature = JSON.stringify([name, docs]);
+      if (signature !== shown) { // unchanged rows stay put, and so does the keyboard focus
+        shown = signature;
+        showDocuments(tableBody, docs, name, load);
+      }
       clear(listStatus);
       if (docs.some((d) => d.status === 'queued' || d.status === 'processing')) timer = setTimeout(load, 2000);
     } catch (err) {
