@@ -23,13 +23,14 @@ from typing import Any
 
 import httpx
 
-from sutazai.knowledge.app import MIGRATIONS
 from sutazai.knowledge.graph.extraction import GraphBuilder
 from sutazai.knowledge.graph.falkordb_store import FalkorDBGraphStore
 from sutazai.knowledge.ingest import Ingestor, Upload
+from sutazai.knowledge.passages import StoredPassages
 from sutazai.knowledge.retrieval import Retriever, SearchMode
 from sutazai.knowledge.search.interface import SearchFilters
 from sutazai.knowledge.search.postgres import PostgresSearchIndex
+from sutazai.knowledge.store import MIGRATIONS
 from sutazai.lib import migrations
 from sutazai.lib.bus import EventBus
 from sutazai.lib.db import Database
@@ -217,7 +218,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             return Ingestor(db=db, index=index, embedder=model, bus=EventBus(redis), graph=builder,
                             extract_graph=extract, max_bytes=10_000_000, chunk_chars=1200)
 
-        retriever = Retriever(db=db, index=index, embedder=embedder, graph=graph_store)
+        retriever = Retriever(passages=StoredPassages(db), index=index, embedder=embedder, graph=graph_store)
         paragraphs = squad()
         corpus = paragraphs[:args.paragraphs]
         print(f"ingesting {len(corpus)} SQuAD-shifts paragraphs without graph extraction")

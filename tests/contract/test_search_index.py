@@ -12,9 +12,9 @@ from datetime import date
 import psycopg
 import pytest
 
-from sutazai.knowledge.app import MIGRATIONS
 from sutazai.knowledge.search.interface import IndexedChunk, SearchFilters, SearchIndex
 from sutazai.knowledge.search.postgres import PostgresSearchIndex
+from sutazai.knowledge.store import MIGRATIONS
 from sutazai.lib import migrations
 from sutazai.lib.db import Database
 from tests.conftest import Backends

@@ -57,21 +57,11 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
 
 
 async def create_key(backends: Backends, role: str = "admin", collections: list[str] | None = None) -> str:
-    from sutazai.identity.app import MIGRATIONS
-    from sutazai.identity.core import IdentityCore
-    from sutazai.lib import migrations
-    from sutazai.lib.db import Database
-    from sutazai.lib.security import Role
+    from sutazai.identity.bootstrap import create_key as create_identity_key
+    from sutazai.lib.access import Role
 
-    dsn = backends.postgres.dsn()
-    migrations.upgrade(dsn=dsn, schema="identity", script_location=MIGRATIONS)
-    db = Database(dsn, max_size=1)
-    await db.open(timeout=10)
-    try:
-        issued = await IdentityCore(db=db, codec=None).create_key(
-            name="test", role=Role(role), collections=collections or [], actor="test")
-    finally:
-        await db.close()
+    issued = await create_identity_key(backends.postgres.dsn(), role=Role(role), name="test",
+                                       collections=collections or [], actor="test")
     return issued.plaintext
 
 

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from sutazai.lib import migrations
-from sutazai.reasoning.app import MIGRATIONS
+from sutazai.reasoning.store import MIGRATIONS
 from tests.integration.conftest import Backends
 
 

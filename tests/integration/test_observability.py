@@ -3,6 +3,9 @@
 import json
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
@@ -11,6 +14,27 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from sutazai.lib.logging import configure_logging
 from sutazai.lib.service_app import ServiceSpec, create_service_app
+
+
+@dataclass
+class Settings:
+    otlp_endpoint: str | None = None
+
+
+@dataclass
+class FakeComponents:
+    """A fake service's components: nothing to check."""
+
+    def readiness(self) -> dict[str, object]:
+        return {}
+
+
+@asynccontextmanager
+async def fake_started(settings: Settings) -> AsyncIterator[FakeComponents]:  # noqa: ARG001
+    yield FakeComponents()
+
+
+DEMO = ServiceSpec(name="demo", prefixes=("/api/demo",), description="d", start=fake_started)
 
 
 class Collector(BaseHTTPRequestHandler):
@@ -44,8 +68,7 @@ def collector() -> str:
 
 
 async def test_request_spans_are_exported_over_otlp(collector: str) -> None:
-    app = create_service_app(ServiceSpec(name="demo", prefixes=("/api/demo",), description="d",
-                                         otlp_endpoint=collector))
+    app = create_service_app(DEMO, Settings(otlp_endpoint=collector))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/demo/healthz", headers={
@@ -68,7 +91,7 @@ async def test_request_spans_are_exported_over_otlp(collector: str) -> None:
 
 async def test_logs_are_json_with_request_and_trace_ids(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO")
-    app = create_service_app(ServiceSpec(name="demo", prefixes=("/api/demo",), description="d"))
+    app = create_service_app(DEMO, Settings())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/demo/healthz", headers={"x-request-id": "abc-123"})

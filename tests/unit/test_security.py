@@ -1,10 +1,9 @@
 import pytest
 
+from sutazai.lib.access import Principal, Role
 from sutazai.lib.errors import Unauthenticated
 from sutazai.lib.security import (
     Authenticator,
-    Principal,
-    Role,
     TokenCodec,
     generate_api_key,
     parse_api_key,

@@ -1,5 +1,9 @@
 """The platform's service skeleton: problem+json errors, request ids, probes and metrics."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -7,22 +11,43 @@ from pydantic import BaseModel
 
 from sutazai.lib.errors import NotFound, ValidationFailed
 from sutazai.lib.service_app import ServiceSpec, create_service_app
+from sutazai.lib.wiring import ReadinessCheck
 
 
 class Body(BaseModel):
     n: int
 
 
+@dataclass
+class FakeSettings:
+    down: bool
+    otlp_endpoint: str | None = None
+
+
+@dataclass
+class FakeComponents:
+    """A fake of a service's components, at the interface the app reads: its readiness checks."""
+
+    down: bool
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        async def ok() -> None:
+            return None
+
+        async def broken() -> None:
+            raise ConnectionRefusedError("connection refused")
+
+        return {"postgres": ok, "redis": broken if self.down else ok}
+
+
+@asynccontextmanager
+async def fake_started(settings: FakeSettings) -> AsyncIterator[FakeComponents]:
+    yield FakeComponents(down=settings.down)
+
+
 def make_app(down: bool = False) -> FastAPI:
-    async def ok() -> None:
-        return None
-
-    async def broken() -> None:
-        raise ConnectionRefusedError("connection refused")
-
-    spec = ServiceSpec(name="demo", prefixes=("/api/demo",), description="demo",
-                       readiness={"postgres": ok, "redis": broken if down else ok})
-    app = create_service_app(spec)
+    spec = ServiceSpec(name="demo", prefixes=("/api/demo",), description="demo", start=fake_started)
+    app = create_service_app(spec, FakeSettings(down=down))
 
     @app.get("/api/demo/v1/missing")
     async def missing() -> None:
@@ -42,9 +67,12 @@ def make_app(down: bool = False) -> FastAPI:
 
 
 @pytest.fixture
-def client() -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                   base_url="http://testserver") as client:
+        yield client
 
 
 async def test_domain_error_is_problem_json_with_code_and_request_id(client: httpx.AsyncClient) -> None:
@@ -92,13 +120,22 @@ async def test_probes_and_metrics(client: httpx.AsyncClient) -> None:
 
 
 async def test_readiness_names_the_failing_dependency() -> None:
-    transport = httpx.ASGITransport(app=make_app(down=True))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    app = make_app(down=True)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/demo/readyz")
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["postgres"]["status"] == "up"
     assert checks["redis"] == {"status": "down", "error": "connection refused"}
+
+
+async def test_before_the_wiring_has_started_the_service_says_so() -> None:
+    app = make_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        ready = await client.get("/api/demo/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"startup": {"status": "down", "error": "the service is still starting"}}
 
 
 async def test_api_docs_load_no_asset_from_outside(client: httpx.AsyncClient) -> None:

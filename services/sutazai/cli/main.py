@@ -13,10 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sutazai import __version__
-from sutazai.lib.security import Role
+from sutazai.lib.access import Role
 
 if TYPE_CHECKING:
-    from sutazai.identity.core import IssuedKey
     from sutazai.runtime.stack import Stack
 
 app = typer.Typer(
@@ -179,6 +178,8 @@ def create_key(
 
     In Compose (SUTAZAI_DATABASE_URL or Vault configured) it uses the identity service's own
     settings; otherwise the embedded stack's database under --data-dir."""
+    from sutazai.identity.bootstrap import create_key as create_identity_key
+
     if os.environ.get("SUTAZAI_DATABASE_URL") or os.environ.get("SUTAZAI_VAULT_ADDR"):
         from sutazai.identity.settings import IdentitySettings
 
@@ -186,7 +187,7 @@ def create_key(
     else:
         dsn = _embedded_dsn(data_dir)
     try:
-        issued = asyncio.run(_create_key(dsn, role, name, collection or []))
+        issued = asyncio.run(create_identity_key(dsn, role=role, name=name, collections=collection or []))
     except Exception as exc:  # noqa: BLE001 - shown as one line
         raise _fail(f"could not create the key: {exc}") from None
     err.print(f"created {role.value} key [bold]{issued.key['key_id']}[/bold] "
@@ -201,23 +202,6 @@ def _embedded_dsn(data_dir: Path | None) -> str:
         raise _fail(f"no running stack in {stack.data_dir}; start it with `sutazai up` or set "
                     "SUTAZAI_DATABASE_URL")
     return str(stack.postgres(state.postgres_port).dsn())
-
-
-async def _create_key(dsn: str, role: Role, name: str, collections: list[str]) -> IssuedKey:
-    from sutazai.identity.app import MIGRATIONS
-    from sutazai.identity.core import IdentityCore
-    from sutazai.lib import migrations
-    from sutazai.lib.db import Database
-
-    await asyncio.to_thread(migrations.upgrade, dsn=dsn, schema="identity", script_location=MIGRATIONS)
-    db = Database(dsn, max_size=1)
-    await db.open(timeout=15)
-    try:
-        return await IdentityCore(db=db, codec=None).create_key(
-            name=name, role=role, collections=collections, actor="cli"
-        )
-    finally:
-        await db.close()
 
 
 ApiKey = Annotated[str | None, typer.Option("--key", envvar="SUTAZAI_API_KEY", show_default=False,

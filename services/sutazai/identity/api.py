@@ -5,29 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from sutazai.identity.core import IdentityCore
-from sutazai.identity.store import ApiKeyRow
-from sutazai.lib.security import CurrentPrincipal, Principal, Role, require_role
+from sutazai.identity.deps import Identity
+from sutazai.identity.store.keys import ApiKeyRow
+from sutazai.lib.access import CollectionName, Role
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 
 router = APIRouter(prefix="/api/identity/v1", tags=["identity"])
-AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
-
-
-def get_core(request: Request) -> IdentityCore:
-    core: IdentityCore = request.app.state.core
-    return core
-
-
-Core = Annotated[IdentityCore, Depends(get_core)]
 
 
 class CreateKey(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="what the key is for")
     role: Role = Role.user
-    collections: list[str] = Field(default_factory=list, max_length=100,
+    collections: list[CollectionName] = Field(default_factory=list, max_length=100,
                                    description="collections the key may use; empty means all")
 
 
@@ -71,8 +63,8 @@ async def whoami(principal: CurrentPrincipal) -> WhoAmI:
 
 
 @router.post("/keys", response_model=CreatedKey, status_code=201, summary="Create an API key")
-async def create_key(body: CreateKey, admin: AdminPrincipal, core: Core) -> CreatedKey:
-    issued = await core.create_key(
+async def create_key(body: CreateKey, admin: AdminPrincipal, identity: Identity) -> CreatedKey:
+    issued = await identity.core.create_key(
         name=body.name, role=body.role, collections=body.collections, actor=admin.subject
     )
     return CreatedKey(**KeyOut.of(issued.key).model_dump(), api_key=issued.plaintext)
@@ -80,25 +72,25 @@ async def create_key(body: CreateKey, admin: AdminPrincipal, core: Core) -> Crea
 
 @router.get("/keys", response_model=list[KeyOut], summary="List API keys")
 async def list_keys(
-    _: AdminPrincipal, core: Core, include_revoked: Annotated[bool, Query()] = False
+    _: AdminPrincipal, identity: Identity, include_revoked: Annotated[bool, Query()] = False
 ) -> list[KeyOut]:
-    return [KeyOut.of(row) for row in await core.list_keys(include_revoked=include_revoked)]
+    return [KeyOut.of(row) for row in await identity.core.list_keys(include_revoked=include_revoked)]
 
 
 @router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_key(key_id: str, admin: AdminPrincipal, core: Core) -> None:
-    await core.revoke_key(key_id=key_id, actor=admin.subject)
+async def revoke_key(key_id: str, admin: AdminPrincipal, identity: Identity) -> None:
+    await identity.core.revoke_key(key_id=key_id, actor=admin.subject)
 
 
 @router.post("/tokens", response_model=Token, summary="Exchange the caller's credential for a "
              "short-lived bearer token")
-async def issue_token(principal: CurrentPrincipal, core: Core) -> Token:
-    token, ttl = await core.issue_token(principal)
+async def issue_token(principal: CurrentPrincipal, identity: Identity) -> Token:
+    token, ttl = await identity.core.issue_token(principal)
     return Token(access_token=token, expires_in=ttl)
 
 
 @router.get("/audit", summary="Newest audit log entries")
 async def audit(
-    _: AdminPrincipal, core: Core, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _: AdminPrincipal, identity: Identity, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, object]]:
-    return await core.audit(limit=limit)
+    return await identity.core.audit(limit=limit)

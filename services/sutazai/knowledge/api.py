@@ -5,34 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from sutazai.knowledge import access, store
-from sutazai.knowledge.ingest import Ingestor, Upload
-from sutazai.knowledge.retrieval import Retriever, SearchMode
+from sutazai.knowledge.deps import Knowledge
+from sutazai.knowledge.ingest import Upload
+from sutazai.knowledge.retrieval import SearchMode
 from sutazai.knowledge.search.interface import SearchFilters
-from sutazai.lib.errors import BadRequest, NotFound, ValidationFailed
-from sutazai.lib.security import CurrentPrincipal
+from sutazai.lib.access import CollectionName, Principal
+from sutazai.lib.deps import CurrentPrincipal
+from sutazai.lib.errors import BadRequest, ValidationFailed
 
 router = APIRouter(prefix="/api/knowledge/v1", tags=["knowledge"])
-
-
-def get_ingestor(request: Request) -> Ingestor:
-    ingestor: Ingestor = request.app.state.ingestor
-    return ingestor
-
-
-def get_retriever(request: Request) -> Retriever:
-    retriever: Retriever = request.app.state.retriever
-    return retriever
-
-
-IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
-RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 
 
 class TextDocument(BaseModel):
@@ -41,7 +27,7 @@ class TextDocument(BaseModel):
                                description="stable name of the source; a new text under the same "
                                            "source replaces the old version")
     title: str | None = Field(default=None, max_length=500)
-    collection: str | None = Field(default=None, max_length=63)
+    collection: CollectionName | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     date: dt.date | None = None
     media_type: str = Field(default="text/plain", description="text/plain, text/markdown, text/html or "
@@ -120,7 +106,7 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
 
 
-async def _upload_from(request: Request, principal: CurrentPrincipal) -> Upload:
+async def _upload_from(request: Request, principal: Principal) -> Upload:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         return await _multipart(request, principal)
@@ -129,14 +115,14 @@ async def _upload_from(request: Request, principal: CurrentPrincipal) -> Upload:
             body = TextDocument.model_validate(json.loads(await request.body()))
         except (ValueError, ValidationError) as exc:
             raise ValidationFailed(f"invalid JSON document: {exc}") from exc
-        return Upload(content=body.text.encode(), collection=access.require(principal, body.collection),
+        return Upload(content=body.text.encode(), collection=principal.collection(body.collection),
                       source=body.source or f"text:{hashlib.sha256(body.text.encode()).hexdigest()[:16]}",
                       declared_type=body.media_type,
                       title=body.title, tags=tuple(body.tags), doc_date=body.date)
     raise BadRequest("send the document as multipart/form-data (field 'file') or as JSON {\"text\": ...}")
 
 
-async def _multipart(request: Request, principal: CurrentPrincipal) -> Upload:
+async def _multipart(request: Request, principal: Principal) -> Upload:
     async with request.form() as form:  # closes the spooled upload files
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
@@ -149,16 +135,16 @@ async def _multipart(request: Request, principal: CurrentPrincipal) -> Upload:
     except ValueError as exc:
         raise ValidationFailed("date must be YYYY-MM-DD") from exc
     tags = [t.strip() for t in fields["tags"].split(",") if t.strip()]
-    return Upload(content=content, collection=access.require(principal, fields["collection"] or None),
+    return Upload(content=content, collection=principal.collection(fields["collection"] or None),
                   source=fields["source"] or filename or "upload", filename=filename,
                   declared_type=content_type, title=fields["title"] or None, tags=tuple(tags), doc_date=doc_date)
 
 
 @router.post("/documents", response_model=Submitted, status_code=202, summary="Add a document "
              "(multipart file upload, or JSON text); ingestion runs as a job")
-async def add_document(request: Request, principal: CurrentPrincipal, ingestor: IngestorDep,
+async def add_document(request: Request, principal: CurrentPrincipal, knowledge: Knowledge,
                        response: Response) -> Submitted:
-    result = await ingestor.submit(await _upload_from(request, principal), actor=principal.subject)
+    result = await knowledge.ingestor.submit(await _upload_from(request, principal), actor=principal.subject)
     if result.duplicate:
         response.status_code = 200
     return Submitted(document=DocumentOut.of(result.document),
@@ -166,13 +152,11 @@ async def add_document(request: Request, principal: CurrentPrincipal, ingestor: 
 
 
 @router.get("/documents", response_model=list[DocumentOut], summary="List documents of a collection")
-async def list_documents(request: Request, principal: CurrentPrincipal,
+async def list_documents(principal: CurrentPrincipal, knowledge: Knowledge,
                          collection: Annotated[str | None, Query(max_length=63)] = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
                          offset: Annotated[int, Query(ge=0)] = 0) -> list[DocumentOut]:
-    name = access.require(principal, collection)
-    async with request.app.state.resources.db.connection() as conn:
-        rows = await store.list_documents(conn=conn, collections=[name], limit=limit, offset=offset)
+    rows = await knowledge.catalog.documents(principal=principal, collection=collection, limit=limit, offset=offset)
     return [DocumentOut.of(r) for r in rows]
 
 
@@ -183,55 +167,32 @@ class CollectionOut(BaseModel):
 
 @router.get("/collections", response_model=list[CollectionOut], summary="Collections you may use, with "
             "their document counts")
-async def list_collections(request: Request, principal: CurrentPrincipal) -> list[CollectionOut]:
-    scoped = list(principal.collections) or None
-    async with request.app.state.resources.db.connection() as conn:
-        counts = await store.collection_counts(conn=conn, collections=scoped)
-    names = sorted(set(counts) | set(scoped or [access.DEFAULT_COLLECTION]))
-    return [CollectionOut(name=n, documents=counts.get(n, 0)) for n in names]
-
-
-def _valid_id(value: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise NotFound(f"no {what} {value}") from exc
-
-
-async def _visible_document(request: Request, principal: CurrentPrincipal, document_id: str) -> dict[str, Any]:
-    async with request.app.state.resources.db.connection() as conn:
-        row = await store.get_document(conn=conn, document_id=_valid_id(document_id, "document"))
-    if row is None or not access.may_use(principal, row["collection"]):
-        raise NotFound(f"no document {document_id}")
-    return row
+async def list_collections(principal: CurrentPrincipal, knowledge: Knowledge) -> list[CollectionOut]:
+    counts = await knowledge.catalog.collections(principal=principal)
+    return [CollectionOut(name=name, documents=n) for name, n in counts.items()]
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document")
-async def get_document(document_id: str, request: Request, principal: CurrentPrincipal) -> DocumentOut:
-    return DocumentOut.of(await _visible_document(request, principal, document_id))
+async def get_document(document_id: str, principal: CurrentPrincipal, knowledge: Knowledge) -> DocumentOut:
+    return DocumentOut.of(await knowledge.catalog.document(principal=principal, document_id=document_id))
 
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete a document from the store, "
                "the search index and the graph")
-async def delete_document(document_id: str, request: Request, principal: CurrentPrincipal,
-                          ingestor: IngestorDep) -> None:
-    await _visible_document(request, principal, document_id)
-    await ingestor.delete(document_id=document_id, allowed=lambda c: access.may_use(principal, c))
+async def delete_document(document_id: str, principal: CurrentPrincipal, knowledge: Knowledge) -> None:
+    await knowledge.catalog.document(principal=principal, document_id=document_id)
+    await knowledge.ingestor.delete(document_id=document_id, allowed=principal.may_use)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="State and percent done of an ingestion job")
-async def get_job(job_id: str, request: Request, principal: CurrentPrincipal) -> JobOut:
-    async with request.app.state.resources.db.connection() as conn:
-        row = await store.get_job(conn=conn, job_id=_valid_id(job_id, "job"))
-    if row is None or not access.may_use(principal, row["collection"]):
-        raise NotFound(f"no job {job_id}")
-    return JobOut.of(row)
+async def get_job(job_id: str, principal: CurrentPrincipal, knowledge: Knowledge) -> JobOut:
+    return JobOut.of(await knowledge.catalog.job(principal=principal, job_id=job_id))
 
 
 @router.get("/search", response_model=SearchResponse, summary="Hybrid search (keyword + vector, fused "
             "with reciprocal-rank fusion) over a collection")
 async def search(
-    principal: CurrentPrincipal, retriever: RetrieverDep,
+    principal: CurrentPrincipal, knowledge: Knowledge,
     q: Annotated[str, Query(description="what to search for")],
     collection: Annotated[str | None, Query(max_length=63)] = None,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -240,11 +201,16 @@ async def search(
     tag: Annotated[list[str] | None, Query(description="only chunks of documents with all these tags")] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    known: Annotated[bool, Query(description="answer 404 (listing the collections you may use) when the "
+                                             "named collection holds no documents, instead of no hits")] = False,
 ) -> SearchResponse:
-    name = access.require(principal, collection)
+    if known and collection is not None:
+        name = await knowledge.catalog.require_known(principal=principal, collection=collection)
+    else:
+        name = principal.collection(collection)
     filters = SearchFilters(collections=[name], document_ids=document or [], tags=tag or [],
                             date_from=date_from, date_to=date_to)
-    hits = await retriever.search(query=q, filters=filters, k=k, mode=mode)
+    hits = await knowledge.retriever.search(query=q, filters=filters, k=k, mode=mode)
     return SearchResponse(query=q, collection=name, mode=mode,
                           hits=[SearchHit(**{k: v for k, v in h.__dict__.items() if k != "collection"})
                                 for h in hits])

@@ -4,30 +4,20 @@ a time, every fact cited back to its exact passage; and read-only Cypher for adm
 from __future__ import annotations
 
 import datetime as dt
-import time
-import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from sutazai.knowledge import access, store
-from sutazai.knowledge.graph.interface import MAX_HOPS, Entity, Fact, GraphStore, Subgraph
-from sutazai.knowledge.graph.readonly import admit
-from sutazai.lib.errors import Forbidden, NotFound
-from sutazai.lib.security import CurrentPrincipal, Principal, Role, require_role
+from sutazai.knowledge.deps import Explorer
+from sutazai.knowledge.graph.explorer import CitedFact, CitedGraph
+from sutazai.knowledge.graph.interface import MAX_HOPS, Entity
+from sutazai.lib.access import CollectionName
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 
 router = APIRouter(prefix="/api/knowledge/v1", tags=["graph"])
 Collection = Annotated[str | None, Query(max_length=63)]
 AsOf = Annotated[dt.datetime | None, Query(description="ISO time; facts valid then (default: now)")]
-
-
-def get_graph(request: Request) -> GraphStore:
-    graph: GraphStore = request.app.state.graph
-    return graph
-
-
-GraphDep = Annotated[GraphStore, Depends(get_graph)]
 
 
 class EntityOut(BaseModel):
@@ -78,7 +68,7 @@ class EntityDetail(EntityOut):
 class CypherRequest(BaseModel):
     query: str = Field(description="a read-only Cypher query; pass values as $parameters")
     parameters: dict[str, Any] = Field(default_factory=dict)
-    collection: str | None = Field(default=None, max_length=63)
+    collection: CollectionName | None = None
     timeout_ms: int = Field(default=2000, ge=10, le=30_000)
 
 
@@ -87,114 +77,71 @@ class CypherResult(BaseModel):
     rows: list[list[Any]]
 
 
-def _epoch(when: dt.datetime | None) -> float:
+def _epoch(when: dt.datetime | None) -> float | None:
     if when is None:
-        return time.time()
+        return None
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
-
-
-def _time(value: float | None) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(value, tz=dt.UTC) if value is not None else None
 
 
 def _at(value: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, tz=dt.UTC)
 
 
-async def _facts_out(request: Request, facts: list[Fact]) -> list[FactOut]:
-    async with request.app.state.resources.db.connection() as conn:
-        chunks = {r["chunk_id"]: r for r in await store.get_chunks(conn=conn, chunk_ids=[f.chunk_id for f in facts])}
-    out = []
-    for fact in facts:
-        row = chunks.get(fact.chunk_id)
-        citation = Citation(document_id=row["document_id"], chunk_id=row["chunk_id"], source=row["source"],
-                            start=row["start_offset"], end=row["end_offset"], page=row["page"],
-                            text=row["text"]) if row else None
-        out.append(FactOut(id=fact.id, source_id=fact.source_id, relation=fact.relation, target_id=fact.target_id,
-                           document_id=fact.document_id, chunk_id=fact.chunk_id, model=fact.model,
-                           extracted_at=_at(fact.extracted_at), valid_from=_at(fact.valid_from),
-                           valid_to=_time(fact.valid_to), citation=citation))
-    return out
+def _fact_out(cited: CitedFact) -> FactOut:
+    fact, row = cited.fact, cited.passage
+    citation = Citation(document_id=row["document_id"], chunk_id=row["chunk_id"], source=row["source"],
+                        start=row["start_offset"], end=row["end_offset"], page=row["page"],
+                        text=row["text"]) if row else None
+    return FactOut(id=fact.id, source_id=fact.source_id, relation=fact.relation, target_id=fact.target_id,
+                   document_id=fact.document_id, chunk_id=fact.chunk_id, model=fact.model,
+                   extracted_at=_at(fact.extracted_at), valid_from=_at(fact.valid_from),
+                   valid_to=_at(fact.valid_to) if fact.valid_to is not None else None, citation=citation)
 
 
-async def _entity(request: Request, collection: str, entity_id: str) -> Entity:
-    try:
-        key = str(uuid.UUID(entity_id))
-    except ValueError as exc:
-        raise NotFound(f"no entity {entity_id}") from exc
-    async with request.app.state.resources.db.connection() as conn:
-        row = await (await conn.execute(
-            "SELECT id::text, name, type, aliases FROM knowledge.entities WHERE id = %s AND collection = %s",
-            (key, collection))).fetchone()
-    if row is None:
-        raise NotFound(f"no entity {entity_id}")
-    return Entity(id=row["id"], name=row["name"], type=row["type"], aliases=tuple(row["aliases"]))
-
-
-async def _graph_out(request: Request, subgraph: Subgraph) -> GraphOut:
-    return GraphOut(entities=[EntityOut.of(e) for e in subgraph.entities],
-                    facts=await _facts_out(request, subgraph.facts))
+def _graph_out(graph: CitedGraph) -> GraphOut:
+    return GraphOut(entities=[EntityOut.of(e) for e in graph.entities], facts=[_fact_out(f) for f in graph.facts])
 
 
 @router.get("/entities", response_model=list[EntityOut], summary="Find entities by name or alias")
-async def find_entities(request: Request, principal: CurrentPrincipal,
+async def find_entities(principal: CurrentPrincipal, explorer: Explorer,
                         q: Annotated[str, Query(min_length=1, max_length=200)], collection: Collection = None,
                         limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[EntityOut]:
-    from sutazai.knowledge.graph.extraction import normalise
-
-    name = access.require(principal, collection)
-    norm = normalise(q)
-    async with request.app.state.resources.db.connection() as conn:
-        rows = await (await conn.execute(
-            """SELECT id::text, name, type, aliases FROM knowledge.entities
-                WHERE collection = %s AND (norm LIKE %s OR EXISTS (SELECT 1 FROM unnest(aliases) a WHERE a LIKE %s))
-                ORDER BY (norm = %s) DESC, length(norm), name LIMIT %s""",
-            (name, f"%{norm}%", f"%{norm}%", norm, limit))).fetchall()
-    return [EntityOut(id=r["id"], name=r["name"], type=r["type"], aliases=list(r["aliases"])) for r in rows]
+    found = await explorer.find(principal=principal, collection=collection, query=q, limit=limit)
+    return [EntityOut.of(e) for e in found]
 
 
 @router.get("/entities/{entity_id}", response_model=EntityDetail, summary="An entity and the facts about it")
-async def get_entity(entity_id: str, request: Request, principal: CurrentPrincipal, graph: GraphDep,
+async def get_entity(entity_id: str, principal: CurrentPrincipal, explorer: Explorer,
                      collection: Collection = None, as_of: AsOf = None) -> EntityDetail:
-    name = access.require(principal, collection)
-    entity = await _entity(request, name, entity_id)
-    facts = await graph.facts_of(name, entity.id, as_of=_epoch(as_of))
-    return EntityDetail(**EntityOut.of(entity).model_dump(), facts=await _facts_out(request, facts))
+    entity, facts = await explorer.entity(principal=principal, collection=collection, entity_id=entity_id,
+                                          as_of=_epoch(as_of))
+    return EntityDetail(**EntityOut.of(entity).model_dump(), facts=[_fact_out(f) for f in facts])
 
 
 @router.get("/entities/{entity_id}/neighbourhood", response_model=GraphOut,
             summary="Entities and facts within k hops, valid as of a time")
-async def neighbourhood(entity_id: str, request: Request, principal: CurrentPrincipal, graph: GraphDep,
+async def neighbourhood(entity_id: str, principal: CurrentPrincipal, explorer: Explorer,
                         collection: Collection = None, hops: Annotated[int, Query(ge=1, le=MAX_HOPS)] = 1,
                         as_of: AsOf = None,
                         relation: Annotated[list[str] | None, Query(description="only these relations")] = None,
                         ) -> GraphOut:
-    name = access.require(principal, collection)
-    entity = await _entity(request, name, entity_id)
-    subgraph = await graph.neighbourhood(name, entity.id, hops=hops, as_of=_epoch(as_of), relations=relation or [])
-    return await _graph_out(request, subgraph)
+    return _graph_out(await explorer.neighbourhood(principal=principal, collection=collection, entity_id=entity_id,
+                                                   hops=hops, as_of=_epoch(as_of), relations=relation or []))
 
 
 @router.get("/paths", response_model=list[GraphOut], summary="Paths between two entities, shortest first")
-async def paths(request: Request, principal: CurrentPrincipal, graph: GraphDep,
+async def paths(principal: CurrentPrincipal, explorer: Explorer,
                 source: Annotated[str, Query(alias="from")], target: Annotated[str, Query(alias="to")],
                 collection: Collection = None, max_hops: Annotated[int, Query(ge=1, le=MAX_HOPS)] = 3,
                 as_of: AsOf = None, limit: Annotated[int, Query(ge=1, le=20)] = 5) -> list[GraphOut]:
-    name = access.require(principal, collection)
-    start, end = await _entity(request, name, source), await _entity(request, name, target)
-    found = await graph.paths(name, start.id, end.id, max_hops=max_hops, as_of=_epoch(as_of), limit=limit)
-    return [await _graph_out(request, path) for path in found]
-
-
-AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
+    found = await explorer.paths(principal=principal, collection=collection, source=source, target=target,
+                                 max_hops=max_hops, as_of=_epoch(as_of), limit=limit)
+    return [_graph_out(path) for path in found]
 
 
 @router.post("/cypher", response_model=CypherResult, summary="Read-only Cypher over one collection's graph "
              "(admins whose key is not limited to collections)")
-async def run_cypher(body: CypherRequest, admin: AdminPrincipal, graph: GraphDep) -> CypherResult:
-    if admin.collections:
-        raise Forbidden("Cypher is for admin keys not limited to collections; a scoped key could otherwise "
-                        "reach beyond its collections")
-    name = access.check_name(body.collection or access.DEFAULT_COLLECTION)
-    columns, rows = await graph.read_only(name, admit(body.query), body.parameters, timeout_ms=body.timeout_ms)
+async def run_cypher(body: CypherRequest, admin: AdminPrincipal, explorer: Explorer) -> CypherResult:
+    columns, rows = await explorer.cypher(principal=admin, collection=body.collection, query=body.query,
+                                          parameters=body.parameters, timeout_ms=body.timeout_ms)
     return CypherResult(columns=columns, rows=rows)

@@ -7,15 +7,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from sutazai.knowledge import store
-from sutazai.knowledge.chunking import Chunk, chunk_document
+from sutazai.knowledge.chunking import chunk_document
 from sutazai.knowledge.parsing import ParsedDocument, UnreadableDocument, media_type_for, parse
-from sutazai.knowledge.search.interface import IndexedChunk, SearchIndex
+from sutazai.knowledge.pipeline import chunk_rows, embed_and_index
+from sutazai.knowledge.search.interface import SearchIndex
+from sutazai.knowledge.store import Conn, chunks, documents, jobs
 from sutazai.lib.bus import EventBus
 from sutazai.lib.db import Database
 from sutazai.lib.errors import NotFound, PayloadTooLarge
@@ -78,28 +79,28 @@ class Ingestor:
         parsed = parse(upload.content, media_type)  # refuse unreadable input now, with a 4xx
         sha = hashlib.sha256(upload.content).hexdigest()
         async with self._db.connection() as conn, conn.transaction():
-            existing = await store.find_document(conn=conn, collection=upload.collection,
+            existing = await documents.find_document(conn=conn, collection=upload.collection,
                                                  source=upload.source, lock=True)
-            same = await store.find_by_hash(conn=conn, collection=upload.collection, sha256=sha)
+            same = await documents.find_by_hash(conn=conn, collection=upload.collection, sha256=sha)
             if same is not None and (existing is None or existing["sha256"] == sha):
                 return Submission(document=same, job=None, duplicate=True)
-            await store.put_blob(conn=conn, sha256=sha, content=upload.content)
+            await documents.put_blob(conn=conn, sha256=sha, content=upload.content)
             document = await self._upsert_document(conn, upload, parsed, media_type, sha, existing, actor)
-            job = await store.insert_job(conn=conn, job_id=str(uuid.uuid4()), document_id=str(document["id"]),
+            job = await jobs.insert_job(conn=conn, job_id=str(uuid.uuid4()), document_id=str(document["id"]),
                                          collection=upload.collection, version=document["version"])
         await self.enqueue(str(job["id"]))
         return Submission(document=document, job=job, duplicate=False)
 
     async def _upsert_document(
-        self, conn: store.Conn, upload: Upload, parsed: ParsedDocument, media_type: str, sha: str,
+        self, conn: Conn, upload: Upload, parsed: ParsedDocument, media_type: str, sha: str,
         existing: dict[str, Any] | None, actor: str,
     ) -> dict[str, Any]:
         title = upload.title or parsed.title
         tags, when = sorted(set(upload.tags)), upload.doc_date or date.today()
         if existing is not None:
-            return await store.new_version(conn=conn, document_id=str(existing["id"]), title=title,
+            return await documents.new_version(conn=conn, document_id=str(existing["id"]), title=title,
                                            media_type=media_type, sha256=sha, tags=tags, doc_date=when)
-        return await store.insert_document(
+        return await documents.insert_document(
             conn=conn, document_id=str(uuid.uuid4()), collection=upload.collection, source=upload.source,
             title=title, media_type=media_type, sha256=sha, tags=tags, doc_date=when, created_by=actor,
         )
@@ -112,7 +113,7 @@ class Ingestor:
         lost (e.g. Redis was down at that moment). A started job's event stays pending in the
         consumer group and is reclaimed by XAUTOCLAIM instead. Processing is idempotent."""
         async with self._db.connection() as conn:
-            stale = await store.stale_queued_jobs(conn=conn, older_than_seconds=older_than_seconds)
+            stale = await jobs.stale_queued_jobs(conn=conn, older_than_seconds=older_than_seconds)
         for job_id in stale:
             await self.enqueue(job_id)
         return len(stale)
@@ -122,8 +123,8 @@ class Ingestor:
         """Run one ingestion job to completion. Raises on transient failure (to be retried)
         unless this is the final attempt, in which case the job is marked failed."""
         async with self._db.connection() as conn:
-            job = await store.get_job(conn=conn, job_id=job_id)
-            document = await store.get_document(conn=conn, document_id=str(job["document_id"])) if job else None
+            job = await jobs.get_job(conn=conn, job_id=job_id)
+            document = await documents.get_document(conn=conn, document_id=str(job["document_id"])) if job else None
         if job is None or document is None or job["state"] in ("done", "failed"):
             return
         if document["version"] != job["version"]:
@@ -142,49 +143,36 @@ class Ingestor:
     async def _run(self, job_id: str, document: dict[str, Any]) -> None:
         doc_id, version = str(document["id"]), int(document["version"])
         async with self._db.connection() as conn, conn.transaction():
-            await store.update_job(conn=conn, job_id=job_id, state="running", stage="parsing", started=True)
-            await store.set_document_status(conn=conn, document_id=doc_id, status="processing")
-            blob = await store.get_blob(conn=conn, sha256=document["sha256"])
+            await jobs.update_job(conn=conn, job_id=job_id, state="running", stage="parsing", started=True)
+            await documents.set_document_status(conn=conn, document_id=doc_id, status="processing")
+            blob = await documents.get_blob(conn=conn, sha256=document["sha256"])
         if blob is None:
             raise UnreadableDocument("the stored content of this document is missing")
         parsed = parse(blob, document["media_type"])
-        chunks = chunk_document(parsed, max_chars=self._chunk_chars)
-        rows = await self._store_chunks(document, parsed, chunks)
+        rows = chunk_rows(document, chunk_document(parsed, max_chars=self._chunk_chars))
+        await self._store_chunks(document, parsed, rows)
         await self._embed_and_index(job_id, document, rows)
         if self._extract:
             await self._extract_graph(job_id, document, rows)
-        await self._finish(job_id, document, len(chunks), parsed.title)
-        logger.info("ingested %s v%d: %d chunks", doc_id, version, len(chunks))
+        await self._finish(job_id, document, len(rows), parsed.title)
+        logger.info("ingested %s v%d: %d chunks", doc_id, version, len(rows))
 
-    async def _store_chunks(
-        self, document: dict[str, Any], parsed: ParsedDocument, chunks: Sequence[Chunk]
-    ) -> list[dict[str, Any]]:
+    async def _store_chunks(self, document: dict[str, Any], parsed: ParsedDocument, rows: list[dict[str, Any]]) -> None:
         doc_id, version = str(document["id"]), int(document["version"])
-        rows = [{
-            "chunk_id": store.chunk_id(doc_id, version, c.ordinal), "document_id": doc_id,
-            "collection": document["collection"], "ordinal": c.ordinal, "start_offset": c.start,
-            "end_offset": c.end, "page": c.page, "heading": c.heading, "text": c.text,
-        } for c in chunks]
         async with self._db.connection() as conn, conn.transaction():
-            await store.put_text(conn=conn, document_id=doc_id, version=version, content=parsed.text)
-            await store.upsert_chunks(conn=conn, rows=[
+            await documents.put_text(conn=conn, document_id=doc_id, version=version, content=parsed.text)
+            await chunks.upsert_chunks(conn=conn, rows=[
                 (r["chunk_id"], doc_id, r["collection"], version, r["ordinal"], r["start_offset"],
                  r["end_offset"], r["page"], r["heading"], r["text"]) for r in rows])
-        return rows
 
     async def _embed_and_index(self, job_id: str, document: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-        total = max(len(rows), 1)
-        for start in range(0, len(rows), self._batch):
-            batch = rows[start:start + self._batch]
-            inputs = [f"{r['heading']}\n{r['text']}" if r["heading"] else r["text"] for r in batch]
-            vectors = await self._embedder.embed(inputs, kind="passage")
-            await self._index.upsert([IndexedChunk(
-                chunk_id=r["chunk_id"], document_id=r["document_id"], collection=r["collection"],
-                text=r["text"], heading=r["heading"], tags=list(document["tags"]),
-                doc_date=document["doc_date"], embedding=v) for r, v in zip(batch, vectors, strict=True)])
-            share = 70 if self._extract else 95
-            await self._update(job_id, stage="embedding and indexing",
-                               progress=round(5 + share * (start + len(batch)) / total, 1))
+        share = 70 if self._extract else 95
+
+        async def progress(done: int, total: int) -> None:
+            await self._update(job_id, stage="embedding and indexing", progress=round(5 + share * done / total, 1))
+
+        await embed_and_index(document, rows, embedder=self._embedder, index=self._index, batch=self._batch,
+                              progress=progress)
 
     async def _extract_graph(self, job_id: str, document: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         assert self._graph is not None  # noqa: S101 - checked by the caller
@@ -196,7 +184,7 @@ class Ingestor:
     async def _finish(self, job_id: str, document: dict[str, Any], chunk_count: int, title: str | None) -> None:
         doc_id, version = str(document["id"]), int(document["version"])
         async with self._db.connection() as conn:
-            stale = await store.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=False)
+            stale = await chunks.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=False)
         if stale:
             await self._index.delete_chunks(stale)
         if self._graph is not None:
@@ -204,37 +192,37 @@ class Ingestor:
                                                version=version)
         async with self._db.connection() as conn, conn.transaction():
             if stale:
-                await store.delete_chunks(conn=conn, chunk_ids=stale)
-            await store.delete_version_texts(conn=conn, document_id=doc_id, keep_version=version)
-            await store.set_document_status(conn=conn, document_id=doc_id, status="ready",
+                await chunks.delete_chunks(conn=conn, chunk_ids=stale)
+            await documents.delete_version_texts(conn=conn, document_id=doc_id, keep_version=version)
+            await documents.set_document_status(conn=conn, document_id=doc_id, status="ready",
                                             chunk_count=chunk_count, title=title)
-            await store.update_job(conn=conn, job_id=job_id, state="done", progress=100, stage="done")
+            await jobs.update_job(conn=conn, job_id=job_id, state="done", progress=100, stage="done")
 
     async def _fail(self, job_id: str, document: dict[str, Any], reason: str) -> None:
         """Nothing half-indexed: this version's chunks leave the index and the store."""
         doc_id, version = str(document["id"]), int(document["version"])
         async with self._db.connection() as conn:
-            ids = await store.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=True)
+            ids = await chunks.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=True)
         if ids:
             await self._index.delete_chunks(ids)
         async with self._db.connection() as conn, conn.transaction():
             if ids:
-                await store.delete_chunks(conn=conn, chunk_ids=ids)
-            await store.set_document_status(conn=conn, document_id=doc_id, status="failed", error=reason)
-            await store.update_job(conn=conn, job_id=job_id, state="failed", stage="failed", error=reason)
+                await chunks.delete_chunks(conn=conn, chunk_ids=ids)
+            await documents.set_document_status(conn=conn, document_id=doc_id, status="failed", error=reason)
+            await jobs.update_job(conn=conn, job_id=job_id, state="failed", stage="failed", error=reason)
 
     async def _update(self, job_id: str, **fields: Any) -> None:
         async with self._db.connection() as conn:
-            await store.update_job(conn=conn, job_id=job_id, **fields)
+            await jobs.update_job(conn=conn, job_id=job_id, **fields)
 
     # ---- delete -----------------------------------------------------------------------
     async def delete(self, *, document_id: str, allowed: Callable[[str], bool]) -> None:
         async with self._db.connection() as conn:
-            document = await store.get_document(conn=conn, document_id=document_id)
+            document = await documents.get_document(conn=conn, document_id=document_id)
         if document is None or not allowed(document["collection"]):
             raise NotFound(f"no document {document_id}")
         await self._index.delete_document(document_id)
         if self._graph is not None:
             await self._graph.delete_document(collection=document["collection"], document_id=document_id)
         async with self._db.connection() as conn, conn.transaction():
-            await store.delete_document(conn=conn, document_id=document_id)
+            await documents.delete_document(conn=conn, document_id=document_id)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sutazai.knowledge import store
 from sutazai.knowledge.graph.interface import GraphStore
+from sutazai.knowledge.graph.names import normalise
+from sutazai.knowledge.passages import PassageSource
 from sutazai.knowledge.search.interface import Hit, SearchFilters, SearchIndex, reciprocal_rank_fusion
-from sutazai.lib.db import Database
 from sutazai.lib.errors import ValidationFailed
 from sutazai.lib.models import Embedder
 
@@ -43,9 +43,11 @@ class SearchResult:
 
 
 class Retriever:
-    def __init__(self, *, db: Database, index: SearchIndex, embedder: Embedder, graph: GraphStore | None = None,
-                 max_query_chars: int = 2000) -> None:
-        self._db, self._index, self._embedder, self._max = db, index, embedder, max_query_chars
+    """Hybrid search that returns exact, citable passages; knows nothing of HTTP."""
+
+    def __init__(self, *, passages: PassageSource, index: SearchIndex, embedder: Embedder,
+                 graph: GraphStore | None = None, max_query_chars: int = 2000) -> None:
+        self._passages, self._index, self._embedder, self._max = passages, index, embedder, max_query_chars
         self._graph = graph
 
     async def search(
@@ -70,15 +72,7 @@ class Retriever:
         """Chunks that state facts about entities the query names, most facts first."""
         if self._graph is None:
             return []
-        from sutazai.knowledge.graph.extraction import normalise
-
-        query = f" {normalise(text)} "
-        async with self._db.connection() as conn:
-            rows = await (await conn.execute(
-                """SELECT id::text, collection FROM knowledge.entities
-                    WHERE collection = ANY(%s) AND length(norm) >= 3 AND position(' ' || norm || ' ' IN %s) > 0
-                    ORDER BY length(norm) DESC LIMIT 8""",
-                (list(filters.collections), query))).fetchall()
+        rows = await self._passages.entities_named_in(filters.collections, normalise(text), 8)
         counts: dict[str, int] = {}
         for row in rows:
             for fact in await self._graph.facts_of(row["collection"], row["id"], as_of=time.time()):
@@ -94,8 +88,7 @@ class Retriever:
                            graph: list[Hit]) -> list[SearchResult]:
         if not ranked:
             return []
-        async with self._db.connection() as conn:
-            rows = {r["chunk_id"]: r for r in await store.get_chunks(conn=conn, chunk_ids=[h.chunk_id for h in ranked])}
+        rows = {r["chunk_id"]: r for r in await self._passages.chunks([h.chunk_id for h in ranked])}
         k_rank = {h.chunk_id: i for i, h in enumerate(keyword, start=1)}
         v_rank = {h.chunk_id: i for i, h in enumerate(vector, start=1)}
         g_rank = {h.chunk_id: i for i, h in enumerate(graph, start=1)}

@@ -6,14 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sutazai.learning import store
-from sutazai.lib.security import CurrentPrincipal, Role
+from sutazai.learning.deps import Learning
+from sutazai.lib.deps import CurrentPrincipal
 
 router = APIRouter(prefix="/api/learning/v1", tags=["learning"])
-RATINGS = {"up": 1, "down": -1}
 
 
 class FeedbackIn(BaseModel):
@@ -40,23 +39,19 @@ class FeedbackOut(BaseModel):
 @router.post("/feedback", response_model=FeedbackOut, status_code=201,
              summary="Thumbs up or down on an answer, with an optional comment (a second verdict from "
                      "the same person on the same trace replaces the first)")
-async def give_feedback(body: FeedbackIn, request: Request, response: Response,
-                        principal: CurrentPrincipal) -> FeedbackOut:
-    comment = (body.comment or "").strip() or None
-    async with request.app.state.resources.db.connection() as conn:
-        row, inserted = await store.upsert_feedback(conn=conn, trace_id=body.trace_id, subject=principal.subject,
-                                                    rating=RATINGS[body.rating], comment=comment)
-    if not inserted:
+async def give_feedback(body: FeedbackIn, response: Response, principal: CurrentPrincipal,
+                        learning: Learning) -> FeedbackOut:
+    recorded = await learning.feedback.give(principal=principal, trace_id=body.trace_id, rating=body.rating,
+                                            comment=body.comment)
+    if not recorded.created:
         response.status_code = 200
-    return FeedbackOut.of(row)
+    return FeedbackOut.of(recorded.row)
 
 
 @router.get("/feedback", response_model=list[FeedbackOut],
             summary="Feedback, newest first: admins see everyone's, others their own")
-async def list_feedback(request: Request, principal: CurrentPrincipal,
+async def list_feedback(principal: CurrentPrincipal, learning: Learning,
                         trace_id: Annotated[uuid.UUID | None, Query()] = None,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[FeedbackOut]:
-    subject = None if principal.role is Role.admin else principal.subject
-    async with request.app.state.resources.db.connection() as conn:
-        rows = await store.list_feedback(conn=conn, trace_id=trace_id, subject=subject, limit=limit)
+    rows = await learning.feedback.visible(principal=principal, trace_id=trace_id, limit=limit)
     return [FeedbackOut.of(r) for r in rows]

@@ -4,15 +4,14 @@ dead-lettered with the reason, never silently dropped."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
+from sutazai.learning.wiring import LearningComponents
 from sutazai.lib.bus import Handler
 
 STREAM = "learning.jobs"
 GROUP = "learning-workers"
 
 
-def handlers(app: FastAPI) -> dict[str, Handler]:
-    """Event type -> handler, bound to the started app's resources."""
-    del app
+def handlers(components: LearningComponents) -> dict[str, Handler]:
+    """Event type -> handler, bound to the started service's components (none yet)."""
+    del components
     return {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -18,47 +20,40 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class ErrorCode(StrEnum):
-    bad_request = "bad_request"
-    validation_failed = "validation_failed"
-    unauthenticated = "unauthenticated"
-    forbidden = "forbidden"
-    not_found = "not_found"
-    method_not_allowed = "method_not_allowed"
-    conflict = "conflict"
-    payload_too_large = "payload_too_large"
-    unsupported_media_type = "unsupported_media_type"
-    rate_limited = "rate_limited"
-    budget_exhausted = "budget_exhausted"
-    dependency_unavailable = "dependency_unavailable"
-    model_unavailable = "model_unavailable"
-    model_output_invalid = "model_output_invalid"
-    internal_error = "internal_error"
+    """Every error the platform reports: its stable code, HTTP status and title (the problem's
+    `title`, called `phrase` here as in http.HTTPStatus), together."""
 
+    status: int
+    phrase: str
 
-_TITLES = {
-    ErrorCode.bad_request: "Bad request",
-    ErrorCode.validation_failed: "Request validation failed",
-    ErrorCode.unauthenticated: "Authentication required",
-    ErrorCode.forbidden: "Forbidden",
-    ErrorCode.not_found: "Not found",
-    ErrorCode.method_not_allowed: "Method not allowed",
-    ErrorCode.conflict: "Conflict",
-    ErrorCode.payload_too_large: "Payload too large",
-    ErrorCode.unsupported_media_type: "Unsupported media type",
-    ErrorCode.rate_limited: "Too many requests",
-    ErrorCode.budget_exhausted: "The request's budget ran out",
-    ErrorCode.dependency_unavailable: "A dependency is unavailable",
-    ErrorCode.model_unavailable: "The model backend is unavailable",
-    ErrorCode.model_output_invalid: "The model produced invalid output",
-    ErrorCode.internal_error: "Internal error",
-}
+    def __new__(cls, code: str, status: int, phrase: str) -> ErrorCode:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.status, member.phrase = status, phrase
+        return member
+
+    bad_request = "bad_request", 400, "Bad request"
+    validation_failed = "validation_failed", 422, "Request validation failed"
+    unauthenticated = "unauthenticated", 401, "Authentication required"
+    forbidden = "forbidden", 403, "Forbidden"
+    not_found = "not_found", 404, "Not found"
+    method_not_allowed = "method_not_allowed", 405, "Method not allowed"
+    conflict = "conflict", 409, "Conflict"
+    payload_too_large = "payload_too_large", 413, "Payload too large"
+    unsupported_media_type = "unsupported_media_type", 415, "Unsupported media type"
+    rate_limited = "rate_limited", 429, "Too many requests"
+    budget_exhausted = "budget_exhausted", 422, "The request's budget ran out"
+    dependency_unavailable = "dependency_unavailable", 503, "A dependency is unavailable"
+    dependency_timeout = "dependency_timeout", 504, "A dependency did not answer in time"
+    model_unavailable = "model_unavailable", 503, "The model backend is unavailable"
+    model_output_invalid = "model_output_invalid", 502, "The model produced invalid output"
+    internal_error = "internal_error", 500, "Internal error"
 
 
 class SutazaiError(Exception):
-    """Base of every domain error; carries a stable code and an HTTP status."""
+    """Base of every domain error; its code carries the HTTP status and title."""
 
     code: ErrorCode = ErrorCode.internal_error
-    status: int = 500
 
     def __init__(
         self,
@@ -72,53 +67,63 @@ class SutazaiError(Exception):
         self.extra = extra or {}
         self.headers = headers or {}
 
+    @property
+    def status(self) -> int:
+        return self.code.status
+
 
 class BadRequest(SutazaiError):
-    code, status = ErrorCode.bad_request, 400
+    code = ErrorCode.bad_request
 
 
 class ValidationFailed(SutazaiError):
-    code, status = ErrorCode.validation_failed, 422
+    code = ErrorCode.validation_failed
 
 
 class Unauthenticated(SutazaiError):
-    code, status = ErrorCode.unauthenticated, 401
+    code = ErrorCode.unauthenticated
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 class Forbidden(SutazaiError):
-    code, status = ErrorCode.forbidden, 403
+    code = ErrorCode.forbidden
 
 
 class NotFound(SutazaiError):
-    code, status = ErrorCode.not_found, 404
+    code = ErrorCode.not_found
 
 
 class Conflict(SutazaiError):
-    code, status = ErrorCode.conflict, 409
+    code = ErrorCode.conflict
 
 
 class PayloadTooLarge(SutazaiError):
-    code, status = ErrorCode.payload_too_large, 413
+    code = ErrorCode.payload_too_large
 
 
 class UnsupportedMediaType(SutazaiError):
-    code, status = ErrorCode.unsupported_media_type, 415
+    code = ErrorCode.unsupported_media_type
 
 
 class BudgetExhausted(SutazaiError):
     """A request used up its budget of steps, tokens or seconds before it could finish."""
 
-    code, status = ErrorCode.budget_exhausted, 422
+    code = ErrorCode.budget_exhausted
 
 
 class DependencyUnavailable(SutazaiError):
-    code, status = ErrorCode.dependency_unavailable, 503
+    code = ErrorCode.dependency_unavailable
 
     def __init__(self, detail: str, *, retry_after: int = 5) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class DependencyTimeout(DependencyUnavailable):
+    """A backend was reachable but did not finish in time (statement or query timeout)."""
+
+    code = ErrorCode.dependency_timeout
 
 
 class ModelUnavailable(DependencyUnavailable):
@@ -126,7 +131,27 @@ class ModelUnavailable(DependencyUnavailable):
 
 
 class ModelOutputInvalid(SutazaiError):
-    code, status = ErrorCode.model_output_invalid, 502
+    code = ErrorCode.model_output_invalid
+
+
+ErrorMapping = Sequence[tuple[type[BaseException], Callable[[Any], SutazaiError]]]
+
+
+@contextmanager
+def translated(mapping: ErrorMapping) -> Iterator[None]:
+    """Re-raise a third-party error as the domain error of the first matching entry.
+
+    Each backend module keeps one mapping, most specific exception type first (as httpx's
+    `map_httpcore_exceptions`); domain errors and unmapped errors pass through unchanged."""
+    try:
+        yield
+    except SutazaiError:
+        raise
+    except Exception as exc:
+        for kind, make in mapping:
+            if isinstance(exc, kind):
+                raise make(exc) from exc
+        raise
 
 
 def problem(
@@ -134,7 +159,7 @@ def problem(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"https://sutazai.local/problems/{code.value}",
-        "title": _TITLES[code],
+        "title": code.phrase,
         "status": status,
         "code": code.value,
         "detail": detail,
@@ -158,18 +183,7 @@ def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None 
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-_STATUS_CODES = {
-    400: ErrorCode.bad_request,
-    401: ErrorCode.unauthenticated,
-    403: ErrorCode.forbidden,
-    404: ErrorCode.not_found,
-    405: ErrorCode.method_not_allowed,
-    409: ErrorCode.conflict,
-    413: ErrorCode.payload_too_large,
-    415: ErrorCode.unsupported_media_type,
-    429: ErrorCode.rate_limited,
-    503: ErrorCode.dependency_unavailable,
-}
+_STATUS_CODES = {code.status: code for code in reversed(ErrorCode)}  # the first code of each status
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -198,7 +212,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
             raise exc
         code = _STATUS_CODES.get(exc.status_code, ErrorCode.bad_request)
-        detail = str(exc.detail) if exc.detail else _TITLES[code]
+        detail = str(exc.detail) if exc.detail else code.phrase
         if exc.status_code == 404 and exc.detail == "Not Found":
             detail = f"no endpoint at {request.method} {request.url.path}"
         body = problem(exc.status_code, code, detail, instance=request.url.path)

@@ -7,9 +7,9 @@ import hashlib
 
 from cachetools import TTLCache
 
+from sutazai.lib.access import Principal, Role
 from sutazai.lib.errors import DependencyUnavailable, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
-from sutazai.lib.security import Principal, Role
 
 WHOAMI_PATH = "/api/identity/v1/whoami"
 

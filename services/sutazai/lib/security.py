@@ -1,5 +1,6 @@
-"""Credentials: API keys (stored hashed) and short-lived JWT bearer tokens, and the FastAPI
-dependencies that turn a request's credential into a Principal."""
+"""Where credentials are checked: API keys (stored hashed), short-lived JWT bearer tokens, the
+credential a request carries, and the Authenticator that turns it into a Principal. The route
+dependencies built on it are in `sutazai.lib.deps`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 import jwt
-from fastapi import Depends, Request
+from starlette.requests import Request
 
+from sutazai.lib.access import Principal, Role
 from sutazai.lib.errors import Forbidden, Unauthenticated
 
 API_KEY_PREFIX = "szk"
@@ -25,29 +25,6 @@ JWT_ALGORITHM = "HS256"
 SESSION_COOKIE = "sutazai_session"
 CSRF_HEADER = "x-sutazai-csrf"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class Role(StrEnum):
-    admin = "admin"
-    user = "user"
-    service = "service"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the subject, its role, and the credential that proved it."""
-
-    subject: str
-    role: Role
-    credential: str  # "api_key" or "token"
-    key_id: str | None = None
-    collections: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject, "role": self.role.value, "credential": self.credential,
-            "key_id": self.key_id, "collections": list(self.collections),
-        }
 
 
 @dataclass(frozen=True)
@@ -162,26 +139,3 @@ class Authenticator:
         if raw.count(".") == 2 and self._codec is not None:
             return self._codec.verify(raw)
         raise Unauthenticated("credential is neither a SutazAI API key (szk_...) nor a bearer token")
-
-
-async def require_principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated caller, or a 401 problem."""
-    authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(credential_from(request))
-    request.state.principal = principal
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
-
-
-def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """FastAPI dependency factory: the caller must hold one of `roles`."""
-
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in roles:
-            allowed = ", ".join(r.value for r in roles)
-            raise Forbidden(f"this action needs role {allowed}; your credential has {principal.role.value}")
-        return principal
-
-    return check

@@ -8,18 +8,17 @@ import importlib.util
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,22 +27,29 @@ from sutazai import __version__
 from sutazai.lib.context import bind_request, unbind_request
 from sutazai.lib.errors import install_error_handlers
 from sutazai.lib.telemetry import create_tracer_provider
+from sutazai.lib.wiring import ReadinessCheck, ServiceContainer
+
+COMPONENTS = "components"  # the one attribute of app.state: the service's typed components
+S = TypeVar("S", bound="HasTelemetry")
 
 logger = logging.getLogger("sutazai.access")
 
-ReadinessCheck = Callable[[], Awaitable[None]]
 
 
-@dataclass
-class ServiceSpec:
-    """What distinguishes one service: name, URL prefixes, lifespan and readiness checks."""
+class HasTelemetry(Protocol):
+    otlp_endpoint: str | None
+
+
+@dataclass(frozen=True)
+class ServiceSpec(Generic[S]):
+    """What distinguishes one service: name, URL prefixes, how it starts from its settings
+    (its `wiring.started`) and the routers it serves."""
 
     name: str
     prefixes: Sequence[str]
     description: str
-    otlp_endpoint: str | None = None
-    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
-    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    start: Callable[[S], AbstractAsyncContextManager[ServiceContainer]]
+    routers: Sequence[APIRouter] = ()
     readiness_timeout_seconds: float = 3.0
 
 
@@ -116,35 +122,39 @@ class ObservabilityMiddleware:
         )
 
 
-async def _run_checks(spec: ServiceSpec) -> tuple[bool, dict[str, Any]]:
+async def _run_checks(app: FastAPI, timeout: float) -> tuple[bool, dict[str, Any]]:
     async def one(check: ReadinessCheck) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(check(), timeout=spec.readiness_timeout_seconds)
+            await asyncio.wait_for(check(), timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
             return {"status": "down", "error": str(exc) or type(exc).__name__}
         return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
-    names = list(spec.readiness)
-    results = await asyncio.gather(*(one(spec.readiness[n]) for n in names))
-    checks = dict(zip(names, results, strict=True))
-    return all(r["status"] == "up" for r in results), checks
+    container: ServiceContainer | None = getattr(app.state, COMPONENTS, None)
+    if container is None:
+        return False, {"startup": {"status": "down", "error": "the service is still starting"}}
+    checks = container.readiness()
+    names = list(checks)
+    results = await asyncio.gather(*(one(checks[n]) for n in names))
+    return all(r["status"] == "up" for r in results), dict(zip(names, results, strict=True))
 
 
-def create_service_app(spec: ServiceSpec) -> FastAPI:
-    """Build the FastAPI app of one service; routes are added by the caller under its prefix."""
+def create_service_app(spec: ServiceSpec[S], settings: S) -> FastAPI:
+    """The FastAPI app of one service: its routers, started by its wiring with `settings`."""
     primary = spec.prefixes[0]
-    provider = create_tracer_provider(spec.name, spec.otlp_endpoint)
+    provider = create_tracer_provider(spec.name, settings.otlp_endpoint)
     metrics = _Metrics(spec.name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            if spec.lifespan is None:
-                yield
-            else:
-                async with spec.lifespan(app):
+            async with spec.start(settings) as components:
+                setattr(app.state, COMPONENTS, components)
+                try:
                     yield
+                finally:
+                    delattr(app.state, COMPONENTS)
         finally:
             provider.shutdown()
 
@@ -157,7 +167,6 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.spec = spec
     app.state.tracer_provider = provider
     install_error_handlers(app)
     _add_probe_routes(app, spec, metrics)
@@ -166,6 +175,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         ObservabilityMiddleware, service=spec.name,
         tracer=provider.get_tracer("sutazai"), metrics=metrics,
     )
+    for router in spec.routers:
+        app.include_router(router)
     return app
 
 
@@ -177,7 +188,7 @@ def _docs_assets() -> Path:
     return Path(next(iter(found.submodule_search_locations))) / "static"
 
 
-def _add_docs(app: FastAPI, spec: ServiceSpec) -> None:
+def _add_docs(app: FastAPI, spec: ServiceSpec[Any]) -> None:
     primary = spec.prefixes[0]
     app.mount(f"{primary}/docs/static", StaticFiles(directory=_docs_assets()), name=f"{spec.name}-docs")
 
@@ -191,7 +202,7 @@ def _add_docs(app: FastAPI, spec: ServiceSpec) -> None:
         )
 
 
-def _add_probe_routes(app: FastAPI, spec: ServiceSpec, metrics: _Metrics) -> None:
+def _add_probe_routes(app: FastAPI, spec: ServiceSpec[Any], metrics: _Metrics) -> None:
     primary = spec.prefixes[0]
 
     @app.get(f"{primary}/healthz", tags=["probes"], summary="Liveness")
@@ -200,15 +211,10 @@ def _add_probe_routes(app: FastAPI, spec: ServiceSpec, metrics: _Metrics) -> Non
 
     @app.get(f"{primary}/readyz", tags=["probes"], summary="Readiness of each dependency")
     async def readyz() -> JSONResponse:
-        ready, checks = await _run_checks(spec)
+        ready, checks = await _run_checks(app, spec.readiness_timeout_seconds)
         body = {"status": "ready" if ready else "not_ready", "service": spec.name, "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get(f"{primary}/metrics", tags=["probes"], summary="Prometheus metrics")
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def tracer_of(app: FastAPI) -> trace.Tracer:
-    provider: TracerProvider = app.state.tracer_provider
-    return provider.get_tracer("sutazai")

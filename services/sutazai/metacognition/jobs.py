@@ -4,15 +4,14 @@ dead-lettered with the reason, never silently dropped."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from sutazai.lib.bus import Handler
+from sutazai.metacognition.wiring import MetacognitionComponents
 
 STREAM = "metacognition.jobs"
 GROUP = "metacognition-workers"
 
 
-def handlers(app: FastAPI) -> dict[str, Handler]:
-    """Event type -> handler, bound to the started app's resources."""
-    del app
+def handlers(components: MetacognitionComponents) -> dict[str, Handler]:
+    """Event type -> handler, bound to the started service's components (none yet)."""
+    del components
     return {}

@@ -7,25 +7,22 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
+from sutazai.lib.access import CollectionName, Principal
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 from sutazai.lib.errors import SutazaiError
-from sutazai.lib.security import CurrentPrincipal, Principal, Role, credential_from, require_role
-from sutazai.reasoning.core import Answer, AskOptions, Reasoner, error_payload
+from sutazai.lib.security import credential_from
+from sutazai.reasoning.answers import Answer, AskOptions
+from sutazai.reasoning.core import Reasoner, error_payload
+from sutazai.reasoning.deps import ReasonerDep
+from sutazai.reasoning.tools.answering import Claim
 
 router = APIRouter(prefix="/api/reasoning/v1", tags=["reasoning"])
-
-
-def get_reasoner(request: Request) -> Reasoner:
-    reasoner: Reasoner = request.app.state.reasoner
-    return reasoner
-
-
-ReasonerDep = Annotated[Reasoner, Depends(get_reasoner)]
 
 
 class BudgetIn(BaseModel):
@@ -52,8 +49,8 @@ class Options(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(max_length=100_000, description="what you want answered")
-    collection: str | None = Field(default=None, max_length=63,
-                                   description="the document collection to ground the answer in")
+    collection: CollectionName | None = Field(default=None, description="the document collection to ground the "
+                                              "answer in (default: your credential's first, or 'default')")
     options: Options = Field(default_factory=Options)
 
 
@@ -62,12 +59,6 @@ class Citation(BaseModel):
     chunk_id: str
     text: str
     source: str | None = Field(default=None, description="the document's source name")
-
-
-class Claim(BaseModel):
-    text: str
-    supported: bool
-    chunk_ids: list[str]
 
 
 class AskResponse(BaseModel):
@@ -138,7 +129,7 @@ class Replay(BaseModel):
 
 
 class Routes(BaseModel):
-    routes: dict[str, str] = Field(description="model per step kind (plan, extract, synthesize, verify)")
+    routes: dict[str, str] = Field(description="model per kind of step that calls a model (extract, synthesize)")
     models: list[str] = Field(default_factory=list, description="models a route may name")
 
 
@@ -155,8 +146,7 @@ async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
              responses={200: {"content": {"text/event-stream": {}}, "description": "a stream of events"}})
 async def ask_stream(body: AskRequest, request: Request, principal: CurrentPrincipal,
                      reasoner: ReasonerDep) -> EventSourceResponse:
-    await reasoner.check(question=body.question, principal=principal, collection=body.collection,
-                         credential=credential_from(request))
+    reasoner.check(question=body.question, principal=principal, collection=body.collection)
     return EventSourceResponse(_events(reasoner, body, principal, credential_from(request)))
 
 
@@ -204,9 +194,6 @@ async def replay(trace_id: uuid.UUID, request: Request, principal: CurrentPrinci
 @router.get("/routes", response_model=Routes, summary="Which model serves each kind of step")
 async def get_routes(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Routes:  # noqa: ARG001
     return Routes(routes=reasoner.router.routes(), models=reasoner.router.models())
-
-
-AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
 
 
 @router.put("/routes", response_model=Routes, summary="Route step kinds to models (admin; kept in PostgreSQL)")

@@ -7,64 +7,22 @@ recorded as skipped. Every finished step goes to the recorder as it happens."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sutazai.lib.errors import ModelUnavailable, SutazaiError
 from sutazai.reasoning.planning import Plan, PlannedStep, resolve
+from sutazai.reasoning.steps import Budget, Spend, StepRecord
 from sutazai.reasoning.tools import Tool, ToolContext, ToolFailed, Usage
-from sutazai.reasoning.tools.base import validate_input, validate_output
+from sutazai.reasoning.tools.base import MODEL_KINDS, validate_input, validate_output
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Budget:
-    max_steps: int
-    max_tokens: int
-    max_seconds: float
-
-
-@dataclass
-class StepRecord:
-    id: str
-    kind: str
-    tool: str
-    depends_on: tuple[str, ...]
-    purpose: str
-    input: dict[str, Any]
-    status: str = "ok"  # ok | error | skipped
-    output: dict[str, Any] | None = None
-    error: str | None = None
-    model: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    latency_ms: float = 0.0
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-    def to_event(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["depends_on"] = list(self.depends_on)
-        data["started_at"] = self.started_at.isoformat()
-        return data
-
-
 Recorder = Callable[[StepRecord], Awaitable[None]]
-
-
-@dataclass
-class Spend:
-    steps: int = 0
-    tokens: int = 0
-    exhausted: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "tokens": self.tokens, "exhausted": self.exhausted}
+__all__ = ["Budget", "Executor", "Recorder", "Spend", "StepRecord"]
 
 
 class Executor:
@@ -79,7 +37,7 @@ class Executor:
     def _refusal(self, step: PlannedStep) -> str | None:
         if self.spend.steps >= self._budget.max_steps:
             self.spend.exhausted = self.spend.exhausted or f"step budget of {self._budget.max_steps} used up"
-        elif step.kind in {"extract", "synthesize"} and self.spend.tokens >= self._budget.max_tokens:
+        elif self.kind_of(step) in MODEL_KINDS and self.spend.tokens >= self._budget.max_tokens:
             self.spend.exhausted = self.spend.exhausted or f"token budget of {self._budget.max_tokens} used up"
         elif time.monotonic() >= self._deadline:
             self.spend.exhausted = self.spend.exhausted or f"time budget of {self._budget.max_seconds:g} s used up"
@@ -87,10 +45,20 @@ class Executor:
             return None
         return self.spend.exhausted
 
-    async def run(self, plan: Plan) -> dict[str, StepRecord]:
-        """Run every step of the plan that the budget allows; return the records by step id."""
+    def kind_of(self, step: PlannedStep) -> str:
+        """The step's kind, as its tool's class declares it."""
+        return self._tools[step.tool].kind
+
+    async def run(self, plan: Plan, *, done_before: Mapping[str, StepRecord] | None = None) -> dict[str, StepRecord]:
+        """Run every step of the plan that the budget allows; return the records by step id.
+
+        Steps in `done_before` (run ahead of planning, see `prefetch`) are recorded first and
+        not run again."""
         done: dict[str, StepRecord] = {}
-        pending = {s.id: s for s in plan.steps}
+        for step_id, record in (done_before or {}).items():
+            done[step_id] = record
+            await self._record(record)
+        pending = {s.id: s for s in plan.steps if s.id not in done}
         running: dict[asyncio.Task[StepRecord], str] = {}
         try:
             while pending or running:
@@ -143,13 +111,15 @@ class Executor:
         running.clear()
 
     def _skipped(self, step: PlannedStep, reason: str) -> StepRecord:
-        return StepRecord(id=step.id, kind=step.kind, tool=step.tool, depends_on=step.depends_on,
+        return StepRecord(id=step.id, kind=self.kind_of(step), tool=step.tool, depends_on=step.depends_on,
                           purpose=step.purpose, input=step.input, status="skipped", error=reason)
 
-    async def run_step(self, step: PlannedStep, outputs: Mapping[str, Any]) -> StepRecord:
-        """Run one step with its dependencies' outputs; never raises for a tool's failure."""
+    async def run_step(self, step: PlannedStep, outputs: Mapping[str, Any], *,
+                       fatal: tuple[type[SutazaiError], ...] = ()) -> StepRecord:
+        """Run one step with its dependencies' outputs; never raises for a tool's failure,
+        except ModelUnavailable and the domain errors listed in `fatal`."""
         raw = resolve(step.input, outputs)
-        record = StepRecord(id=step.id, kind=step.kind, tool=step.tool, depends_on=step.depends_on,
+        record = StepRecord(id=step.id, kind=self.kind_of(step), tool=step.tool, depends_on=step.depends_on,
                             purpose=step.purpose, input=raw)
         allowance = max(self._budget.max_tokens - self.spend.tokens, 1)
         ctx = self._context(allowance)
@@ -157,12 +127,14 @@ class Executor:
         try:
             tool = self._tools[step.tool]
             result = await tool.run(validate_input(tool, raw), ctx)
-            record.output = validate_output(tool, result)
+            record.result, record.output = validate_output(tool, result)
         except ToolFailed as exc:
             record.status, record.error = "error", str(exc)
         except ModelUnavailable:
             raise
         except SutazaiError as exc:
+            if isinstance(exc, fatal):
+                raise
             record.status, record.error = "error", exc.detail
         finally:
             record.latency_ms = (time.perf_counter() - clock) * 1000
@@ -173,6 +145,26 @@ class Executor:
         record.model = usage.model
         record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         self.spend.tokens += usage.prompt_tokens + usage.completion_tokens
+
+    async def prefetch(self, steps: list[PlannedStep], *,
+                       fatal: tuple[type[SutazaiError], ...] = ()) -> dict[str, StepRecord]:
+        """Run steps that depend on nothing, concurrently, before the plan is chosen (their
+        results choose it), within the budget. They are recorded when the plan that includes
+        them runs. The first of the `fatal` errors any of them raised is raised."""
+        records: dict[str, StepRecord] = {}
+        runs = []
+        for step in steps:
+            reason = self._refusal(step)
+            if reason:
+                records[step.id] = self._skipped(step, reason)
+            else:
+                self.spend.steps += 1
+                runs.append(self.run_step(step, {}, fatal=fatal))
+        for outcome in await asyncio.gather(*runs, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            records[outcome.id] = outcome
+        return {s.id: records[s.id] for s in steps}
 
     async def run_single(self, step: PlannedStep, outputs: Mapping[str, Any]) -> StepRecord:
         """Run one step outside a plan (after voting), within the same budget, and record it."""

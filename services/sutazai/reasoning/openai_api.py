@@ -15,11 +15,14 @@ from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
+from sutazai.lib.access import CollectionName
+from sutazai.lib.deps import CurrentPrincipal
 from sutazai.lib.errors import NotFound, ValidationFailed
 from sutazai.lib.models import ChatMessage, ModelBackend
-from sutazai.lib.security import CurrentPrincipal, credential_from
-from sutazai.reasoning.api import ReasonerDep
-from sutazai.reasoning.core import Answer, AskOptions, Reasoner
+from sutazai.lib.security import credential_from
+from sutazai.reasoning.answers import Answer, AskOptions
+from sutazai.reasoning.core import Reasoner
+from sutazai.reasoning.deps import ReasonerDep
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 PIPELINE = "sutazai"
@@ -47,7 +50,8 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     stream: bool = False
     n: int = Field(default=1, ge=1, le=1, description="one choice per request")
-    collection: str | None = Field(default=None, description="SutazAI extension: collection to ground in")
+    collection: CollectionName | None = Field(default=None,
+                                              description="SutazAI extension: collection to ground in")
 
 
 @router.get("/models", summary="Models you can name in chat completions")

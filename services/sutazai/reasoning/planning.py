@@ -7,18 +7,15 @@ same way."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sutazai.reasoning.strategies import Calculated, Calendar, Compared, Extracted, OutcomeReader, Synthesized
 from sutazai.reasoning.tools.modeltools import numbers_in
 
-STEP_KINDS = ("plan", "retrieve", "extract", "compute", "synthesize", "verify")
-TOOL_KINDS = {
-    "search": "retrieve", "graph_lookup": "retrieve", "graph_path": "retrieve",
-    "calculator": "compute", "compare": "compute", "dates": "compute", "formulate": "extract",
-    "extract_value": "extract", "model": "extract", "synthesize": "synthesize", "verify": "verify",
-}
+MAIN_SEARCH = "s1"
+"""A plan made with knowledge starts with the search for the question itself."""
 
 
 class PlanInvalid(ValueError):
@@ -33,28 +30,38 @@ class PlannedStep:
     depends_on: tuple[str, ...] = ()
     purpose: str = ""
 
-    @property
-    def kind(self) -> str:
-        return TOOL_KINDS.get(self.tool, "extract")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "tool": self.tool, "kind": self.kind, "input": self.input,
+    def to_dict(self, kind: str) -> dict[str, Any]:
+        return {"id": self.id, "tool": self.tool, "kind": kind, "input": self.input,
                 "depends_on": list(self.depends_on), "purpose": self.purpose}
 
 
 @dataclass
 class Plan:
+    """Steps in order, the strategy's name, and the reader that turns the steps' results into
+    an answer candidate."""
+
     steps: list[PlannedStep] = field(default_factory=list)
     strategy: str = "answer"
     notes: list[str] = field(default_factory=list)
+    reader: OutcomeReader | None = None
 
     def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "") -> str:
         step_id = f"s{len(self.steps) + 1}"
         self.steps.append(PlannedStep(step_id, tool, input, after, purpose))
         return step_id
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"strategy": self.strategy, "notes": self.notes, "steps": [s.to_dict() for s in self.steps]}
+    def to_dict(self, tools: Mapping[str, Any]) -> dict[str, Any]:
+        """The plan as stored in the trace; each step's kind is its tool's."""
+        return {"strategy": self.strategy, "notes": self.notes,
+                "steps": [s.to_dict(tools[s.tool].kind) for s in self.steps]}
+
+    def first_wave(self) -> list[PlannedStep]:
+        """The steps that depend on nothing: they can all start at once."""
+        return [s for s in self.steps if not s.depends_on]
+
+    def ids(self, tool: str) -> list[str]:
+        """The ids of the steps that use `tool`, in plan order (what a strategy reads)."""
+        return [s.id for s in self.steps if s.tool == tool]
 
     def validate(self, tools: Mapping[str, object]) -> None:
         """Raise PlanInvalid unless every tool exists and the dependencies form a DAG."""
@@ -225,6 +232,12 @@ def date_request(question: str) -> dict[str, Any] | None:
     return None
 
 
+def wants_sources(question: str) -> bool:
+    """Whether a plan for this question may use the collection (not pure arithmetic or dates):
+    then the retrieval steps run first, and what the main search finds shapes the plan."""
+    return expression_in(question) is None and date_request(question) is None
+
+
 @dataclass(frozen=True)
 class PlanRequest:
     question: str
@@ -239,19 +252,21 @@ def _sampling(req: PlanRequest, i: int) -> dict[str, Any]:
     return {"temperature": req.temperature if i == 0 else req.sample_temperature, "seed": req.seed + i}
 
 
-def rules_plan(req: PlanRequest) -> Plan:
-    """A plan chosen by the question's shape; see the module docstring."""
-    plan = Plan()
+def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan:
+    """A plan chosen by the question's shape; see the module docstring. A plan made without
+    knowledge starts with `preface`: retrieval steps that already ran and found nothing."""
+    plan = Plan(steps=list(preface))
     expression = expression_in(req.question)
     if expression:
         plan.strategy = "compute"
-        plan.add("calculator", {"expression": expression[0], "operation": expression[1]},
-                 purpose="the question is arithmetic: compute it exactly")
+        step = plan.add("calculator", {"expression": expression[0], "operation": expression[1]},
+                        purpose="the question is arithmetic: compute it exactly")
+        plan.reader = Calculated(calculations=[step])
         return plan
     dates = date_request(req.question)
     if dates:
         plan.strategy = "compute"
-        plan.add("dates", dates, purpose="the question is calendar arithmetic")
+        plan.reader = Calendar(step=plan.add("dates", dates, purpose="the question is calendar arithmetic"))
         return plan
     entities = entities_in(req.question)[:3]
     numeric = asks_quantity(req.question)
@@ -260,9 +275,11 @@ def rules_plan(req: PlanRequest) -> Plan:
     elif numeric and len(numbers_in(req.question)) >= 2:
         plan.strategy = "compute"
         _compute_chains(plan, req, question=req.question, values={}, variables={}, after=())
+        plan.reader = Calculated(calculations=plan.ids("calculator"))
     else:
         plan.strategy = "answer"
         _synthesis_samples(plan, req, passages=[], after=())
+        plan.reader = Synthesized(samples=plan.ids("synthesize"), numeric=numeric)
     return plan
 
 
@@ -291,17 +308,20 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
             extracts.append(extract)
         pick = choice(req.question)
         if pick:
-            plan.add("compare", {"values": {e: variables[n] for (e, _), n in zip(per_entity, names, strict=False)},
-                                 "pick": pick}, after=tuple(extracts),
-                     purpose=f"pick the {'largest' if pick == 'max' else 'smallest'} {quantity}")
+            compare = plan.add("compare", {"values": {e: variables[n] for (e, _), n in
+                                                      zip(per_entity, names, strict=False)},
+                                           "pick": pick}, after=tuple(extracts),
+                               purpose=f"pick the {'largest' if pick == 'max' else 'smallest'} {quantity}")
+            plan.reader = Compared(compare=compare, extracts=extracts, searches=plan.ids("search"))
             return
         combine = combination(req.question) if len(extracts) == 2 else None
         if combine:
             plan.add("calculator", {"expression": combine, "variables": variables}, after=tuple(extracts),
                      purpose=f"combine the two values exactly: {combine}")
-            return
-        _compute_chains(plan, req, question=req.question, values=values, variables=variables,
-                        after=tuple(extracts))
+        else:
+            _compute_chains(plan, req, question=req.question, values=values, variables=variables,
+                            after=tuple(extracts))
+        plan.reader = Calculated(calculations=plan.ids("calculator"), extracts=extracts, searches=plan.ids("search"))
         return
     if numeric and not numbers_in(req.question):
         plan.strategy = "extract"
@@ -309,6 +329,7 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
             plan.add("extract_value", {"target": req.question, "passages": ref(f"{main}.passages"),
                                        **_sampling(req, i)},
                      after=(main,), purpose=f"sample {i + 1}: read the quantity asked for from the passages")
+        plan.reader = Extracted(samples=plan.ids("extract_value"), searches=plan.ids("search"))
         return
     plan.strategy = "answer"
     if len(entities) == 2:
@@ -318,6 +339,7 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
     passages = [ref(f"{s}.passages") for s in sources]
     facts = [ref(f"{g}.facts") for g in graph]
     _synthesis_samples(plan, req, passages=passages, facts=facts, after=tuple(sources + graph))
+    plan.reader = Synthesized(samples=plan.ids("synthesize"), searches=plan.ids("search"), numeric=numeric)
 
 
 def _compute_chains(plan: Plan, req: PlanRequest, *, question: str, values: dict[str, str],

@@ -1,15 +1,41 @@
-"""Which model serves which kind of step. Defaults come from configuration
-(SUTAZAI_MODEL_ROUTES, e.g. {"synthesize": "qwen2.5:7b"}); an admin or, later, the learning
-service may override them through the API, and overrides are stored in PostgreSQL."""
+"""Which model serves which kind of step. Only the kinds whose tools call a model are routed
+(extract, synthesize). Defaults come from configuration (SUTAZAI_MODEL_ROUTES, e.g.
+{"synthesize": "qwen2.5:7b"}); an admin or, later, the learning service may override them
+through the API, and overrides are kept by a `RouteStore` (PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
+from sutazai.lib.db import Database
 from sutazai.lib.errors import ValidationFailed
 from sutazai.lib.models import ModelBackend
+from sutazai.reasoning.store import routes as route_rows
+from sutazai.reasoning.tools.base import MODEL_KINDS
 
-ROUTED_KINDS = ("plan", "extract", "synthesize", "verify")
+ROUTED_KINDS = MODEL_KINDS
+
+
+class RouteStore(Protocol):
+    async def load(self) -> dict[str, str]: ...
+
+    async def save(self, *, routes: dict[str, str], actor: str) -> None: ...
+
+
+class StoredRoutes:
+    """RouteStore over PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load(self) -> dict[str, str]:
+        async with self._db.connection() as conn:
+            return await route_rows.list_routes(conn=conn)
+
+    async def save(self, *, routes: dict[str, str], actor: str) -> None:
+        async with self._db.connection() as conn, conn.transaction():
+            await route_rows.save_routes(conn=conn, routes=routes, actor=actor)
 
 
 class ModelRouter:
@@ -45,6 +71,11 @@ class ModelRouter:
 
     def update(self, routes: Mapping[str, str]) -> None:
         self._routes.update(self.check(routes))
+
+    def restore(self, saved: Mapping[str, str]) -> None:
+        """Apply stored routes that still make sense (known kind, model still available)."""
+        available = set(self._available())
+        self._routes.update({k: v for k, v in saved.items() if k in ROUTED_KINDS and v in available})
 
     def by_name(self, name: str) -> ModelBackend:
         return self._default if name == self._default.chat_model else self._resolve(name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -14,7 +14,7 @@ from sutazai.runtime.gateway import Gateway
 SERVICES = ("identity", "reasoning", "knowledge", "learning", "metacognition", "web")
 
 
-def _factories() -> dict[str, tuple[Callable[[], FastAPI], tuple[str, ...]]]:
+def _factories() -> dict[str, tuple[Callable[[], FastAPI], Sequence[str]]]:
     from sutazai.identity import app as identity
     from sutazai.knowledge import app as knowledge
     from sutazai.learning import app as learning

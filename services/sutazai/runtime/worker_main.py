@@ -13,22 +13,22 @@ WORKER_SERVICES = ("knowledge", "learning", "metacognition")
 
 
 async def run_worker(service: str) -> None:
-    """Start the service's app (its resources, without serving HTTP) and consume its stream."""
+    """Start the service's components with its `wiring` (no HTTP app) and consume its stream."""
     if service not in WORKER_SERVICES:
         raise ValueError(f"no worker for {service!r}; choose one of {', '.join(WORKER_SERVICES)}")
     settings = importlib.import_module(f"sutazai.{service}.settings").get_settings()
     configure_logging(settings.log_level)
     if hasattr(settings, "inprocess_worker"):
         settings = settings.model_copy(update={"inprocess_worker": False})
-    app = importlib.import_module(f"sutazai.{service}.app").create_app(settings)
+    wiring = importlib.import_module(f"sutazai.{service}.wiring")
     jobs = importlib.import_module(f"sutazai.{service}.jobs")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with app.router.lifespan_context(app):
-        worker = Worker(bus=app.state.resources.bus, stream=jobs.STREAM, group=jobs.GROUP,
-                        handlers=jobs.handlers(app),
+    async with wiring.started(settings) as components:
+        worker = Worker(bus=components.resources.bus, stream=jobs.STREAM, group=jobs.GROUP,
+                        handlers=jobs.handlers(components),
                         claim_idle_ms=getattr(settings, "worker_claim_idle_ms", 30_000))
         await worker.run(stop)
 

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from sutazai.lib.access import Role
 from sutazai.lib.errors import Unauthenticated
-from sutazai.lib.security import SESSION_COOKIE, Role
-from sutazai.web.session import SessionBroker
+from sutazai.lib.security import SESSION_COOKIE
+from sutazai.web.deps import Web
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(prefix="/web/v1", tags=["web"])
 pages = APIRouter()
-
-
-def get_broker(request: Request) -> SessionBroker:
-    broker: SessionBroker = request.app.state.broker
-    return broker
-
-
-Broker = Annotated[SessionBroker, Depends(get_broker)]
 
 
 class SignIn(BaseModel):
@@ -39,8 +31,8 @@ class Session(BaseModel):
     expires_in: int | None = Field(default=None, description="seconds until the session ends")
 
 
-def _secure(request: Request) -> bool:
-    configured: bool | None = getattr(request.app.state.settings, "secure_cookies", None)
+def _secure(request: Request, web: Web) -> bool:
+    configured = web.settings.secure_cookies
     if configured is not None:
         return configured
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
@@ -48,10 +40,10 @@ def _secure(request: Request) -> bool:
 
 @router.post("/session", response_model=Session, summary="Sign in with an API key: sets an HttpOnly "
              "session cookie holding a short-lived token")
-async def sign_in(body: SignIn, request: Request, response: Response, broker: Broker) -> Session:
-    signed = await broker.sign_in(body.api_key)
+async def sign_in(body: SignIn, request: Request, response: Response, web: Web) -> Session:
+    signed = await web.broker.sign_in(body.api_key)
     response.set_cookie(SESSION_COOKIE, signed.token, max_age=signed.expires_in, path="/",
-                        httponly=True, samesite="strict", secure=_secure(request))
+                        httponly=True, samesite="strict", secure=_secure(request, web))
     response.headers["Cache-Control"] = "no-store"
     return Session(subject=signed.who["subject"], role=Role(signed.who["role"]),
                    collections=list(signed.who.get("collections") or []), expires_in=signed.expires_in)
@@ -59,13 +51,13 @@ async def sign_in(body: SignIn, request: Request, response: Response, broker: Br
 
 @router.get("/session", response_model=Session, summary="Who this browser session belongs to "
             "(signed_in is false when there is no session or it has ended)")
-async def current_session(request: Request, response: Response, broker: Broker) -> Session:
+async def current_session(request: Request, response: Response, web: Web) -> Session:
     response.headers["Cache-Control"] = "no-store"
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return Session(signed_in=False)
     try:
-        who = await broker.who(token)
+        who = await web.broker.who(token)
     except Unauthenticated:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
         return Session(signed_in=False)

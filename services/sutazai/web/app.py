@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.service_app import ServiceSpec, create_service_app
+from sutazai.web import wiring
 from sutazai.web.api import STATIC, pages, router
-from sutazai.web.session import SessionBroker
 from sutazai.web.settings import WebSettings, get_settings
 
-PREFIXES = ("/web",)
 # Everything the UI loads comes from this origin; no inline script or style is allowed.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -52,36 +47,13 @@ class UiHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def _lifespan(settings: WebSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = ResilientClient(settings.identity_url, name="identity service", timeout=10)
-        app.state.broker = SessionBroker(client)
-        try:
-            yield
-        finally:
-            await client.close()
-
-    return lifespan
+SPEC = ServiceSpec(name="web", prefixes=("/web",), start=wiring.started, routers=[router, pages],
+                   description="The internal web UI and its sign-in session.")
+PREFIXES = SPEC.prefixes
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    spec = ServiceSpec(
-        name="web", prefixes=PREFIXES, otlp_endpoint=settings.otlp_endpoint,
-        description="The internal web UI and its sign-in session.", lifespan=_lifespan(settings),
-    )
-    app = create_service_app(spec)
-    app.state.settings = settings
-
-    async def identity() -> None:
-        response = await app.state.broker.identity_health()
-        if response != 200:
-            raise RuntimeError(f"identity answered {response}")
-
-    spec.readiness["identity"] = identity
-    app.include_router(router)
-    app.include_router(pages)
+    app = create_service_app(SPEC, settings or get_settings())
     app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
     app.add_middleware(UiHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI's scripts, over slow links

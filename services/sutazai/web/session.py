@@ -38,9 +38,11 @@ class SessionBroker:
         return SignedIn(token=token, expires_in=int(issued["expires_in"]),
                         who=await self.who(token))
 
-    async def identity_health(self) -> int:
-        """HTTP status of identity's liveness probe (for the web service's readiness)."""
-        return (await self._identity.request("GET", "/api/identity/healthz")).status_code
+    async def check_identity(self) -> None:
+        """Raise unless identity's liveness probe answers 200 (the web service's readiness)."""
+        status = (await self._identity.request("GET", "/api/identity/healthz")).status_code
+        if status != 200:
+            raise DependencyUnavailable(f"identity answered {status}")
 
     async def who(self, token: str) -> dict[str, Any]:
         return await self._call("GET", WHOAMI_PATH, token)

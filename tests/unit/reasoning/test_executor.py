@@ -32,6 +32,7 @@ class FakeDouble:
     """A fake tool: doubles its input after an optional delay, spending 10 tokens."""
 
     name: ClassVar[str] = "double"
+    kind: ClassVar[str] = "compute"
     description: ClassVar[str] = "fake"
     input_model: ClassVar[type[BaseModel]] = In
     output_model: ClassVar[type[BaseModel]] = Out

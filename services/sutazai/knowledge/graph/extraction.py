@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from sutazai.knowledge.graph.interface import Entity, Fact, GraphStore
+from sutazai.knowledge.graph.names import normalise
+from sutazai.knowledge.store import entities
 from sutazai.lib.db import Database
 from sutazai.lib.errors import ModelOutputInvalid
 from sutazai.lib.models import ChatMessage, ModelBackend
@@ -51,18 +52,8 @@ EXAMPLE_JSON = (
     '{"name":"Warsaw","type":"place"}],"relations":[{"source":"Marie Curie","relation":"worked at",'
     '"target":"University of Paris"},{"source":"Marie Curie","relation":"born in","target":"Warsaw"}]}'
 )
-_ARTICLES = re.compile(r"^(the|a|an)\s+")
-_NON_WORD = re.compile(r"[^\w\s-]")
-_SPACES = re.compile(r"\s+")
 _RELATION = re.compile(r"[^a-z0-9]+")
 _GENERIC_RELATIONS = {"is", "has", "related_to", "relation", "and", "of", "the"}
-
-
-def normalise(name: str) -> str:
-    """Case-, accent-, punctuation- and article-insensitive key of an entity name."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or name
-    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text.casefold())).strip()
-    return _ARTICLES.sub("", text)
 
 
 def relation_label(raw: str) -> str:
@@ -165,7 +156,7 @@ class GraphBuilder:
                 entity = Entity(id=str(uuid.uuid4()), name=item["name"], type=item["type"])
                 entity = await _register(self._db, collection, entity, norm, vector)
             else:
-                entity = await _add_alias(self._db, known, item["name"], norm)
+                entity = await _add_alias(self._db, known, norm)
             await self._store.upsert_entity(collection, entity)
             ids[norm] = entity.id
         return ids
@@ -175,28 +166,19 @@ class GraphBuilder:
 
     async def delete_document(self, *, collection: str, document_id: str) -> None:
         await self._store.delete_document(collection, document_id)
-        remaining = await self._store.get_entities(collection, await _entity_ids(self._db, collection))
         async with self._db.connection() as conn:
-            await conn.execute("DELETE FROM knowledge.entities WHERE collection = %s AND NOT (id = ANY(%s::uuid[]))",
-                               (collection, [e.id for e in remaining]))
-
-
-def _vector(values: Sequence[float]) -> str:
-    return "[" + ",".join(f"{v:.6f}" for v in values) + "]"
+            known = await entities.entity_ids(conn=conn, collection=collection)
+        remaining = await self._store.get_entities(collection, known)
+        async with self._db.connection() as conn:
+            await entities.delete_entities_except(conn=conn, collection=collection, keep=[e.id for e in remaining])
 
 
 async def _match(db: Database, collection: str, norm: str, vector: Sequence[float]) -> dict[str, Any] | None:
+    """A known entity by name or alias, else the nearest by embedding if it is close enough."""
     async with db.connection() as conn:
-        row = await (await conn.execute(
-            """SELECT id::text, name, type, aliases, norm FROM knowledge.entities
-                WHERE collection = %s AND (norm = %s OR %s = ANY(aliases)) LIMIT 1""",
-            (collection, norm, norm))).fetchone()
+        row = await entities.match_by_name(conn=conn, collection=collection, norm=norm)
         if row is None:
-            row = await (await conn.execute(
-                """SELECT id::text, name, type, aliases, norm, 1 - (embedding <=> %s::public.vector) AS similarity
-                     FROM knowledge.entities WHERE collection = %s
-                    ORDER BY embedding <=> %s::public.vector LIMIT 1""",
-                (_vector(vector), collection, _vector(vector)))).fetchone()
+            row = await entities.nearest_by_embedding(conn=conn, collection=collection, vector=vector)
             if row is not None and float(row["similarity"]) < SIMILARITY_MERGE:
                 row = None
     return row
@@ -204,28 +186,15 @@ async def _match(db: Database, collection: str, norm: str, vector: Sequence[floa
 
 async def _register(db: Database, collection: str, entity: Entity, norm: str, vector: Sequence[float]) -> Entity:
     async with db.connection() as conn:
-        row = await (await conn.execute(
-            """INSERT INTO knowledge.entities (id, collection, name, norm, type, embedding)
-               VALUES (%s, %s, %s, %s, %s, %s::public.vector)
-               ON CONFLICT (collection, norm) DO UPDATE SET name = knowledge.entities.name
-               RETURNING id::text, name, type, aliases""",
-            (entity.id, collection, entity.name, norm, entity.type, _vector(vector)))).fetchone()
-    assert row is not None  # noqa: S101 - RETURNING always yields the row
+        row = await entities.register_entity(conn=conn, entity_id=entity.id, collection=collection,
+                                             name=entity.name, norm=norm, type=entity.type, vector=vector)
     return Entity(id=row["id"], name=row["name"], type=row["type"], aliases=tuple(row["aliases"]))
 
 
-async def _add_alias(db: Database, known: dict[str, Any], name: str, norm: str) -> Entity:
+async def _add_alias(db: Database, known: dict[str, Any], norm: str) -> Entity:
     aliases = list(known["aliases"])
     if norm != known["norm"] and norm not in aliases:
         aliases.append(norm)
         async with db.connection() as conn:
-            await conn.execute("UPDATE knowledge.entities SET aliases = %s WHERE id = %s", (aliases, known["id"]))
-    del name
+            await entities.set_aliases(conn=conn, entity_id=known["id"], aliases=aliases)
     return Entity(id=known["id"], name=known["name"], type=known["type"], aliases=tuple(aliases))
-
-
-async def _entity_ids(db: Database, collection: str) -> list[str]:
-    async with db.connection() as conn:
-        rows = await (await conn.execute("SELECT id::text FROM knowledge.entities WHERE collection = %s",
-                                         (collection,))).fetchall()
-    return [r["id"] for r in rows]

@@ -47,6 +47,14 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
     )
 
 
+def backend_for_model(settings: ModelSettings, chat_model: str) -> ModelBackend:
+    """A backend like the configured one, serving `chat_model` instead (an Ollama host serves
+    many models; llama.cpp serves the one file it loaded)."""
+    if settings.model_backend is not ModelBackendKind.ollama:
+        raise ValueError(f"only an Ollama host serves other models than {settings.chat_model!r}")
+    return build_backend(settings.model_copy(update={"chat_model": chat_model}))
+
+
 @asynccontextmanager
 async def shared_backend(settings: ModelSettings) -> AsyncIterator[ModelBackend]:
     """The process-wide backend for these settings, closed when its last user leaves."""

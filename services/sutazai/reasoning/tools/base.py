@@ -36,18 +36,28 @@ class Usage:
 @dataclass
 class ToolContext:
     """Per-request facts a tool may use: the caller's credential for other services, the
-    collection, the trace's reference date (so replays see the same 'today'), and a token
-    allowance for model calls."""
+    collection (and whether the caller named it, so that it must exist), the trace's reference
+    date (so replays see the same 'today'), and a token allowance for model calls."""
 
     collection: str | None
     credential: str | None
     today: dt.date
+    named: bool = False
     max_tokens: int = 256
     usage: Usage = field(default_factory=Usage)
 
 
+STEP_KINDS = ("plan", "retrieve", "extract", "compute", "synthesize", "verify")
+MODEL_KINDS = ("extract", "synthesize")
+"""The kinds of step whose tools call a language model: they spend tokens, and each kind can be
+routed to a model of its own."""
+
+
 class Tool(Protocol):
+    """A tool's class declares its name and its kind (one of STEP_KINDS): nothing else does."""
+
     name: ClassVar[str]
+    kind: ClassVar[str]
     description: ClassVar[str]
     input_model: ClassVar[type[BaseModel]]
     output_model: ClassVar[type[BaseModel]]
@@ -65,13 +75,13 @@ def validate_input(tool: Tool, raw: dict[str, Any]) -> BaseModel:
         raise ToolFailed(f"invalid input for {tool.name}: {where}: {first['msg']}") from exc
 
 
-def validate_output(tool: Tool, value: BaseModel) -> dict[str, Any]:
-    """The output as JSON-ready data, checked against the tool's output schema."""
+def validate_output(tool: Tool, value: BaseModel) -> tuple[BaseModel, dict[str, Any]]:
+    """The output checked against the tool's output schema, as that model and as JSON-ready data."""
     try:
         checked = tool.output_model.model_validate(value.model_dump())
     except ValidationError as exc:
         raise ToolFailed(f"{tool.name} produced output that breaks its schema: {exc.errors()[0]['msg']}") from exc
-    return checked.model_dump(mode="json")
+    return checked, checked.model_dump(mode="json")
 
 
 def expect(data: Any, model: type[M]) -> M:

@@ -211,6 +211,7 @@ def calculate(data: CalculatorInput) -> CalculatorOutput:
 
 class Calculator:
     name: ClassVar[str] = "calculator"
+    kind: ClassVar[str] = "compute"
     description: ClassVar[str] = "exact arithmetic and algebra (SymPy): evaluate, simplify, solve, expand, factor"
     input_model: ClassVar[type[BaseModel]] = CalculatorInput
     output_model: ClassVar[type[BaseModel]] = CalculatorOutput
@@ -239,6 +240,7 @@ class Compare:
     """Which of several named values is largest or smallest, compared exactly."""
 
     name: ClassVar[str] = "compare"
+    kind: ClassVar[str] = "compute"
     description: ClassVar[str] = "pick the candidate with the largest or smallest value"
     input_model: ClassVar[type[BaseModel]] = CompareInput
     output_model: ClassVar[type[BaseModel]] = CompareOutput

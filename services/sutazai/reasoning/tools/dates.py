@@ -77,6 +77,7 @@ def compute(data: DateInput, today: dt.date) -> DateOutput:
 
 class DateCalculator:
     name: ClassVar[str] = "dates"
+    kind: ClassVar[str] = "compute"
     description: ClassVar[str] = "date arithmetic: add/subtract spans, days between dates, weekday"
     input_model: ClassVar[type[BaseModel]] = DateInput
     output_model: ClassVar[type[BaseModel]] = DateOutput

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from sutazai.lib.errors import SutazaiError
+from sutazai.lib.errors import Forbidden, NotFound, SutazaiError
 from sutazai.lib.http_client import ResilientClient
 from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
 
@@ -15,7 +15,8 @@ API = "/api/knowledge/v1"
 
 
 class KnowledgeClient:
-    """Calls to the knowledge service made on behalf of the asking user."""
+    """Calls to the knowledge service made on behalf of the asking user. Its refusals (403: not
+    your collection; 404: no such collection or item) come back as the same domain errors."""
 
     def __init__(self, client: ResilientClient) -> None:
         self._client = client
@@ -32,17 +33,13 @@ class KnowledgeClient:
             raise ToolFailed(f"knowledge service: {exc.detail}") from exc
         if response.status_code >= 400:
             detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
+            if response.status_code in _REFUSALS:
+                raise _REFUSALS[response.status_code](str(detail))
             raise ToolFailed(f"knowledge service answered {response.status_code}: {detail}")
         return response.json()
 
-    async def collections(self, credential: str) -> list[dict[str, Any]]:
-        """The collections this credential may use, with document counts."""
-        response = await self._client.request(
-            "GET", API + "/collections", headers={"Authorization": f"Bearer {credential}"})
-        if response.status_code >= 400:
-            raise ToolFailed(f"knowledge service answered {response.status_code} listing collections")
-        found: list[dict[str, Any]] = response.json()
-        return found
+
+_REFUSALS: dict[int, type[SutazaiError]] = {403: Forbidden, 404: NotFound}
 
 
 class Passage(BaseModel):
@@ -64,6 +61,7 @@ class SearchOutput(BaseModel):
 
 class KnowledgeSearch:
     name: ClassVar[str] = "search"
+    kind: ClassVar[str] = "retrieve"
     description: ClassVar[str] = "hybrid search over the collection's documents"
     input_model: ClassVar[type[BaseModel]] = SearchInput
     output_model: ClassVar[type[BaseModel]] = SearchOutput
@@ -73,7 +71,8 @@ class KnowledgeSearch:
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, SearchInput)
-        body = await self._client.get("/search", ctx, q=data.query, k=data.k)
+        known = {"known": "true"} if ctx.named else {}  # a named collection must exist: 404 otherwise
+        body = await self._client.get("/search", ctx, q=data.query, k=data.k, **known)
         return SearchOutput(passages=[
             Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
                     text=h["text"], score=h["score"]) for h in body["hits"]])
@@ -108,6 +107,7 @@ def _facts(body: dict[str, Any]) -> GraphOutput:
 
 class GraphLookup:
     name: ClassVar[str] = "graph_lookup"
+    kind: ClassVar[str] = "retrieve"
     description: ClassVar[str] = "an entity of the knowledge graph and the facts around it"
     input_model: ClassVar[type[BaseModel]] = GraphLookupInput
     output_model: ClassVar[type[BaseModel]] = GraphOutput
@@ -131,6 +131,7 @@ class GraphPathInput(BaseModel):
 
 class GraphPath:
     name: ClassVar[str] = "graph_path"
+    kind: ClassVar[str] = "retrieve"
     description: ClassVar[str] = "how two entities of the knowledge graph are connected"
     input_model: ClassVar[type[BaseModel]] = GraphPathInput
     output_model: ClassVar[type[BaseModel]] = GraphOutput

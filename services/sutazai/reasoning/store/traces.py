@@ -1,4 +1,4 @@
-"""All SQL of the reasoning service: traces, their steps, and model routes."""
+"""SQL of traces (a question, its options and outcome) and their steps."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection
-
-Conn = AsyncConnection[dict[str, Any]]
+from sutazai.reasoning.store import Conn
 
 
 async def insert_trace(
@@ -69,18 +67,3 @@ async def get_trace(*, conn: Conn, trace_id: uuid.UUID) -> dict[str, Any] | None
     )
     trace["steps"] = await cur.fetchall()
     return trace
-
-
-async def list_routes(*, conn: Conn) -> dict[str, str]:
-    rows = await (await conn.execute("SELECT kind, model FROM reasoning.routes")).fetchall()
-    return {r["kind"]: r["model"] for r in rows}
-
-
-async def save_routes(*, conn: Conn, routes: dict[str, str], actor: str) -> None:
-    for kind, model in routes.items():
-        await conn.execute(
-            """INSERT INTO reasoning.routes (kind, model, updated_by) VALUES (%s, %s, %s)
-               ON CONFLICT (kind) DO UPDATE SET model = EXCLUDED.model, updated_by = EXCLUDED.updated_by,
-                   updated_at = now()""",
-            (kind, model, actor),
-        )

@@ -1,12 +1,11 @@
-"""All SQL of the identity service."""
+"""SQL of API keys."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from psycopg import AsyncConnection
+from sutazai.identity.store import Conn
 
 
 class ApiKeyRow(TypedDict):
@@ -19,9 +18,6 @@ class ApiKeyRow(TypedDict):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
-
-
-Conn = AsyncConnection[dict[str, Any]]
 
 
 async def insert_api_key(
@@ -67,23 +63,3 @@ async def touch_api_key(*, conn: Conn, key_id: str) -> None:
            AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')""",
         (key_id,),
     )
-
-
-async def insert_audit(
-    *, conn: Conn, actor: str, action: str, target: str | None, detail: dict[str, Any],
-    request_id: str | None,
-) -> None:
-    await conn.execute(
-        """INSERT INTO identity.audit_log (actor, action, target, detail, request_id)
-           VALUES (%s, %s, %s, %s::jsonb, %s)""",
-        (actor, action, target, json.dumps(detail), request_id),
-    )
-
-
-async def list_audit(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
-    cur = await conn.execute(
-        "SELECT id, at, actor, action, target, detail, request_id FROM identity.audit_log "
-        "ORDER BY id DESC LIMIT %s",
-        (limit,),
-    )
-    return await cur.fetchall()

@@ -1,22 +1,10 @@
-"""All SQL of the knowledge service (documents, blobs, texts, jobs, chunks, entities)."""
+"""SQL of documents, their content-addressed blobs and their extracted texts."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
-from psycopg import AsyncConnection
-
-Conn = AsyncConnection[dict[str, Any]]
-Row = dict[str, Any]
-CHUNK_NAMESPACE = uuid.UUID("6f1c3f5e-8a51-4d3e-9a38-2f1b7f6c9e10")
-
-
-def chunk_id(document_id: str, version: int, ordinal: int) -> str:
-    """Deterministic, so re-running a job writes the same chunks instead of duplicates."""
-    return str(uuid.uuid5(CHUNK_NAMESPACE, f"{document_id}:{version}:{ordinal}"))
+from sutazai.knowledge.store import Conn, Row
 
 
 async def put_blob(*, conn: Conn, sha256: str, content: bytes) -> None:
@@ -119,43 +107,6 @@ async def delete_document(*, conn: Conn, document_id: str) -> None:
         )
 
 
-async def insert_job(*, conn: Conn, job_id: str, document_id: str, collection: str, version: int) -> Row:
-    row = await (await conn.execute(
-        """INSERT INTO knowledge.jobs (id, document_id, collection, version, state, stage)
-           VALUES (%s, %s, %s, %s, 'queued', 'queued') RETURNING *""",
-        (job_id, document_id, collection, version),
-    )).fetchone()
-    assert row is not None  # noqa: S101
-    return row
-
-
-async def get_job(*, conn: Conn, job_id: str) -> Row | None:
-    return await (await conn.execute("SELECT * FROM knowledge.jobs WHERE id = %s", (job_id,))).fetchone()
-
-
-async def update_job(
-    *, conn: Conn, job_id: str, state: str | None = None, progress: float | None = None,
-    stage: str | None = None, error: str | None = None, started: bool = False,
-) -> None:
-    await conn.execute(
-        """UPDATE knowledge.jobs SET state = COALESCE(%s, state), progress = COALESCE(%s, progress),
-               stage = COALESCE(%s, stage), error = COALESCE(%s, error),
-               attempts = attempts + %s, updated_at = now(),
-               finished_at = CASE WHEN %s IN ('done', 'failed') THEN now() ELSE finished_at END
-           WHERE id = %s AND (state NOT IN ('done', 'failed') OR %s::text IS NOT NULL)""",
-        (state, progress, stage, error, 1 if started else 0, state, job_id, state),
-    )
-
-
-async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[str]:
-    rows = await (await conn.execute(
-        """SELECT id::text FROM knowledge.jobs WHERE state = 'queued'
-             AND updated_at < now() - make_interval(secs => %s)""",
-        (older_than_seconds,),
-    )).fetchall()
-    return [r["id"] for r in rows]
-
-
 async def put_text(*, conn: Conn, document_id: str, version: int, content: str) -> None:
     await conn.execute(
         """INSERT INTO knowledge.texts (document_id, version, content) VALUES (%s, %s, %s)
@@ -164,41 +115,8 @@ async def put_text(*, conn: Conn, document_id: str, version: int, content: str) 
     )
 
 
-async def upsert_chunks(*, conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            """INSERT INTO knowledge.chunks (id, document_id, collection, version, ordinal, start_offset,
-                   end_offset, page, heading, text)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
-            rows,
-        )
-
-
-async def chunk_ids(*, conn: Conn, document_id: str, version: int, of_version: bool) -> list[str]:
-    """Ids of the document's chunks of `version` (of_version) or of every other version."""
-    operator = "=" if of_version else "<>"
-    rows = await (await conn.execute(
-        f"SELECT id::text FROM knowledge.chunks WHERE document_id = %s AND version {operator} %s",  # noqa: S608
-        (document_id, version),
-    )).fetchall()
-    return [r["id"] for r in rows]
-
-
-async def delete_chunks(*, conn: Conn, chunk_ids: Sequence[str]) -> None:
-    await conn.execute("DELETE FROM knowledge.chunks WHERE id = ANY(%s::uuid[])", (list(chunk_ids),))
-
-
 async def delete_version_texts(*, conn: Conn, document_id: str, keep_version: int) -> None:
     await conn.execute("DELETE FROM knowledge.texts WHERE document_id = %s AND version <> %s",
                        (document_id, keep_version))
 
 
-async def get_chunks(*, conn: Conn, chunk_ids: Sequence[str]) -> list[Row]:
-    return await (await conn.execute(
-        """SELECT c.id::text AS chunk_id, c.document_id::text AS document_id, c.collection, c.ordinal,
-                  c.start_offset, c.end_offset, c.page, c.heading, c.text, d.source, d.title, d.tags,
-                  d.doc_date, d.version
-             FROM knowledge.chunks c JOIN knowledge.documents d ON d.id = c.document_id
-            WHERE c.id = ANY(%s::uuid[]) AND c.version = d.version""",
-        (list(chunk_ids),),
-    )).fetchall()

@@ -1,13 +1,12 @@
-"""All SQL of the learning service: feedback on answers."""
+"""SQL of feedback on answers."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection
+from sutazai.learning.store import Conn
 
-Conn = AsyncConnection[dict[str, Any]]
 _COLUMNS = "id, trace_id, subject, rating, comment, created_at, updated_at"
 
 

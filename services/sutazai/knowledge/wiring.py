@@ -1,0 +1,121 @@
+"""The knowledge service's components, built once per process from its settings and resources
+(by the HTTP app's lifespan and by `sutazai worker knowledge`): the model, the search index and
+graph store of the configured backends, and the domain objects over them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sutazai.knowledge import jobs
+from sutazai.knowledge.catalog import Catalog
+from sutazai.knowledge.graph.explorer import GraphExplorer
+from sutazai.knowledge.graph.extraction import GraphBuilder
+from sutazai.knowledge.graph.interface import GraphStore
+from sutazai.knowledge.ingest import Ingestor
+from sutazai.knowledge.passages import StoredPassages
+from sutazai.knowledge.retrieval import Retriever
+from sutazai.knowledge.search.interface import SearchIndex
+from sutazai.knowledge.settings import GraphBackend, KnowledgeSettings, SearchBackend
+from sutazai.knowledge.store import MIGRATIONS, SCHEMA
+from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.models import ModelBackend
+from sutazai.lib.models.factory import shared_backend
+from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
+from sutazai.lib.worker import Worker
+
+
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeComponents(ServiceComponents):
+    settings: KnowledgeSettings
+    model: ModelBackend
+    index: SearchIndex
+    graph: GraphStore
+    ingestor: Ingestor
+    retriever: Retriever
+    catalog: Catalog
+    explorer: GraphExplorer
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        """PostgreSQL and Redis, the graph store (Neo4j or FalkorDB) and the search index."""
+        return {**super().readiness(), "graph": self.graph.ping, "search": self.index.ping}
+
+
+def build_search_index(settings: KnowledgeSettings, resources: Resources) -> SearchIndex:
+    if settings.search_backend is SearchBackend.elasticsearch:
+        from sutazai.knowledge.search.elastic import ElasticsearchSearchIndex
+
+        return ElasticsearchSearchIndex.from_url(
+            settings.elasticsearch_url, username=settings.elasticsearch_username,
+            password=settings.elastic_password.get_secret_value() or None, index=settings.elasticsearch_index)
+    from sutazai.knowledge.search.postgres import PostgresSearchIndex
+
+    return PostgresSearchIndex(resources.db, text_config=settings.text_search_config)
+
+
+def build_graph_store(settings: KnowledgeSettings) -> GraphStore:
+    if settings.graph_backend is GraphBackend.neo4j:
+        from sutazai.knowledge.graph.neo4j_store import Neo4jGraphStore
+
+        return Neo4jGraphStore.from_url(settings.neo4j_url, user=settings.neo4j_user,
+                                        password=settings.neo4j_password.get_secret_value())
+    from sutazai.knowledge.graph.falkordb_store import FalkorDBGraphStore
+
+    return FalkorDBGraphStore.from_url(settings.graph_url or settings.redis_url.get_secret_value())
+
+
+async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeComponents:
+    model = await resources.enter(shared_backend(settings))
+    index = build_search_index(settings, resources)
+    resources.on_close(index.close)
+    await index.ensure_ready()
+    graph = build_graph_store(settings)
+    resources.on_close(graph.close)
+    passages = StoredPassages(resources.db)
+    ingestor = Ingestor(
+        db=resources.db, index=index, embedder=model, bus=resources.bus,
+        graph=GraphBuilder(db=resources.db, store=graph, model=model),
+        extract_graph=settings.graph_extraction, max_bytes=settings.max_document_bytes,
+        chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
+    )
+    components = KnowledgeComponents(
+        resources=resources, authenticator=identity_authenticator(settings, resources), settings=settings,
+        model=model, index=index, graph=graph, ingestor=ingestor,
+        retriever=Retriever(passages=passages, index=index, embedder=model, graph=graph),
+        catalog=Catalog(db=resources.db), explorer=GraphExplorer(db=resources.db, graph=graph, passages=passages))
+    if settings.inprocess_worker:
+        _start_worker(components)
+    return components
+
+
+def _start_worker(components: KnowledgeComponents) -> None:
+    """The embedded stack runs the ingestion worker inside the service process."""
+    settings, resources = components.settings, components.resources
+    worker = Worker(bus=resources.bus, stream=jobs.STREAM, group=jobs.GROUP, handlers=jobs.handlers(components),
+                    claim_idle_ms=settings.worker_claim_idle_ms,
+                    heartbeat=Path(f"/tmp/sutazai-knowledge-{os.getpid()}-{id(components):x}.heartbeat"))  # noqa: S108
+    stop = asyncio.Event()
+
+    async def requeue() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(Exception):
+                await components.ingestor.requeue_stale(older_than_seconds=settings.requeue_after_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.requeue_after_seconds / 2)
+
+    tasks = [asyncio.create_task(worker.run(stop)), asyncio.create_task(requeue())]
+
+    async def shutdown() -> None:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    resources.on_close(shutdown)
+
+
+def started(settings: KnowledgeSettings) -> AbstractAsyncContextManager[KnowledgeComponents]:
+    """The running service's components, until the block ends."""
+    return lib_wiring.started(settings, schema=SCHEMA, migrations_dir=MIGRATIONS, build=build)

@@ -1,0 +1,30 @@
+"""The learning service's components, built once per process from its settings and resources
+(by the HTTP app's lifespan and by its worker)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from sutazai.learning.feedback import FeedbackBook
+from sutazai.learning.settings import LearningSettings
+from sutazai.learning.store import MIGRATIONS, SCHEMA
+from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearningComponents(ServiceComponents):
+    settings: LearningSettings
+    feedback: FeedbackBook
+
+
+async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
+    return LearningComponents(resources=resources, settings=settings,
+                              authenticator=identity_authenticator(settings, resources),
+                              feedback=FeedbackBook(db=resources.db))
+
+
+def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:
+    """The running service's components, until the block ends."""
+    return lib_wiring.started(settings, schema=SCHEMA, migrations_dir=MIGRATIONS, build=build)

@@ -1,0 +1,31 @@
+"""The metacognition service's components, built once per process from its settings and
+resources (by the HTTP app's lifespan and by its worker). Its domain objects arrive with its
+features; the service already runs with health, readiness, metrics, auth and migrations."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
+from sutazai.metacognition.settings import MetacognitionSettings
+
+SCHEMA = "metacognition"
+MIGRATIONS = Path(__file__).parent / "migrations"  # moves to its store package with its first table
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetacognitionComponents(ServiceComponents):
+    settings: MetacognitionSettings
+
+
+async def build(settings: MetacognitionSettings, resources: Resources) -> MetacognitionComponents:
+    return MetacognitionComponents(resources=resources, settings=settings,
+                                   authenticator=identity_authenticator(settings, resources))
+
+
+def started(settings: MetacognitionSettings) -> AbstractAsyncContextManager[MetacognitionComponents]:
+    """The running service's components, until the block ends."""
+    return lib_wiring.started(settings, schema=SCHEMA, migrations_dir=MIGRATIONS, build=build)

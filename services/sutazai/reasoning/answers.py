@@ -1,0 +1,39 @@
+"""What asking produces: the answer (or abstention) with its citations, claims, confidence and
+spend, and the options a question is asked with."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    temperature: float = 0.0
+    seed: int = 0
+    samples: int | None = None
+    abstain_below: float | None = None
+    max_steps: int | None = None
+    max_tokens: int | None = None
+    max_seconds: float | None = None
+    today: str | None = None
+
+
+@dataclass
+class Answer:
+    trace_id: uuid.UUID
+    answer: str
+    model: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    confidence: float | None = None
+    abstained: bool = False
+    reason: str | None = None
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    budget: dict[str, Any] = field(default_factory=dict)
+    spent: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["trace_id"] = str(self.trace_id)
+        return data

@@ -1,0 +1,85 @@
+"""The reasoning service's components, built once per process from its settings and resources:
+the guarded model and its router, the knowledge client, the tools and the Reasoner."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.models import ModelBackend
+from sutazai.lib.models.factory import backend_for_model, shared_backend
+from sutazai.lib.models.guard import GuardedBackend
+from sutazai.lib.settings import ModelBackendKind
+from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
+from sutazai.reasoning.core import Policy, Reasoner
+from sutazai.reasoning.routing import ModelRouter, StoredRoutes
+from sutazai.reasoning.settings import ReasoningSettings
+from sutazai.reasoning.steps import Budget
+from sutazai.reasoning.store import MIGRATIONS, SCHEMA
+from sutazai.reasoning.tools import build_tools
+from sutazai.reasoning.tools.knowledge import KnowledgeClient
+from sutazai.reasoning.trace import StoredTraces
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReasoningComponents(ServiceComponents):
+    settings: ReasoningSettings
+    model: GuardedBackend
+    reasoner: Reasoner
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        return {**super().readiness(), "model": self.model.ping}
+
+
+def policy_of(settings: ReasoningSettings) -> Policy:
+    return Policy(
+        samples=settings.samples, sample_temperature=settings.sample_temperature,
+        abstain_below=settings.abstain_below, max_question_chars=settings.max_question_chars,
+        default=Budget(settings.default_max_steps, settings.default_max_tokens, settings.default_max_seconds),
+        limit=Budget(settings.policy_max_steps, settings.policy_max_tokens, settings.policy_max_seconds),
+    )
+
+
+def model_router(settings: ReasoningSettings, default: ModelBackend, resources: Resources) -> ModelRouter:
+    """Routes to the default model or, on an Ollama host, to other models by name (each built
+    once by the model factory, behind its own circuit breaker)."""
+    built: dict[str, ModelBackend] = {}
+    ollama = settings.model_backend is ModelBackendKind.ollama
+
+    def available() -> list[str]:
+        return [default.chat_model, *(m for m in settings.extra_models if ollama and m != default.chat_model)]
+
+    def resolve(name: str) -> ModelBackend:
+        if name not in built:
+            backend = backend_for_model(settings, name)
+            resources.on_close(backend.close)
+            built[name] = guarded(settings, backend)
+        return built[name]
+
+    return ModelRouter(default=default, available=available, resolve=resolve, routes=settings.model_routes)
+
+
+def guarded(settings: ReasoningSettings, backend: ModelBackend) -> GuardedBackend:
+    return GuardedBackend(backend, failure_threshold=settings.model_failure_threshold,
+                          reset_seconds=settings.model_reset_seconds)
+
+
+async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningComponents:
+    model = guarded(settings, await resources.enter(shared_backend(settings)))
+    client = ResilientClient(settings.knowledge_url, name="knowledge service", timeout=30.0)
+    resources.on_close(client.close)
+    router = model_router(settings, model, resources)
+    reasoner = Reasoner(
+        traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
+        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router),
+        max_tokens_cap=settings.max_tokens_cap)
+    await reasoner.load_routes()
+    return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
+                               settings=settings, model=model, reasoner=reasoner)
+
+
+def started(settings: ReasoningSettings) -> AbstractAsyncContextManager[ReasoningComponents]:
+    """The running service's components, until the block ends."""
+    return lib_wiring.started(settings, schema=SCHEMA, migrations_dir=MIGRATIONS, build=build)
