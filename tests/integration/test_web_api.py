@@ -137,3 +137,14 @@ def test_bad_feedback_is_refused_naming_the_field(platform: Platform, body: dict
     with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=30) as client:
         response = client.post(FEEDBACK, json=body)
         assert response.status_code == 422 and field in response.text
+
+
+def test_a_value_the_database_refuses_is_a_4xx_and_nothing_is_stored(platform: Platform) -> None:
+    """A NUL byte passes request validation but PostgreSQL refuses it: the refusal is
+    translated at the database boundary into a 422 that says why, never a 500."""
+    trace = str(uuid.uuid4())
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=30) as client:
+        response = client.post(FEEDBACK, json={"trace_id": trace, "rating": "up", "comment": "bad\u0000byte"})
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "validation_failed" and "NUL" in response.json()["detail"]
+        assert client.get(FEEDBACK, params={"trace_id": trace}).json() == []

@@ -13,6 +13,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from sutazai.lib.errors import translated
+from sutazai.lib.redis_client import REDIS_ERRORS
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[["Event"], Awaitable[None]]
@@ -41,12 +44,14 @@ class EventBus:
     async def publish(self, stream: str, event_type: str, data: dict[str, Any]) -> str:
         """Append an event; returns its stream id once Redis has it."""
         fields = {"type": event_type, "data": json.dumps(data, separators=(",", ":"))}
-        event_id = await self._redis.xadd(stream, fields)  # type: ignore[arg-type]
+        with translated(REDIS_ERRORS):
+            event_id = await self._redis.xadd(stream, fields)  # type: ignore[arg-type]
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
 
     async def ensure_group(self, stream: str, group: str) -> None:
         try:
-            await self._redis.xgroup_create(stream, group, id="0", mkstream=True)
+            with translated(REDIS_ERRORS):
+                await self._redis.xgroup_create(stream, group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -57,11 +62,13 @@ class EventBus:
     ) -> int:
         """Handle reclaimed (idle pending) events, then new ones; returns how many were acked."""
         await self.ensure_group(stream, group)
-        claimed: Any = await self._redis.xautoclaim(stream, group, consumer, min_idle_ms, "0-0", count=count)
-        entries: list[Any] = list(claimed[1]) if claimed else []
-        if not entries:
-            reply: Any = await self._redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
-            entries = [entry for _, batch in reply for entry in batch] if reply else []
+        with translated(REDIS_ERRORS):
+            claimed: Any = await self._redis.xautoclaim(stream, group, consumer, min_idle_ms, "0-0", count=count)
+            entries: list[Any] = list(claimed[1]) if claimed else []
+            if not entries:
+                reply: Any = await self._redis.xreadgroup(group, consumer, {stream: ">"}, count=count,
+                                                          block=block_ms)
+                entries = [entry for _, batch in reply for entry in batch] if reply else []
         acked = 0
         for raw_id, fields in entries:
             if fields is None:  # deleted while pending
@@ -105,4 +112,5 @@ class EventBus:
         await self._redis.xack(stream, group, event.id)
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        with translated(REDIS_ERRORS):
+            await self._redis.ping()

@@ -8,10 +8,37 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import errors as pg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from sutazai.lib.errors import DependencyUnavailable
+from sutazai.lib.errors import (
+    Conflict,
+    DependencyTimeout,
+    DependencyUnavailable,
+    ErrorMapping,
+    ValidationFailed,
+    translated,
+)
+
+
+def _message(exc: psycopg.Error) -> str:
+    return (exc.diag.message_primary if exc.diag and exc.diag.message_primary else str(exc)).strip()
+
+
+POSTGRES_ERRORS: ErrorMapping = (
+    (pg.QueryCanceled, lambda e: DependencyTimeout(f"PostgreSQL cancelled a statement that ran too long: "
+                                                   f"{_message(e)}")),
+    (PoolTimeout, lambda e: DependencyUnavailable(f"no PostgreSQL connection came free in time ({e}); "
+                                                  "the service is overloaded, try again")),
+    (psycopg.OperationalError, lambda e: DependencyUnavailable(f"PostgreSQL is unavailable: {_message(e)}")),
+    (pg.UniqueViolation, lambda e: Conflict(f"that already exists: {_message(e)}")),
+    (pg.ForeignKeyViolation, lambda e: Conflict(f"that refers to something that does not exist: {_message(e)}")),
+    (psycopg.IntegrityError, lambda e: ValidationFailed(f"a value breaks a rule of the database: {_message(e)}")),
+    (psycopg.DataError, lambda e: ValidationFailed(f"a value was refused by the database: {_message(e)}")),
+)
+"""How PostgreSQL's errors reach callers: outages and timeouts as 503/504 (retry later),
+duplicates as 409, values the database refuses (e.g. NUL bytes, out-of-range numbers) as 422."""
 
 
 def describe_dsn(dsn: str) -> str:
@@ -47,11 +74,9 @@ class Database:
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
         if self._closed:
             raise RuntimeError("database pool is closed")
-        try:
+        with translated(POSTGRES_ERRORS):
             async with self._pool.connection(timeout=10) as conn:
                 yield conn
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise DependencyUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
 
     async def ping(self) -> None:
         async with self.connection() as conn:

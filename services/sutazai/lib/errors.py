@@ -134,12 +134,24 @@ class ModelOutputInvalid(SutazaiError):
     code = ErrorCode.model_output_invalid
 
 
-ErrorMapping = Sequence[tuple[type[BaseException], Callable[[Any], SutazaiError]]]
+ErrorMapping = Sequence[tuple[type[BaseException], Callable[[Any], SutazaiError | None]]]
+"""(third-party exception type, factory of the domain error); a factory may return None to
+leave an error of that type to the next entries (for errors told apart by their message)."""
+
+
+def translate(exc: BaseException, mapping: ErrorMapping) -> SutazaiError | None:
+    """The domain error of the first entry that matches `exc` and accepts it, if any."""
+    for kind, make in mapping:
+        if isinstance(exc, kind):
+            found = make(exc)
+            if found is not None:
+                return found
+    return None
 
 
 @contextmanager
 def translated(mapping: ErrorMapping) -> Iterator[None]:
-    """Re-raise a third-party error as the domain error of the first matching entry.
+    """Re-raise a third-party error as the most specific domain error its mapping names.
 
     Each backend module keeps one mapping, most specific exception type first (as httpx's
     `map_httpcore_exceptions`); domain errors and unmapped errors pass through unchanged."""
@@ -148,10 +160,10 @@ def translated(mapping: ErrorMapping) -> Iterator[None]:
     except SutazaiError:
         raise
     except Exception as exc:
-        for kind, make in mapping:
-            if isinstance(exc, kind):
-                raise make(exc) from exc
-        raise
+        domain = translate(exc, mapping)
+        if domain is None:
+            raise
+        raise domain from exc
 
 
 def problem(

@@ -8,9 +8,25 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.sentinel import Sentinel
+from redis import exceptions as rx
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel
+
+from sutazai.lib.errors import DependencyTimeout, DependencyUnavailable, ErrorMapping
 
 SENTINEL_SCHEME = "redis+sentinel"
+
+REDIS_ERRORS: ErrorMapping = (
+    (MasterNotFoundError, lambda e: DependencyUnavailable(f"no Redis master is known to the sentinels ({e}); "
+                                                          "a failover may be under way")),
+    (rx.ReadOnlyError, lambda e: DependencyUnavailable(f"Redis answered as a read-only replica ({e}); "
+                                                       "a failover may be under way")),
+    (rx.TimeoutError, lambda e: DependencyTimeout(f"Redis did not answer in time: {e}")),
+    (rx.BusyLoadingError, lambda e: DependencyUnavailable(f"Redis is still loading its data: {e}")),
+    (rx.ConnectionError, lambda e: DependencyUnavailable(f"Redis is unavailable: {e}")),
+    (OSError, lambda e: DependencyUnavailable(f"Redis is unreachable: {e}")),
+)
+"""How Redis's errors reach callers: outages, failovers and timeouts as 503/504. Other replies
+(wrong command, wrong type) are defects and stay as they are."""
 
 
 @dataclass(frozen=True)

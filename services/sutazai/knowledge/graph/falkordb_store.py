@@ -10,8 +10,20 @@ from falkordb.asyncio import FalkorDB
 from redis.exceptions import ResponseError
 
 from sutazai.knowledge.graph.base import PortableGraphStore, Rows
-from sutazai.lib.errors import DependencyUnavailable, ValidationFailed
-from sutazai.lib.redis_client import parse_sentinel_url
+from sutazai.lib.errors import DependencyTimeout, ErrorMapping, SutazaiError, ValidationFailed, translated
+from sutazai.lib.redis_client import REDIS_ERRORS, parse_sentinel_url
+
+
+def _timed_out(exc: ResponseError) -> SutazaiError | None:
+    return DependencyTimeout(f"FalkorDB stopped a query at its time limit: {exc}") if "timed out" in str(exc) else None
+
+
+FALKORDB_ERRORS: ErrorMapping = ((ResponseError, _timed_out), *REDIS_ERRORS)
+"""FalkorDB speaks the Redis protocol: its outages are Redis's; a query stopped at its timeout
+is a 504. Other refusals of internal queries are defects and stay as they are."""
+QUERY_REFUSALS: ErrorMapping = (*FALKORDB_ERRORS,
+                                (ResponseError, lambda e: ValidationFailed(f"the query was refused: {e}")))
+"""For a person's own read-only Cypher, a refusal is their query's fault: 422."""
 
 INDEXES = (
     "CREATE INDEX FOR (e:Entity) ON (e.id)",
@@ -49,7 +61,8 @@ class FalkorDBGraphStore(PortableGraphStore):
         graph = self._db.select_graph(graph_name(collection))
         for statement in INDEXES:
             try:
-                await graph.query(statement)
+                with translated(REDIS_ERRORS):
+                    await graph.query(statement)
             except ResponseError as exc:
                 if "already indexed" not in str(exc):
                     raise
@@ -62,12 +75,13 @@ class FalkorDBGraphStore(PortableGraphStore):
         graph = self._db.select_graph(graph_name(collection))
         clean = {k: _value(v) for k, v in params.items()}
         try:
-            if write:
-                result = await graph.query(query, clean, timeout=timeout_ms)
-            else:
-                result = await graph.ro_query(query, clean, timeout=timeout_ms)
+            with translated(FALKORDB_ERRORS):
+                if write:
+                    result = await graph.query(query, clean, timeout=timeout_ms)
+                else:
+                    result = await graph.ro_query(query, clean, timeout=timeout_ms)
         except ResponseError as exc:
-            if "empty key" in str(exc) or "Invalid graph operation on empty key" in str(exc):
+            if "empty key" in str(exc):
                 return []  # the collection has no graph yet
             raise
         header = [column[1] for column in result.header]
@@ -77,18 +91,17 @@ class FalkorDBGraphStore(PortableGraphStore):
                         timeout_ms: int) -> tuple[list[str], list[list[Any]]]:
         graph = self._db.select_graph(graph_name(collection))
         try:
-            result = await graph.ro_query(query, params, timeout=timeout_ms)
-        except ResponseError as exc:
-            if "empty key" in str(exc):
+            with translated(QUERY_REFUSALS):
+                result = await graph.ro_query(query, params, timeout=timeout_ms)
+        except ValidationFailed as exc:
+            if "empty key" in exc.detail:
                 return [], []
-            raise ValidationFailed(f"the query was refused: {exc}") from exc
+            raise
         return [column[1] for column in result.header], [list(map(_plain, row)) for row in result.result_set]
 
     async def ping(self) -> None:
-        try:
+        with translated(FALKORDB_ERRORS):
             await self._db.list_graphs()
-        except Exception as exc:
-            raise DependencyUnavailable(f"FalkorDB does not answer: {exc}") from exc
 
     async def close(self) -> None:
         await self._db.aclose()

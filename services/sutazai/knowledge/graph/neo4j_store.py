@@ -6,10 +6,38 @@ from __future__ import annotations
 from typing import Any
 
 from neo4j import READ_ACCESS, AsyncDriver, AsyncGraphDatabase, Query
-from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable
+from neo4j import exceptions as nx
 
 from sutazai.knowledge.graph.base import PortableGraphStore, Rows
-from sutazai.lib.errors import DependencyUnavailable, ValidationFailed
+from sutazai.lib.errors import (
+    DependencyTimeout,
+    DependencyUnavailable,
+    ErrorMapping,
+    SutazaiError,
+    ValidationFailed,
+    translated,
+)
+
+
+def _timed_out(exc: nx.Neo4jError) -> SutazaiError | None:
+    code = exc.code or ""
+    return DependencyTimeout(f"Neo4j stopped a query at its time limit: {exc.message or exc}") \
+        if "TransactionTimedOut" in code or "Timeout" in code else None
+
+
+NEO4J_ERRORS: ErrorMapping = (
+    (nx.AuthError, lambda e: DependencyUnavailable(f"Neo4j refused the configured credentials: {e.message or e}")),
+    (nx.Neo4jError, _timed_out),
+    (nx.TransientError, lambda e: DependencyUnavailable(f"Neo4j is busy, try again: {e.message or e}")),
+    (nx.ServiceUnavailable, lambda e: DependencyUnavailable(f"Neo4j is unavailable: {e}")),
+    (nx.SessionExpired, lambda e: DependencyUnavailable(f"Neo4j ended the session (failover?): {e}")),
+    (nx.DriverError, lambda e: DependencyUnavailable(f"Neo4j cannot be used: {e}")),
+)
+"""How Neo4j's errors reach callers: outages, expired sessions and timeouts as 503/504. Other
+refusals of internal queries are defects and stay as they are."""
+QUERY_REFUSALS: ErrorMapping = (
+    *NEO4J_ERRORS, (nx.Neo4jError, lambda e: ValidationFailed(f"the query was refused: {e.message or e}")))
+"""For a person's own read-only Cypher (a syntax error, a write in a read transaction): 422."""
 
 INDEXES = (
     "CREATE INDEX sutazai_entity_id IF NOT EXISTS FOR (e:Entity) ON (e.id)",
@@ -33,9 +61,10 @@ class Neo4jGraphStore(PortableGraphStore):
     async def ensure_ready(self, collection: str) -> None:  # noqa: ARG002 - one database for all
         if self._ready:
             return
-        async with self._driver.session(database=self._database) as session:
-            for statement in INDEXES:
-                await session.run(statement)
+        with translated(NEO4J_ERRORS):
+            async with self._driver.session(database=self._database) as session:
+                for statement in INDEXES:
+                    await session.run(statement)
         self._ready = True
 
     async def _run(self, collection: str, query: str, params: dict[str, Any], *, write: bool = False,
@@ -44,32 +73,26 @@ class Neo4jGraphStore(PortableGraphStore):
         if write:
             await self.ensure_ready("")
         statement = Query(query, timeout=timeout_ms / 1000)
-        try:
+        with translated(NEO4J_ERRORS):
             if write:
                 async with self._driver.session(database=self._database) as session:
                     result = await session.run(statement, params)
                     return [dict(record) for record in await result.data()]
             async with self._driver.session(database=self._database, default_access_mode=READ_ACCESS) as session:
                 return await session.execute_read(_read, statement, params)
-        except ServiceUnavailable as exc:
-            raise DependencyUnavailable(f"Neo4j is unavailable: {exc}") from exc
 
     async def read_only(self, collection: str, query: str, params: dict[str, Any], *,
                         timeout_ms: int) -> tuple[list[str], list[list[Any]]]:
         statement = Query(query, timeout=timeout_ms / 1000)
-        try:
+        with translated(QUERY_REFUSALS):
             async with self._driver.session(database=self._database, default_access_mode=READ_ACCESS) as session:
                 rows = await session.execute_read(_read, statement, {**params, "collection": collection})
-        except (ClientError, Neo4jError) as exc:
-            raise ValidationFailed(f"the query was refused: {exc.message or exc}") from exc
         header = list(rows[0]) if rows else []
         return header, [[row[h] for h in header] for row in rows]
 
     async def ping(self) -> None:
-        try:
+        with translated(NEO4J_ERRORS):
             await self._driver.verify_connectivity()
-        except Exception as exc:
-            raise DependencyUnavailable(f"Neo4j does not answer: {exc}") from exc
 
     async def close(self) -> None:
         await self._driver.close()

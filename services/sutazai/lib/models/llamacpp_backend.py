@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sutazai.lib.errors import ModelUnavailable
+from sutazai.lib.errors import ErrorMapping, ModelUnavailable, SutazaiError, ValidationFailed, translate, translated
 from sutazai.lib.models.interface import (
     ChatMessage,
     ChatResult,
@@ -23,6 +23,22 @@ from sutazai.lib.models.interface import (
 
 logger = logging.getLogger(__name__)
 _END = object()
+
+
+def _too_long(exc: ValueError) -> SutazaiError | None:
+    if "context window" not in str(exc):
+        return None
+    return ValidationFailed(f"the prompt does not fit the model's context ({exc}); shorten the question or the "
+                            "sources, or raise SUTAZAI_LLAMACPP_CONTEXT")
+
+
+LLAMACPP_ERRORS: ErrorMapping = (
+    (ValueError, _too_long),
+    (RuntimeError, lambda e: ModelUnavailable(f"llama.cpp failed: {e}")),
+    (MemoryError, lambda e: ModelUnavailable(f"llama.cpp ran out of memory: {e}")),
+)
+"""How llama.cpp's errors reach callers: a prompt longer than the context is the request's
+fault (422, not counted by the circuit breaker); a failed decode is the model's (503)."""
 
 
 class ModelFileMissing(FileNotFoundError):
@@ -75,9 +91,10 @@ class LlamaCppBackend:
         if json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         loop = asyncio.get_running_loop()
-        raw: Any = await loop.run_in_executor(
-            self._executor, lambda: self._llama.create_chat_completion(**kwargs)
-        )
+        with translated(LLAMACPP_ERRORS):
+            raw: Any = await loop.run_in_executor(
+                self._executor, lambda: self._llama.create_chat_completion(**kwargs)
+            )
         choice = raw["choices"][0]
         text = choice["message"]["content"] or ""
         if json_schema is not None:
@@ -120,7 +137,8 @@ class LlamaCppBackend:
         try:
             while (item := await queue.get()) is not _END:
                 if isinstance(item, Exception):
-                    raise ModelUnavailable(f"llama.cpp failed while streaming: {item}") from item
+                    raise (translate(item, LLAMACPP_ERRORS)
+                           or ModelUnavailable(f"llama.cpp failed while streaming: {item}")) from item
                 yield str(item)
         finally:
             stop.set()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import ollama
 
-from sutazai.lib.errors import ModelUnavailable
+from sutazai.lib.errors import ErrorMapping, ModelUnavailable, SutazaiError, ValidationFailed, translated
 from sutazai.lib.models.interface import (
     ChatMessage,
     ChatResult,
@@ -17,6 +17,24 @@ from sutazai.lib.models.interface import (
 )
 
 E5_PREFIX = {"query": "query: ", "passage": "passage: "}
+
+
+def ollama_errors(url: str) -> ErrorMapping:
+    """How an Ollama server's errors reach callers. Every ModelUnavailable counts towards the
+    circuit breaker; a request Ollama refuses as malformed (4xx) does not."""
+
+    def refused(exc: ollama.ResponseError) -> SutazaiError:
+        if exc.status_code == 404 or exc.status_code == 429 or exc.status_code >= 500:
+            return ModelUnavailable(f"Ollama at {url} refused the request: {exc.error}")
+        return ValidationFailed(f"Ollama at {url} refused the request as invalid: {exc.error}")
+
+    return (
+        (ollama.ResponseError, refused),
+        (httpx.TimeoutException, lambda e: ModelUnavailable(f"Ollama at {url} is unreachable: no answer in time "
+                                                             f"({e})")),
+        (httpx.HTTPError, lambda e: ModelUnavailable(f"Ollama at {url} is unreachable: {e}")),
+        (ConnectionError, lambda e: ModelUnavailable(f"Ollama at {url} is unreachable: {e}")),
+    )
 
 
 class OllamaBackend:
@@ -31,6 +49,7 @@ class OllamaBackend:
         self._client = ollama.AsyncClient(host=url, timeout=timeout)
         self._chat_model, self._embed_model = chat_model, embed_model
         self._e5_prefixes, self._dimensions = e5_prefixes, dimensions
+        self._errors = ollama_errors(url)
         self._closed = False
 
     @property
@@ -40,11 +59,6 @@ class OllamaBackend:
     @property
     def dimensions(self) -> int:
         return self._dimensions
-
-    def _unavailable(self, exc: Exception) -> ModelUnavailable:
-        if isinstance(exc, ollama.ResponseError):
-            return ModelUnavailable(f"Ollama at {self._url} refused the request: {exc.error}")
-        return ModelUnavailable(f"Ollama at {self._url} is unreachable: {exc}")
 
     def _options(self, temperature: float, max_tokens: int, seed: int | None) -> dict[str, Any]:
         options: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
@@ -57,14 +71,12 @@ class OllamaBackend:
         seed: int | None = None, json_schema: dict[str, Any] | None = None,
     ) -> ChatResult:
         self._check_open()
-        try:
+        with translated(self._errors):
             response = await self._client.chat(
                 model=self._chat_model,
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 format=json_schema, options=self._options(temperature, max_tokens, seed),
             )
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise self._unavailable(exc) from exc
         text = response.message.content or ""
         if json_schema is not None:
             validate_schema_output(text, json_schema, self._chat_model)
@@ -80,7 +92,7 @@ class OllamaBackend:
         seed: int | None = None,
     ) -> AsyncIterator[str]:
         self._check_open()
-        try:
+        with translated(self._errors):
             parts = await self._client.chat(
                 model=self._chat_model,
                 messages=[{"role": m.role, "content": m.content} for m in messages],
@@ -89,29 +101,23 @@ class OllamaBackend:
             async for part in parts:
                 if part.message.content:
                     yield part.message.content
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise self._unavailable(exc) from exc
 
     async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> list[list[float]]:
         self._check_open()
         if not texts:
             return []
         prefix = E5_PREFIX[kind] if self._e5_prefixes else ""
-        try:
+        with translated(self._errors):
             response = await self._client.embed(
                 model=self._embed_model, input=[prefix + t for t in texts]
             )
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise self._unavailable(exc) from exc
         return [list(map(float, vector)) for vector in response.embeddings]
 
     async def ping(self) -> None:
         """Reachable, and both configured models are present."""
         self._check_open()
-        try:
+        with translated(self._errors):
             listing = await self._client.list()
-        except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise self._unavailable(exc) from exc
         names = {m.model for m in listing.models}
         missing = [m for m in (self._chat_model, self._embed_model) if m not in names]
         if missing:
