@@ -1,10 +1,19 @@
-"""No service imports another service's code; the shared library imports no service."""
+"""The layering holds: no service imports another, the shared library imports no service,
+HTTP adapters never reach the store, domain modules never import FastAPI; and each service is
+laid out the same way, so a newcomer finds things by their file names."""
 
+import ast
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "services" / "sutazai"
+SERVICES = ("identity", "knowledge", "learning", "metacognition", "reasoning", "web")
+HTTP_ADAPTERS = {"app", "api", "deps"}
+SQL = re.compile(r"^\s*(SELECT\s[\s\S]+\sFROM\s|INSERT\s+INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s)")
 
 
 def test_import_contracts_hold() -> None:
@@ -13,7 +22,51 @@ def test_import_contracts_hold() -> None:
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken" in result.stdout
+    assert "Contracts: 4 kept, 0 broken" in result.stdout
+
+
+def _contract(name: str) -> dict[str, object]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return next(c for c in config["tool"]["importlinter"]["contracts"] if c["name"] == name)
+
+
+def _top_level_modules(service: str) -> set[str]:
+    folder = PACKAGE / service
+    names = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    names |= {p.name for p in folder.iterdir() if (p / "__init__.py").exists() and p.name != "migrations"}
+    return names
+
+
+def test_every_domain_module_is_under_the_no_fastapi_contract() -> None:
+    listed = set(_contract("Domain modules do not import FastAPI")["source_modules"])  # type: ignore[arg-type]
+    for service in SERVICES:
+        for name in _top_level_modules(service):
+            if name in HTTP_ADAPTERS or name.endswith("_api"):
+                continue
+            assert f"sutazai.{service}.{name}" in listed, f"add sutazai.{service}.{name} to the contract"
+
+
+def test_each_service_has_one_wiring_and_one_deps_module_and_no_app_state_bag() -> None:
+    for service in SERVICES:
+        assert (PACKAGE / service / "wiring.py").exists() and (PACKAGE / service / "deps.py").exists(), service
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        reads = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "state"
+                 and isinstance(n.value, ast.Attribute) and n.value.attr == "app"]
+        assert not reads, f"{path.relative_to(ROOT)} reads request.app.state; use the service's deps.py"
+
+
+def test_all_sql_of_a_service_is_in_its_store_package() -> None:
+    """SQL keywords at the start of a string literal appear only in store packages (and in the
+    PostgreSQL search backend, which is a backend adapter beside Elasticsearch's)."""
+    allowed = {"store", "migrations"}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).parts
+        if parts[0] in {"lib", "runtime", "cli"} or allowed & set(parts) or path.name == "postgres.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not SQL.search(node.value), f"SQL in {path.relative_to(ROOT)}: {node.value[:60]!r}"
 
 
 def test_layout_has_what_the_design_card_names() -> None:

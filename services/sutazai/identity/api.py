@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from sutazai.identity.deps import Identity
-from sutazai.identity.store.keys import ApiKeyRow
 from sutazai.lib.access import CollectionName, Role
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 
@@ -34,7 +34,7 @@ class KeyOut(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, row: ApiKeyRow) -> KeyOut:
+    def of(cls, row: Mapping[str, Any]) -> KeyOut:
         return cls.model_validate({k: v for k, v in row.items() if k != "secret_hash"})
 
 
