@@ -1,0 +1,202 @@
+"""The Reasoner end to end in memory: real planner, executor, calculator, verifier and model
+tools, with fakes at the interfaces (a fake model, fake knowledge tools, fake trace and route
+stores, a fake event publisher)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import BaseModel
+
+from sutazai.lib.access import Principal, Role
+from sutazai.lib.errors import BudgetExhausted, Forbidden, NotFound, SutazaiError
+from sutazai.lib.models import ChatMessage
+from sutazai.reasoning.answers import AskOptions
+from sutazai.reasoning.core import Policy, Reasoner
+from sutazai.reasoning.routing import ModelRouter
+from sutazai.reasoning.steps import Budget
+from sutazai.reasoning.tools import Tool, ToolContext
+from sutazai.reasoning.tools.answering import Synthesize, Verify
+from sutazai.reasoning.tools.calculator import Calculator, Compare
+from sutazai.reasoning.tools.dates import DateCalculator
+from sutazai.reasoning.tools.knowledge import (
+    GraphLookupInput,
+    GraphOutput,
+    GraphPathInput,
+    Passage,
+    SearchInput,
+    SearchOutput,
+)
+from sutazai.reasoning.tools.modeltools import ExtractValue, Formulate
+from tests.unit.fakes import FakeEvents, FakeModel, FakeRouteStore, FakeTraceStore, words
+
+USER = Principal("key:u1", Role.user, "api_key", "u1")
+ORVANE = Passage(chunk_id="c1", document_id="d1", source="orvane.txt", score=1.0,
+                 text="Orvane Systems is a maker of sensors in Tallinn. Orvane Systems employs 1,240 people.")
+
+
+class FakeSearch:
+    """The search tool's fake: passages sharing a word with the query, or the knowledge
+    service's refusal when one is set."""
+
+    name: ClassVar[str] = "search"
+    kind: ClassVar[str] = "retrieve"
+    description: ClassVar[str] = "fake search"
+    input_model: ClassVar[type[BaseModel]] = SearchInput
+    output_model: ClassVar[type[BaseModel]] = SearchOutput
+
+    def __init__(self, passages: Sequence[Passage], refusal: SutazaiError | None = None) -> None:
+        self.passages, self.refusal, self.contexts = list(passages), refusal, []
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        self.contexts.append(ctx)
+        if self.refusal:
+            raise self.refusal
+        return SearchOutput(passages=[p for p in self.passages if words(data.query) & words(p.text)][:data.k])
+
+
+class FakeGraph:
+    """graph_lookup / graph_path fakes: an empty graph."""
+
+    kind: ClassVar[str] = "retrieve"
+    description: ClassVar[str] = "fake graph"
+    output_model: ClassVar[type[BaseModel]] = GraphOutput
+
+    async def run(self, data: Any, ctx: ToolContext) -> BaseModel:  # noqa: ARG002
+        return GraphOutput(entities=[], facts=[])
+
+
+class FakeGraphLookup(FakeGraph):
+    name: ClassVar[str] = "graph_lookup"
+    input_model: ClassVar[type[BaseModel]] = GraphLookupInput
+
+
+class FakeGraphPath(FakeGraph):
+    name: ClassVar[str] = "graph_path"
+    input_model: ClassVar[type[BaseModel]] = GraphPathInput
+
+
+def scripted(answers: Sequence[str] = ("Paris",), expression: str = "23 - 5 * 3"):  # type: ignore[no-untyped-def]
+    """The fake model's replies: the first allowed value to extract, a fixed expression to
+    formulate, and answers in turn to synthesize."""
+    turn = itertools.cycle(answers)
+
+    def reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> Any:
+        del messages
+        properties = (schema or {}).get("properties", {})
+        if "value" in properties:
+            return {"value": properties["value"]["enum"][0]}
+        if "expression" in properties:
+            return {"expression": expression}
+        return {"answer": next(turn), "sources": [1]} if "sources" in properties else {"answer": next(turn)}
+
+    return reply
+
+
+def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5) -> tuple[Reasoner, FakeTraceStore,
+                                                                                           FakeEvents]:
+    router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
+    tools: list[Tool] = [search, FakeGraphLookup(), FakeGraphPath(), Calculator(), Compare(), DateCalculator(),
+                         Formulate(router), ExtractValue(router), Synthesize(router), Verify()]
+    traces, events = FakeTraceStore(), FakeEvents()
+    policy = Policy(samples=3, sample_temperature=0.7, abstain_below=abstain_below, max_question_chars=4000,
+                    default=Budget(32, 20_000, 60), limit=Budget(64, 50_000, 120))
+    found = Reasoner(traces=traces, routes=FakeRouteStore(), router=router, events=events,
+                     tools={t.name: t for t in tools}, policy=policy)
+    return found, traces, events
+
+
+def tools_run(traces: FakeTraceStore) -> list[str]:
+    (trace,) = traces.traces.values()
+    return [s["tool"] for s in trace["steps"]]
+
+
+async def test_arithmetic_is_computed_exactly_and_every_step_is_in_the_trace() -> None:
+    search = FakeSearch([ORVANE])
+    found, traces, events = reasoner(search, FakeModel(scripted()))
+    answer = await found.ask(question="What is 17 * 23 + 1/4?", principal=USER, collection=None,
+                             options=AskOptions(), credential="szk_fake")
+    assert "1565/4" in answer.answer and answer.confidence == 1.0 and not answer.abstained
+    assert tools_run(traces) == ["planner", "calculator", "verify"] and search.contexts == []
+    trace = traces.traces[answer.trace_id]
+    assert trace["status"] == "answered" and trace["collection"] == "default"  # the collection it was grounded in
+    assert events.published == [("reasoning.traces", "trace.completed",
+                                 {"trace_id": str(answer.trace_id), "abstained": False})]
+
+
+async def test_a_quantity_is_read_from_the_collection_and_cited() -> None:
+    search = FakeSearch([ORVANE])
+    found, traces, _ = reasoner(search, FakeModel(scripted()))
+    answer = await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                             collection="firms", options=AskOptions(), credential="szk_fake")
+    assert answer.answer.startswith("1240") and [c["chunk_id"] for c in answer.citations] == ["c1"]
+    trace = traces.traces[answer.trace_id]
+    assert trace["plan"]["strategy"] == "extract" and trace["collection"] == "firms"
+    assert tools_run(traces)[:2] == ["planner", "search"] and tools_run(traces)[-1] == "verify"
+    assert all(ctx.named and ctx.collection == "firms" for ctx in search.contexts)  # named: must exist
+
+
+async def test_when_the_collection_knows_nothing_the_plan_goes_on_without_it() -> None:
+    search = FakeSearch([])
+    found, traces, _ = reasoner(search, FakeModel(scripted(expression="23 - 5 * 3")))
+    answer = await found.ask(question="Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. "
+                                      "How much money is left?", principal=USER, collection=None,
+                             options=AskOptions(), credential="szk_fake")
+    assert answer.answer.startswith("8") and not answer.abstained
+    steps = next(iter(traces.traces.values()))["steps"]
+    assert steps[1]["tool"] == "search" and steps[1]["output"] == {"passages": []}  # looked, found nothing
+    assert [s["tool"] for s in steps].count("formulate") == 3 and not search.contexts[0].named
+
+
+async def test_disagreeing_samples_abstain_and_say_why() -> None:
+    found, _, _ = reasoner(FakeSearch([]), FakeModel(scripted(answers=("Paris", "Lyon", "Nice"))))
+    answer = await found.ask(question="What is the capital of France?", principal=USER, collection=None,
+                             options=AskOptions(), credential="szk_fake")
+    assert answer.abstained and answer.confidence is not None and answer.confidence < 0.5
+    assert "1 of 3 samples agreed" in (answer.reason or "") and answer.answer.startswith("I don't know.")
+
+
+async def test_an_unknown_collection_ends_the_request_with_the_knowledge_services_404() -> None:
+    refusal = NotFound("unknown collection 'nosuch'; collections you can use: default, firms")
+    found, traces, events = reasoner(FakeSearch([], refusal=refusal), FakeModel(scripted()))
+    with pytest.raises(NotFound, match="unknown collection 'nosuch'") as raised:
+        await found.ask(question="Who makes sensors?", principal=USER, collection="nosuch",
+                        options=AskOptions(), credential="szk_fake")
+    (trace,) = traces.traces.values()
+    assert trace["status"] == "failed" and raised.value.extra["trace_id"] == str(trace["id"])
+    assert events.published == []
+
+
+async def test_a_collection_outside_the_credential_is_refused_before_anything_runs() -> None:
+    search = FakeSearch([ORVANE])
+    found, traces, _ = reasoner(search, FakeModel(scripted()))
+    scoped = Principal("key:u2", Role.user, "api_key", "u2", ("hr",))
+    with pytest.raises(Forbidden, match="'firms'"):
+        await found.ask(question="Who makes sensors?", principal=scoped, collection="firms",
+                        options=AskOptions(), credential="szk_fake")
+    assert traces.traces == {} and search.contexts == []
+    assert found.check(question="hi", principal=scoped, collection=None) == "hr"  # the scoped default
+
+
+async def test_a_budget_too_small_is_a_clear_error_and_the_trace_is_kept() -> None:
+    found, traces, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted()))
+    with pytest.raises(BudgetExhausted, match="step budget of 1"):
+        await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                        collection="firms", options=AskOptions(max_steps=1), credential="szk_fake")
+    (trace,) = traces.traces.values()
+    assert trace["status"] == "exhausted" and any(s["status"] == "skipped" for s in trace["steps"])
+
+
+async def test_a_replay_reproduces_the_trace_step_by_step() -> None:
+    found, traces, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted()))
+    first = await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                            collection="firms", options=AskOptions(), credential="szk_fake")
+    replay = await found.replay(trace_id=first.trace_id, principal=USER, credential="szk_fake")
+    assert replay["reproduced"] is True, replay["differences"]
+    assert traces.traces[replay["trace_id"]]["replay_of"] == first.trace_id
+    stranger = Principal("key:u3", Role.user, "api_key", "u3")
+    with pytest.raises(NotFound):
+        await found.trace(trace_id=first.trace_id, principal=stranger)
