@@ -54,13 +54,16 @@ class Catalog:
     async def document(self, *, principal: Principal, document_id: str) -> dict[str, Any]:
         async with self._db.connection() as conn:
             row = await documents.get_document(conn=conn, document_id=_valid_id(document_id, "document"))
-        if row is None or not principal.may_use(row["collection"]):
-            raise NotFound(f"no document {document_id}")
-        return row
+        return _visible(principal, row, f"no document {document_id}")
 
     async def job(self, *, principal: Principal, job_id: str) -> dict[str, Any]:
         async with self._db.connection() as conn:
             row = await jobs.get_job(conn=conn, job_id=_valid_id(job_id, "job"))
-        if row is None or not principal.may_use(row["collection"]):
-            raise NotFound(f"no job {job_id}")
-        return row
+        return _visible(principal, row, f"no job {job_id}")
+
+
+def _visible(principal: Principal, row: dict[str, Any] | None, missing: str) -> dict[str, Any]:
+    """The row when it exists in a collection the principal may use; the same 404 otherwise."""
+    if row is None or not principal.may_use(row["collection"]):
+        raise NotFound(missing)
+    return row

@@ -60,11 +60,14 @@ class OllamaBackend:
     def dimensions(self) -> int:
         return self._dimensions
 
-    def _options(self, temperature: float, max_tokens: int, seed: int | None) -> dict[str, Any]:
+    def _request(self, messages: Sequence[ChatMessage], temperature: float, max_tokens: int,
+                 seed: int | None) -> dict[str, Any]:
+        """The arguments of a chat call, streamed or not."""
         options: dict[str, Any] = {"temperature": temperature, "num_predict": max_tokens}
         if seed is not None:
             options["seed"] = seed
-        return options
+        return {"model": self._chat_model, "options": options,
+                "messages": [{"role": m.role, "content": m.content} for m in messages]}
 
     async def chat(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
@@ -72,11 +75,8 @@ class OllamaBackend:
     ) -> ChatResult:
         self._check_open()
         with translated(self._errors):
-            response = await self._client.chat(
-                model=self._chat_model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                format=json_schema, options=self._options(temperature, max_tokens, seed),
-            )
+            response = await self._client.chat(**self._request(messages, temperature, max_tokens, seed),
+                                               format=json_schema)
         text = response.message.content or ""
         if json_schema is not None:
             validate_schema_output(text, json_schema, self._chat_model)
@@ -93,11 +93,7 @@ class OllamaBackend:
     ) -> AsyncIterator[str]:
         self._check_open()
         with translated(self._errors):
-            parts = await self._client.chat(
-                model=self._chat_model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                stream=True, options=self._options(temperature, max_tokens, seed),
-            )
+            parts = await self._client.chat(**self._request(messages, temperature, max_tokens, seed), stream=True)
             async for part in parts:
                 if part.message.content:
                     yield part.message.content
