@@ -7,6 +7,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+MAX_SEED = 2**31 - 1 - 16
+"""Seeds reach the model backends as 32-bit integers; sample i runs with seed + i (i < 16)."""
+
 
 @dataclass(frozen=True)
 class AskOptions:

@@ -17,7 +17,7 @@ from sutazai.lib.access import CollectionName, Principal
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 from sutazai.lib.errors import SutazaiError
 from sutazai.lib.security import credential_from
-from sutazai.reasoning.answers import Answer, AskOptions
+from sutazai.reasoning.answers import MAX_SEED, Answer, AskOptions
 from sutazai.reasoning.core import Reasoner, error_payload
 from sutazai.reasoning.deps import ReasonerDep
 from sutazai.reasoning.tools.answering import Claim
@@ -35,7 +35,7 @@ class BudgetIn(BaseModel):
 class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="of the first sample")
-    seed: int = Field(default=0, ge=0, description="fixed by default so answers are reproducible")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="fixed by default so answers are reproducible")
     samples: int | None = Field(default=None, ge=1, le=16, description="self-consistency samples")
     abstain_below: float | None = Field(default=None, ge=0.0, le=1.0,
                                         description="abstain when the confidence is lower")

@@ -20,7 +20,7 @@ from sutazai.lib.deps import CurrentPrincipal
 from sutazai.lib.errors import NotFound, ValidationFailed
 from sutazai.lib.models import ChatMessage, ModelBackend
 from sutazai.lib.security import credential_from
-from sutazai.reasoning.answers import Answer, AskOptions
+from sutazai.reasoning.answers import MAX_SEED, Answer, AskOptions
 from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.deps import ReasonerDep
 
@@ -47,7 +47,7 @@ class ChatRequest(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     stream: bool = False
     n: int = Field(default=1, ge=1, le=1, description="one choice per request")
     collection: CollectionName | None = Field(default=None,
