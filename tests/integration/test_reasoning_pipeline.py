@@ -209,7 +209,7 @@ def test_routes_can_be_read_and_only_known_models_set(corpus: Platform) -> None:
     user = asyncio.run(create_key(corpus.backends, "user"))
     with httpx.Client(base_url=corpus.url, headers=auth(corpus.admin_key)) as client:
         routes = client.get("/api/reasoning/v1/routes").json()
-        assert set(routes["routes"]) == {"extract", "synthesize"}  # the kinds whose tools call a model
+        assert set(routes["routes"]) == {"plan", "extract", "synthesize", "verify"}
         model = routes["models"][0]
         assert client.put("/api/reasoning/v1/routes", json={"routes": {"synthesize": model}}).status_code == 200
         bad = client.put("/api/reasoning/v1/routes", json={"routes": {"synthesize": "gpt-9"}})

@@ -129,7 +129,7 @@ class Replay(BaseModel):
 
 
 class Routes(BaseModel):
-    routes: dict[str, str] = Field(description="model per kind of step that calls a model (extract, synthesize)")
+    routes: dict[str, str] = Field(description="model per step kind (plan, extract, synthesize, verify)")
     models: list[str] = Field(default_factory=list, description="models a route may name")
 
 

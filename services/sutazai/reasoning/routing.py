@@ -1,7 +1,8 @@
-"""Which model serves which kind of step. Only the kinds whose tools call a model are routed
-(extract, synthesize). Defaults come from configuration (SUTAZAI_MODEL_ROUTES, e.g.
-{"synthesize": "qwen2.5:7b"}); an admin or, later, the learning service may override them
-through the API, and overrides are kept by a `RouteStore` (PostgreSQL)."""
+"""Which model serves which kind of step. Defaults come from configuration (SUTAZAI_MODEL_ROUTES,
+e.g. {"synthesize": "qwen2.5:7b"}); an admin or, later, the learning service may override them
+through the API, and overrides are kept by a `RouteStore` (PostgreSQL). The tools of the model
+kinds (extract, synthesize) read their route on every call; the planner and the verifier are
+rules today, so their routes are kept for when they consult a model."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sutazai.lib.models import ModelBackend
 from sutazai.reasoning.store import routes as route_rows
 from sutazai.reasoning.tools.base import MODEL_KINDS
 
-ROUTED_KINDS = MODEL_KINDS
+ROUTED_KINDS = ("plan", *MODEL_KINDS, "verify")
 
 
 class RouteStore(Protocol):
