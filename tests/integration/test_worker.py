@@ -38,3 +38,42 @@ async def test_worker_dispatches_and_dead_letters_unknown_types(backends: Backen
     age = heartbeat_age(heartbeat)
     assert age is not None and age < 10
     await client.aclose()
+
+
+async def test_the_worker_outlives_a_redis_restart_and_goes_on_consuming(backends: Backends, tmp_path: Path) -> None:
+    """A Redis restart under a running worker used to end its loop for good (later jobs stayed
+    queued forever); now it logs, pauses and reconnects."""
+    client = aioredis.from_url(backends.redis.url())
+    bus = EventBus(client)
+    seen: list[object] = []
+
+    async def on_job(event: Event) -> None:
+        seen.append(event.data["n"])
+
+    stream = "test.worker.restart"
+    worker = Worker(bus=bus, stream=stream, group="g", handlers={"job": on_job}, heartbeat=tmp_path / "hb")
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await bus.publish(stream, "job", {"n": 1})
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.1)
+    backends.redis.stop()
+    await asyncio.sleep(1.5)  # the worker meets the outage
+    backends.redis.start()
+    for _ in range(100):
+        try:
+            await bus.publish(stream, "job", {"n": 2})
+            break
+        except Exception:  # noqa: BLE001 - the server is still coming up
+            await asyncio.sleep(0.2)
+    for _ in range(150):
+        if 2 in seen:
+            break
+        await asyncio.sleep(0.2)
+    assert not task.done(), "the worker loop ended"
+    stop.set()
+    await asyncio.wait_for(task, timeout=20)
+    assert seen == [1, 2]
+    await client.aclose()

@@ -5,6 +5,7 @@ SIGTERM (an event being handled is finished or left pending, never lost)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -15,6 +16,7 @@ from sutazai.lib.bus import Event, EventBus, Handler, PermanentFailure
 
 logger = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT = Path("/tmp/sutazai-worker.heartbeat")  # noqa: S108 - container-local
+MIN_PAUSE, MAX_PAUSE = 0.5, 15.0  # seconds between attempts while a backend is failing
 
 
 class Worker:
@@ -41,12 +43,25 @@ class Worker:
         self._heartbeat.write_text(str(time.time()))
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set. A backend error (Redis down, restarted, failing over)
+        never ends the loop: it is logged, and consuming resumes after a growing pause (the
+        client reconnects on its next command). Handler errors are the bus's to retry."""
         logger.info("worker %s consuming %s as %s (%s)", self.consumer, self._stream, self._group,
                     ", ".join(sorted(self._handlers)) or "no handlers yet")
+        pause = MIN_PAUSE
         while not stop.is_set():
             self.beat()
-            await self._bus.consume_once(self._stream, self._group, self.consumer, self._dispatch,
-                                         block_ms=1000, min_idle_ms=self._claim_idle_ms)
+            try:
+                await self._bus.consume_once(self._stream, self._group, self.consumer, self._dispatch,
+                                             block_ms=1000, min_idle_ms=self._claim_idle_ms)
+            except Exception:  # noqa: BLE001 - the worker must outlive any backend failure
+                logger.exception("worker %s could not consume %s; retrying in %.1f s", self.consumer,
+                                 self._stream, pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                pause = min(pause * 2, MAX_PAUSE)
+            else:
+                pause = MIN_PAUSE
         logger.info("worker %s stopped", self.consumer)
 
 
