@@ -125,3 +125,19 @@ async def test_clients_find_the_master_through_sentinel(backends: Backends, tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def test_a_client_outlives_a_server_restart(backends: Backends) -> None:
+    """The services' Redis clients keep their pooled connections across a Redis restart: the
+    first command after it reconnects instead of failing the request (a 503 before)."""
+    from sutazai.lib.redis_client import close_redis, redis_from_url
+
+    client = redis_from_url(backends.redis.url())
+    bus = EventBus(client)
+    stream = stream_name()
+    await bus.publish(stream, "job", {"n": 1})
+    backends.redis.stop()
+    backends.redis.start()
+    await bus.publish(stream, "job", {"n": 2})
+    assert len(await client.xrange(stream)) == 2
+    await close_redis(client)

@@ -5,11 +5,14 @@ failover moves clients to the new master without a configuration change."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis import exceptions as rx
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import MasterNotFoundError, Sentinel
+from redis.backoff import ExponentialBackoff
 
 from sutazai.lib.errors import DependencyTimeout, DependencyUnavailable, ErrorMapping
 
@@ -58,6 +61,15 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     return SentinelTarget(sentinels, path[0], db, password or None)
 
 
+def resilient_options() -> dict[str, Any]:
+    """Retry a command whose connection broke (a restarted or failed-over server) three times,
+    50 ms apart and doubling, on a fresh connection; check connections idle for 15 s before use.
+    Only connection errors and timeouts are retried. A retried XADD may rarely be stored twice:
+    the bus delivers at least once, and every handler is idempotent."""
+    return {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+            "retry_on_error": [rx.ConnectionError, rx.TimeoutError], "health_check_interval": 15}
+
+
 def redis_from_url(url: str, *, connect_timeout: float = 3, timeout: float = 10) -> aioredis.Redis:
     """A client for `url`; with Sentinel, the client follows the current master."""
     if url.startswith(f"{SENTINEL_SCHEME}://"):
@@ -68,11 +80,11 @@ def redis_from_url(url: str, *, connect_timeout: float = 3, timeout: float = 10)
         )
         client: aioredis.Redis = sentinel.master_for(
             target.master, db=target.db, password=target.password,
-            socket_connect_timeout=connect_timeout, socket_timeout=timeout,
+            socket_connect_timeout=connect_timeout, socket_timeout=timeout, **resilient_options(),
         )
         _sentinels[id(client)] = sentinel
         return client
-    return aioredis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=timeout)
+    return aioredis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=timeout, **resilient_options())
 
 
 _sentinels: dict[int, Sentinel] = {}
