@@ -29,5 +29,5 @@ def test_concurrent_and_repeated_upgrades_converge(backends: Backends, pool_kind
     with psycopg.connect(dsn) as conn:
         version = conn.execute(f"SELECT version_num FROM {schema}.alembic_version").fetchall()  # noqa: S608
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)).fetchone()
-    assert version == [("0002",)]
+    assert version == [("0003",)]
     assert tables == (4,)  # traces, trace_steps, routes, alembic_version

@@ -241,3 +241,15 @@ def test_a_client_that_leaves_mid_stream_loses_nothing(corpus: Platform) -> None
     while (trace := trace_of(corpus, trace_id))["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert trace["status"] == "answered" and trace["answer"].startswith("1625")
+
+
+def test_each_model_step_names_the_model_and_the_digest_of_its_weights(corpus: Platform) -> None:
+    from sutazai.lib.models.manifest import load_manifest
+
+    body = ask(corpus, "How many people does Kestrel Biotech employ?", collection="firms").json()
+    steps = trace_of(corpus, body["trace_id"])["steps"]
+    served = [s for s in steps if s["tool"] == "extract_value" and s["status"] == "ok"]
+    smollm2 = load_manifest().get("smollm2-135m")
+    assert served and all(s["model"] == "SmolLM2-135M-Instruct.Q4_1" for s in served)
+    assert {s["model_digest"] for s in served} == {smollm2.sha256}  # the exact file the manifest names
+    assert all(s["model_digest"] is None for s in steps if s["tool"] in {"search", "calculator", "verify"})

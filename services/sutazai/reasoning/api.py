@@ -91,6 +91,7 @@ class Step(BaseModel):
     output: dict[str, Any] | None
     error: str | None
     model: str | None
+    model_digest: str | None = Field(default=None, description="sha256 of the weights that served the step")
     prompt_tokens: int
     completion_tokens: int
     latency_ms: float

@@ -142,7 +142,7 @@ class Executor:
         return record
 
     def _account(self, record: StepRecord, usage: Usage) -> None:
-        record.model = usage.model
+        record.model, record.model_digest = usage.model, usage.digest
         record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         self.spend.tokens += usage.prompt_tokens + usage.completion_tokens
 

@@ -41,6 +41,7 @@ class StepRecord:
     output: dict[str, Any] | None = None
     error: str | None = None
     model: str | None = None
+    model_digest: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
@@ -51,8 +52,9 @@ class StepRecord:
     def to_event(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "tool": self.tool, "depends_on": list(self.depends_on),
                 "purpose": self.purpose, "input": self.input, "status": self.status, "output": self.output,
-                "error": self.error, "model": self.model, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "latency_ms": self.latency_ms,
+                "error": self.error, "model": self.model, "model_digest": self.model_digest,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "latency_ms": self.latency_ms,
                 "started_at": self.started_at.isoformat()}
 
 

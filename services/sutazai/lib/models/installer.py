@@ -37,6 +37,18 @@ def models_dir(data_dir: Path) -> Path:
     return Path(os.environ.get(MODELS_DIR_ENV) or data_dir / "models")
 
 
+def file_digest(path: Path) -> str:
+    """sha256 of a model file: the digest recorded when it was installed or verified (if the
+    file has not changed since), else computed now."""
+    recorded = path.with_name(path.name + ".sha256")
+    try:
+        if recorded.stat().st_mtime >= path.stat().st_mtime:
+            return recorded.read_text().split()[0]
+    except (OSError, IndexError):
+        pass
+    return _sha256(path)
+
+
 def memory_needed(size: int) -> int:
     """Bytes of memory a GGUF model of `size` bytes needs to run on CPU: its weights, plus the
     context and compute buffers (a quarter more, and at least 256 MB)."""

@@ -28,6 +28,8 @@ class ChatResult:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+    digest: str | None = None
+    """sha256 of the model's weights (llama.cpp: of the GGUF file; Ollama: its model digest)."""
 
     def json(self) -> Any:
         """The output parsed as JSON (for calls made with a schema)."""

@@ -50,7 +50,7 @@ class LlamaCppBackend:
 
     def __init__(
         self, model_path: Path, *, embedder: Embedder, n_ctx: int = 2048, n_threads: int = 2,
-        seed: int = 42,
+        seed: int = 42, digest: str | None = None,
     ) -> None:
         if not model_path.is_file():
             raise ModelFileMissing(
@@ -59,7 +59,7 @@ class LlamaCppBackend:
             )
         from llama_cpp import Llama
 
-        self._name = model_path.stem
+        self._name, self.digest = model_path.stem, digest
         self._embedder = embedder
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._llama = Llama(
@@ -103,7 +103,7 @@ class LlamaCppBackend:
         return ChatResult(
             text=text, model=self._name, prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
-            finish_reason=str(choice.get("finish_reason") or "stop"),
+            finish_reason=str(choice.get("finish_reason") or "stop"), digest=self.digest,
         )
 
     async def stream(

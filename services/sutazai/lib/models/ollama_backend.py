@@ -50,6 +50,7 @@ class OllamaBackend:
         self._chat_model, self._embed_model = chat_model, embed_model
         self._e5_prefixes, self._dimensions = e5_prefixes, dimensions
         self._errors = ollama_errors(url)
+        self.digest: str | None = None
         self._closed = False
 
     @property
@@ -84,7 +85,7 @@ class OllamaBackend:
             text=text, model=self._chat_model,
             prompt_tokens=int(response.prompt_eval_count or 0),
             completion_tokens=int(response.eval_count or 0),
-            finish_reason=str(response.done_reason or "stop"),
+            finish_reason=str(response.done_reason or "stop"), digest=self.digest,
         )
 
     async def stream(
@@ -115,6 +116,7 @@ class OllamaBackend:
         with translated(self._errors):
             listing = await self._client.list()
         names = {m.model for m in listing.models}
+        self.digest = next((m.digest for m in listing.models if m.model == self._chat_model), self.digest)
         missing = [m for m in (self._chat_model, self._embed_model) if m not in names]
         if missing:
             raise ModelUnavailable(

@@ -29,15 +29,15 @@ async def set_plan(*, conn: Conn, trace_id: uuid.UUID, plan: dict[str, Any]) -> 
 async def insert_step(
     *, conn: Conn, trace_id: uuid.UUID, seq: int, step_id: str, kind: str, tool: str, purpose: str,
     depends_on: list[str], status: str, input: dict[str, Any], output: dict[str, Any] | None,
-    error: str | None, model: str | None, prompt_tokens: int, completion_tokens: int, latency_ms: float,
-    started_at: datetime,
+    error: str | None, model: str | None, model_digest: str | None, prompt_tokens: int, completion_tokens: int,
+    latency_ms: float, started_at: datetime,
 ) -> None:
     await conn.execute(
         """INSERT INTO reasoning.trace_steps (trace_id, seq, step_id, kind, tool, purpose, depends_on, status,
-               input, output, error, model, prompt_tokens, completion_tokens, latency_ms, started_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s)""",
+               input, output, error, model, model_digest, prompt_tokens, completion_tokens, latency_ms, started_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)""",
         (trace_id, seq, step_id, kind, tool, purpose, depends_on, status, json.dumps(input),
-         json.dumps(output) if output is not None else None, error, model, prompt_tokens,
+         json.dumps(output) if output is not None else None, error, model, model_digest, prompt_tokens,
          completion_tokens, latency_ms, started_at),
     )
 

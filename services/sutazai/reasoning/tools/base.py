@@ -24,11 +24,12 @@ class Usage:
     """Tokens and the model a tool spent, reported back to the executor."""
 
     model: str | None = None
+    digest: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
     def add(self, result: ChatResult) -> None:
-        self.model = result.model
+        self.model, self.digest = result.model, result.digest
         self.prompt_tokens += result.prompt_tokens
         self.completion_tokens += result.completion_tokens
 
