@@ -16,6 +16,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && useradd --system --uid 10001 --home /srv/sutazai --create-home sutazai
 COPY --from=build /opt/sutazai /opt/sutazai
 COPY --from=build /src/services /src/services
+COPY models/manifest.toml /src/models/manifest.toml
+COPY models/licenses /src/models/licenses
 ENV PATH=/opt/sutazai/bin:$PATH PYTHONUNBUFFERED=1 SUTAZAI_ENVIRONMENT=production OMP_WAIT_POLICY=PASSIVE
 USER 10001
 WORKDIR /srv/sutazai

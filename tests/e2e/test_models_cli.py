@@ -32,6 +32,7 @@ licence_file = "licenses/Apache-2.0.txt"
 size = {size}
 sha256 = "{'0' * 64}"
 suits = ["extract"]
+ollama = "too-big:1t"
 
 [model.source]
 package = "no-such-model-part{{n}}==9.9"

@@ -23,7 +23,7 @@ def entry(*, sha256: str | None = None, size: int | None = None, parts: int = 3)
         "name": "tiny-test", "title": "Tiny-Test", "family": "Test", "publisher": "us", "parameters": "1K",
         "quantization": "Q8_0", "context_length": 512, "licence": "Apache-2.0",
         "licence_file": "licenses/Apache-2.0.txt", "size": size or len(WHOLE),
-        "sha256": sha256 or hashlib.sha256(WHOLE).hexdigest(), "suits": ["extract"],
+        "sha256": sha256 or hashlib.sha256(WHOLE).hexdigest(), "suits": ["extract"], "ollama": "tiny:1k",
         "source": {"package": "tiny-test-part{n}==1.0", "member": "tiny_test_part{n}/data/part{n:02d}.bin",
                    "parts": parts}})
 
@@ -133,3 +133,15 @@ def test_a_malformed_manifest_says_where(tmp_path: Path) -> None:
         load_manifest(broken)
     with pytest.raises(ManifestError, match="cannot be read"):
         load_manifest(tmp_path / "missing.toml")
+
+
+def test_the_committed_modelfiles_are_the_generated_ones() -> None:
+    """Compose's Ollama creates each model from models/Modelfile.<name> next to the GGUF, so
+    it serves exactly the manifest's bytes; the files cannot drift from the manifest."""
+    manifest = load_manifest()
+    folder = manifest.path.parent  # type: ignore[union-attr]
+    for model in manifest.model:
+        text = (folder / f"Modelfile.{model.name}").read_text()
+        assert text == model.modelfile() and f"FROM ./{model.filename}" in text and model.sha256 in text
+    compose = (folder.parent / "docker-compose.yml").read_text()
+    assert f"SUTAZAI_CHAT_MODEL:-{manifest.get(DEFAULT_MODEL).ollama}" in compose

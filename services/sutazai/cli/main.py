@@ -433,6 +433,23 @@ def models_verify(
         raise typer.Exit(1)
 
 
+@models_app.command("modelfile")
+def models_modelfile(
+    name: Annotated[str, typer.Argument(help="A name from `sutazai models list`.")],
+    write: Annotated[Path | None, typer.Option("--write", help="Write it into this folder as "
+                                                               "Modelfile.<name> instead of printing it.")] = None,
+) -> None:
+    """The Ollama Modelfile that serves exactly this model's GGUF (for Compose: no pull)."""
+    manifest, _ = _models(None)
+    text = _entry(manifest, name).modelfile()
+    if write is None:
+        print(text, end="")  # noqa: T201 - the file itself on stdout
+        return
+    target = write / f"Modelfile.{name}"
+    target.write_text(text)
+    out.print(f"wrote {target}", highlight=False)
+
+
 @models_app.command("remove")
 def models_remove(
     name: Annotated[str, typer.Argument(help="A name from `sutazai models list`.")],

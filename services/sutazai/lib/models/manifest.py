@@ -7,12 +7,17 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import sutazai
 
 MANIFEST_ENV = "SUTAZAI_MODEL_MANIFEST"
+TEMPLATES = {
+    "chatml": 'TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n'
+              '{{ end }}<|im_start|>assistant\n"""\nPARAMETER stop <|im_end|>\n',
+}
 DEFAULT_MODEL = "smollm2-135m"
 """What `make up` runs when SUTAZAI_MODEL names nothing else (see docs/benchmarks.md)."""
 
@@ -46,6 +51,8 @@ class ModelEntry(BaseModel):
     size: int = Field(gt=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     suits: tuple[str, ...]
+    ollama: str = Field(pattern=r"^[a-z0-9][a-z0-9._:-]{0,80}$", description="the name Ollama serves it under")
+    chat_template: Literal["chatml"] = "chatml"
     source: ModelSource
 
     @field_validator("suits")
@@ -59,6 +66,14 @@ class ModelEntry(BaseModel):
     @property
     def filename(self) -> str:
         return f"{self.title}.{self.quantization}.gguf"
+
+    def modelfile(self, *, num_ctx: int = 4096) -> str:
+        """An Ollama Modelfile serving exactly this GGUF (placed next to it) with its chat template."""
+        return (f"# {self.title} {self.quantization}, sha256 {self.sha256}.\n"
+                f"# Generated from models/manifest.toml (`sutazai models modelfile {self.name}`); do not edit.\n"
+                f"# ollama create {self.ollama} -f Modelfile.{self.name}\n"
+                f"FROM ./{self.filename}\n{TEMPLATES[self.chat_template]}"
+                f"PARAMETER num_ctx {min(num_ctx, self.context_length)}\n")
 
 
 class Manifest(BaseModel):
