@@ -10,7 +10,12 @@ b. Two-document questions over a generated corpus of fictional companies (so no 
    bare model (question only), the model given the retrieved passages in one prompt, and the
    full pipeline.
 
-Accuracy, abstention rate and latency (mean, p50, p95) go to bench/results/reasoning.json.
+c. The model itself: generation speed (tokens/s) and time to the first token on a fixed prompt,
+   and the resident memory of the process serving it.
+
+Accuracy (with a 95% Wilson interval), abstention rate and latency (mean, p50, p95) go to
+bench/results/reasoning.json (or --out). `--model NAME` runs a model from the manifest
+(installed into --models-dir on first use), so models can be compared on the same work.
 """
 
 from __future__ import annotations
@@ -106,11 +111,14 @@ def corpus(seed: int = 7) -> tuple[dict[str, str], list[dict[str, Any]]]:
 class Stack:
     """`sutazai up` in a temporary data directory, `sutazai down` at the end."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, model: str | None = None, models_dir: Path | None = None) -> None:
         self.data = home / "data"
         self.data.mkdir()
         self.port = free_port()
+        self.model = model
         self.env = {**os.environ, "SUTAZAI_GRAPH_EXTRACTION": "false"}
+        if models_dir is not None:
+            self.env["SUTAZAI_MODELS_DIR"] = str(models_dir)
 
     def run(self, *args: str) -> str:
         done = subprocess.run([SUTAZAI, *args, "--data-dir", str(self.data)], capture_output=True, text=True,  # noqa: S603
@@ -120,13 +128,21 @@ class Stack:
         return done.stdout
 
     def __enter__(self) -> Stack:
+        chosen = ("--model", self.model) if self.model else ()
         self.run("up", "--port", str(self.port), "--postgres-port", str(free_port()), "--redis-port",
-                 str(free_port()))
+                 str(free_port()), *chosen)
         self.key = self.run("admin", "create-key", "--role", "admin").strip()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.run("down")
+
+    def resident_mb(self) -> float:
+        """Resident memory of the process serving every service (and the model), in MB."""
+        import psutil
+
+        state = json.loads((self.data / "run" / "state.json").read_text())
+        return round(psutil.Process(state["app_pid"]).memory_info().rss / 1e6, 1)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=900,
@@ -159,11 +175,22 @@ def pipeline_answer(body: dict[str, Any]) -> Decimal | None:
     return as_number(numbers[0]) if numbers else None
 
 
+def wilson(successes: int, n: int, z: float = 1.96) -> list[float]:
+    """95% Wilson score interval of a proportion."""
+    if n == 0:
+        return [0.0, 1.0]
+    p = successes / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (
+        1 + z * z / n)
+    return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     latencies = sorted(r["seconds"] for r in rows)
     answered = [r for r in rows if not r["abstained"]]
+    right = sum(r["correct"] for r in rows)
     return {
-        "n": len(rows), "accuracy": round(sum(r["correct"] for r in rows) / len(rows), 3),
+        "n": len(rows), "accuracy": round(right / len(rows), 3), "accuracy_95ci": wilson(right, len(rows)),
         "abstention_rate": round(1 - len(answered) / len(rows), 3),
         "accuracy_when_answered": round(sum(r["correct"] for r in answered) / len(answered), 3) if answered else None,
         "latency_mean_s": round(statistics.fmean(latencies), 2),
@@ -231,6 +258,29 @@ def pipeline(client: httpx.Client, question: str,
     return pipeline_answer(body), bool(body["abstained"]), body["answer"]
 
 
+SPEED_PROMPT = "Explain in a short paragraph why the sky is blue, for a ten-year-old."
+
+
+def speed(client: httpx.Client, model: str, repeats: int = 3) -> dict[str, float]:
+    """Median tokens/s of a 128-token generation and median time to the first streamed token."""
+    rates, firsts = [], []
+    messages = [{"role": "user", "content": SPEED_PROMPT}]
+    for _ in range(repeats):
+        started = time.perf_counter()
+        body = client.post("/v1/chat/completions", json={"model": model, "messages": messages, "temperature": 0,
+                                                         "seed": 0, "max_tokens": 128}).json()
+        rates.append(body["usage"]["completion_tokens"] / (time.perf_counter() - started))
+        started = time.perf_counter()
+        with client.stream("POST", "/v1/chat/completions", json={"model": model, "messages": messages,
+                                                                  "max_tokens": 16, "stream": True}) as streamed:
+            for line in streamed.iter_lines():
+                if line.startswith("data: ") and '"content": "' in line and '"content": ""' not in line:
+                    firsts.append(time.perf_counter() - started)
+                    break
+    return {"tokens_per_second": round(statistics.median(rates), 2),
+            "time_to_first_token_s": round(statistics.median(firsts), 3)}
+
+
 def passages(client: httpx.Client, question: str, collection: str) -> str:
     hits = client.get("/api/knowledge/v1/search", params={"q": question, "collection": collection, "k": 4})
     hits.raise_for_status()
@@ -255,6 +305,8 @@ def main() -> None:
     parser.add_argument("--gsm8k", type=int, default=100, help="how many GSM8K problems (0 to skip)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "reasoning.json")
     parser.add_argument("--rescore", action="store_true", help="only score the answers stored in --out again")
+    parser.add_argument("--model", help="a model from `sutazai models list` (default: make up's default)")
+    parser.add_argument("--models-dir", type=Path, default=DATA / "models", help="where models are installed")
     args = parser.parse_args()
     if args.rescore:
         rescore(args.out)
@@ -265,9 +317,12 @@ def main() -> None:
         kept = json.loads(args.out.read_text())
         if "gsm8k" in kept:
             results["gsm8k"] = kept["gsm8k"]
-    with tempfile.TemporaryDirectory() as home, Stack(Path(home)) as stack, stack.client() as client:
+    with tempfile.TemporaryDirectory() as home, Stack(Path(home), model=args.model,
+                                                      models_dir=args.models_dir) as stack, stack.client() as client:
         model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
         results["model"] = model
+        results["speed"] = speed(client, model)
+        print(json.dumps(results["speed"]))
         if args.gsm8k:
             problems = gsm8k(args.gsm8k)
             print(f"GSM8K: {len(problems)} problems")
@@ -288,6 +343,7 @@ def main() -> None:
                                     "rows": {"bare": rows_bare, "model_with_passages": rows_rag,
                                              "pipeline": rows_pipe}}
         print(json.dumps({k: v for k, v in results["two_documents"].items() if k != "rows"}, indent=1))
+        results["resident_mb"] = stack.resident_mb()
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out}")
