@@ -262,21 +262,24 @@ SPEED_PROMPT = "Explain in a short paragraph why the sky is blue, for a ten-year
 
 
 def speed(client: httpx.Client, model: str, repeats: int = 3) -> dict[str, float]:
-    """Median tokens/s of a 128-token generation and median time to the first streamed token."""
+    """Median tokens/s of a 128-token generation and median time to the first streamed token.
+    Each request starts differently, so llama.cpp's prompt cache cannot skip the prompt."""
     rates, firsts = [], []
-    messages = [{"role": "user", "content": SPEED_PROMPT}]
-    for _ in range(repeats):
+    for i in range(repeats * 2):
+        messages = [{"role": "user", "content": f"Request {i}. {SPEED_PROMPT}"}]
+        if i % 2:
+            started = time.perf_counter()
+            with client.stream("POST", "/v1/chat/completions", json={"model": model, "messages": messages,
+                                                                      "max_tokens": 16, "stream": True}) as streamed:
+                for line in streamed.iter_lines():
+                    if line.startswith("data: ") and '"content": "' in line and '"content": ""' not in line:
+                        firsts.append(time.perf_counter() - started)
+                        break
+            continue
         started = time.perf_counter()
         body = client.post("/v1/chat/completions", json={"model": model, "messages": messages, "temperature": 0,
                                                          "seed": 0, "max_tokens": 128}).json()
         rates.append(body["usage"]["completion_tokens"] / (time.perf_counter() - started))
-        started = time.perf_counter()
-        with client.stream("POST", "/v1/chat/completions", json={"model": model, "messages": messages,
-                                                                  "max_tokens": 16, "stream": True}) as streamed:
-            for line in streamed.iter_lines():
-                if line.startswith("data: ") and '"content": "' in line and '"content": ""' not in line:
-                    firsts.append(time.perf_counter() - started)
-                    break
     return {"tokens_per_second": round(statistics.median(rates), 2),
             "time_to_first_token_s": round(statistics.median(firsts), 3)}
 
@@ -300,6 +303,18 @@ def ingest(client: httpx.Client, docs: dict[str, str], collection: str) -> None:
             time.sleep(0.2)
 
 
+def measure_speed(args: argparse.Namespace) -> None:
+    """Speed and memory of one model, on a machine doing nothing else; merged into --out."""
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    with tempfile.TemporaryDirectory() as home, Stack(Path(home), model=args.model,
+                                                      models_dir=args.models_dir) as stack, stack.client() as client:
+        model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
+        results.update(model=model, speed=speed(client, model), resident_mb=stack.resident_mb())
+    print(json.dumps({k: results[k] for k in ("model", "speed", "resident_mb")}))
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gsm8k", type=int, default=100, help="how many GSM8K problems (0 to skip)")
@@ -307,7 +322,12 @@ def main() -> None:
     parser.add_argument("--rescore", action="store_true", help="only score the answers stored in --out again")
     parser.add_argument("--model", help="a model from `sutazai models list` (default: make up's default)")
     parser.add_argument("--models-dir", type=Path, default=DATA / "models", help="where models are installed")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only measure speed and memory, into the 'speed' and 'resident_mb' of --out")
     args = parser.parse_args()
+    if args.speed_only:
+        measure_speed(args)
+        return
     if args.rescore:
         rescore(args.out)
         return
