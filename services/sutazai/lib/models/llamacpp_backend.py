@@ -45,6 +45,10 @@ class ModelFileMissing(FileNotFoundError):
     """The configured GGUF file does not exist."""
 
 
+class ModelFileUnreadable(ValueError):
+    """The configured file exists but llama.cpp cannot load it."""
+
+
 class LlamaCppBackend:
     """ModelBackend over llama-cpp-python; embeddings come from the given Embedder."""
 
@@ -62,9 +66,16 @@ class LlamaCppBackend:
         self._name, self.digest = model_path.stem, digest
         self._embedder = embedder
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
-        self._llama = Llama(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False,
-        )
+        try:
+            self._llama = Llama(
+                model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False,
+            )
+        except ValueError as exc:
+            self._executor.shutdown(wait=False)
+            raise ModelFileUnreadable(
+                f"llama.cpp could not load {model_path} ({exc}); the file is damaged or not a GGUF model. "
+                "Check it with `sutazai models verify`, or reinstall it with `sutazai models remove NAME` and "
+                "`sutazai models install NAME`") from exc
         self._closed = False
 
     @property
