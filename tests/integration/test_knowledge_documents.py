@@ -168,3 +168,23 @@ def test_scoped_keys_cannot_reach_other_collections(platform: Platform, client: 
         posted = other.post("/api/knowledge/v1/documents", json={"text": "x", "collection": secret_col})
         assert posted.status_code == 403
     assert client.get(f"/api/knowledge/v1/documents/{doc_id}").status_code == 200
+
+
+def test_readiness_turns_red_when_an_ingestion_job_stops_moving(platform: Platform, client: httpx.Client) -> None:
+    """A job that sits unchanged (its worker gone) turns /readyz red with the reason, instead of
+    uploads staying queued forever behind a green light; it is green again once jobs move."""
+    import psycopg
+
+    body = ingest_text(client, "The boiler room is on level minus one.", source="boiler.txt", collection=collection())
+    job_id = body["job"]["id"]
+    with psycopg.connect(platform.backends.postgres.dsn(), autocommit=True) as conn:
+        conn.execute("UPDATE knowledge.jobs SET state = 'queued', updated_at = now() - interval '2 hours' "
+                     "WHERE id = %s", (job_id,))
+        try:
+            red = client.get("/api/knowledge/readyz")
+            assert red.status_code == 503
+            assert "have not moved" in red.json()["checks"]["ingestion"]["error"]
+        finally:
+            conn.execute("UPDATE knowledge.jobs SET state = 'done', updated_at = now() WHERE id = %s", (job_id,))
+    green = client.get("/api/knowledge/readyz")
+    assert green.status_code == 200 and green.json()["checks"]["ingestion"]["status"] == "up"

@@ -4,6 +4,7 @@ loses nothing and a rerun duplicates nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -35,6 +36,27 @@ class GraphWriter(Protocol):
     async def close_superseded(self, *, collection: str, document_id: str, version: int) -> None: ...
 
     async def delete_document(self, *, collection: str, document_id: str) -> None: ...
+
+
+class IngestionHealth:
+    """Whether ingestion is moving: the worker tasks this process runs are alive, and no job has
+    sat unchanged for longer than `stalled_after` seconds (readiness turns red otherwise, instead
+    of uploads staying queued forever behind a green light)."""
+
+    def __init__(self, *, db: Database, stalled_after: float) -> None:
+        self._db, self._stalled_after = db, stalled_after
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def check(self) -> None:
+        for task in self.tasks:
+            if task.done():
+                failure = task.exception() if not task.cancelled() else None
+                raise RuntimeError(f"the ingestion worker stopped ({failure or 'cancelled'}); restart the service")
+        async with self._db.connection() as conn:
+            stalled = await jobs.stalled_jobs(conn=conn, quiet_seconds=self._stalled_after)
+        if stalled:
+            raise RuntimeError(f"{stalled} ingestion job(s) have not moved for over {self._stalled_after:g} s; "
+                               "is a worker running (`sutazai worker knowledge`)?")
 
 
 @dataclass(frozen=True)
@@ -76,7 +98,7 @@ class Ingestor:
                 "(SUTAZAI_MAX_DOCUMENT_BYTES)"
             )
         media_type = media_type_for(upload.filename or upload.source, upload.declared_type)
-        parsed = parse(upload.content, media_type)  # refuse unreadable input now, with a 4xx
+        parsed = await asyncio.to_thread(parse, upload.content, media_type)  # unreadable input: a 4xx now
         sha = hashlib.sha256(upload.content).hexdigest()
         async with self._db.connection() as conn, conn.transaction():
             existing = await documents.find_document(conn=conn, collection=upload.collection,
@@ -148,8 +170,11 @@ class Ingestor:
             blob = await documents.get_blob(conn=conn, sha256=document["sha256"])
         if blob is None:
             raise UnreadableDocument("the stored content of this document is missing")
-        parsed = parse(blob, document["media_type"])
-        rows = chunk_rows(document, chunk_document(parsed, max_chars=self._chunk_chars))
+        # parsing and chunking run off the event loop: a pathological file must not stall the
+        # worker's Redis connection or the service's other requests
+        parsed = await asyncio.to_thread(parse, blob, document["media_type"])
+        pieces = await asyncio.to_thread(chunk_document, parsed, max_chars=self._chunk_chars)
+        rows = chunk_rows(document, pieces)
         await self._store_chunks(document, parsed, rows)
         await self._embed_and_index(job_id, document, rows)
         if self._extract:

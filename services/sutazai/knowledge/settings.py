@@ -40,6 +40,8 @@ class KnowledgeSettings(ModelSettings):
     worker_claim_idle_ms: int = Field(default=30_000, ge=100)
     worker_max_attempts: int = Field(default=3, ge=1, le=20)
     requeue_after_seconds: float = Field(default=120, gt=0)
+    stalled_after_seconds: float = Field(default=600, gt=0, description="readiness turns red when an "
+                                         "ingestion job has not moved for this long")
 
 
 @lru_cache

@@ -16,7 +16,7 @@ from sutazai.knowledge.catalog import Catalog
 from sutazai.knowledge.graph.explorer import GraphExplorer
 from sutazai.knowledge.graph.extraction import GraphBuilder
 from sutazai.knowledge.graph.interface import GraphStore
-from sutazai.knowledge.ingest import Ingestor
+from sutazai.knowledge.ingest import IngestionHealth, Ingestor
 from sutazai.knowledge.passages import StoredPassages
 from sutazai.knowledge.retrieval import Retriever
 from sutazai.knowledge.search.interface import SearchIndex
@@ -39,10 +39,13 @@ class KnowledgeComponents(ServiceComponents):
     retriever: Retriever
     catalog: Catalog
     explorer: GraphExplorer
+    ingestion: IngestionHealth
 
     def readiness(self) -> dict[str, ReadinessCheck]:
-        """PostgreSQL and Redis, the graph store (Neo4j or FalkorDB) and the search index."""
-        return {**super().readiness(), "graph": self.graph.ping, "search": self.index.ping}
+        """PostgreSQL and Redis, the graph store (Neo4j or FalkorDB), the search index, and
+        whether ingestion jobs are moving."""
+        return {**super().readiness(), "graph": self.graph.ping, "search": self.index.ping,
+                "ingestion": self.ingestion.check}
 
 
 def build_search_index(settings: KnowledgeSettings, resources: Resources) -> SearchIndex:
@@ -86,7 +89,8 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
         resources=resources, authenticator=identity_authenticator(settings, resources), settings=settings,
         model=model, index=index, graph=graph, ingestor=ingestor,
         retriever=Retriever(passages=passages, index=index, embedder=model, graph=graph),
-        catalog=Catalog(db=resources.db), explorer=GraphExplorer(db=resources.db, graph=graph, passages=passages))
+        catalog=Catalog(db=resources.db), explorer=GraphExplorer(db=resources.db, graph=graph, passages=passages),
+        ingestion=IngestionHealth(db=resources.db, stalled_after=settings.stalled_after_seconds))
     if settings.inprocess_worker:
         _start_worker(components)
     return components
@@ -108,6 +112,7 @@ def _start_worker(components: KnowledgeComponents) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=settings.requeue_after_seconds / 2)
 
     tasks = [asyncio.create_task(worker.run(stop)), asyncio.create_task(requeue())]
+    components.ingestion.tasks.extend(tasks)
 
     async def shutdown() -> None:
         stop.set()

@@ -33,6 +33,16 @@ async def update_job(
     )
 
 
+async def stalled_jobs(*, conn: Conn, quiet_seconds: float) -> int:
+    """Jobs not finished whose state has not changed for `quiet_seconds`."""
+    row = await (await conn.execute(
+        """SELECT count(*) AS stalled FROM knowledge.jobs WHERE state IN ('queued', 'running')
+             AND updated_at < now() - make_interval(secs => %s)""",
+        (quiet_seconds,),
+    )).fetchone()
+    return int(row["stalled"]) if row else 0
+
+
 async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[str]:
     rows = await (await conn.execute(
         """SELECT id::text FROM knowledge.jobs WHERE state = 'queued'
