@@ -14,6 +14,9 @@ import psutil
 from sutazai.runtime.processes import free_port, port_in_use
 
 SUTAZAI = str(Path(sys.executable).parent / "sutazai")
+TEST_MODEL = "smollm2-135m"
+"""The model every stack the tests start runs, whatever `make up`'s default is: it is small
+enough for CI's time, and installs from its package without a download."""
 
 
 @dataclass
@@ -32,7 +35,8 @@ class CliStack:
         return subprocess.run(
             [SUTAZAI, *args, "--data-dir", str(self.data_dir), *extra], capture_output=True,
             text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL, user=user,
-            env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200", **(env or {})},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200",
+                 "SUTAZAI_MODEL": TEST_MODEL, **(env or {})},
         )
 
     def up(self, *extra: str, user: str | None = None, env: dict[str, str] | None = None,
