@@ -35,10 +35,10 @@ def test_ingest_a_folder_then_search_it(stack: CliStack, tmp_path: Path) -> None
     folder = corpus(tmp_path)
     result = stack.run("ingest", str(folder), extra=("--key", key, "--tag", "demo"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ingesting" in result.stderr  # the progress bar
+    assert "indexing" in result.stderr and "graph" in result.stderr  # both stages' progress bars
     for name in ("handbook.md", "report.pdf", "faq.txt"):
         line = next(line for line in result.stdout.splitlines() if name in line)
-        assert "done" in line, result.stdout
+        assert "searchable" in line and "read" in line, result.stdout  # indexed, and the graph read it
     assert "skipped" in next(line for line in result.stdout.splitlines() if "image.png" in line)
 
     found = stack.run("search", "where are the printers", extra=("--key", key))

@@ -98,12 +98,16 @@ def corpus(stack: tuple[CliStack, str], browser: Browser) -> dict[str, str]:
     uploads = page.locator(".upload")
     expect(uploads).to_have_count(3)
     expect(page.locator(".upload.done")).to_have_count(3, timeout=LONG)
-    for name in DOCS:
-        expect(uploads.filter(has_text=name).locator(".upload-status")).to_have_text("ready")
-        expect(uploads.filter(has_text=name).locator("progress")).to_have_attribute("value", "100")
+    for name in DOCS:  # searchable first ...
+        expect(uploads.filter(has_text=name).locator(".upload-status")).to_have_text("searchable")
+        expect(uploads.filter(has_text=name).locator("progress").first).to_have_attribute("value", "100")
     rows = page.locator("table.documents tbody tr")
     expect(rows).to_have_count(3)
     expect(page.locator("table.documents .status.ready")).to_have_count(3)
+    expect(page.locator(".upload.graph-done")).to_have_count(3, timeout=LONG)  # ... then read for the graph
+    for name in DOCS:
+        expect(uploads.filter(has_text=name).locator(".graph-status")).to_have_text("graph read")
+    expect(page.locator("table.documents .status.graph-done")).to_have_count(3)
     shot(page, "documents")
     page.context.close()
     watch.assert_clean()

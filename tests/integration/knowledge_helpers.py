@@ -23,13 +23,29 @@ def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dic
         time.sleep(0.2)
 
 
-def ingest_text(client: httpx.Client, text: str, **fields: Any) -> dict[str, Any]:
+def wait_for_graph(client: httpx.Client, document_id: str, timeout: float = 300) -> dict[str, Any]:
+    """The document once its graph stage has settled (done, failed or off)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        document = client.get(f"/api/knowledge/v1/documents/{document_id}").json()
+        if document["graph"]["state"] in ("done", "failed", "off"):
+            return document
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"graph of {document_id} still {document['graph']}")
+        time.sleep(0.2)
+
+
+def ingest_text(client: httpx.Client, text: str, *, graph: bool = True, **fields: Any) -> dict[str, Any]:
+    """Ingest `text` and wait until it is searchable, and (`graph`) until its graph is read too."""
     response = client.post("/api/knowledge/v1/documents", json={"text": text, **fields})
     assert response.status_code in (200, 202), response.text
     body = response.json()
     if body["job"]:
         job = wait_for_job(client, body["job"]["id"])
         assert job["state"] == "done", job
+        if graph:
+            settled = wait_for_graph(client, body["document"]["id"])
+            assert settled["graph"]["state"] != "failed", settled
     return body
 
 

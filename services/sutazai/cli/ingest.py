@@ -1,5 +1,6 @@
-"""`sutazai ingest PATH...`: upload files and folders, then follow every job to the end with
-a progress bar."""
+"""`sutazai ingest PATH...`: upload files and folders, then follow both stages of every
+document with progress bars: indexing (after which it answers searches) and the graph
+(chunks the model has read for entities and relations)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class Outcome:
     job_id: str | None = None
     document_id: str | None = None
     percent: float = 0.0
+    graph: str = "off"  # the graph stage: off, pending, extracting, done, failed
+    chunks_read: int = 0
+    chunks: int = 0
 
 
 @dataclass
@@ -56,7 +60,9 @@ def collect(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[Outcome]]:
 
 
 def ingest(client: httpx.Client, paths: list[Path], *, collection: str | None, tags: list[str],
-           console: Console, poll_seconds: float = 0.5, timeout: float = 3600) -> Report:
+           console: Console, poll_seconds: float = 0.5, timeout: float = 3600, graph: bool = True) -> Report:
+    """Upload, then wait until every document is searchable and (`graph`) until the graph has read
+    it too; without `graph` the extraction goes on in the service after the CLI returns."""
     files, skipped = collect(paths)
     report = Report(outcomes=list(skipped))
     if not files:
@@ -66,8 +72,11 @@ def ingest(client: httpx.Client, paths: list[Path], *, collection: str | None, t
     with Progress(*columns, console=console, transient=False) as progress:
         upload = progress.add_task("uploading", total=len(files), status="")
         pending = [_upload(client, path, source, collection, tags, progress, upload) for path, source in files]
-        work = progress.add_task("ingesting", total=len(files) * 100, status="")
+        work = progress.add_task("indexing", total=len(files) * 100, status="")
         _follow(client, pending, progress, work, poll_seconds, timeout)
+        if graph:
+            reading = progress.add_task("graph", total=None, status="")
+            _follow_graph(client, pending, progress, reading, poll_seconds, timeout)
     report.outcomes.extend(pending)
     return report
 
@@ -116,11 +125,51 @@ def _follow(client: httpx.Client, outcomes: list[Outcome], progress: Progress, t
         time.sleep(poll_seconds)
 
 
+def _follow_graph(client: httpx.Client, outcomes: list[Outcome], progress: Progress, task: TaskID,
+                  poll_seconds: float, timeout: float) -> None:
+    """Chunks read by the graph stage over all searchable documents, until each has settled."""
+    deadline = time.monotonic() + timeout
+    indexed = [o for o in outcomes if o.state == "done" and o.document_id]
+    while True:
+        for outcome in indexed:
+            if outcome.graph in ("done", "failed", "off") and outcome.chunks:
+                continue
+            document = call(client, "GET", f"/api/knowledge/v1/documents/{outcome.document_id}").json()
+            stage = document.get("graph") or {}
+            outcome.graph = stage.get("state", "off")
+            outcome.chunks_read, outcome.chunks = int(stage.get("chunks_read", 0)), int(stage.get("chunks", 0))
+            if outcome.graph == "failed":
+                outcome.detail = stage.get("error") or "graph extraction failed"
+        reading = [o.path.name for o in indexed if o.graph in ("pending", "extracting")]
+        progress.update(task, total=sum(o.chunks for o in indexed) or None,
+                        completed=sum(o.chunks_read for o in indexed),
+                        status=(f"reading {reading[0]}" if reading else "finished"))
+        if not reading:
+            return
+        if time.monotonic() > deadline:
+            return  # the service goes on reading; the summary says where it stood
+        time.sleep(poll_seconds)
+
+
 def summary(report: Report) -> Table:
     table = Table(title="Ingestion", title_justify="left")
-    for column in ("file", "result", "detail"):
+    for column in ("file", "result", "graph", "detail"):
         table.add_column(column)
     colour = {"done": "green", "duplicate": "cyan", "failed": "red", "skipped": "yellow"}
     for outcome in report.outcomes:
-        table.add_row(str(outcome.path), f"[{colour.get(outcome.state, 'white')}]{outcome.state}[/]", outcome.detail)
+        result = "searchable" if outcome.state == "done" else outcome.state
+        table.add_row(str(outcome.path), f"[{colour.get(outcome.state, 'white')}]{result}[/]",
+                      _graph_cell(outcome), outcome.detail)
     return table
+
+
+def _graph_cell(outcome: Outcome) -> str:
+    if outcome.state != "done":
+        return ""
+    if outcome.graph == "done":
+        return f"[green]read[/] ({outcome.chunks} chunks)"
+    if outcome.graph == "failed":
+        return "[red]failed[/]"
+    if outcome.graph in ("pending", "extracting"):
+        return f"[yellow]reading[/] {outcome.chunks_read}/{outcome.chunks or '?'} (continues in the service)"
+    return "off"

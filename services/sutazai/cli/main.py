@@ -237,15 +237,20 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .pdf .json).")],
     collection: Annotated[str | None, typer.Option(help="Collection to add them to.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every document (repeatable).")] = None,
+    wait_graph: Annotated[bool, typer.Option(
+        "--wait-graph/--searchable", help="Wait until the knowledge graph has read every document, or return "
+                                          "as soon as they answer searches (the graph fills in behind).")] = True,
     key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
 ) -> None:
-    """Upload documents and follow their ingestion jobs with a progress bar."""
+    """Upload documents and follow both stages with progress bars: indexing (then they answer
+    searches) and the knowledge graph (the model reading them for entities and relations)."""
     from sutazai.cli import ingest as ingesting
     from sutazai.cli.client import CliError, api_client, base_url
 
     try:
         with api_client(base_url(url, data_dir), key) as client:
-            report = ingesting.ingest(client, list(paths), collection=collection, tags=tag or [], console=err)
+            report = ingesting.ingest(client, list(paths), collection=collection, tags=tag or [], console=err,
+                                      graph=wait_graph)
     except CliError as exc:
         raise _fail(exc.detail) from None
     out.print(ingesting.summary(report))

@@ -34,6 +34,15 @@ class TextDocument(BaseModel):
                                                                "application/json")
 
 
+class GraphStage(BaseModel):
+    """The second stage of ingestion: the model reading the document for the knowledge graph."""
+
+    state: str = Field(description="off (extraction disabled), pending, extracting, done or failed")
+    chunks_read: int = Field(description="chunks of this version the graph has read")
+    chunks: int = Field(description="chunks of this version in all")
+    error: str | None = None
+
+
 class DocumentOut(BaseModel):
     id: str
     collection: str
@@ -44,23 +53,29 @@ class DocumentOut(BaseModel):
     version: int
     tags: list[str]
     date: dt.date
-    status: str
+    status: str = Field(description="the first stage: queued, processing, ready (searchable) or failed")
     error: str | None
     chunk_count: int
+    graph: GraphStage
     created_at: dt.datetime
     updated_at: dt.datetime
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> DocumentOut:
+        graph = GraphStage(state=row["graph_status"], chunks_read=int(row.get("graph_chunks_read") or 0),
+                           chunks=row["chunk_count"], error=row["graph_error"])
         return cls(id=str(row["id"]), collection=row["collection"], source=row["source"], title=row["title"],
                    media_type=row["media_type"], sha256=row["sha256"], version=row["version"],
                    tags=list(row["tags"]), date=row["doc_date"], status=row["status"], error=row["error"],
-                   chunk_count=row["chunk_count"], created_at=row["created_at"], updated_at=row["updated_at"])
+                   chunk_count=row["chunk_count"], graph=graph, created_at=row["created_at"],
+                   updated_at=row["updated_at"])
 
 
 class JobOut(BaseModel):
     id: str
     document_id: str
+    kind: str = Field(description="index (makes the document searchable) or graph (extracts entities and "
+                                  "relations afterwards)")
     state: str
     percent: float
     stage: str | None
@@ -72,7 +87,7 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> JobOut:
-        return cls(id=str(row["id"]), document_id=str(row["document_id"]), state=row["state"],
+        return cls(id=str(row["id"]), document_id=str(row["document_id"]), kind=row["kind"], state=row["state"],
                    percent=row["progress"], stage=row["stage"], error=row["error"], attempts=row["attempts"],
                    created_at=row["created_at"], updated_at=row["updated_at"], finished_at=row["finished_at"])
 
@@ -182,6 +197,12 @@ async def get_document(document_id: str, principal: CurrentPrincipal, knowledge:
 async def delete_document(document_id: str, principal: CurrentPrincipal, knowledge: Knowledge) -> None:
     await knowledge.catalog.document(principal=principal, document_id=document_id)
     await knowledge.ingestor.delete(document_id=document_id, allowed=principal.may_use)
+
+
+@router.get("/documents/{document_id}/jobs", response_model=list[JobOut], summary="The document's jobs, "
+            "newest first: indexing, then graph extraction")
+async def document_jobs(document_id: str, principal: CurrentPrincipal, knowledge: Knowledge) -> list[JobOut]:
+    return [JobOut.of(r) for r in await knowledge.catalog.jobs_of(principal=principal, document_id=document_id)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="State and percent done of an ingestion job")

@@ -56,6 +56,11 @@ class Catalog:
             row = await documents.get_document(conn=conn, document_id=_valid_id(document_id, "document"))
         return _visible(principal, row, f"no document {document_id}")
 
+    async def jobs_of(self, *, principal: Principal, document_id: str) -> list[dict[str, Any]]:
+        document = await self.document(principal=principal, document_id=document_id)
+        async with self._db.connection() as conn:
+            return await jobs.document_jobs(conn=conn, document_id=str(document["id"]))
+
     async def job(self, *, principal: Principal, job_id: str) -> dict[str, Any]:
         async with self._db.connection() as conn:
             row = await jobs.get_job(conn=conn, job_id=_valid_id(job_id, "job"))

@@ -1,6 +1,12 @@
 """Ingestion: accept a document (content-addressed), queue a job on the bus, and process it
-idempotently (parse, chunk, embed, index, extract the graph) so that a worker killed half way
-loses nothing and a rerun duplicates nothing."""
+idempotently in two stages, so that a worker killed half way loses nothing and a rerun
+duplicates nothing:
+
+1. the `index` job (parse, chunk, embed in batches, index) makes the document searchable;
+2. the `graph` job, queued on its own stream when the first ends, reads the chunks with the
+   model for entities and relations, marking each chunk read, so it resumes where it stopped
+   and the document reports how much of it the graph has read. Indexing never waits behind
+   extraction: the two streams have their own workers."""
 
 from __future__ import annotations
 
@@ -26,6 +32,9 @@ from sutazai.lib.models import Embedder
 logger = logging.getLogger(__name__)
 JOB_STREAM = "knowledge.jobs"
 INGEST_EVENT = "document.ingest"
+GRAPH_STREAM = "knowledge.graph"
+EXTRACT_EVENT = "document.extract"
+GRAPH_BATCH = 8  # chunks fetched at a time by the graph job
 
 
 class GraphWriter(Protocol):
@@ -127,8 +136,11 @@ class Ingestor:
             title=title, media_type=media_type, sha256=sha, tags=tags, doc_date=when, created_by=actor,
         )
 
-    async def enqueue(self, job_id: str) -> None:
-        await self._bus.publish(JOB_STREAM, INGEST_EVENT, {"job_id": job_id})
+    async def enqueue(self, job_id: str, kind: str = "index") -> None:
+        if kind == "graph":
+            await self._bus.publish(GRAPH_STREAM, EXTRACT_EVENT, {"job_id": job_id})
+        else:
+            await self._bus.publish(JOB_STREAM, INGEST_EVENT, {"job_id": job_id})
 
     async def requeue_stale(self, *, older_than_seconds: float) -> int:
         """Re-publish jobs still queued long after they were committed: their event may have been
@@ -136,8 +148,8 @@ class Ingestor:
         consumer group and is reclaimed by XAUTOCLAIM instead. Processing is idempotent."""
         async with self._db.connection() as conn:
             stale = await jobs.stale_queued_jobs(conn=conn, older_than_seconds=older_than_seconds)
-        for job_id in stale:
-            await self.enqueue(job_id)
+        for job_id, kind in stale:
+            await self.enqueue(job_id, kind)
         return len(stale)
 
     # ---- process ----------------------------------------------------------------------
@@ -151,6 +163,9 @@ class Ingestor:
             return
         if document["version"] != job["version"]:
             await self._update(job_id, state="done", progress=100, stage="superseded by a newer version")
+            return
+        if job["kind"] == "graph":
+            await self._graph_job(job_id, document, final_attempt=final_attempt)
             return
         try:
             await self._run(job_id, document)
@@ -177,10 +192,10 @@ class Ingestor:
         rows = chunk_rows(document, pieces)
         await self._store_chunks(document, parsed, rows)
         await self._embed_and_index(job_id, document, rows)
-        if self._extract:
-            await self._extract_graph(job_id, document, rows)
-        await self._finish(job_id, document, len(rows), parsed.title)
-        logger.info("ingested %s v%d: %d chunks", doc_id, version, len(rows))
+        graph_job = await self._finish(job_id, document, len(rows), parsed.title)
+        logger.info("indexed %s v%d: %d chunks, searchable", doc_id, version, len(rows))
+        if graph_job is not None:
+            await self.enqueue(graph_job, "graph")
 
     async def _store_chunks(self, document: dict[str, Any], parsed: ParsedDocument, rows: list[dict[str, Any]]) -> None:
         doc_id, version = str(document["id"]), int(document["version"])
@@ -191,22 +206,60 @@ class Ingestor:
                  r["end_offset"], r["page"], r["heading"], r["text"]) for r in rows])
 
     async def _embed_and_index(self, job_id: str, document: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-        share = 70 if self._extract else 95
-
         async def progress(done: int, total: int) -> None:
-            await self._update(job_id, stage="embedding and indexing", progress=round(5 + share * done / total, 1))
+            await self._update(job_id, stage="embedding and indexing", progress=round(5 + 94 * done / total, 1))
 
         await embed_and_index(document, rows, embedder=self._embedder, index=self._index, batch=self._batch,
                               progress=progress)
 
-    async def _extract_graph(self, job_id: str, document: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-        assert self._graph is not None  # noqa: S101 - checked by the caller
-        for done, row in enumerate(rows, start=1):
-            await self._graph.extract(document=document, chunk_row=row)
-            await self._update(job_id, stage="extracting entities and relations",
-                               progress=round(75 + 24 * done / max(len(rows), 1), 1))
+    async def _graph_job(self, job_id: str, document: dict[str, Any], *, final_attempt: bool) -> None:
+        """Read the version's unread chunks with the model, a batch at a time, marking each read
+        as its facts are written; stop early if the document is deleted or superseded. A
+        transient failure is retried (the job resumes at the first unread chunk); on the final
+        attempt the graph is marked failed and the document stays searchable."""
+        assert self._graph is not None  # noqa: S101 - a graph job is only queued with a graph writer
+        doc_id, version = str(document["id"]), int(document["version"])
+        async with self._db.connection() as conn, conn.transaction():
+            await jobs.update_job(conn=conn, job_id=job_id, state="running", stage="reading chunks", started=True)
+            await documents.set_graph_status(conn=conn, document_id=doc_id, status="extracting")
+        try:
+            while True:
+                async with self._db.connection() as conn:
+                    current = await documents.get_document(conn=conn, document_id=doc_id)
+                    batch = await chunks.unread_chunks(conn=conn, document_id=doc_id, version=version,
+                                                       limit=GRAPH_BATCH)
+                if current is None:
+                    return  # deleted meanwhile; its job went with it
+                if int(current["version"]) != version:
+                    await self._update(job_id, state="done", progress=100, stage="superseded by a newer version")
+                    return
+                if not batch:
+                    break
+                for row in batch:
+                    await self._graph.extract(document=document, chunk_row=row)
+                    async with self._db.connection() as conn, conn.transaction():
+                        await chunks.mark_graph_read(conn=conn, chunk_ids=[row["chunk_id"]])
+                        read, total = await chunks.graph_progress(conn=conn, document_id=doc_id, version=version)
+                        await jobs.update_job(conn=conn, job_id=job_id, stage=f"read {read} of {total} chunks",
+                                              progress=round(100 * read / max(total, 1), 1))
+        except Exception as exc:
+            if not final_attempt:
+                raise
+            logger.exception("graph extraction job %s failed for good", job_id)
+            reason = f"graph extraction failed: {exc}"
+            async with self._db.connection() as conn, conn.transaction():
+                await documents.set_graph_status(conn=conn, document_id=doc_id, status="failed", error=reason)
+                await jobs.update_job(conn=conn, job_id=job_id, state="failed", stage="failed", error=reason)
+            return
+        async with self._db.connection() as conn, conn.transaction():
+            await documents.set_graph_status(conn=conn, document_id=doc_id, status="done")
+            await jobs.update_job(conn=conn, job_id=job_id, state="done", progress=100, stage="done")
+        logger.info("graph read %s v%d", doc_id, version)
 
-    async def _finish(self, job_id: str, document: dict[str, Any], chunk_count: int, title: str | None) -> None:
+    async def _finish(self, job_id: str, document: dict[str, Any], chunk_count: int,
+                      title: str | None) -> str | None:
+        """The document is searchable: old versions leave the index, and the graph job is queued
+        (its id returned) in the same transaction that marks the document ready."""
         doc_id, version = str(document["id"]), int(document["version"])
         async with self._db.connection() as conn:
             stale = await chunks.chunk_ids(conn=conn, document_id=doc_id, version=version, of_version=False)
@@ -222,6 +275,14 @@ class Ingestor:
             await documents.set_document_status(conn=conn, document_id=doc_id, status="ready",
                                             chunk_count=chunk_count, title=title)
             await jobs.update_job(conn=conn, job_id=job_id, state="done", progress=100, stage="done")
+            graph_job = None
+            if self._extract and chunk_count:
+                graph_job = str(uuid.uuid4())
+                await jobs.insert_job(conn=conn, job_id=graph_job, document_id=doc_id,
+                                      collection=document["collection"], version=version, kind="graph")
+            await documents.set_graph_status(conn=conn, document_id=doc_id,
+                                             status="pending" if graph_job else ("done" if self._extract else "off"))
+        return graph_job
 
     async def _fail(self, job_id: str, document: dict[str, Any], reason: str) -> None:
         """Nothing half-indexed: this version's chunks leave the index and the store."""
@@ -234,6 +295,7 @@ class Ingestor:
             if ids:
                 await chunks.delete_chunks(conn=conn, chunk_ids=ids)
             await documents.set_document_status(conn=conn, document_id=doc_id, status="failed", error=reason)
+            await documents.set_graph_status(conn=conn, document_id=doc_id, status="off")
             await jobs.update_job(conn=conn, job_id=job_id, state="failed", stage="failed", error=reason)
 
     async def _update(self, job_id: str, **fields: Any) -> None:

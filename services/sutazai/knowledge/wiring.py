@@ -99,9 +99,9 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
 def _start_worker(components: KnowledgeComponents) -> None:
     """The embedded stack runs the ingestion worker inside the service process."""
     settings, resources = components.settings, components.resources
-    worker = Worker(bus=resources.bus, stream=jobs.STREAM, group=jobs.GROUP, handlers=jobs.handlers(components),
-                    claim_idle_ms=settings.worker_claim_idle_ms,
-                    heartbeat=Path(f"/tmp/sutazai-knowledge-{os.getpid()}-{id(components):x}.heartbeat"))  # noqa: S108
+    workers = [Worker.of(queue, bus=resources.bus, claim_idle_ms=settings.worker_claim_idle_ms,
+                         heartbeat=Path(f"/tmp/sutazai-knowledge-{os.getpid()}-{id(components):x}-{n}.heartbeat"))  # noqa: S108
+               for n, queue in enumerate(jobs.queues(components))]
     stop = asyncio.Event()
 
     async def requeue() -> None:
@@ -111,7 +111,7 @@ def _start_worker(components: KnowledgeComponents) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.requeue_after_seconds / 2)
 
-    tasks = [asyncio.create_task(worker.run(stop)), asyncio.create_task(requeue())]
+    tasks = [*(asyncio.create_task(worker.run(stop)) for worker in workers), asyncio.create_task(requeue())]
     components.ingestion.tasks.extend(tasks)
 
     async def shutdown() -> None:

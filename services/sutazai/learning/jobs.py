@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sutazai.learning.wiring import LearningComponents
 from sutazai.lib.bus import Handler
+from sutazai.lib.worker import Queue
 
 STREAM = "learning.jobs"
 GROUP = "learning-workers"
@@ -15,3 +16,8 @@ def handlers(components: LearningComponents) -> dict[str, Handler]:
     """Event type -> handler, bound to the started service's components (none yet)."""
     del components
     return {}
+
+
+def queues(components: LearningComponents) -> list[Queue]:
+    """The streams `sutazai worker learning` consumes."""
+    return [Queue(STREAM, GROUP, handlers(components))]

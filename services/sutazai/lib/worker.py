@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sutazai.lib.bus import Event, EventBus, Handler, PermanentFailure
@@ -19,8 +20,23 @@ DEFAULT_HEARTBEAT = Path("/tmp/sutazai-worker.heartbeat")  # noqa: S108 - contai
 MIN_PAUSE, MAX_PAUSE = 0.5, 15.0  # seconds between attempts while a backend is failing
 
 
+@dataclass(frozen=True)
+class Queue:
+    """One stream a service's worker consumes, as `group`, with a handler per event type."""
+
+    stream: str
+    group: str
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+
+
 class Worker:
     """Consumes `stream` as `group`, one consumer per process."""
+
+    @classmethod
+    def of(cls, queue: Queue, *, bus: EventBus, heartbeat: Path = DEFAULT_HEARTBEAT,
+           claim_idle_ms: int = 30_000) -> Worker:
+        return cls(bus=bus, stream=queue.stream, group=queue.group, handlers=queue.handlers,
+                   heartbeat=heartbeat, claim_idle_ms=claim_idle_ms)
 
     def __init__(
         self, *, bus: EventBus, stream: str, group: str, handlers: Mapping[str, Handler],

@@ -13,7 +13,8 @@ WORKER_SERVICES = ("knowledge", "learning", "metacognition")
 
 
 async def run_worker(service: str) -> None:
-    """Start the service's components with its `wiring` (no HTTP app) and consume its stream."""
+    """Start the service's components with its `wiring` (no HTTP app) and consume its streams,
+    one worker loop each."""
     if service not in WORKER_SERVICES:
         raise ValueError(f"no worker for {service!r}; choose one of {', '.join(WORKER_SERVICES)}")
     settings = importlib.import_module(f"sutazai.{service}.settings").get_settings()
@@ -27,10 +28,10 @@ async def run_worker(service: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with wiring.started(settings) as components:
-        worker = Worker(bus=components.resources.bus, stream=jobs.STREAM, group=jobs.GROUP,
-                        handlers=jobs.handlers(components),
-                        claim_idle_ms=getattr(settings, "worker_claim_idle_ms", 30_000))
-        await worker.run(stop)
+        claim_idle_ms = getattr(settings, "worker_claim_idle_ms", 30_000)
+        workers = [Worker.of(queue, bus=components.resources.bus, claim_idle_ms=claim_idle_ms)
+                   for queue in jobs.queues(components)]
+        await asyncio.gather(*(worker.run(stop) for worker in workers))
 
 
 def main(service: str) -> None:

@@ -49,3 +49,26 @@ async def get_chunks(*, conn: Conn, chunk_ids: Sequence[str]) -> list[Row]:
             WHERE c.id = ANY(%s::uuid[]) AND c.version = d.version""",
         (list(chunk_ids),),
     )).fetchall()
+
+
+async def unread_chunks(*, conn: Conn, document_id: str, version: int, limit: int) -> list[Row]:
+    """The version's chunks the graph has not read yet, in document order."""
+    return await (await conn.execute(
+        """SELECT id::text AS chunk_id, document_id::text AS document_id, collection, ordinal, heading, text
+             FROM knowledge.chunks WHERE document_id = %s AND version = %s AND NOT graph_read
+            ORDER BY ordinal LIMIT %s""",
+        (document_id, version, limit),
+    )).fetchall()
+
+
+async def mark_graph_read(*, conn: Conn, chunk_ids: Sequence[str]) -> None:
+    await conn.execute("UPDATE knowledge.chunks SET graph_read = true WHERE id = ANY(%s::uuid[])",
+                       (list(chunk_ids),))
+
+
+async def graph_progress(*, conn: Conn, document_id: str, version: int) -> tuple[int, int]:
+    """(chunks the graph has read, chunks in all) of this document version."""
+    row = await (await conn.execute(
+        """SELECT count(*) FILTER (WHERE graph_read) AS read, count(*) AS total FROM knowledge.chunks
+            WHERE document_id = %s AND version = %s""", (document_id, version))).fetchone()
+    return (int(row["read"]), int(row["total"])) if row else (0, 0)

@@ -32,7 +32,10 @@ async def find_by_hash(*, conn: Conn, collection: str, sha256: str) -> Row | Non
 
 
 async def get_document(*, conn: Conn, document_id: str) -> Row | None:
-    return await (await conn.execute("SELECT * FROM knowledge.documents WHERE id = %s", (document_id,))).fetchone()
+    """The document, with `graph_chunks_read`: how many chunks of its version the graph has read."""
+    return await (await conn.execute(
+        f"SELECT d.*, {_GRAPH_READ} FROM knowledge.documents d WHERE d.id = %s",  # noqa: S608 - fixed text
+        (document_id,))).fetchone()
 
 
 async def insert_document(
@@ -75,13 +78,20 @@ async def set_document_status(
     )
 
 
+async def set_graph_status(*, conn: Conn, document_id: str, status: str, error: str | None = None) -> None:
+    """Where the document's graph extraction stands: off, pending, extracting, done or failed."""
+    await conn.execute("UPDATE knowledge.documents SET graph_status = %s, graph_error = %s WHERE id = %s",
+                       (status, error, document_id))
+
+
+_GRAPH_READ = """(SELECT count(*) FILTER (WHERE c.graph_read) FROM knowledge.chunks c
+                   WHERE c.document_id = d.id AND c.version = d.version) AS graph_chunks_read"""
+
+
 async def list_documents(*, conn: Conn, collections: list[str], limit: int, offset: int) -> list[Row]:
     return await (await conn.execute(
-        """SELECT d.*, j.id AS job_id, j.state AS job_state, j.progress AS job_progress
-             FROM knowledge.documents d
-             LEFT JOIN LATERAL (SELECT * FROM knowledge.jobs WHERE document_id = d.id
-                                ORDER BY created_at DESC LIMIT 1) j ON true
-            WHERE d.collection = ANY(%s) ORDER BY d.updated_at DESC LIMIT %s OFFSET %s""",
+        f"""SELECT d.*, {_GRAPH_READ} FROM knowledge.documents d
+            WHERE d.collection = ANY(%s) ORDER BY d.updated_at DESC LIMIT %s OFFSET %s""",  # noqa: S608
         (collections, limit, offset),
     )).fetchall()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sutazai.knowledge.store import Conn, Row
 
 
-async def insert_job(*, conn: Conn, job_id: str, document_id: str, collection: str, version: int) -> Row:
+async def insert_job(*, conn: Conn, job_id: str, document_id: str, collection: str, version: int,
+                     kind: str = "index") -> Row:
+    """A queued job: `index` (parse, chunk, embed, index) or `graph` (extract entities and relations)."""
     row = await (await conn.execute(
-        """INSERT INTO knowledge.jobs (id, document_id, collection, version, state, stage)
-           VALUES (%s, %s, %s, %s, 'queued', 'queued') RETURNING *""",
-        (job_id, document_id, collection, version),
+        """INSERT INTO knowledge.jobs (id, document_id, collection, version, state, stage, kind)
+           VALUES (%s, %s, %s, %s, 'queued', 'queued', %s) RETURNING *""",
+        (job_id, document_id, collection, version, kind),
     )).fetchone()
     assert row is not None  # noqa: S101
     return row
@@ -33,20 +35,34 @@ async def update_job(
     )
 
 
+_WAITING_BEHIND_WORK = """state = 'queued' AND kind IN (
+    SELECT kind FROM knowledge.jobs
+     WHERE state = 'running' AND updated_at >= now() - make_interval(secs => %(quiet)s))"""
+"""A queued job whose queue is busy: a job of its kind (index, graph) is running and moved lately,
+so it waits its turn behind that work (a long extraction) rather than being stuck."""
+
+
 async def stalled_jobs(*, conn: Conn, quiet_seconds: float) -> int:
-    """Jobs not finished whose state has not changed for `quiet_seconds`."""
+    """Unfinished jobs unchanged for `quiet_seconds`, apart from those waiting behind moving work."""
     row = await (await conn.execute(
-        """SELECT count(*) AS stalled FROM knowledge.jobs WHERE state IN ('queued', 'running')
-             AND updated_at < now() - make_interval(secs => %s)""",
-        (quiet_seconds,),
+        f"""SELECT count(*) AS stalled FROM knowledge.jobs WHERE state IN ('queued', 'running')
+              AND updated_at < now() - make_interval(secs => %(quiet)s) AND NOT ({_WAITING_BEHIND_WORK})""",  # noqa: S608
+        {"quiet": quiet_seconds},
     )).fetchone()
     return int(row["stalled"]) if row else 0
 
 
-async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[str]:
+async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[tuple[str, str]]:
+    """(id, kind) of jobs still queued `older_than_seconds` after their last change while nothing
+    of their kind is running: their event may have been lost."""
     rows = await (await conn.execute(
-        """SELECT id::text FROM knowledge.jobs WHERE state = 'queued'
-             AND updated_at < now() - make_interval(secs => %s)""",
-        (older_than_seconds,),
+        f"""SELECT id::text, kind FROM knowledge.jobs WHERE state = 'queued'
+              AND updated_at < now() - make_interval(secs => %(quiet)s) AND NOT ({_WAITING_BEHIND_WORK})""",  # noqa: S608
+        {"quiet": older_than_seconds},
     )).fetchall()
-    return [r["id"] for r in rows]
+    return [(r["id"], r["kind"]) for r in rows]
+
+
+async def document_jobs(*, conn: Conn, document_id: str) -> list[Row]:
+    return await (await conn.execute(
+        "SELECT * FROM knowledge.jobs WHERE document_id = %s ORDER BY created_at DESC", (document_id,))).fetchall()

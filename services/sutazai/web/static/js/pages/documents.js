@@ -1,5 +1,6 @@
 // Documents: upload by drag and drop or file picker with progress per file (upload, then
-// ingestion), the list with status and errors, and delete with confirmation.
+// indexing, after which the file answers searches, then the knowledge graph reading it), the
+// list with both stages, errors, and delete with confirmation.
 import { api, upload } from '../api.js';
 import { announce, clear, confirmDialog, errorBox, field, formatTime, h, fill } from '../dom.js';
 import { collectionSelect, pageHeader } from './common.js';
@@ -28,7 +29,7 @@ export function render(root) {
       listStatus,
       h('div', { class: 'table-wrap' }, h('table', { class: 'documents' },
         h('caption', { class: 'visually-hidden' }, 'Documents, newest first'),
-        h('thead', {}, h('tr', {}, ['Source', 'Status', 'Passages', 'Version', 'Updated', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Source', 'Search', 'Graph', 'Passages', 'Version', 'Updated', ''].map((t) => h('th', { scope: 'col' }, t)))),
         tableBody))));
 
   const target = () => newName.value.trim() || collection.value || 'default';
@@ -50,7 +51,8 @@ export function render(root) {
         showDocuments(tableBody, docs, name, load);
       }
       clear(listStatus);
-      if (docs.some((d) => d.status === 'queued' || d.status === 'processing')) timer = setTimeout(load, 2000);
+      const busy = (d) => d.status === 'queued' || d.status === 'processing' || d.graph.state === 'pending' || d.graph.state === 'extracting';
+      if (docs.some(busy)) timer = setTimeout(load, 2000);
     } catch (err) {
       fill(listStatus, errorBox(err.message));
     }
@@ -85,7 +87,10 @@ export function render(root) {
 function uploadOne(file, collection, list, done) {
   const bar = h('progress', { max: 100, value: 0, 'aria-label': `progress of ${file.name}` });
   const status = h('span', { class: 'upload-status' }, 'uploading…');
-  const item = h('li', { class: 'upload' }, h('span', { class: 'upload-name' }, file.name), bar, status);
+  const graphBar = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': `knowledge graph progress of ${file.name}` });
+  const graphStatus = h('span', { class: 'graph-status small muted' });
+  const item = h('li', { class: 'upload' }, h('span', { class: 'upload-name' }, file.name), bar, status,
+    h('span', { class: 'graph-stage' }, graphBar, graphStatus));
   list.prepend(item);
   const say = (text, cls) => { status.textContent = text; if (cls) item.classList.add(cls); };
   upload(`${BASE}/documents`, file, { collection }, (share) => {
@@ -95,11 +100,16 @@ function uploadOne(file, collection, list, done) {
     if (submitted.duplicate) {
       bar.value = 100;
       say('already there, unchanged', 'done');
+      item.classList.add('graph-done');
     } else {
-      say('ingesting…');
-      await followJob(submitted.job, bar, say);
+      say('indexing…');
+      if (await followJob(submitted.job, bar, say)) {
+        announce(`${file.name}: searchable`);
+        await done(collection);
+        await followGraph(submitted.document.id, graphBar, graphStatus, item);
+      }
     }
-    announce(`${file.name}: ${status.textContent}`);
+    announce(`${file.name}: ${status.textContent}${graphStatus.textContent ? `, ${graphStatus.textContent}` : ''}`);
     await done(collection);
   }).catch((err) => {
     say(`failed: ${err.message}`, 'failed');
@@ -110,18 +120,43 @@ function uploadOne(file, collection, list, done) {
 async function followJob(job, bar, say) {
   for (;;) {
     bar.value = 50 + Math.round((job.percent || 0) / 2);
-    if (job.state === 'done') { bar.value = 100; say('ready', 'done'); return; }
-    if (job.state === 'failed') { say(`failed: ${job.error || 'ingestion failed'}`, 'failed'); return; }
-    say(`ingesting${job.stage ? `: ${job.stage}` : ''} ${Math.round(job.percent || 0)}%`);
+    if (job.state === 'done') { bar.value = 100; say('searchable', 'done'); return true; }
+    if (job.state === 'failed') { say(`failed: ${job.error || 'ingestion failed'}`, 'failed'); return false; }
+    say(`indexing${job.stage ? `: ${job.stage}` : ''} ${Math.round(job.percent || 0)}%`);
     await new Promise((resolve) => { setTimeout(resolve, 1000); });
     job = await api(`${BASE}/jobs/${job.id}`);
   }
 }
 
+// The second stage: the model reads the searchable document for the knowledge graph.
+async function followGraph(id, bar, status, item) {
+  for (;;) {
+    const doc = await api(`${BASE}/documents/${id}`);
+    const { state, chunks_read: read, chunks, error } = doc.graph;
+    if (state === 'off') { status.textContent = ''; item.classList.add('graph-done'); return; }
+    bar.hidden = false;
+    bar.value = chunks ? Math.round((100 * read) / chunks) : 0;
+    if (state === 'done') { bar.value = 100; status.textContent = 'graph read'; item.classList.add('graph-done'); return; }
+    if (state === 'failed') { status.textContent = `graph failed: ${error || 'extraction failed'}`; item.classList.add('graph-done', 'graph-failed'); return; }
+    status.textContent = `graph: read ${read} of ${chunks} passages`;
+    await new Promise((resolve) => { setTimeout(resolve, 1000); });
+  }
+}
+
+function graphCell(doc) {
+  const { state, chunks_read: read, chunks, error } = doc.graph;
+  if (state === 'pending' || state === 'extracting') {
+    return [h('progress', { max: chunks || 1, value: read, 'aria-label': `graph progress of ${doc.source}` }),
+      h('small', { class: 'muted' }, ` ${read} of ${chunks}`)];
+  }
+  if (state === 'failed') return [h('span', { class: 'status failed' }, 'failed'), error ? h('p', { class: 'error small' }, error) : null];
+  return h('span', { class: `status graph-${state}` }, state === 'done' ? 'read' : state);
+}
+
 function showDocuments(body, docs, collection, reload) {
   clear(body);
   if (!docs.length) {
-    body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, `No documents in ${collection} yet.`)));
+    body.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, `No documents in ${collection} yet.`)));
     return;
   }
   for (const doc of docs) {
@@ -142,7 +177,8 @@ function showDocuments(body, docs, collection, reload) {
     });
     body.append(h('tr', { 'data-document': doc.id },
       h('th', { scope: 'row' }, doc.title && doc.title !== doc.source ? [doc.source, h('br'), h('small', { class: 'muted' }, doc.title)] : doc.source),
-      h('td', {}, h('span', { class: `status ${doc.status}` }, doc.status), doc.error ? h('p', { class: 'error small' }, doc.error) : null),
+      h('td', {}, h('span', { class: `status ${doc.status}` }, doc.status === 'ready' ? 'searchable' : doc.status), doc.error ? h('p', { class: 'error small' }, doc.error) : null),
+      h('td', { class: 'graph-cell' }, graphCell(doc)),
       h('td', {}, String(doc.chunk_count)), h('td', {}, String(doc.version)),
       h('td', {}, formatTime(doc.updated_at)), h('td', {}, remove)));
   }
