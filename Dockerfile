@@ -5,6 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 WORKDIR /src
 COPY requirements.lock pyproject.toml README.md ./
 COPY scripts/bootstrap.sh scripts/
+COPY models/ner-requirements.txt models/
 COPY services services
 ENV PYTHON=python3.11 SUTAZAI_VENV=/opt/sutazai SUTAZAI_WHEEL_CACHE=/wheels
 RUN bash scripts/bootstrap.sh && /opt/sutazai/bin/uv pip uninstall --python /opt/sutazai/bin/python \

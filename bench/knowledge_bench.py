@@ -13,6 +13,8 @@ import argparse
 import asyncio
 import json
 import platform
+import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -20,8 +22,6 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from sutazai.knowledge.graph.extraction import GraphBuilder
 from sutazai.knowledge.graph.falkordb_store import FalkorDBGraphStore
@@ -55,12 +55,9 @@ def squad() -> list[dict[str, Any]]:
     if not cached.exists():
         sdist = DATA / "bigbench-1.0.0.tar.gz"
         if not sdist.exists():
-            meta = httpx.get("https://pypi.org/pypi/bigbench/1.0.0/json", timeout=60).json()
-            url = next(u["url"] for u in meta["urls"] if u["packagetype"] == "sdist")
-            print(f"downloading {url} (342 MB, once)")
-            with httpx.stream("GET", url, timeout=600, follow_redirects=True) as response, sdist.open("wb") as out:
-                for block in response.iter_bytes(1 << 20):
-                    out.write(block)
+            print("downloading the bigbench 1.0.0 sdist from the package index (342 MB, once)")
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",  # noqa: S603
+                            "--no-build-isolation", "bigbench==1.0.0", "-d", str(DATA)], check=True)
         with tarfile.open(sdist) as archive:
             member = next(m for m in archive.getmembers() if m.name.endswith(SQUAD_MEMBER))
             extracted = archive.extractfile(member)

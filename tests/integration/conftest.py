@@ -20,6 +20,11 @@ class Platform:
     admin_key: str
 
 
+GRAPH_TEST_SETTINGS: dict[str, object] = {"graph_extractor": "model"}
+"""The graph tests read facts that SmolLM2 (the test model) states reliably when it lists
+entities itself; the NER extractor (the default) has its own tests in test_ner_extraction.py."""
+
+
 def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: dict[str, object] | None = None,
                        redis_url: str | None = None, **model_overrides: object):  # noqa: ANN201
     from sutazai.identity.app import PREFIXES as IDP
@@ -43,13 +48,14 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
     from sutazai.web.settings import WebSettings
 
     common = backends.settings(identity_url=f"http://127.0.0.1:{port}", introspection_cache_seconds=0)
+    knowledge_settings = GRAPH_TEST_SETTINGS | (knowledge_overrides or {})
     if redis_url:
         common["redis_url"] = redis_url
     return Gateway([
         ("identity", IDP, identity(IdentitySettings(**common))),
         ("reasoning", REP, reasoning(ReasoningSettings(**common, knowledge_url=f"http://127.0.0.1:{port}",
                                                        **model_overrides))),
-        ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **(knowledge_overrides or {})))),
+        ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **knowledge_settings))),
         ("learning", LEP, learning(LearningSettings(**common))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),

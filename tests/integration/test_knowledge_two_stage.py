@@ -131,3 +131,44 @@ def test_the_graph_job_resumes_where_it_stopped_and_a_final_failure_keeps_the_do
             assert any(h.document_id == other_id for h in hits)
 
     asyncio.run(scenario())
+
+
+def test_jobs_waiting_behind_a_moving_extraction_are_not_stalled(backends: Backends) -> None:
+    """Graph jobs queue behind one long extraction; readiness must not call that stalled, nor
+    re-publish them, while the running job keeps moving. Once it stops moving, they are."""
+    import psycopg
+
+    from sutazai.lib.db import Database
+
+    col = f"queue-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(backends.postgres.dsn(), autocommit=True) as conn:
+        doc = str(uuid.uuid4())
+        conn.execute("INSERT INTO knowledge.blobs (sha256, content, size) VALUES (%s, 'x', 1) ON CONFLICT DO NOTHING",
+                     (doc,))
+        conn.execute("""INSERT INTO knowledge.documents (id, collection, source, media_type, sha256, status, created_by)
+                        VALUES (%s, %s, 'q.txt', 'text/plain', %s, 'ready', 'test')""", (doc, col, doc))
+        running, waiting = str(uuid.uuid4()), str(uuid.uuid4())
+        for job, state, age in ((running, "running", "1 second"), (waiting, "queued", "2 hours")):
+            conn.execute("""INSERT INTO knowledge.jobs (id, document_id, collection, version, state, kind, updated_at)
+                            VALUES (%s, %s, %s, 1, %s, 'graph', now() - %s::interval)""",
+                         (job, doc, col, state, age))
+
+        async def counts() -> tuple[int, list[str]]:
+            db = Database(backends.postgres.dsn(), max_size=1)
+            await db.open(timeout=10)
+            try:
+                async with db.connection() as c:
+                    stalled = await jobs.stalled_jobs(conn=c, quiet_seconds=600)
+                    stale = await jobs.stale_queued_jobs(conn=c, older_than_seconds=600)
+            finally:
+                await db.close()
+            return stalled, [job_id for job_id, _ in stale]
+
+        try:
+            stalled, stale = asyncio.run(counts())
+            assert waiting not in stale
+            conn.execute("UPDATE knowledge.jobs SET updated_at = now() - interval '1 hour' WHERE id = %s", (running,))
+            now_stalled, stale = asyncio.run(counts())
+            assert now_stalled == stalled + 2 and waiting in stale  # both of this queue's jobs, whatever else exists
+        finally:
+            conn.execute("DELETE FROM knowledge.documents WHERE id = %s", (doc,))

@@ -18,6 +18,15 @@ class SearchBackend(StrEnum):
     elasticsearch = "elasticsearch"
 
 
+class GraphExtractor(StrEnum):
+    """How chunks become facts: a named-entity pass (spaCy, English) finds the entities and the
+    model only names the relations between them (fast; chunks naming fewer than two entities
+    skip the model), or the model reads everything itself (any language, several times slower)."""
+
+    ner_model = "ner+model"
+    model = "model"
+
+
 class KnowledgeSettings(ModelSettings):
     service_name: str = "knowledge"
     max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
@@ -31,6 +40,7 @@ class KnowledgeSettings(ModelSettings):
     elasticsearch_index: str = "sutazai-chunks"
     graph_backend: GraphBackend = GraphBackend.falkordb
     graph_extraction: bool = True
+    graph_extractor: GraphExtractor = GraphExtractor.ner_model
     graph_url: str | None = Field(default=None, description="FalkorDB (redis://) URL; default: the Redis URL")
     neo4j_url: str = "bolt://127.0.0.1:7687"
     neo4j_user: str = "neo4j"

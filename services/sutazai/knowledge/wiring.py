@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sutazai.knowledge import jobs
 from sutazai.knowledge.catalog import Catalog
+from sutazai.knowledge.graph import candidates
 from sutazai.knowledge.graph.explorer import GraphExplorer
 from sutazai.knowledge.graph.extraction import GraphBuilder
 from sutazai.knowledge.graph.interface import GraphStore
@@ -20,7 +21,7 @@ from sutazai.knowledge.ingest import IngestionHealth, Ingestor
 from sutazai.knowledge.passages import StoredPassages
 from sutazai.knowledge.retrieval import Retriever
 from sutazai.knowledge.search.interface import SearchIndex
-from sutazai.knowledge.settings import GraphBackend, KnowledgeSettings, SearchBackend
+from sutazai.knowledge.settings import GraphBackend, GraphExtractor, KnowledgeSettings, SearchBackend
 from sutazai.knowledge.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.models import ModelBackend
@@ -72,6 +73,8 @@ def build_graph_store(settings: KnowledgeSettings) -> GraphStore:
 
 
 async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeComponents:
+    if settings.graph_extraction and settings.graph_extractor is GraphExtractor.ner_model:
+        await asyncio.to_thread(candidates.warm_up)  # verifies the NER model's digest; refuses to start on a mismatch
     model = await resources.enter(shared_backend(settings))
     index = build_search_index(settings, resources)
     resources.on_close(index.close)
@@ -81,7 +84,7 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
     passages = StoredPassages(resources.db)
     ingestor = Ingestor(
         db=resources.db, index=index, embedder=model, bus=resources.bus,
-        graph=GraphBuilder(db=resources.db, store=graph, model=model),
+        graph=GraphBuilder(db=resources.db, store=graph, model=model, extractor=settings.graph_extractor.value),
         extract_graph=settings.graph_extraction, max_bytes=settings.max_document_bytes,
         chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
     )
