@@ -15,7 +15,8 @@ from sutazai.knowledge.store import entities, jobs
 from tests.integration.conftest import Backends
 
 TEXT = ("Ada Lovelace worked with Charles Babbage in London. Charles Babbage designed the Analytical Engine."
-        "\n\nThe machine was never finished, and the plans stayed on paper for a long time.")
+        "\n\nThe machine was never finished, and its plans stayed on paper for a very long time, read by "
+        "engineers who kept wondering whether such a machine could ever have worked at all.")
 
 
 def test_ner_finds_the_entities_and_the_model_only_relates_them(backends: Backends) -> None:

@@ -61,6 +61,15 @@ def _fits_in_memory(path: Path, size: int) -> Path:
     return path
 
 
+PASSED_THROUGH = (
+    "SUTAZAI_LOG_LEVEL", "SUTAZAI_OTLP_ENDPOINT", "SUTAZAI_LLAMACPP_THREADS", "SUTAZAI_LLAMACPP_CONTEXT",
+    "SUTAZAI_GRAPH_EXTRACTION", "SUTAZAI_GRAPH_EXTRACTOR", "SUTAZAI_MAX_DOCUMENT_BYTES", "SUTAZAI_CHUNK_MAX_CHARS",
+    "SUTAZAI_EMBED_BATCH", "SUTAZAI_STALLED_AFTER_SECONDS", "SUTAZAI_SAMPLES", "SUTAZAI_ABSTAIN_BELOW",
+)
+"""Settings a user may give `sutazai up` in the environment; the rest of SUTAZAI_* is the stack's own
+(addresses, secrets, the model path), so a stray variable from another deployment cannot leak in."""
+
+
 @dataclass
 class StackConfig:
     data_dir: Path
@@ -259,8 +268,7 @@ class Stack:
             # the cores the other one is using.
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
         })
-        for key in ("SUTAZAI_LOG_LEVEL", "SUTAZAI_OTLP_ENDPOINT", "SUTAZAI_LLAMACPP_THREADS",
-                    "SUTAZAI_LLAMACPP_CONTEXT"):
+        for key in PASSED_THROUGH:
             if key in os.environ:
                 env[key] = os.environ[key]
         env.update(config.extra_env)
