@@ -26,7 +26,16 @@ from sutazai.lib.errors import (
 from sutazai.reasoning.answers import Answer, AskOptions
 from sutazai.reasoning.confidence import AnswerFeatures, confidence
 from sutazai.reasoning.executor import Budget, Executor, StepRecord
-from sutazai.reasoning.planning import MAIN_SEARCH, Plan, PlannedStep, PlanRequest, rules_plan, wants_sources
+from sutazai.reasoning.model_planning import ModelPlanner, wants_model_plan
+from sutazai.reasoning.planning import (
+    MAIN_SEARCH,
+    Plan,
+    PlanInvalid,
+    PlannedStep,
+    PlanRequest,
+    rules_plan,
+    wants_sources,
+)
 from sutazai.reasoning.routing import ModelRouter, RouteStore
 from sutazai.reasoning.steps import result_of
 from sutazai.reasoning.strategies import Outcome
@@ -70,9 +79,10 @@ class Reasoner:
     """Answers questions with a plan of tool steps and records everything as a trace."""
 
     def __init__(self, *, traces: TraceStore, routes: RouteStore, router: ModelRouter, events: EventPublisher,
-                 tools: dict[str, Tool], policy: Policy, max_tokens_cap: int = 1024) -> None:
+                 tools: dict[str, Tool], policy: Policy, max_tokens_cap: int = 1024,
+                 planner: ModelPlanner | None = None) -> None:
         self._traces, self._routes, self._router, self._events = traces, routes, router, events
-        self._tools, self._policy = tools, policy
+        self._tools, self._policy, self._planner = tools, policy, planner
         self.max_tokens_cap = max_tokens_cap
 
     @property
@@ -141,6 +151,7 @@ class Reasoner:
             main = result_of(found.get(MAIN_SEARCH), SearchOutput)
             if not (main and main.passages):  # nothing in the collection about it: plan without it
                 plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
+        plan = await self._model_plan(plan, request, found)
         plan = await recorder.plan(plan, self._tools, started=started, clock=clock)
         records = await executor.run(plan, done_before=found)
         outcome = plan.reader.read(records) if plan.reader else Outcome(failure="the plan has no strategy")
@@ -155,6 +166,26 @@ class Reasoner:
         answer = self._decide(recorder.trace_id, outcome, checked, options, budget, executor)
         await recorder.conclude(answer)
         return answer
+
+    async def _model_plan(self, plan: Plan, request: PlanRequest, found: dict[str, StepRecord]) -> Plan:
+        """The model's plan instead of the rules' catch-all one, for a multi-part question that
+        reads the collection, when the planner is active; the rules' plan when the model's is
+        invalid (the reason is kept in the plan's notes)."""
+        if not (request.has_knowledge and found and self._planner is not None
+                and wants_model_plan(request.question, catch_all=plan.catch_all) and self._planner.active()):
+            return plan
+        main = result_of(found.get(MAIN_SEARCH), SearchOutput)
+        if not (main and main.passages):
+            return plan
+        proposed, note = await self._planner.propose(request.question, preface=plan.first_wave())
+        if proposed is not None:
+            try:
+                proposed.validate(self._tools)
+            except PlanInvalid as exc:
+                proposed, note = None, f"{note}; but it does not validate ({exc}): planned by rules"
+        chosen = proposed if proposed is not None else plan
+        chosen.notes.append(note)
+        return chosen
 
     async def _retrieve_first(self, executor: Executor, plan: Plan, *, named: bool) -> dict[str, StepRecord]:
         """Run the knowledge plan's retrieval steps (all that depend on nothing, at once) before

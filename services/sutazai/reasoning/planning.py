@@ -44,6 +44,8 @@ class Plan:
     strategy: str = "answer"
     notes: list[str] = field(default_factory=list)
     reader: OutcomeReader | None = None
+    catch_all: bool = False
+    """The rules had nothing specific for this question: search (if sources are used) and write."""
 
     def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "") -> str:
         step_id = f"s{len(self.steps) + 1}"
@@ -90,8 +92,12 @@ def ref(path: str) -> dict[str, str]:
 
 
 def resolve(value: Any, outputs: Mapping[str, Any]) -> Any:
-    """`value` with every {"$ref": "step.field.field"} replaced by that dependency's output."""
+    """`value` with every {"$ref": "step.field.field"} replaced by that dependency's output, and
+    every {"$format": "… {0} …", "args": [refs]} by the text with those outputs put in."""
     if isinstance(value, dict):
+        if set(value) == {"$format", "args"}:
+            args = [str(resolve(a, outputs) or "").strip().rstrip(".") for a in value["args"]]
+            return str(value["$format"]).format(*args)
         if set(value) == {"$ref"}:
             step, *path = str(value["$ref"]).split(".")
             found: Any = outputs[step]
@@ -277,7 +283,7 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
         _compute_chains(plan, req, question=req.question, values={}, variables={}, after=())
         plan.reader = Calculated(calculations=plan.ids("calculator"))
     else:
-        plan.strategy = "answer"
+        plan.strategy, plan.catch_all = "answer", True
         _synthesis_samples(plan, req, passages=[], after=())
         plan.reader = Synthesized(samples=plan.ids("synthesize"), numeric=numeric)
     return plan
@@ -331,7 +337,7 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
                      after=(main,), purpose=f"sample {i + 1}: read the quantity asked for from the passages")
         plan.reader = Extracted(samples=plan.ids("extract_value"), searches=plan.ids("search"))
         return
-    plan.strategy = "answer"
+    plan.strategy, plan.catch_all = "answer", True
     if len(entities) == 2:
         graph.append(plan.add("graph_path", {"source": entities[0], "target": entities[1]},
                               purpose=f"how {entities[0]} and {entities[1]} are connected in the graph"))

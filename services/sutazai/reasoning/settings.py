@@ -1,6 +1,7 @@
 """Reasoning service settings."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 
@@ -29,6 +30,9 @@ class ReasoningSettings(ModelSettings):
                                          description='model per step kind, e.g. {"synthesize": "qwen2.5:7b"}')
     extra_models: list[str] = Field(default_factory=list,
                                     description="more chat models on the Ollama host that routes may name")
+    model_planning: Literal["auto", "on", "off"] = Field(
+        default="auto", description="ask the model routed for 'plan' to plan a multi-part question no rule fits: "
+                                    "auto (when its manifest entry suits planning), on or off")
     model_failure_threshold: int = Field(default=3, ge=1, le=100)
     model_reset_seconds: int = Field(default=30, ge=1, le=3600)
     system_prompt: str = (

@@ -14,6 +14,7 @@ from sutazai.lib.models.guard import GuardedBackend
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
 from sutazai.reasoning.core import Policy, Reasoner
+from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.routing import ModelRouter, StoredRoutes
 from sutazai.reasoning.settings import ReasoningSettings
 from sutazai.reasoning.steps import Budget
@@ -74,7 +75,7 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
         policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router),
-        max_tokens_cap=settings.max_tokens_cap)
+        max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning))
     await reasoner.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
                                settings=settings, model=model, reasoner=reasoner)
