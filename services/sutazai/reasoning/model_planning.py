@@ -13,7 +13,8 @@ for) makes the model's plan invalid: the reason goes to the trace and the rules'
 
 Steps the model may plan:
 - `search` {query}: the query may quote an earlier `synthesize` step's answer as {sN};
-- `extract_value` {target, about, from: a search step}: one number read from its passages;
+- `extract_value` {target, about, from: a search step, or a synthesize step: the passages it read}: one
+  number read from those passages;
 - `calculator` {expression}: arithmetic over earlier extract_value/calculator steps, named sN;
 - `synthesize` {question, from: search steps}: a short answer written from their passages;
 - `graph_lookup` {name}: facts about an entity from the knowledge graph.
@@ -143,12 +144,14 @@ def plan_from_model(data: Mapping[str, Any], *, question: str, samples: int = 1,
             after = tuple(a["$ref"].split(".")[0] for a in query["args"]) if isinstance(query, dict) else ()
             step = PlannedStep(step_id, "search", {"query": query, "k": 4}, after, "search the collection")
         elif tool == "extract_value":
-            source = earlier(str(raw.get("from")), ("search",))
+            source = earlier(str(raw.get("from")), ("search", "synthesize"))
             about = _formatted(str(raw.get("about") or "").strip(), answers, where) or None
             extra = tuple(a["$ref"].split(".")[0] for a in about["args"]) if isinstance(about, dict) else ()
+            read = "passages" if tools[source] == "search" else "considered"  # what that synthesis read
             step = PlannedStep(step_id, "extract_value", {
-                "target": str(raw.get("target", "")), "about": about, "passages": ref(f"{source}.passages")},
-                (source, *extra), f"read {raw.get('target', 'a value')} from the passages of {source}")
+                "target": str(raw.get("target", "")), "about": about, "passages": ref(f"{source}.{read}")},
+                tuple(dict.fromkeys((source, *extra))),
+                f"read {raw.get('target', 'a value')} from the passages of {source}")
         elif tool == "calculator":
             expression = str(raw.get("expression", ""))
             used = list(dict.fromkeys(_STEP.findall(expression)))

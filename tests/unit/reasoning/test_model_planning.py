@@ -90,6 +90,14 @@ async def test_the_planner_returns_the_models_plan_or_says_why_it_used_the_rules
     assert not ModelPlanner(route={"plan": fake}.__getitem__, mode="off").active()
 
 
+def test_a_value_may_be_read_from_the_passages_a_synthesis_read() -> None:
+    plan = plan_from_model({"steps": [{"id": "p1", "tool": "search", "query": "Dario Feld company"},
+                                      {"id": "p2", "tool": "synthesize", "question": "Which company?", "from": ["p1"]},
+                                      {"id": "p3", "tool": "extract_value", "target": "staff", "from": "p2"}],
+                            "answer": "p3"}, question="How many staff does Dario Feld's company have?")
+    assert plan.steps[2].input["passages"] == {"$ref": "p2.considered"} and plan.steps[2].depends_on == ("p2",)
+
+
 def test_a_synthesized_answer_step_reads_with_the_synthesis_reader() -> None:
     plan = plan_from_model({"steps": [{"id": "p1", "tool": "search", "query": "who founded it"},
                                       {"id": "p2", "tool": "synthesize", "question": "Who founded it?",
