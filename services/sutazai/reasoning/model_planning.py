@@ -29,7 +29,7 @@ from typing import Any
 
 from sutazai.lib.errors import ModelOutputInvalid, SutazaiError
 from sutazai.lib.models import ChatMessage, ModelBackend
-from sutazai.lib.models.manifest import ManifestError, default_manifest
+from sutazai.lib.models.manifest import model_suits
 from sutazai.reasoning.planning import Plan, PlanInvalid, PlannedStep, ref
 from sutazai.reasoning.strategies import Calculated, Extracted, OutcomeReader, Synthesized
 
@@ -237,12 +237,5 @@ class ModelPlanner:
 
 
 def suits_planning(chat_model: str) -> bool:
-    """Whether the manifest lists `chat_model` (its GGUF file name or Ollama name) as suited to plan."""
-    try:
-        manifest = default_manifest()
-    except ManifestError:
-        return False
-    for entry in manifest.model:
-        if chat_model in (entry.filename.removesuffix(".gguf"), entry.ollama, entry.name):
-            return "plan" in entry.suits
-    return False
+    """Whether the manifest lists `chat_model` as suited to planning."""
+    return model_suits(chat_model, "plan")

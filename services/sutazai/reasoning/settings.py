@@ -33,6 +33,9 @@ class ReasoningSettings(ModelSettings):
     model_planning: Literal["auto", "on", "off"] = Field(
         default="auto", description="ask the model routed for 'plan' to plan a multi-part question no rule fits: "
                                     "auto (when its manifest entry suits planning), on or off")
+    model_verification: Literal["auto", "on", "off"] = Field(
+        default="off", description="put a claim the words of the sources cannot back to the model routed for "
+                                    "'verify': auto (when its manifest entry suits verifying), on or off")
     model_failure_threshold: int = Field(default=3, ge=1, le=100)
     model_reset_seconds: int = Field(default=30, ge=1, le=3600)
     system_prompt: str = (

@@ -74,7 +74,8 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
     router = model_router(settings, model, resources)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
-        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router),
+        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router,
+                                                     verification=settings.model_verification),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning))
     await reasoner.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),

@@ -65,7 +65,7 @@ PASSED_THROUGH = (
     "SUTAZAI_LOG_LEVEL", "SUTAZAI_OTLP_ENDPOINT", "SUTAZAI_LLAMACPP_THREADS", "SUTAZAI_LLAMACPP_CONTEXT",
     "SUTAZAI_GRAPH_EXTRACTION", "SUTAZAI_GRAPH_EXTRACTOR", "SUTAZAI_MAX_DOCUMENT_BYTES", "SUTAZAI_CHUNK_MAX_CHARS",
     "SUTAZAI_EMBED_BATCH", "SUTAZAI_STALLED_AFTER_SECONDS", "SUTAZAI_SAMPLES", "SUTAZAI_ABSTAIN_BELOW",
-    "SUTAZAI_MODEL_PLANNING",
+    "SUTAZAI_MODEL_PLANNING", "SUTAZAI_MODEL_VERIFICATION",
 )
 """Settings a user may give `sutazai up` in the environment; the rest of SUTAZAI_* is the stack's own
 (addresses, secrets, the model path), so a stray variable from another deployment cannot leak in."""

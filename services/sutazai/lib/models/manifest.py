@@ -128,3 +128,16 @@ def load_manifest(path: Path | None = None) -> Manifest:
 @lru_cache
 def default_manifest() -> Manifest:
     return load_manifest()
+
+
+def model_suits(chat_model: str, kind: str) -> bool:
+    """Whether the manifest lists `chat_model` (its GGUF file's stem, its Ollama name or its
+    manifest name) as suited to steps of `kind` (plan, extract, synthesize, verify)."""
+    try:
+        manifest = default_manifest()
+    except ManifestError:
+        return False
+    for entry in manifest.model:
+        if chat_model in (entry.filename.removesuffix(".gguf"), entry.ollama, entry.name):
+            return kind in entry.suits
+    return False

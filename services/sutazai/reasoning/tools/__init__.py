@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sutazai.lib.models.manifest import model_suits
 from sutazai.reasoning.tools.answering import Synthesize, Verify
 from sutazai.reasoning.tools.base import Tool, ToolContext, ToolFailed, Usage
 from sutazai.reasoning.tools.calculator import Calculator, Compare
@@ -12,11 +13,18 @@ from sutazai.reasoning.tools.modeltools import AskModel, ExtractValue, Formulate
 __all__ = ["Tool", "ToolContext", "ToolFailed", "Usage", "build_tools"]
 
 
-def build_tools(*, knowledge: KnowledgeClient, route: Router) -> dict[str, Tool]:
-    """Every tool, keyed by the name plans use."""
+def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str = "auto") -> dict[str, Tool]:
+    """Every tool, keyed by the name plans use. `verification` (auto, on, off): whether claims the
+    words cannot back are put to the model routed for "verify" (auto: when it suits verifying)."""
+
+    def verify_with_model() -> bool:
+        if verification in ("on", "off"):
+            return verification == "on"
+        return model_suits(route("verify").chat_model, "verify")
+
     tools: list[Tool] = [
         KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(), Compare(),
         DateCalculator(), Formulate(route), ExtractValue(route), AskModel(route), Synthesize(route),
-        Verify(),
+        Verify(route, use_model=verify_with_model),
     ]
     return {tool.name: tool for tool in tools}
