@@ -1,8 +1,8 @@
 """Which model serves which kind of step. Defaults come from configuration (SUTAZAI_MODEL_ROUTES,
 e.g. {"synthesize": "qwen2.5:7b"}); an admin or, later, the learning service may override them
 through the API, and overrides are kept by a `RouteStore` (PostgreSQL). The tools of the model
-kinds (extract, synthesize) read their route on every call; the planner and the verifier are
-rules today, so their routes are kept for when they consult a model."""
+kinds (extract, synthesize) read their route on every call; the model planner reads "plan" and
+the verify tool "verify" when they consult a model."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from sutazai.lib.errors import BudgetExhausted, Forbidden, NotFound, SutazaiErro
 from sutazai.lib.models import ChatMessage
 from sutazai.reasoning.answers import AskOptions
 from sutazai.reasoning.core import Policy, Reasoner
+from sutazai.reasoning.model_planning import SCHEMA as PLAN_SCHEMA
+from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.routing import ModelRouter
 from sutazai.reasoning.steps import Budget
 from sutazai.reasoning.tools import Tool, ToolContext
@@ -96,8 +98,8 @@ def scripted(answers: Sequence[str] = ("Paris",), expression: str = "23 - 5 * 3"
     return reply
 
 
-def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5) -> tuple[Reasoner, FakeTraceStore,
-                                                                                           FakeEvents]:
+def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5,
+             planner: ModelPlanner | None = None) -> tuple[Reasoner, FakeTraceStore, FakeEvents]:
     router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
     tools: list[Tool] = [search, FakeGraphLookup(), FakeGraphPath(), Calculator(), Compare(), DateCalculator(),
                          Formulate(router), ExtractValue(router), Synthesize(router), Verify()]
@@ -105,7 +107,7 @@ def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5
     policy = Policy(samples=3, sample_temperature=0.7, abstain_below=abstain_below, max_question_chars=4000,
                     default=Budget(32, 20_000, 60), limit=Budget(64, 50_000, 120))
     found = Reasoner(traces=traces, routes=FakeRouteStore(), router=router, events=events,
-                     tools={t.name: t for t in tools}, policy=policy)
+                     tools={t.name: t for t in tools}, policy=policy, planner=planner)
     return found, traces, events
 
 
@@ -200,3 +202,50 @@ async def test_a_replay_reproduces_the_trace_step_by_step() -> None:
     stranger = Principal("key:u3", Role.user, "api_key", "u3")
     with pytest.raises(NotFound):
         await found.trace(trace_id=first.trace_id, principal=stranger)
+
+
+TIDEWELL = Passage(chunk_id="c2", document_id="d2", source="tidewell.txt", score=1.0,
+                   text="In 2019, Orvane Systems acquired Tidewell Labs. Tidewell Labs makes lenses.")
+CHAIN = "How many people does the company that acquired Tidewell Labs employ?"
+
+
+def chain_model(plan: dict[str, Any]) -> FakeModel:
+    """Plans with `plan` when asked for a plan; answers 'Orvane Systems' and reads values otherwise."""
+    base = scripted(answers=("Orvane Systems",))
+
+    def reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> Any:
+        return plan if schema is PLAN_SCHEMA else base(messages, schema)
+
+    return FakeModel(reply)
+
+
+async def test_a_chained_question_is_planned_by_the_model_and_answered_through_the_bridge() -> None:
+    plan = {"steps": [{"id": "p1", "tool": "search", "query": "acquired Tidewell Labs"},
+                      {"id": "p2", "tool": "synthesize", "question": "Which company acquired Tidewell Labs?",
+                       "from": ["p1"]},
+                      {"id": "p3", "tool": "search", "query": "{p2} employs people"},
+                      {"id": "p4", "tool": "extract_value", "target": "number of employees", "about": "{p2}",
+                       "from": "p3"}], "answer": "p4"}
+    model = chain_model(plan)
+    router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
+    found, traces, _ = reasoner(FakeSearch([ORVANE, TIDEWELL]), model,
+                                planner=ModelPlanner(route=router, mode="on"))
+    answer = await found.ask(question=CHAIN, principal=USER, collection="firms", options=AskOptions(),
+                             credential="szk_fake")
+    trace = traces.traces[answer.trace_id]
+    assert any("planned by the model fake-model" in n for n in trace["plan"]["notes"])
+    searched = [s["input"]["query"] for s in trace["steps"] if s["tool"] == "search"]
+    assert "Orvane Systems employs people" in searched  # the bridge: p2's answer went into p3's query
+    assert answer.answer.startswith("1240") and "c1" in [c["chunk_id"] for c in answer.citations]
+
+
+async def test_an_invalid_model_plan_falls_back_to_the_rules_and_says_why() -> None:
+    model = chain_model({"steps": [{"id": "p1", "tool": "calculator", "expression": "p2 * 2"}], "answer": "p1"})
+    router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
+    found, traces, _ = reasoner(FakeSearch([ORVANE, TIDEWELL]), model,
+                                planner=ModelPlanner(route=router, mode="on"))
+    answer = await found.ask(question=CHAIN, principal=USER, collection="firms", options=AskOptions(),
+                             credential="szk_fake")
+    notes = traces.traces[answer.trace_id]["plan"]["notes"]
+    assert any("was not used" in n and "planned by rules" in n for n in notes)
+    assert traces.traces[answer.trace_id]["plan"]["strategy"] == "extract"  # the rules' plan ran
