@@ -160,6 +160,8 @@ def test_scoped_keys_cannot_reach_other_collections(platform: Platform, client: 
         missing = other.get("/api/knowledge/v1/search", params={"q": "merger", "collection": "no-such-col"})
         assert denied.status_code == missing.status_code == 403
         assert denied.json()["detail"].replace(secret_col, "X") == missing.json()["detail"].replace("no-such-col", "X")
+        assert other.get(f"/api/knowledge/v1/documents/{doc_id}/jobs").status_code == 404
+        assert other.get("/api/knowledge/v1/documents/not-a-uuid/jobs").status_code == 404
         for path in (f"/api/knowledge/v1/documents/{doc_id}", f"/api/knowledge/v1/jobs/{job_id}"):
             hidden, absent = other.get(path), other.get(path.replace(path[-36:], str(uuid.uuid4())))
             assert hidden.status_code == absent.status_code == 404
