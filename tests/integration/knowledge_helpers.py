@@ -53,3 +53,18 @@ def search(client: httpx.Client, q: str, **params: Any) -> list[dict[str, Any]]:
     response = client.get("/api/knowledge/v1/search", params={"q": q, **params})
     assert response.status_code == 200, response.text
     return response.json()["hits"]
+
+
+async def index_stage(ingestor: Any, db: Any, *, collection: str, source: str, text: str) -> tuple[str, str]:
+    """Submit `text` and run its index job in this process; (document id, its queued graph job id)."""
+    from sutazai.knowledge.ingest import Upload
+    from sutazai.knowledge.store import jobs
+
+    submitted = await ingestor.submit(Upload(content=text.encode(), collection=collection, source=source),
+                                      actor="test")
+    assert submitted.job is not None
+    await ingestor.process(str(submitted.job["id"]), final_attempt=True)
+    doc_id = str(submitted.document["id"])
+    async with db.connection() as conn:
+        graph_job = next(j for j in await jobs.document_jobs(conn=conn, document_id=doc_id) if j["kind"] == "graph")
+    return doc_id, str(graph_job["id"])

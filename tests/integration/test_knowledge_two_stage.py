@@ -14,12 +14,12 @@ import pytest
 
 from sutazai.knowledge import wiring
 from sutazai.knowledge.graph.extraction import GraphBuilder
-from sutazai.knowledge.ingest import Ingestor, Upload
+from sutazai.knowledge.ingest import Ingestor
 from sutazai.knowledge.search.interface import SearchFilters
 from sutazai.knowledge.settings import KnowledgeSettings
 from sutazai.knowledge.store import chunks, documents, jobs
 from tests.integration.conftest import Backends, Platform
-from tests.integration.knowledge_helpers import auth, search, wait_for_graph, wait_for_job
+from tests.integration.knowledge_helpers import auth, index_stage, search, wait_for_graph, wait_for_job
 
 FACTS = [f"Station {n} of the Harrow survey stands near the river Tamsin and records {n * 3} floods a year."
          for n in range(1, 13)]
@@ -85,15 +85,7 @@ def test_the_graph_job_resumes_where_it_stopped_and_a_final_failure_keeps_the_do
                                 max_bytes=1_000_000, chunk_chars=200)
 
             async def stages(source: str, text: str) -> tuple[str, str]:
-                submitted = await ingestor.submit(Upload(content=text.encode(), collection=col, source=source),
-                                                  actor="test")
-                assert submitted.job is not None
-                await ingestor.process(str(submitted.job["id"]), final_attempt=True)
-                doc_id = str(submitted.document["id"])
-                async with db.connection() as conn:
-                    graph_job = next(j for j in await jobs.document_jobs(conn=conn, document_id=doc_id)
-                                     if j["kind"] == "graph")
-                return doc_id, str(graph_job["id"])
+                return await index_stage(ingestor, db, collection=col, source=source, text=text)
 
             async def document(doc_id: str) -> dict[str, Any]:
                 async with db.connection() as conn:

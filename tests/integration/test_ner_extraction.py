@@ -9,10 +9,11 @@ import uuid
 
 from sutazai.knowledge import wiring
 from sutazai.knowledge.graph.extraction import GraphBuilder
-from sutazai.knowledge.ingest import Ingestor, Upload
+from sutazai.knowledge.ingest import Ingestor
 from sutazai.knowledge.settings import KnowledgeSettings
-from sutazai.knowledge.store import entities, jobs
+from sutazai.knowledge.store import entities
 from tests.integration.conftest import Backends
+from tests.integration.knowledge_helpers import index_stage
 
 TEXT = ("Ada Lovelace worked with Charles Babbage in London. Charles Babbage designed the Analytical Engine."
         "\n\nThe machine was never finished, and its plans stayed on paper for a very long time, read by "
@@ -31,15 +32,8 @@ def test_ner_finds_the_entities_and_the_model_only_relates_them(backends: Backen
             builder = GraphBuilder(db=db, store=kc.graph, model=kc.model, extractor="ner+model")
             ingestor = Ingestor(db=db, index=kc.index, embedder=kc.model, bus=kc.resources.bus, graph=builder,
                                 max_bytes=1_000_000, chunk_chars=200)
-            submitted = await ingestor.submit(Upload(content=TEXT.encode(), collection=col, source="history.txt"),
-                                              actor="test")
-            assert submitted.job is not None
-            await ingestor.process(str(submitted.job["id"]), final_attempt=True)
-            doc_id = str(submitted.document["id"])
-            async with db.connection() as conn:
-                graph_job = next(j for j in await jobs.document_jobs(conn=conn, document_id=doc_id)
-                                 if j["kind"] == "graph")
-            await ingestor.process(str(graph_job["id"]), final_attempt=True)
+            doc_id, graph_job = await index_stage(ingestor, db, collection=col, source="history.txt", text=TEXT)
+            await ingestor.process(graph_job, final_attempt=True)
 
             async with db.connection() as conn:
                 rows = await (await conn.execute(
