@@ -22,6 +22,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/knowledge/v1/documents", {"json": {"text": f"Some text {NUL}", "source": "nul.txt"}}),
     ("GET", "/api/knowledge/v1/search", {"params": {"q": NUL}}),
     ("GET", "/api/knowledge/v1/documents", {"params": {"offset": HUGE}}),
+    ("GET", f"/api/knowledge/v1/documents/{HUGE}/jobs", {"params": {"q": NUL}}),
+    ("GET", "/api/knowledge/v1/documents/%00/jobs", {"params": {}}),
     ("POST", "/api/reasoning/v1/ask", {"json": {"question": f"What is 2 + 2? {NUL}"}}),
     ("POST", "/api/reasoning/v1/ask", {"json": {"question": "What is 2 + 2?", "options": {"seed": HUGE}}}),
     ("POST", "/api/reasoning/v1/ask", {"content": DEEP, "headers": {"content-type": "application/json"}}),
