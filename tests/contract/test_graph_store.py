@@ -124,3 +124,25 @@ async def test_read_only_runs_reads_and_refuses_writes(store: GraphStore) -> Non
     assert columns == ["who", "what"] and rows == [["Charles Babbage", "Analytical Engine"]]
     with pytest.raises(ValidationFailed):
         await store.read_only(col, "CREATE (:Entity {name: $n})", {"n": "x"}, timeout_ms=2000)
+
+
+async def test_read_only_refuses_procedures_and_load_csv_before_anything_runs(store: GraphStore) -> None:
+    """The database's own plan decides (a query the text check never saw): no procedure runs and
+    LOAD CSV opens no connection, not even to a listener on loopback."""
+    import socket
+
+    col = f"g{uuid.uuid4().hex[:8]}"
+    await seed(store, col)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        for query in (f"LOAD CSV FROM 'https://127.0.0.1:{port}/rows.csv' AS row RETURN row",
+                      f"LOAD CSV FROM 'http://127.0.0.1:{port}/rows.csv' AS row RETURN row",
+                      "CALL dbms.procedures() YIELD name RETURN name",
+                      "CALL db.labels() YIELD label RETURN label"):
+            with pytest.raises(ValidationFailed, match="read-only Cypher endpoint does not run"):
+                await store.read_only(col, query, {}, timeout_ms=2000)
+        with pytest.raises(TimeoutError):
+            listener.accept()

@@ -56,7 +56,7 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
         ("reasoning", REP, reasoning(ReasoningSettings(**common, knowledge_url=f"http://127.0.0.1:{port}",
                                                        **model_overrides))),
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **knowledge_settings))),
-        ("learning", LEP, learning(LearningSettings(**common))),
+        ("learning", LEP, learning(LearningSettings(**common, reasoning_url=f"http://127.0.0.1:{port}"))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
     ], fallback="web")

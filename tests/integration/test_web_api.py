@@ -20,6 +20,14 @@ SESSION = "/web/v1/session"
 FEEDBACK = "/api/learning/v1/feedback"
 
 
+def asked(platform: Platform, key: str) -> str:
+    """The trace id of a quick question asked with `key` (feedback needs a trace one may read)."""
+    response = httpx.post(f"{platform.url}/api/reasoning/v1/ask", headers=auth(key), timeout=120,
+                          json={"question": "What is 6 * 7?"})
+    assert response.status_code == 200, response.text
+    return str(response.json()["trace_id"])
+
+
 @contextmanager
 def signed_in(platform: Platform) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=platform.url, timeout=30) as client:
@@ -101,7 +109,7 @@ def test_sign_in_refuses_bad_keys_with_messages_a_person_can_act_on(platform: Pl
 
 def test_a_cookie_alone_cannot_change_anything(platform: Platform) -> None:
     with signed_in(platform) as client:
-        body = {"trace_id": str(uuid.uuid4()), "rating": "up"}
+        body = {"trace_id": asked(platform, platform.admin_key), "rating": "up"}
         refused = client.post(FEEDBACK, json=body)
         assert refused.status_code == 403 and "X-SutazAI-CSRF" in refused.json()["detail"]
         assert client.delete("/api/knowledge/v1/documents/" + str(uuid.uuid4())).status_code == 403
@@ -112,7 +120,7 @@ def test_a_cookie_alone_cannot_change_anything(platform: Platform) -> None:
 
 def test_feedback_is_one_verdict_per_person_and_answer(platform: Platform) -> None:
     user_key = asyncio.run(create_key(platform.backends, "user"))
-    trace = str(uuid.uuid4())
+    trace = asked(platform, user_key)
     with httpx.Client(base_url=platform.url, headers=auth(user_key), timeout=30) as user:
         first = user.post(FEEDBACK, json={"trace_id": trace, "rating": "up", "comment": "  right  "})
         assert first.status_code == 201 and first.json()["comment"] == "right"
@@ -120,7 +128,7 @@ def test_feedback_is_one_verdict_per_person_and_answer(platform: Platform) -> No
         assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
         mine = user.get(FEEDBACK, params={"trace_id": trace}).json()
         assert [(f["rating"], f["comment"]) for f in mine] == [("down", "wrong year")]
-        other_trace = str(uuid.uuid4())
+        other_trace = asked(platform, platform.admin_key)
         with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=30) as admin:
             admin.post(FEEDBACK, json={"trace_id": other_trace, "rating": "up"})
             assert {f["trace_id"] for f in admin.get(FEEDBACK, params={"limit": 1000}).json()} >= {trace, other_trace}
@@ -142,7 +150,7 @@ def test_bad_feedback_is_refused_naming_the_field(platform: Platform, body: dict
 def test_a_value_the_database_refuses_is_a_4xx_and_nothing_is_stored(platform: Platform) -> None:
     """A NUL byte passes request validation but PostgreSQL refuses it: the refusal is
     translated at the database boundary into a 422 that says why, never a 500."""
-    trace = str(uuid.uuid4())
+    trace = asked(platform, platform.admin_key)
     with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=30) as client:
         response = client.post(FEEDBACK, json={"trace_id": trace, "rating": "up", "comment": "bad\u0000byte"})
         assert response.status_code == 422, response.text

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from sutazai.identity.deps import Identity
@@ -65,21 +65,25 @@ async def whoami(principal: CurrentPrincipal) -> WhoAmI:
 @router.post("/keys", response_model=CreatedKey, status_code=201, summary="Create an API key")
 async def create_key(body: CreateKey, admin: AdminPrincipal, identity: Identity) -> CreatedKey:
     issued = await identity.core.create_key(
-        name=body.name, role=body.role, collections=body.collections, actor=admin.subject
+        name=body.name, role=body.role, collections=body.collections, actor=admin.subject, by=admin
     )
     return CreatedKey(**KeyOut.of(issued.key).model_dump(), api_key=issued.plaintext)
 
 
-@router.get("/keys", response_model=list[KeyOut], summary="List API keys")
+@router.get("/keys", response_model=list[KeyOut], summary="List API keys (an admin limited to some "
+            "collections sees only the keys within them)")
 async def list_keys(
-    _: AdminPrincipal, identity: Identity, include_revoked: Annotated[bool, Query()] = False
+    admin: AdminPrincipal, identity: Identity, include_revoked: Annotated[bool, Query()] = False
 ) -> list[KeyOut]:
-    return [KeyOut.of(row) for row in await identity.core.list_keys(include_revoked=include_revoked)]
+    rows = await identity.core.list_keys(include_revoked=include_revoked, by=admin)
+    return [KeyOut.of(row) for row in rows]
 
 
-@router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_key(key_id: str, admin: AdminPrincipal, identity: Identity) -> None:
-    await identity.core.revoke_key(key_id=key_id, actor=admin.subject)
+@router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key and every token issued "
+               "for it (the last unrestricted admin key cannot be revoked)")
+async def revoke_key(key_id: Annotated[str, Path(max_length=64)], admin: AdminPrincipal,
+                     identity: Identity) -> None:
+    await identity.core.revoke_key(key_id=key_id, by=admin)
 
 
 @router.post("/tokens", response_model=Token, summary="Exchange the caller's credential for a "
@@ -89,8 +93,14 @@ async def issue_token(principal: CurrentPrincipal, identity: Identity) -> Token:
     return Token(access_token=token, expires_in=ttl)
 
 
+@router.delete("/tokens/current", status_code=204, summary="Sign out: revoke the bearer token this "
+               "request carries, at once, on every service")
+async def sign_out(principal: CurrentPrincipal, identity: Identity) -> None:
+    await identity.core.sign_out(principal)
+
+
 @router.get("/audit", summary="Newest audit log entries")
 async def audit(
-    _: AdminPrincipal, identity: Identity, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    admin: AdminPrincipal, identity: Identity, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, object]]:
-    return await identity.core.audit(limit=limit)
+    return await identity.core.audit(limit=limit, by=admin)

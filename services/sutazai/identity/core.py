@@ -1,4 +1,6 @@
-"""Identity domain logic: issue, verify and revoke API keys; issue bearer tokens; audit."""
+"""Identity domain logic: issue, verify and revoke API keys; issue and sign out bearer tokens;
+audit. An admin limited to some collections manages only keys within them, sees only their
+audit entries, and can never create a credential wider than its own."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from sutazai.identity.store import audit, keys
 from sutazai.lib.access import Principal, Role, check_collection_name
 from sutazai.lib.context import current_request_id
 from sutazai.lib.db import Database
-from sutazai.lib.errors import NotFound, Unauthenticated, ValidationFailed
-from sutazai.lib.security import TokenCodec, generate_api_key, parse_api_key, secret_matches
+from sutazai.lib.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from sutazai.lib.security import API_KEY_PREFIX, TokenCodec, generate_api_key, parse_api_key, secret_matches
 
 
 @dataclass(frozen=True)
@@ -25,19 +27,30 @@ class IdentityCore:
         self._db, self._codec = db, codec
 
     async def create_key(
-        self, *, name: str, role: Role, collections: list[str], actor: str
+        self, *, name: str, role: Role, collections: list[str], actor: str, by: Principal | None = None
     ) -> IssuedKey:
-        for name in collections:
-            check_collection_name(name)
+        """A new key. `by`, the admin asking (None: the operator at the CLI), must cover the new
+        key's collections: a scoped admin names collections within its own, never none."""
+        for collection in collections:
+            check_collection_name(collection)
+        wanted = sorted(set(collections))
+        if by is not None and not by.covers(wanted):
+            mine = ", ".join(by.collections)
+            if not wanted:
+                raise Forbidden(f"your credential is limited to {mine}; a key you create must name its "
+                                "collections (empty would mean every collection)")
+            outside = ", ".join(c for c in wanted if c not in by.collections)
+            raise Forbidden(f"your credential is limited to {mine}; it cannot create a key for {outside}")
         new = generate_api_key()
         async with self._db.connection() as conn, conn.transaction():
             row = await keys.insert_api_key(
                 conn=conn, key_id=new.key_id, name=name, role=role.value,
-                secret_hash=new.secret_hash, collections=sorted(set(collections)), created_by=actor,
+                secret_hash=new.secret_hash, collections=wanted, created_by=actor,
             )
             await audit.insert_audit(
                 conn=conn, actor=actor, action="api_key.create", target=new.key_id,
-                detail={"name": name, "role": role.value}, request_id=current_request_id(),
+                detail={"name": name, "role": role.value, "collections": wanted},
+                request_id=current_request_id(), collections=wanted,
             )
         return IssuedKey(key=row, plaintext=new.plaintext)
 
@@ -58,21 +71,49 @@ class IdentityCore:
             collections=tuple(row["collections"]),
         )
 
-    async def verify(self, raw_key: str) -> Principal:
-        """ApiKeyVerifier for identity's own endpoints."""
-        return await self.verify_key(raw_key)
-
-    async def list_keys(self, *, include_revoked: bool) -> list[keys.ApiKeyRow]:
+    async def verify_token(self, token: str) -> Principal:
+        """A bearer token whose signature and expiry hold, whose key is still active and which
+        was not signed out: checked against the tables on every call, so revocation is immediate."""
+        if self._codec is None:
+            raise Unauthenticated("bearer tokens are disabled on this platform (no SUTAZAI_JWT_SECRET)")
+        principal = self._codec.verify(token)
         async with self._db.connection() as conn:
-            return await keys.list_api_keys(conn=conn, include_revoked=include_revoked)
+            key_gone, signed_out = await keys.key_state(conn=conn, key_id=principal.key_id,
+                                                        jti=principal.token_id or "")
+        if signed_out:
+            raise Unauthenticated("this session was signed out; sign in again")
+        if key_gone:
+            raise Unauthenticated("the API key this token was issued for has been revoked")
+        return principal
 
-    async def revoke_key(self, *, key_id: str, actor: str) -> None:
+    async def verify(self, raw: str) -> Principal:
+        """ApiKeyVerifier for identity's own endpoints (and, through whoami, for every service)."""
+        if raw.startswith(f"{API_KEY_PREFIX}_"):
+            return await self.verify_key(raw)
+        return await self.verify_token(raw)
+
+    async def list_keys(self, *, include_revoked: bool, by: Principal) -> list[keys.ApiKeyRow]:
+        """Every key for an unrestricted admin; for a scoped one, the keys within its scope."""
+        async with self._db.connection() as conn:
+            found = await keys.list_api_keys(conn=conn, include_revoked=include_revoked)
+        return [row for row in found if by.covers(row["collections"])]
+
+    async def revoke_key(self, *, key_id: str, by: Principal) -> None:
+        """Revoke a key within `by`'s scope (any other is reported as not found, as a missing one
+        is). The last active unrestricted admin key cannot be revoked: that would lock everyone out."""
         async with self._db.connection() as conn, conn.transaction():
-            if not await keys.revoke_api_key(conn=conn, key_id=key_id):
-                raise NotFound(f"no active API key with id {key_id}")
+            unrestricted_admins = await keys.lock_unrestricted_admins(conn=conn)
+            row = await keys.get_api_key(conn=conn, key_id=key_id)
+            if row is None or row["revoked_at"] is not None or not by.covers(row["collections"]):
+                raise NotFound(f"no active API key with id {key_id} that you manage")
+            if unrestricted_admins == [key_id]:
+                raise Conflict("this is the last active admin key limited to no collection; revoking it "
+                               "would lock everyone out. Create another unrestricted admin key first.")
+            await keys.revoke_api_key(conn=conn, key_id=key_id)
             await audit.insert_audit(
-                conn=conn, actor=actor, action="api_key.revoke", target=key_id, detail={},
-                request_id=current_request_id(),
+                conn=conn, actor=by.subject, action="api_key.revoke", target=key_id,
+                detail={"role": row["role"], "collections": row["collections"]},
+                request_id=current_request_id(), collections=row["collections"],
             )
 
     async def issue_token(self, principal: Principal) -> tuple[str, int]:
@@ -82,10 +123,25 @@ class IdentityCore:
         async with self._db.connection() as conn:
             await audit.insert_audit(
                 conn=conn, actor=principal.subject, action="token.issue", target=principal.key_id,
-                detail={"ttl_seconds": ttl}, request_id=current_request_id(),
+                detail={"ttl_seconds": ttl}, request_id=current_request_id(), collections=principal.collections,
             )
         return token, ttl
 
-    async def audit(self, *, limit: int) -> list[dict[str, object]]:
+    async def sign_out(self, principal: Principal) -> None:
+        """Revoke the bearer token the caller presented (a browser session or a minted token)."""
+        if principal.token_id is None or principal.expires_at is None:
+            raise ValidationFailed("only a bearer token can be signed out; to end an API key, revoke it "
+                                   "(DELETE /api/identity/v1/keys/{key_id})")
+        async with self._db.connection() as conn, conn.transaction():
+            await keys.revoke_token(conn=conn, jti=principal.token_id, subject=principal.subject,
+                                    expires_at=principal.expires_at)
+            await audit.insert_audit(
+                conn=conn, actor=principal.subject, action="token.sign_out", target=principal.key_id,
+                detail={}, request_id=current_request_id(), collections=principal.collections,
+            )
+
+    async def audit(self, *, limit: int, by: Principal) -> list[dict[str, object]]:
+        """Newest entries: all of them for an unrestricted admin, else those within its scope."""
         async with self._db.connection() as conn:
-            return await audit.list_audit(conn=conn, limit=limit)
+            return await audit.list_audit(conn=conn, limit=limit,
+                                          within=None if by.unrestricted else list(by.collections))

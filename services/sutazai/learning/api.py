@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.learning.deps import Learning
 from sutazai.lib.deps import CurrentPrincipal
+from sutazai.lib.security import credential_from
 
 router = APIRouter(prefix="/api/learning/v1", tags=["learning"])
 
@@ -28,6 +29,7 @@ class FeedbackOut(BaseModel):
     subject: str
     rating: Literal["up", "down"]
     comment: str | None
+    collection: str | None = Field(description="the collection of the trace")
     created_at: datetime
     updated_at: datetime
 
@@ -39,17 +41,18 @@ class FeedbackOut(BaseModel):
 @router.post("/feedback", response_model=FeedbackOut, status_code=201,
              summary="Thumbs up or down on an answer, with an optional comment (a second verdict from "
                      "the same person on the same trace replaces the first)")
-async def give_feedback(body: FeedbackIn, response: Response, principal: CurrentPrincipal,
+async def give_feedback(body: FeedbackIn, request: Request, response: Response, principal: CurrentPrincipal,
                         learning: Learning) -> FeedbackOut:
-    recorded = await learning.feedback.give(principal=principal, trace_id=body.trace_id, rating=body.rating,
-                                            comment=body.comment)
+    recorded = await learning.feedback.give(principal=principal, credential=credential_from(request),
+                                            trace_id=body.trace_id, rating=body.rating, comment=body.comment)
     if not recorded.created:
         response.status_code = 200
     return FeedbackOut.of(recorded.row)
 
 
 @router.get("/feedback", response_model=list[FeedbackOut],
-            summary="Feedback, newest first: admins see everyone's, others their own")
+            summary="Feedback, newest first: admins see the feedback on the collections they "
+                    "administer, others their own")
 async def list_feedback(principal: CurrentPrincipal, learning: Learning,
                         trace_id: Annotated[uuid.UUID | None, Query()] = None,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[FeedbackOut]:

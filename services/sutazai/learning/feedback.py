@@ -1,5 +1,6 @@
-"""Feedback on answers: one verdict per person and trace (a second replaces the first);
-people see their own, admins see everyone's."""
+"""Feedback on answers: one verdict per person and trace (a second replaces the first), only on
+a trace the person may read (their own answer, or, for an admin, an answer in a collection it
+administers); people see their own feedback, admins the feedback on their collections."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sutazai.learning.store import feedback as store
+from sutazai.learning.traces import TraceReader
 from sutazai.lib.access import Principal, Role
 from sutazai.lib.db import Database
+from sutazai.lib.errors import NotFound
 
 RATINGS = {"up": 1, "down": -1}
 
@@ -23,19 +26,28 @@ class Recorded:
 class FeedbackBook:
     """Records and lists feedback; knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database) -> None:
-        self._db = db
+    def __init__(self, *, db: Database, traces: TraceReader) -> None:
+        self._db, self._traces = db, traces
 
-    async def give(self, *, principal: Principal, trace_id: uuid.UUID, rating: str, comment: str | None) -> Recorded:
-        """Record `principal`'s verdict ('up' or 'down') on a trace, replacing an earlier one."""
+    async def give(self, *, principal: Principal, credential: str | None, trace_id: uuid.UUID, rating: str,
+                   comment: str | None) -> Recorded:
+        """Record `principal`'s verdict ('up' or 'down') on a trace it may read, replacing an
+        earlier one. A trace that does not exist and one the caller may not read get the same 404."""
+        if credential is None:  # pragma: no cover - the route's dependency already required one
+            raise NotFound(f"no trace {trace_id} that you may read")
+        trace = await self._traces.readable(trace_id=trace_id, credential=credential)
         text = (comment or "").strip() or None
         async with self._db.connection() as conn:
             row, inserted = await store.upsert_feedback(conn=conn, trace_id=trace_id, subject=principal.subject,
-                                                        rating=RATINGS[rating], comment=text)
+                                                        rating=RATINGS[rating], comment=text,
+                                                        collection=trace.collection)
         return Recorded(row=row, created=inserted)
 
     async def visible(self, *, principal: Principal, trace_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
-        """Newest first: an admin's view holds everyone's feedback, anyone else's only their own."""
+        """Newest first: an unrestricted admin sees everyone's feedback, an admin limited to
+        collections the feedback on those, anyone else only their own."""
         subject = None if principal.role is Role.admin else principal.subject
+        within = None if principal.unrestricted or subject is not None else list(principal.collections)
         async with self._db.connection() as conn:
-            return await store.list_feedback(conn=conn, trace_id=trace_id, subject=subject, limit=limit)
+            return await store.list_feedback(conn=conn, trace_id=trace_id, subject=subject, within=within,
+                                             limit=limit)

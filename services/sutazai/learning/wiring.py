@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from sutazai.learning.feedback import FeedbackBook
 from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
+from sutazai.learning.traces import TraceReader
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
 
 
@@ -20,9 +22,11 @@ class LearningComponents(ServiceComponents):
 
 
 async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
+    reasoning = ResilientClient(settings.reasoning_url, name="reasoning service", timeout=10.0)
+    resources.on_close(reasoning.close)
     return LearningComponents(resources=resources, settings=settings,
                               authenticator=identity_authenticator(settings, resources),
-                              feedback=FeedbackBook(db=resources.db))
+                              feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning)))
 
 
 def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:

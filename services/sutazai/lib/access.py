@@ -52,9 +52,27 @@ class Principal:
     credential: str  # "api_key" or "token"
     key_id: str | None = None
     collections: tuple[str, ...] = field(default=())
+    token_id: str | None = None  # a bearer token's id (its `jti`), so that it can be revoked
+    expires_at: int | None = None  # a bearer token's expiry, seconds since the epoch
 
     def may_use(self, collection: str) -> bool:
         return not self.collections or collection in self.collections
+
+    @property
+    def unrestricted(self) -> bool:
+        """Limited to no collection: every collection, and the platform's own settings."""
+        return not self.collections
+
+    def covers(self, collections: list[str] | tuple[str, ...] | None) -> bool:
+        """Whether everything scoped to `collections` lies within this caller's scope. Something
+        scoped to every collection (empty or None) is covered only by an unrestricted caller."""
+        if self.unrestricted:
+            return True
+        return bool(collections) and set(collections or ()) <= set(self.collections)
+
+    def administers(self, collections: list[str] | tuple[str, ...] | None) -> bool:
+        """An admin whose scope covers `collections` (an unrestricted admin covers everything)."""
+        return self.role is Role.admin and self.covers(collections)
 
     @property
     def default_collection(self) -> str:

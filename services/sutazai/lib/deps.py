@@ -62,3 +62,15 @@ def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
+"""An admin, possibly limited to some collections: what it manages must lie within its scope."""
+
+
+async def require_platform_admin(principal: AdminPrincipal) -> Principal:
+    """An admin limited to no collection: the only kind that may change platform-wide settings."""
+    if not principal.unrestricted:
+        raise Forbidden("this changes the whole platform and needs an admin credential limited to no "
+                        f"collection; yours is limited to {', '.join(principal.collections)}")
+    return principal
+
+
+PlatformAdmin = Annotated[Principal, Depends(require_platform_admin)]

@@ -1,5 +1,8 @@
-"""Verifies API keys by asking the identity service over HTTP (`GET /api/identity/v1/whoami`
-with the caller's own key), caching answers briefly. Used by every service but identity."""
+"""Verifies API keys and bearer tokens by asking the identity service over HTTP
+(`GET /api/identity/v1/whoami` with the caller's own credential), caching answers for
+`introspection_cache_seconds` (5 s by default): the bound on how long a revoked key or a
+signed-out token may still be accepted by a service other than identity. Used by every service
+but identity."""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ class IdentityKeyVerifier:
             raise DependencyUnavailable(f"identity service answered {response.status_code}")
         body = response.json()
         principal = Principal(
-            subject=body["subject"], role=Role(body["role"]), credential="api_key",
+            subject=body["subject"], role=Role(body["role"]), credential=str(body.get("credential", "api_key")),
             key_id=body.get("key_id"), collections=tuple(body.get("collections") or ()),
         )
         if self._cache is not None:

@@ -70,7 +70,7 @@ class TokenCodec:
         claims = {
             "iss": JWT_ISSUER, "sub": principal.subject, "role": principal.role.value,
             "kid": principal.key_id, "col": list(principal.collections),
-            "iat": now, "exp": now + self._ttl,
+            "iat": now, "exp": now + self._ttl, "jti": secrets.token_hex(16),
         }
         return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM), self._ttl
 
@@ -78,12 +78,12 @@ class TokenCodec:
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[JWT_ALGORITHM], issuer=JWT_ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"]},
+                options={"require": ["exp", "iat", "sub", "iss", "jti"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("bearer token has expired; request a new one") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"bearer token is invalid: {exc}") from exc
+            raise Unauthenticated(f"bearer token is invalid: {exc}; sign in again for a new one") from exc
         try:
             role = Role(claims.get("role", ""))
         except ValueError as exc:
@@ -91,11 +91,13 @@ class TokenCodec:
         return Principal(
             subject=str(claims["sub"]), role=role, credential="token",
             key_id=claims.get("kid"), collections=tuple(claims.get("col") or ()),
+            token_id=str(claims["jti"]), expires_at=int(claims["exp"]),
         )
 
 
 class ApiKeyVerifier(Protocol):
-    """Turns an API key into a Principal, or raises Unauthenticated."""
+    """Turns an API key, or a bearer token whose signature already checked out, into a Principal
+    that is still valid (key not revoked, token not signed out), or raises Unauthenticated."""
 
     async def verify(self, raw_key: str) -> Principal: ...
 
@@ -123,7 +125,10 @@ def credential_from(request: Request) -> str | None:
 
 
 class Authenticator:
-    """Authenticates a raw credential: API keys via the verifier, JWTs via the codec."""
+    """Authenticates a raw credential: API keys via the verifier; JWTs first by their signature
+    and expiry (the codec, no network), then via the verifier, which refuses a token whose key
+    was revoked or which was signed out (identity checks its tables on every call; the other
+    services ask identity and may cache its answer for `introspection_cache_seconds`)."""
 
     def __init__(self, *, verifier: ApiKeyVerifier, codec: TokenCodec | None) -> None:
         self._verifier, self._codec = verifier, codec
@@ -137,5 +142,6 @@ class Authenticator:
         if raw.startswith(f"{API_KEY_PREFIX}_"):
             return await self._verifier.verify(raw)
         if raw.count(".") == 2 and self._codec is not None:
-            return self._codec.verify(raw)
+            self._codec.verify(raw)
+            return await self._verifier.verify(raw)
         raise Unauthenticated("credential is neither a SutazAI API key (szk_...) nor a bearer token")

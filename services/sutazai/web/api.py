@@ -64,8 +64,12 @@ async def current_session(request: Request, response: Response, web: Web) -> Ses
     return Session(subject=who["subject"], role=Role(who["role"]), collections=list(who.get("collections") or []))
 
 
-@router.delete("/session", status_code=204, summary="Sign out: forget the session cookie")
-async def sign_out(response: Response) -> None:
+@router.delete("/session", status_code=204, summary="Sign out: revoke the session's token at identity "
+               "(it stops working at once, wherever it is presented) and forget the cookie")
+async def sign_out(request: Request, response: Response, web: Web) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await web.broker.sign_out(token)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 

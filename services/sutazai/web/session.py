@@ -44,6 +44,14 @@ class SessionBroker:
         if status != 200:
             raise DependencyUnavailable(f"identity answered {status}")
 
+    async def sign_out(self, token: str) -> None:
+        """Revoke the session's token at identity; one already ended or revoked needs nothing."""
+        response = await self._identity.request("DELETE", f"{TOKENS_PATH}/current",
+                                                headers={"Authorization": f"Bearer {token}"})
+        if response.status_code not in (204, 401):
+            raise DependencyUnavailable(f"identity did not sign the session out (it answered "
+                                        f"{response.status_code}); try again")
+
     async def who(self, token: str) -> dict[str, Any]:
         return await self._call("GET", WHOAMI_PATH, token)
 

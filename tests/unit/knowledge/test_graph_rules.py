@@ -3,7 +3,7 @@
 import pytest
 
 from sutazai.knowledge.graph.extraction import grounded, normalise, relation_label
-from sutazai.knowledge.graph.readonly import admit
+from sutazai.knowledge.graph.readonly import admit, check_plan
 from sutazai.knowledge.search.interface import Hit, reciprocal_rank_fusion
 from sutazai.lib.errors import ValidationFailed
 
@@ -60,3 +60,29 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     fused = [h.chunk_id for h in reciprocal_rank_fusion([keyword, vector])]
     assert fused[0] == "b"  # second in both lists beats first in one
     assert set(fused) == {"a", "b", "c", "d", "e"}
+
+
+@pytest.mark.parametrize("query", [
+    # the review's trick: a `//` inside a string used to hide the rest of the line from the check
+    "MATCH (n) WHERE n.name = '//' CALL dbms.procedures() YIELD name RETURN name",
+    "MATCH (n) WHERE n.name = \"//\" LOAD CSV FROM 'https://example.org/x' AS row RETURN row",
+    "RETURN 1 /* ' */ CALL db.labels() YIELD label RETURN label",
+    "MATCH (n) RETURN n // '\nCALL dbms.procedures() YIELD name RETURN name",
+    "MATCH (n) RETURN n; CALL db.labels()",
+    "MATCH (n) RETURN n /* unterminated",
+    "MATCH (n) RETURN 'unterminated",
+    "MATCH (n) WITH n cAlL db.labels() YIELD label RETURN label",
+    "load csv from $url as row return row",
+])
+def test_comment_and_string_tricks_cannot_hide_a_procedure_or_load_csv(query: str) -> None:
+    with pytest.raises(ValidationFailed):
+        admit(query)
+
+
+def test_the_plan_check_refuses_operators_that_are_not_reads() -> None:
+    check_plan(["Results", "    Project", "        Node By Label Scan | (n:Entity)"])
+    check_plan(["ProduceResults@neo4j", "Projection@neo4j", "NodeByLabelScan@neo4j"])
+    for plan in (["Results", "    Project", "        Load CSV"], ["Results", "  ProcedureCall"],
+                 ["ProduceResults@neo4j", "ProcedureCall@neo4j"], ["Results", "Create"]):
+        with pytest.raises(ValidationFailed, match="does not run"):
+            check_plan(plan)

@@ -48,6 +48,40 @@ async def list_api_keys(*, conn: Conn, include_revoked: bool) -> list[ApiKeyRow]
     return await cur.fetchall()  # type: ignore[return-value]
 
 
+async def lock_unrestricted_admins(*, conn: Conn) -> list[str]:
+    """The active admin keys limited to no collection, locked until the transaction ends (so two
+    admins revoking each other at once cannot both succeed and leave none)."""
+    cur = await conn.execute(
+        """SELECT key_id FROM identity.api_keys
+           WHERE role = 'admin' AND collections = '{}' AND revoked_at IS NULL
+           ORDER BY key_id FOR UPDATE""",
+    )
+    return [row["key_id"] for row in await cur.fetchall()]
+
+
+async def key_state(*, conn: Conn, key_id: str | None, jti: str) -> tuple[bool, bool]:
+    """(the token's key is revoked or gone, the token itself was signed out)."""
+    cur = await conn.execute(
+        """SELECT (%s::text IS NOT NULL AND NOT EXISTS (
+                     SELECT 1 FROM identity.api_keys WHERE key_id = %s AND revoked_at IS NULL)) AS key_gone,
+                  EXISTS (SELECT 1 FROM identity.revoked_tokens WHERE jti = %s) AS signed_out""",
+        (key_id, key_id, jti),
+    )
+    row = await cur.fetchone()
+    assert row is not None  # noqa: S101 - a SELECT without FROM always yields a row
+    return bool(row["key_gone"]), bool(row["signed_out"])
+
+
+async def revoke_token(*, conn: Conn, jti: str, subject: str, expires_at: int) -> None:
+    """Sign a token out until it would have expired anyway; forget tokens past their expiry."""
+    await conn.execute("DELETE FROM identity.revoked_tokens WHERE expires_at < now()")
+    await conn.execute(
+        """INSERT INTO identity.revoked_tokens (jti, subject, expires_at)
+           VALUES (%s, %s, to_timestamp(%s)) ON CONFLICT (jti) DO NOTHING""",
+        (jti, subject, expires_at),
+    )
+
+
 async def revoke_api_key(*, conn: Conn, key_id: str) -> bool:
     cur = await conn.execute(
         "UPDATE identity.api_keys SET revoked_at = now() WHERE key_id = %s AND revoked_at IS NULL",

@@ -10,6 +10,7 @@ from falkordb.asyncio import FalkorDB
 from redis.exceptions import ResponseError
 
 from sutazai.knowledge.graph.base import PortableGraphStore, Rows
+from sutazai.knowledge.graph.readonly import check_plan
 from sutazai.lib.errors import DependencyTimeout, ErrorMapping, SutazaiError, ValidationFailed, translated
 from sutazai.lib.redis_client import REDIS_ERRORS, parse_sentinel_url
 
@@ -92,6 +93,8 @@ class FalkorDBGraphStore(PortableGraphStore):
         graph = self._db.select_graph(graph_name(collection))
         try:
             with translated(QUERY_REFUSALS):
+                planned = await graph.explain(query, params)
+                check_plan(_plan_lines(planned.plan))
                 result = await graph.ro_query(query, params, timeout=timeout_ms)
         except ValidationFailed as exc:
             if "empty key" in exc.detail:
@@ -107,6 +110,11 @@ class FalkorDBGraphStore(PortableGraphStore):
         await self._db.aclose()
         # from_url hands the client a pool it does not own, so aclose() leaves it open
         await self._db.connection.connection_pool.disconnect()
+
+
+def _plan_lines(plan: Any) -> list[str]:
+    """GRAPH.EXPLAIN's lines ('Results', '    Project', ...) as operator names."""
+    return [(line.decode() if isinstance(line, bytes) else str(line)).strip() for line in plan]
 
 
 def _plain(value: Any) -> Any:

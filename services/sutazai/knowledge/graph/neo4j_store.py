@@ -9,6 +9,7 @@ from neo4j import READ_ACCESS, AsyncDriver, AsyncGraphDatabase, Query
 from neo4j import exceptions as nx
 
 from sutazai.knowledge.graph.base import PortableGraphStore, Rows
+from sutazai.knowledge.graph.readonly import check_plan
 from sutazai.lib.errors import (
     DependencyTimeout,
     DependencyUnavailable,
@@ -86,6 +87,10 @@ class Neo4jGraphStore(PortableGraphStore):
         statement = Query(query, timeout=timeout_ms / 1000)
         with translated(QUERY_REFUSALS):
             async with self._driver.session(database=self._database, default_access_mode=READ_ACCESS) as session:
+                operators, query_type = await session.execute_read(_plan, query, {**params, "collection": collection})
+                if query_type != "r":
+                    raise ValidationFailed(f"the database classifies this query as {query_type!r}, not read-only ('r')")
+                check_plan(operators)
                 rows = await session.execute_read(_read, statement, {**params, "collection": collection})
         header = list(rows[0]) if rows else []
         return header, [[row[h] for h in header] for row in rows]
@@ -96,6 +101,19 @@ class Neo4jGraphStore(PortableGraphStore):
 
     async def close(self) -> None:
         await self._driver.close()
+
+
+async def _plan(tx: Any, query: str, params: dict[str, Any]) -> tuple[list[str], str]:
+    """Neo4j's own plan of the query (EXPLAIN runs nothing): its operators and query type."""
+    result = await tx.run(f"EXPLAIN {query}", params)
+    summary = await result.consume()
+    operators: list[str] = []
+    stack = [summary.plan or {}]
+    while stack:
+        node = stack.pop()
+        operators.append(str(node.get("operatorType", "")))
+        stack.extend(node.get("children", []))
+    return operators, str(summary.query_type or "")
 
 
 async def _read(tx: Any, statement: Query, params: dict[str, Any]) -> Rows:
