@@ -17,7 +17,43 @@ NUL = "a\u0000b"
 HUGE = 10**40
 DEEP = json.dumps({"question": "hi", "options": {"budget": {}}}).replace("{}", "[" * 5000 + "]" * 5000)
 
+SURROGATE = '"lone \\ud800 surrogate"'  # JSON text holding an unpaired UTF-16 surrogate
+VERY_DEEP = '{"text": "deep", "source": "deep.txt", "tags": ' + "[" * 100_000 + "]" * 100_000 + "}"
+DEEP_FILE = ("[" * 5000 + "]" * 5000).encode()
+LATE_NUL = ("# Title\n\n" + "A line of prose.\n" * 1000 + "then a NUL \u0000 here\n").encode()
+LONG_PROMPT = "word " * 60_000
+
+
+def _json(text: str) -> dict[str, Any]:
+    return {"content": text.encode(), "headers": {"content-type": "application/json"}}
+
+
 CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/api/knowledge/v1/documents", {"json": {"text": "ok", "source": "t.txt", "title": NUL}}),
+    ("POST", "/api/knowledge/v1/documents", {"json": {"text": "ok", "source": NUL}}),
+    ("POST", "/api/knowledge/v1/documents", {"json": {"text": "ok", "source": "t.txt", "tags": [NUL]}}),
+    ("POST", "/api/knowledge/v1/documents", {"json": {"text": f"# Title\n\nbody {NUL}", "source": "m.md",
+                                                      "media_type": "text/markdown"}}),
+    ("POST", "/api/knowledge/v1/documents", {"files": {"file": ("late.md", LATE_NUL, "text/markdown")}}),
+    ("POST", "/api/knowledge/v1/documents", {"files": {"file": ("a.txt", b"fine text", "text/plain")},
+                                             "data": {"title": NUL}}),
+    ("POST", "/api/knowledge/v1/documents", {"files": {"file": ("a.txt", b"fine text", "text/plain")},
+                                             "data": {"tags": f"a,{NUL}"}}),
+    ("POST", "/api/knowledge/v1/documents", {"files": {"file": ("deep.json", DEEP_FILE, "application/json")}}),
+    ("POST", "/api/knowledge/v1/documents", {"files": {"file": ("s.json", b'{"a": "\\ud800"}',
+                                                                "application/json")}}),
+    ("POST", "/api/knowledge/v1/documents", _json('{"text": ' + SURROGATE + ', "source": "s.txt"}')),
+    ("POST", "/api/knowledge/v1/documents", _json('{"text": "ok", "source": "s.txt", "title": ' + SURROGATE + '}')),
+    ("POST", "/api/knowledge/v1/documents", _json(VERY_DEEP)),
+    ("POST", "/api/reasoning/v1/ask", _json('{"question": ' + SURROGATE + '}')),
+    ("POST", "/api/identity/v1/keys", _json('{"name": ' + SURROGATE + '}')),
+    ("GET", "/api/knowledge/v1/search", {"params": {"q": "ada", "document": "not-a-uuid"}}),
+    ("GET", "/api/knowledge/v1/search", {"params": {"q": "ada", "tag": NUL}}),
+    ("GET", "/api/knowledge/v1/documents", {"params": {"offset": 2**63}}),
+    ("POST", "/v1/chat/completions", {"json": {"model": "sutazai", "messages": [{"role": "user",
+                                                                              "content": NUL}]}}),
+    ("POST", "/v1/chat/completions", {"json": {"model": "SmolLM2-135M-Instruct.Q4_1", "messages": [
+        {"role": "user", "content": LONG_PROMPT}]}}),
     ("POST", "/api/identity/v1/keys", {"json": {"name": NUL}}),
     ("POST", "/api/knowledge/v1/documents", {"json": {"text": f"Some text {NUL}", "source": "nul.txt"}}),
     ("GET", "/api/knowledge/v1/search", {"params": {"q": NUL}}),
@@ -36,7 +72,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("method", "path", "request_args"), CASES,
-                         ids=[f"{m} {p} {next(iter(a.values()))!s:.20}" for m, p, a in CASES])
+                         ids=[f"{i:02d} {m} {p}" for i, (m, p, _) in enumerate(CASES)])
 def test_hostile_input_is_a_4xx_with_a_reason(platform: Platform, method: str, path: str,
                                               request_args: dict[str, Any]) -> None:
     headers = {**auth(platform.admin_key), **request_args.pop("headers", {})}

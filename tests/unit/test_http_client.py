@@ -66,3 +66,43 @@ async def test_request_id_and_trace_context_are_propagated() -> None:
     finally:
         unbind_request(tokens)
     assert captured["x-request-id"] == "req-9"
+
+
+async def test_an_open_breaker_half_opens_and_closes_once_the_target_is_back() -> None:
+    """The review's finding: after the identity database came back, calls still failed with
+    'circuit open' for minutes, since the state was checked before pybreaker could half-open."""
+    import asyncio
+
+    statuses = [503, 503]
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(1)
+        return httpx.Response(statuses.pop(0) if statuses else 200, request=request)
+
+    client = ResilientClient("http://svc", name="svc", transport=httpx.MockTransport(handler), attempts=1,
+                             failure_threshold=2, reset_seconds=0.2)
+    for _ in range(2):
+        with pytest.raises(DependencyUnavailable):
+            await client.request("GET", "/x")
+    with pytest.raises(DependencyUnavailable, match="circuit open"):
+        await client.request("GET", "/x")
+    await asyncio.sleep(0.3)  # the breaker's reset period, not a timing measurement
+    assert (await client.request("GET", "/x")).status_code == 200
+    assert (await client.request("GET", "/x")).status_code == 200
+    await client.close()
+
+
+async def test_readiness_reports_an_open_circuit_to_identity() -> None:
+    from sutazai.lib.identity_client import IdentityKeyVerifier
+
+    transport, _ = scripted([503])
+    client = ResilientClient("http://identity", name="identity service", transport=transport, attempts=1,
+                             failure_threshold=1, reset_seconds=30)
+    verifier = IdentityKeyVerifier(client, cache_seconds=0)
+    await verifier.ready()
+    with pytest.raises(DependencyUnavailable):
+        await verifier.verify("szk_0123456789ab_" + "x" * 40)
+    with pytest.raises(DependencyUnavailable, match="circuit to the identity service is open"):
+        await verifier.ready()
+    await client.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +18,7 @@ from sutazai.knowledge.search.interface import SearchFilters
 from sutazai.lib.access import CollectionName, Principal
 from sutazai.lib.deps import CurrentPrincipal
 from sutazai.lib.errors import BadRequest, ValidationFailed
+from sutazai.lib.input_guard import check_text
 
 router = APIRouter(prefix="/api/knowledge/v1", tags=["knowledge"])
 
@@ -143,7 +145,8 @@ async def _multipart(request: Request, principal: Principal) -> Upload:
         if upload is None or isinstance(upload, str):
             raise ValidationFailed("multipart upload needs a 'file' field")
         content = await upload.read()
-        fields = {key: str(form.get(key) or "") for key in ("date", "tags", "collection", "source", "title")}
+        fields = {key: check_text(f"form field {key!r}", str(form.get(key) or ""))
+                  for key in ("date", "tags", "collection", "source", "title")}
         filename, content_type = upload.filename, upload.content_type
     try:
         doc_date = dt.date.fromisoformat(fields["date"]) if fields["date"] else None
@@ -170,7 +173,7 @@ async def add_document(request: Request, principal: CurrentPrincipal, knowledge:
 async def list_documents(principal: CurrentPrincipal, knowledge: Knowledge,
                          collection: Annotated[str | None, Query(max_length=63)] = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> list[DocumentOut]:
+                         offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> list[DocumentOut]:
     rows = await knowledge.catalog.documents(principal=principal, collection=collection, limit=limit, offset=offset)
     return [DocumentOut.of(r) for r in rows]
 
@@ -218,7 +221,7 @@ async def search(
     collection: Annotated[str | None, Query(max_length=63)] = None,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     mode: SearchMode = SearchMode.hybrid,
-    document: Annotated[list[str] | None, Query(description="only these document ids")] = None,
+    document: Annotated[list[uuid.UUID] | None, Query(description="only these document ids")] = None,
     tag: Annotated[list[str] | None, Query(description="only chunks of documents with all these tags")] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
@@ -229,7 +232,7 @@ async def search(
         name = await knowledge.catalog.require_known(principal=principal, collection=collection)
     else:
         name = principal.collection(collection)
-    filters = SearchFilters(collections=[name], document_ids=document or [], tags=tag or [],
+    filters = SearchFilters(collections=[name], document_ids=[str(d) for d in document or []], tags=tag or [],
                             date_from=date_from, date_to=date_to)
     hits = await knowledge.retriever.search(query=q, filters=filters, k=k, mode=mode)
     return SearchResponse(query=q, collection=name, mode=mode,

@@ -13,6 +13,7 @@ from sutazai.lib.service_app import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(name="knowledge", prefixes=("/api/knowledge",), start=wiring.started,
                    routers=[router, graph_router],
+                   max_json_bytes=64 * 1024 * 1024,  # documents sent as JSON text (the file limit is a setting)
                    description="Documents, ingestion jobs, chunks, search index and the knowledge graph.")
 PREFIXES = SPEC.prefixes
 

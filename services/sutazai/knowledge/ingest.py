@@ -26,7 +26,8 @@ from sutazai.knowledge.search.interface import SearchIndex
 from sutazai.knowledge.store import Conn, chunks, documents, jobs
 from sutazai.lib.bus import EventBus
 from sutazai.lib.db import Database
-from sutazai.lib.errors import NotFound, PayloadTooLarge
+from sutazai.lib.errors import DependencyUnavailable, NotFound, PayloadTooLarge
+from sutazai.lib.limits import LimitExceeded, Sandbox
 from sutazai.lib.models import Embedder
 
 logger = logging.getLogger(__name__)
@@ -93,11 +94,23 @@ class Ingestor:
     def __init__(
         self, *, db: Database, index: SearchIndex, embedder: Embedder, bus: EventBus,
         graph: GraphWriter | None, max_bytes: int, chunk_chars: int, embed_batch: int = 32,
-        extract_graph: bool = True,
+        extract_graph: bool = True, sandbox: Sandbox | None = None, parse_seconds: float = 60.0,
     ) -> None:
+        self._sandbox, self._parse_seconds = sandbox, parse_seconds
         self._db, self._index, self._embedder, self._bus, self._graph = db, index, embedder, bus, graph
         self._extract = extract_graph and graph is not None
         self._max_bytes, self._chunk_chars, self._batch = max_bytes, chunk_chars, embed_batch
+
+    async def _parse(self, content: bytes, media_type: str) -> ParsedDocument:
+        """Parse in the sandbox (its own process, bounded time and memory) when there is one,
+        else in a thread (unit tests)."""
+        if self._sandbox is None:
+            return await asyncio.to_thread(parse, content, media_type)
+        try:
+            return await self._sandbox.run(parse, content, media_type, seconds=self._parse_seconds)
+        except LimitExceeded as exc:
+            raise UnreadableDocument(f"reading this {media_type} document was stopped: {exc} "
+                                     f"(SUTAZAI_PARSE_TIMEOUT_SECONDS); split it, or convert it to plain text") from exc
 
     # ---- submit -----------------------------------------------------------------------
     async def submit(self, upload: Upload, *, actor: str) -> Submission:
@@ -107,7 +120,7 @@ class Ingestor:
                 "(SUTAZAI_MAX_DOCUMENT_BYTES)"
             )
         media_type = media_type_for(upload.filename or upload.source, upload.declared_type)
-        parsed = await asyncio.to_thread(parse, upload.content, media_type)  # unreadable input: a 4xx now
+        parsed = await self._parse(upload.content, media_type)  # unreadable input: a 4xx now
         sha = hashlib.sha256(upload.content).hexdigest()
         async with self._db.connection() as conn, conn.transaction():
             existing = await documents.find_document(conn=conn, collection=upload.collection,
@@ -119,7 +132,12 @@ class Ingestor:
             document = await self._upsert_document(conn, upload, parsed, media_type, sha, existing, actor)
             job = await jobs.insert_job(conn=conn, job_id=str(uuid.uuid4()), document_id=str(document["id"]),
                                          collection=upload.collection, version=document["version"])
-        await self.enqueue(str(job["id"]))
+        try:
+            await self.enqueue(str(job["id"]))
+        except DependencyUnavailable as exc:
+            # the document and its job are committed in PostgreSQL, the source of truth: the
+            # worker's requeue publishes the job once Redis answers again, so this is accepted
+            logger.warning("job %s queued in PostgreSQL only, Redis is down: %s", job["id"], exc.detail)
         return Submission(document=document, job=job, duplicate=False)
 
     async def _upsert_document(
@@ -187,7 +205,7 @@ class Ingestor:
             raise UnreadableDocument("the stored content of this document is missing")
         # parsing and chunking run off the event loop: a pathological file must not stall the
         # worker's Redis connection or the service's other requests
-        parsed = await asyncio.to_thread(parse, blob, document["media_type"])
+        parsed = await self._parse(blob, document["media_type"])
         pieces = await asyncio.to_thread(chunk_document, parsed, max_chars=self._chunk_chars)
         rows = chunk_rows(document, pieces)
         await self._store_chunks(document, parsed, rows)

@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from sutazai.lib.errors import UnsupportedMediaType, ValidationFailed
+from sutazai.lib.input_guard import check_text, json_depth
 
 MEDIA_TYPES = {
     ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
@@ -78,7 +79,7 @@ def parse(content: bytes, media_type: str) -> ParsedDocument:
 
 
 def _decode(content: bytes) -> str:
-    if b"\x00" in content[:8192]:
+    if b"\x00" in content:
         raise UnreadableDocument("the file looks binary (it contains NUL bytes); upload text, "
                                  "Markdown, HTML, PDF or JSON")
     try:
@@ -191,28 +192,41 @@ def _parse_pdf(content: bytes) -> ParsedDocument:
     return ParsedDocument(text, "application/pdf", title, blocks)
 
 
+MAX_JSON_DEPTH = 100
+"""How deep an uploaded JSON document may nest (deeper ones are refused before parsing)."""
+
+
 def _parse_json(content: bytes) -> ParsedDocument:
+    depth = json_depth(content)
+    if depth > MAX_JSON_DEPTH:
+        raise UnreadableDocument(f"the JSON nests {depth} levels deep; at most {MAX_JSON_DEPTH} are indexed")
     try:
         value = json.loads(_decode(content))
     except json.JSONDecodeError as exc:
         raise UnreadableDocument(f"the JSON is malformed: {exc.msg} at line {exc.lineno}") from exc
-    lines: list[str] = []
-    _flatten(value, "", lines)
-    text, blocks = "", []
+    lines = _flatten(value)
     for line in lines:
-        if text:
-            text += "\n\n"
-        blocks.append(Block("paragraph", len(text), len(text) + len(line)))
-        text += line
-    return ParsedDocument(text, "application/json", None, blocks)
+        try:
+            check_text("the JSON document", line)
+        except ValidationFailed as exc:
+            raise UnreadableDocument(exc.detail) from exc
+    blocks, offset = [], 0
+    for line in lines:
+        blocks.append(Block("paragraph", offset, offset + len(line)))
+        offset += len(line) + 2
+    return ParsedDocument("\n\n".join(lines), "application/json", None, blocks)
 
 
-def _flatten(value: Any, path: str, out: list[str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(item, f"{path} / {key}" if path else str(key), out)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _flatten(item, f"{path}[{index}]", out)
-    elif value is not None and str(value).strip():
-        out.append(f"{path}: {value}" if path else str(value))
+def _flatten(value: Any) -> list[str]:
+    """One line per scalar, `path / to[0]: value`, in document order (iterative: no recursion)."""
+    out: list[str] = []
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(reversed([(f"{path} / {key}" if path else str(key), child) for key, child in item.items()]))
+        elif isinstance(item, list):
+            stack.extend(reversed([(f"{path}[{index}]", child) for index, child in enumerate(item)]))
+        elif item is not None and str(item).strip():
+            out.append(f"{path}: {item}" if path else str(item))
+    return out

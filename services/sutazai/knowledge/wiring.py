@@ -24,6 +24,7 @@ from sutazai.knowledge.search.interface import SearchIndex
 from sutazai.knowledge.settings import GraphBackend, GraphExtractor, KnowledgeSettings, SearchBackend
 from sutazai.knowledge.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
 from sutazai.lib.models.factory import shared_backend
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
@@ -82,11 +83,14 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
     graph = build_graph_store(settings)
     resources.on_close(graph.close)
     passages = StoredPassages(resources.db)
+    sandbox = Sandbox(memory_bytes=settings.parse_memory_mb * 1024**2, preload=("sutazai.knowledge.parsing",))
+    resources.on_close(sandbox.close)
     ingestor = Ingestor(
         db=resources.db, index=index, embedder=model, bus=resources.bus,
         graph=GraphBuilder(db=resources.db, store=graph, model=model, extractor=settings.graph_extractor.value),
         extract_graph=settings.graph_extraction, max_bytes=settings.max_document_bytes,
         chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
+        sandbox=sandbox, parse_seconds=settings.parse_timeout_seconds,
     )
     components = KnowledgeComponents(
         resources=resources, authenticator=identity_authenticator(settings, resources), settings=settings,

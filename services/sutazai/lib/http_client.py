@@ -4,6 +4,7 @@ errors only, and a circuit breaker per target."""
 from __future__ import annotations
 
 import logging
+import math
 from types import TracebackType
 from typing import Any
 
@@ -55,7 +56,7 @@ class ResilientClient:
         timeout: float = 10.0,
         attempts: int = 3,
         failure_threshold: int = 5,
-        reset_seconds: int = 30,
+        reset_seconds: float = 30,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = name
@@ -68,11 +69,8 @@ class ResilientClient:
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if self._closed:
             raise ClientClosedError(f"HTTP client for {self.name} is closed")
-        if self.breaker.current_state == pybreaker.STATE_OPEN:
-            raise DependencyUnavailable(
-                f"{self.name} is unavailable (circuit open after repeated failures)",
-                retry_after=self._reset_seconds,
-            )
+        # No check of the state here: pybreaker moves an open breaker to half-open only when a
+        # call is attempted after reset_seconds, so refusing before calling kept it open for good.
         headers = dict(kwargs.pop("headers", None) or {})
         propagate.inject(headers)
         request_id = current_request_id()
@@ -83,7 +81,8 @@ class ResilientClient:
                 return await self._with_retries(method, url, headers=headers, **kwargs)
         except pybreaker.CircuitBreakerError as exc:
             raise DependencyUnavailable(
-                f"{self.name} is unavailable (circuit opened)", retry_after=self._reset_seconds
+                f"{self.name} is unavailable (circuit open after repeated failures; retried after "
+                f"{self._reset_seconds:g} s)", retry_after=max(1, math.ceil(self._reset_seconds)),
             ) from exc
         except (httpx.HTTPError, TransientHTTPError) as exc:
             raise DependencyUnavailable(f"{self.name} did not answer: {exc}") from exc

@@ -26,6 +26,12 @@ class IdentityKeyVerifier:
             TTLCache(maxsize=4096, ttl=cache_seconds) if cache_seconds > 0 else None
         )
 
+    async def ready(self) -> None:
+        """Raise while the circuit to identity is open: the service cannot authenticate anyone."""
+        if self._client.breaker.current_state == "open":
+            raise DependencyUnavailable("the circuit to the identity service is open after repeated failures; "
+                                        "it is retried shortly")
+
     async def verify(self, raw_key: str) -> Principal:
         fingerprint = hashlib.sha256(raw_key.encode()).hexdigest()
         if self._cache is not None and fingerprint in self._cache:

@@ -133,6 +133,12 @@ class Authenticator:
     def __init__(self, *, verifier: ApiKeyVerifier, codec: TokenCodec | None) -> None:
         self._verifier, self._codec = verifier, codec
 
+    async def ready(self) -> None:
+        """Readiness: raises while the verifier cannot verify (identity's circuit open)."""
+        check = getattr(self._verifier, "ready", None)
+        if check is not None:
+            await check()
+
     async def authenticate(self, raw: str | None) -> Principal:
         if not raw:
             raise Unauthenticated(

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sutazai import __version__
 from sutazai.lib.context import bind_request, unbind_request
 from sutazai.lib.errors import install_error_handlers
+from sutazai.lib.input_guard import InputGuardMiddleware
 from sutazai.lib.telemetry import create_tracer_provider
 from sutazai.lib.wiring import ReadinessCheck, ServiceContainer
 
@@ -51,6 +52,7 @@ class ServiceSpec(Generic[S]):
     start: Callable[[S], AbstractAsyncContextManager[ServiceContainer]]
     routers: Sequence[APIRouter] = ()
     readiness_timeout_seconds: float = 3.0
+    max_json_bytes: int = 8 * 1024 * 1024  # a larger JSON body is a 413 (see lib.input_guard)
 
 
 class _Metrics:
@@ -171,7 +173,8 @@ def create_service_app(spec: ServiceSpec[S], settings: S) -> FastAPI:
     install_error_handlers(app)
     _add_probe_routes(app, spec, metrics)
     _add_docs(app, spec)
-    app.add_middleware(
+    app.add_middleware(InputGuardMiddleware, max_json_bytes=spec.max_json_bytes)
+    app.add_middleware(  # added last, so it runs first: every refusal is logged and counted too
         ObservabilityMiddleware, service=spec.name,
         tracer=provider.get_tracer("sutazai"), metrics=metrics,
     )

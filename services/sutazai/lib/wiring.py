@@ -67,7 +67,8 @@ class ServiceComponents:
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         """Checks named as they appear in /readyz; services add their own backends."""
-        return {"postgres": self.resources.db.ping, "redis": self.resources.bus.ping}
+        return {"postgres": self.resources.db.ping, "redis": self.resources.bus.ping,
+                "identity": self.authenticator.ready}
 
 
 async def _connect_redis(url: str, timeout: float) -> aioredis.Redis:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
 from sutazai.lib.models.factory import backend_for_model, shared_backend
 from sutazai.lib.models.guard import GuardedBackend
@@ -72,10 +73,12 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
     client = ResilientClient(settings.knowledge_url, name="knowledge service", timeout=30.0)
     resources.on_close(client.close)
     router = model_router(settings, model, resources)
+    sandbox = Sandbox(memory_bytes=1024**3, preload=("sutazai.reasoning.tools.calculator",))
+    resources.on_close(sandbox.close)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
         policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router,
-                                                     verification=settings.model_verification),
+                                                     verification=settings.model_verification, sandbox=sandbox),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning))
     await reasoner.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),

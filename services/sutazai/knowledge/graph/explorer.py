@@ -4,6 +4,7 @@ read-only Cypher for admins."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sutazai.knowledge.passages import PassageSource
 from sutazai.knowledge.store import entities
 from sutazai.lib.access import Principal
 from sutazai.lib.db import Database
-from sutazai.lib.errors import Forbidden, NotFound
+from sutazai.lib.errors import BudgetExhausted, Forbidden, NotFound
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,13 @@ class GraphExplorer:
             raise Forbidden("Cypher is for admin keys not limited to collections; a scoped key could otherwise "
                             "reach beyond its collections")
         name = principal.collection(collection)
-        return await self._graph.read_only(name, admit(query), parameters, timeout_ms=timeout_ms)
+        admitted = admit(query)
+        try:  # the server's own timeout bounds execution; this bounds everything (reading a huge result too)
+            return await asyncio.wait_for(self._graph.read_only(name, admitted, parameters, timeout_ms=timeout_ms),
+                                          timeout=timeout_ms / 1000)
+        except TimeoutError as exc:
+            raise BudgetExhausted(f"the query ran past its timeout_ms of {timeout_ms}; narrow it or add a LIMIT") \
+                from exc
 
     async def _entity(self, collection: str, entity_id: str) -> Entity:
         try:

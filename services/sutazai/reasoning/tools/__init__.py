@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sutazai.lib.limits import Sandbox
 from sutazai.lib.models.manifest import model_suits
 from sutazai.reasoning.tools.answering import Synthesize, Verify
 from sutazai.reasoning.tools.base import Tool, ToolContext, ToolFailed, Usage
@@ -13,7 +14,8 @@ from sutazai.reasoning.tools.modeltools import AskModel, ExtractValue, Formulate
 __all__ = ["Tool", "ToolContext", "ToolFailed", "Usage", "build_tools"]
 
 
-def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str = "auto") -> dict[str, Tool]:
+def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str = "auto",
+                sandbox: Sandbox | None = None) -> dict[str, Tool]:
     """Every tool, keyed by the name plans use. `verification` (auto, on, off): whether claims the
     words cannot back are put to the model routed for "verify" (auto: when it suits verifying)."""
 
@@ -23,7 +25,7 @@ def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str 
         return model_suits(route("verify").chat_model, "verify")
 
     tools: list[Tool] = [
-        KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(), Compare(),
+        KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(),
         DateCalculator(), Formulate(route), ExtractValue(route), AskModel(route), Synthesize(route),
         Verify(route, use_model=verify_with_model),
     ]

@@ -5,6 +5,7 @@ passed to `eval`, and sizes are bounded so a request cannot make the process com
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
@@ -12,6 +13,7 @@ from typing import Any, ClassVar, Literal
 import sympy
 from pydantic import BaseModel, Field
 
+from sutazai.lib.limits import LimitExceeded, Sandbox
 from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
 
 MAX_NODES = 300
@@ -216,11 +218,23 @@ class Calculator:
     input_model: ClassVar[type[BaseModel]] = CalculatorInput
     output_model: ClassVar[type[BaseModel]] = CalculatorOutput
 
+    def __init__(self, sandbox: Sandbox | None = None, *, seconds: float = 5.0) -> None:
+        """With a sandbox, SymPy runs in its own process and is stopped after `seconds` (a
+        symbolic power such as (a+b+c+d+f+g)^14 would otherwise hold the event loop for
+        seconds); without one (unit tests), in a thread."""
+        self._sandbox, self._seconds = sandbox, seconds
+
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:  # noqa: ARG002
         data = expect(data, CalculatorInput)
         try:
-            return calculate(data)
+            if self._sandbox is None:
+                return await asyncio.to_thread(calculate, data)
+            return await self._sandbox.run(calculate, data, seconds=self._seconds)
+        except LimitExceeded as exc:
+            raise ToolFailed(f"stopped computing {data.expression!r}: {exc}; simplify the expression") from exc
         except (TypeError, ValueError, NotImplementedError, RecursionError) as exc:
+            raise ToolFailed(f"could not compute {data.expression!r}: {exc}") from exc
+        except RuntimeError as exc:  # any other failure inside the sandbox, reported by name
             raise ToolFailed(f"could not compute {data.expression!r}: {exc}") from exc
 
 
