@@ -25,6 +25,7 @@ def running_postgres(root: Path) -> Iterator[EmbeddedPostgres]:
         yield server
     finally:
         server.stop()
+        server.purge()  # under root its files live outside `root` (see sutazai.runtime.postgres)
 
 
 @contextmanager

@@ -57,15 +57,29 @@ def test_model_file_missing(tmp_path: Path) -> None:
 
 
 def test_postgres_that_does_not_come_up(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from sutazai.runtime.postgres import SYSTEM_HOME
+
     cli = CliStack(tmp_path)
-    pgdata = tmp_path / "postgres" / "pgdata"
-    pgdata.mkdir(parents=True)
-    (pgdata / "PG_VERSION").write_text("9\n")  # a data directory from an incompatible server
-    result = cli.up()
-    assert result.returncode == 1
-    line = one_line_error(result)
-    assert "PostgreSQL" in line and "log:" in line
-    assert cli.nothing_running()
+    home = tmp_path / "postgres"
+    if os.geteuid() == 0:  # root: the server's files live under /var/lib/sutazai, linked from the data dir
+        home = SYSTEM_HOME / f"postgres-test-{tmp_path.name}"
+        home.mkdir(parents=True, mode=0o700)
+        (tmp_path / "postgres").symlink_to(home)
+    try:
+        pgdata = home / "pgdata"
+        pgdata.mkdir(parents=True)
+        (pgdata / "PG_VERSION").write_text("9\n")  # a data directory from an incompatible server
+        result = cli.up()
+        assert result.returncode == 1
+        line = one_line_error(result)
+        assert "PostgreSQL" in line and "log:" in line
+        assert cli.nothing_running()
+    finally:
+        if home != tmp_path / "postgres":
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def test_redis_failure_stops_the_postgres_already_started(tmp_path: Path) -> None:

@@ -79,3 +79,18 @@ def platform(backends: Backends) -> Iterator[Platform]:
     with ServerThread(build_platform_app(backends, port), port=port) as server:
         key = asyncio.run(create_key(backends, "admin"))
         yield Platform(server.url, backends, key)
+
+
+def fresh_database(backends: Backends, prefix: str) -> str:
+    """The DSN of a new, empty database on the shared server (created by the server's superuser
+    over its own socket), for tests that need a table to themselves."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    pg = backends.postgres
+    with psycopg.connect(host=str(pg.socket_dir), port=pg.port, user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} OWNER sutazai")
+    return pg.dsn().rsplit("/", 1)[0] + f"/{name}"

@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 
-from tests.integration.conftest import Platform, create_key
+from tests.integration.conftest import Platform, create_key, fresh_database
 from tests.integration.knowledge_helpers import auth
 
 QUESTION = "What is 12 + 30?"
@@ -143,12 +142,7 @@ def test_the_last_unrestricted_admin_key_cannot_be_revoked(platform: Platform) -
     from sutazai.lib.db import Database
     from sutazai.lib.errors import Conflict
 
-    name = f"lastadmin_{uuid.uuid4().hex[:8]}"
-    pg = platform.backends.postgres
-    with psycopg.connect(host=str(pg.socket_dir), port=pg.port, user="postgres", dbname="postgres",
-                         autocommit=True) as conn:  # the server's superuser, over its own socket
-        conn.execute(f"CREATE DATABASE {name} OWNER sutazai")
-    dsn = pg.dsn().rsplit("/", 1)[0] + f"/{name}"
+    dsn = fresh_database(platform.backends, "lastadmin")
 
     async def scenario() -> None:
         first = await bootstrap_key(dsn, role=Role.admin, name="first", collections=[])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 admin_app = typer.Typer(no_args_is_help=True, help="Administer identities and keys.")
 app.add_typer(admin_app, name="admin")
+audit_app = typer.Typer(no_args_is_help=True, help="Verify and export the tamper-evident audit log.")
+app.add_typer(audit_app, name="audit")
 models_app = typer.Typer(no_args_is_help=True,
                          help="Install, verify and remove local models (offline, digest-checked).")
 app.add_typer(models_app, name="models")
@@ -202,12 +205,7 @@ def create_key(
     settings; otherwise the embedded stack's database under --data-dir."""
     from sutazai.identity.bootstrap import create_key as create_identity_key
 
-    if os.environ.get("SUTAZAI_DATABASE_URL") or os.environ.get("SUTAZAI_VAULT_ADDR"):
-        from sutazai.identity.settings import IdentitySettings
-
-        dsn = IdentitySettings().database_url.get_secret_value()
-    else:
-        dsn = _embedded_dsn(data_dir)
+    dsn = _identity_dsn(data_dir)
     try:
         issued = asyncio.run(create_identity_key(dsn, role=role, name=name, collections=collection or []))
     except Exception as exc:  # noqa: BLE001 - shown as one line
@@ -215,6 +213,57 @@ def create_key(
     err.print(f"created {role.value} key [bold]{issued.key['key_id']}[/bold] "
               "(shown once; store it safely):", highlight=False)
     print(issued.plaintext)  # noqa: T201 - the key alone on stdout, for scripts
+
+
+def _identity_dsn(data_dir: Path | None) -> str:
+    """The identity database: Compose's (SUTAZAI_DATABASE_URL or Vault), else the embedded stack's."""
+    if os.environ.get("SUTAZAI_DATABASE_URL") or os.environ.get("SUTAZAI_VAULT_ADDR"):
+        from sutazai.identity.settings import IdentitySettings
+
+        return IdentitySettings().database_url.get_secret_value()
+    return _embedded_dsn(data_dir)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help="A head hash recorded earlier: also detects entries "
+                                                   "removed from the end.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check the audit log's hash chain in the identity database: every edited, deleted, inserted
+    or reordered entry is reported, and the exit code is 1. Prints the head hash to record."""
+    from sutazai.identity.bootstrap import verify_audit
+
+    try:
+        result = asyncio.run(verify_audit(_identity_dsn(data_dir), expected_head=head))
+    except Exception as exc:  # noqa: BLE001 - shown as one line
+        raise _fail(f"could not read the audit log: {exc}") from None
+    for problem in result.problems:
+        err.print(f"[red]✗[/red] {problem}", highlight=False)
+    verdict = "intact" if result.ok else f"TAMPERED ({len(result.problems)} problem(s))"
+    out.print(f"audit log {verdict}: {result.entries} entries; head {result.head}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export the whole audit log as JSON lines (oldest first, with each entry's hashes) for a SIEM."""
+    from sutazai.identity.bootstrap import export_audit
+
+    dsn = _identity_dsn(data_dir)
+    try:
+        if output is None:
+            count = asyncio.run(export_audit(dsn, sys.stdout.write))
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                count = asyncio.run(export_audit(dsn, handle.write))
+    except Exception as exc:  # noqa: BLE001 - shown as one line
+        raise _fail(f"could not export the audit log: {exc}") from None
+    err.print(f"exported {count} audit entries", highlight=False)
 
 
 def _embedded_dsn(data_dir: Path | None) -> str:

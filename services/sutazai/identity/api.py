@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from sutazai.identity.deps import Identity
 from sutazai.lib.access import CollectionName, Role
-from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 
 router = APIRouter(prefix="/api/identity/v1", tags=["identity"])
 
@@ -97,6 +99,33 @@ async def issue_token(principal: CurrentPrincipal, identity: Identity) -> Token:
                "request carries, at once, on every service")
 async def sign_out(principal: CurrentPrincipal, identity: Identity) -> None:
     await identity.core.sign_out(principal)
+
+
+class AuditVerification(BaseModel):
+    ok: bool = Field(description="true when every entry is intact and in place")
+    entries: int
+    head: str = Field(description="hash of the newest entry: record it elsewhere to detect later truncation")
+    problems: list[str]
+
+
+@router.get("/audit/verify", response_model=AuditVerification, summary="Check the audit log's hash chain: "
+            "any edited, deleted, inserted or reordered entry is reported (unrestricted admins)")
+async def verify_audit(admin: PlatformAdmin, identity: Identity,  # noqa: ARG001 - the check is the dependency
+                       head: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$",
+                                                         description="a head recorded earlier")] = None,
+                       ) -> AuditVerification:
+    return AuditVerification.model_validate((await identity.core.verify_audit(expected_head=head)).to_dict())
+
+
+@router.get("/audit/export", summary="The whole audit log as JSON lines, oldest first, for a SIEM "
+            "(unrestricted admins)", response_class=StreamingResponse)
+async def export_audit(admin: PlatformAdmin, identity: Identity) -> StreamingResponse:  # noqa: ARG001
+    async def lines() -> AsyncIterator[bytes]:
+        async for row in identity.core.audit_entries():
+            yield (json.dumps(row, default=str, sort_keys=True) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson",
+                             headers={"Content-Disposition": 'attachment; filename="sutazai-audit.jsonl"'})
 
 
 @router.get("/audit", summary="Newest audit log entries")

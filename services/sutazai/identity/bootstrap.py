@@ -4,7 +4,10 @@ the identity database (before any service runs, so there is no key yet to call t
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 
+from sutazai.identity.audit_chain import Verification
 from sutazai.identity.core import IdentityCore, IssuedKey
 from sutazai.identity.store import MIGRATIONS, SCHEMA
 from sutazai.lib import migrations
@@ -22,3 +25,27 @@ async def create_key(dsn: str, *, role: Role, name: str, collections: list[str],
             name=name, role=role, collections=collections, actor=actor)
     finally:
         await db.close()
+
+
+async def verify_audit(dsn: str, *, expected_head: str | None = None) -> Verification:
+    """Check the audit log's hash chain straight in the identity database."""
+    db = Database(dsn, max_size=1)
+    await db.open(timeout=15)
+    try:
+        return await IdentityCore(db=db, codec=None).verify_audit(expected_head=expected_head)
+    finally:
+        await db.close()
+
+
+async def export_audit(dsn: str, write: Callable[[str], object]) -> int:
+    """Write every audit entry as one JSON line, oldest first; returns how many."""
+    db = Database(dsn, max_size=1)
+    await db.open(timeout=15)
+    count = 0
+    try:
+        async for row in IdentityCore(db=db, codec=None).audit_entries():
+            write(json.dumps(row, default=str, sort_keys=True) + "\n")
+            count += 1
+    finally:
+        await db.close()
+    return count

