@@ -77,3 +77,20 @@ def test_bad_input_gets_clear_errors(platform: Platform) -> None:
         assert bad_col.status_code == 422 and "collection names" in bad_col.json()["detail"]
         wrong_scheme = client.get("/api/identity/v1/whoami", headers={"Authorization": "Basic abc"})
         assert "Bearer" in wrong_scheme.json()["detail"]
+
+
+def test_openapi_documents_declare_the_bearer_scheme_and_problem_responses(platform: Platform) -> None:
+    for prefix in ("/api/identity/v1", "/api/knowledge/v1", "/api/reasoning/v1", "/api/learning/v1",
+                   "/api/metacognition/v1"):
+        service = prefix.rsplit("/", 1)[0]
+        schema = httpx.get(f"{platform.url}{service}/openapi.json", timeout=30).json()
+        assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                responses = operation["responses"]
+                assert "application/problem+json" in responses["422"]["content"], (path, method)
+                if path.endswith(("/healthz", "/readyz", "/metrics")):
+                    assert "security" not in operation, path
+                else:
+                    assert operation["security"] == [{"bearer": []}], (path, method)
+                    assert {"401", "403", "404", "503"} <= set(responses), (path, method)

@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from opentelemetry import propagate, trace
@@ -180,7 +181,53 @@ def create_service_app(spec: ServiceSpec[S], settings: S) -> FastAPI:
     )
     for router in spec.routers:
         app.include_router(router)
+    _declare_security(app)
     return app
+
+
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_ERRORS = {"401": "no credential, or one that is invalid, expired, revoked or signed out",
+           "403": "the credential may not do this (role, or collection outside its scope)",
+           "404": "not found, or not visible to this credential", "413": "the body is too large",
+           "422": "the request is invalid; `detail` says what to fix", "503": "a dependency is unavailable; "
+           "retry after the `Retry-After` seconds"}
+_PUBLIC_TAGS = {"probes"}
+
+
+def _declare_security(app: FastAPI) -> None:
+    """OpenAPI that says how to authenticate (the bearer scheme: an API key or a token) and which
+    problem+json errors each operation can answer."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http", "scheme": "bearer",
+            "description": "An API key (szk_...) or a bearer token from POST /api/identity/v1/tokens; "
+                           "`X-API-Key` is accepted too."}
+        components.setdefault("schemas", {})["Problem"] = {
+            "type": "object", "description": "RFC 9457 problem details",
+            "required": ["type", "title", "status", "code", "detail"],
+            "properties": {name: {"type": kind} for name, kind in (
+                ("type", "string"), ("title", "string"), ("status", "integer"), ("code", "string"),
+                ("detail", "string"), ("instance", "string"), ("request_id", "string"))}}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                public = set(operation.get("tags", [])) & _PUBLIC_TAGS or path.startswith("/web/v1/session")
+                if not public:
+                    operation["security"] = [{"bearer": []}]
+                responses = operation.setdefault("responses", {})
+                for status, why in _ERRORS.items():
+                    if public and status in ("401", "403"):
+                        continue
+                    if status == "422" or status not in responses:  # FastAPI's own 422 schema is not what we send
+                        responses[status] = {"description": why, "content": _PROBLEM}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _docs_assets() -> Path:
