@@ -13,7 +13,7 @@ from sutazai.knowledge.deps import Explorer
 from sutazai.knowledge.graph.explorer import CitedFact, CitedGraph
 from sutazai.knowledge.graph.interface import MAX_HOPS, Entity
 from sutazai.lib.access import CollectionName
-from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
+from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
 
 router = APIRouter(prefix="/api/knowledge/v1", tags=["graph"])
 Collection = Annotated[str | None, Query(max_length=63)]
@@ -141,7 +141,7 @@ async def paths(principal: CurrentPrincipal, explorer: Explorer,
 
 @router.post("/cypher", response_model=CypherResult, summary="Read-only Cypher over one collection's graph "
              "(admins whose key is not limited to collections)")
-async def run_cypher(body: CypherRequest, admin: AdminPrincipal, explorer: Explorer) -> CypherResult:
+async def run_cypher(body: CypherRequest, admin: PlatformAdmin, explorer: Explorer) -> CypherResult:
     columns, rows = await explorer.cypher(principal=admin, collection=body.collection, query=body.query,
                                           parameters=body.parameters, timeout_ms=body.timeout_ms)
     return CypherResult(columns=columns, rows=rows)

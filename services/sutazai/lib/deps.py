@@ -58,6 +58,7 @@ def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
             raise Forbidden(f"this action needs role {allowed}; your credential has {principal.role.value}")
         return principal
 
+    check.sutazai_roles = tuple(r.value for r in roles)  # type: ignore[attr-defined]  # read by the OpenAPI
     return check
 
 
@@ -73,4 +74,5 @@ async def require_platform_admin(principal: AdminPrincipal) -> Principal:
     return principal
 
 
+require_platform_admin.sutazai_unrestricted = True  # type: ignore[attr-defined]  # read by the OpenAPI
 PlatformAdmin = Annotated[Principal, Depends(require_platform_admin)]

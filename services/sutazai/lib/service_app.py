@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -181,7 +182,7 @@ def create_service_app(spec: ServiceSpec[S], settings: S) -> FastAPI:
     )
     for router in spec.routers:
         app.include_router(router)
-    _declare_security(app)
+    _declare_security(app, spec.routers)
     return app
 
 
@@ -194,7 +195,27 @@ _ERRORS = {"401": "no credential, or one that is invalid, expired, revoked or si
 _PUBLIC_TAGS = {"probes"}
 
 
-def _declare_security(app: FastAPI) -> None:
+def _access_rules(routes: Sequence[Any]) -> dict[tuple[str, str], tuple[tuple[str, ...], bool]]:
+    """(path, method) -> (roles required, whether the credential must be limited to no collection),
+    read from each route's dependencies (`require_role`, `require_platform_admin`)."""
+    rules: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {}
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        roles: tuple[str, ...] = ()
+        unrestricted = False
+        stack = list(route.dependant.dependencies)
+        while stack:
+            dependant = stack.pop()
+            roles = roles or getattr(dependant.call, "sutazai_roles", ())
+            unrestricted = unrestricted or bool(getattr(dependant.call, "sutazai_unrestricted", False))
+            stack.extend(dependant.dependencies)
+        for method in route.methods or ():
+            rules[(route.path, method)] = (roles, unrestricted)
+    return rules
+
+
+def _declare_security(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     """OpenAPI that says how to authenticate (the bearer scheme: an API key or a token) and which
     problem+json errors each operation can answer."""
 
@@ -213,8 +234,14 @@ def _declare_security(app: FastAPI) -> None:
             "properties": {name: {"type": kind} for name, kind in (
                 ("type", "string"), ("title", "string"), ("status", "integer"), ("code", "string"),
                 ("detail", "string"), ("instance", "string"), ("request_id", "string"))}}
+        access = _access_rules([r for router in routers for r in router.routes])
         for path, operations in schema.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
+                roles, unrestricted = access.get((path, method.upper()), ((), False))
+                if roles:
+                    operation["x-sutazai-roles"] = list(roles)
+                if unrestricted:
+                    operation["x-sutazai-unrestricted"] = True
                 public = set(operation.get("tags", [])) & _PUBLIC_TAGS or path.startswith("/web/v1/session")
                 if not public:
                     operation["security"] = [{"bearer": []}]
