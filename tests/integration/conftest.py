@@ -26,7 +26,8 @@ entities itself; the NER extractor (the default) has its own tests in test_ner_e
 
 
 def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: dict[str, object] | None = None,
-                       redis_url: str | None = None, **model_overrides: object):  # noqa: ANN201
+                       redis_url: str | None = None, common_overrides: dict[str, object] | None = None,
+                       **model_overrides: object):  # noqa: ANN201
     from sutazai.identity.app import PREFIXES as IDP
     from sutazai.identity.app import create_app as identity
     from sutazai.identity.settings import IdentitySettings
@@ -47,7 +48,9 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
     from sutazai.web.app import create_app as web
     from sutazai.web.settings import WebSettings
 
-    common = backends.settings(identity_url=f"http://127.0.0.1:{port}", introspection_cache_seconds=0)
+    common = backends.settings(identity_url=f"http://127.0.0.1:{port}", introspection_cache_seconds=0,
+                               auth_failures_per_minute=0, key_requests_per_minute=0)  # see test_rate_limits.py
+    common.update(common_overrides or {})
     knowledge_settings = GRAPH_TEST_SETTINGS | (knowledge_overrides or {})
     if redis_url:
         common["redis_url"] = redis_url

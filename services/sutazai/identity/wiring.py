@@ -11,7 +11,7 @@ from sutazai.identity.settings import IdentitySettings
 from sutazai.identity.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.security import Authenticator
-from sutazai.lib.wiring import Resources, ServiceComponents, token_codec
+from sutazai.lib.wiring import Resources, ServiceComponents, auth_limits, token_codec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +24,8 @@ async def build(settings: IdentitySettings, resources: Resources) -> IdentityCom
     """Identity verifies API keys itself, against its own table."""
     core = IdentityCore(db=resources.db, codec=token_codec(settings))
     return IdentityComponents(resources=resources, settings=settings, core=core,
-                              authenticator=Authenticator(verifier=core, codec=token_codec(settings)))
+                              authenticator=Authenticator(verifier=core, codec=token_codec(settings),
+                                                          limits=auth_limits(settings, resources)))
 
 
 def started(settings: IdentitySettings) -> AbstractAsyncContextManager[IdentityComponents]:

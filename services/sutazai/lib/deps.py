@@ -41,7 +41,12 @@ def provide(kind: type[C]) -> Callable[[Request], C]:
 async def require_principal(request: Request) -> Principal:
     """The authenticated caller, or a 401 problem."""
     components = components_of(request.app, ServiceComponents)
-    principal = await components.authenticator.authenticate(credential_from(request))
+    # limits are counted where a request first arrives; identity's whoami answers the other
+    # services' introspection (all from their own address), which have counted the request already
+    introspection = request.url.path.endswith("/whoami") and request.headers.get("x-sutazai-introspection") == "1"
+    address = request.client.host if request.client else None
+    principal = await components.authenticator.authenticate(credential_from(request), address=address,
+                                                            limited=not introspection)
     request.state.principal = principal
     return principal
 

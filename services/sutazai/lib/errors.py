@@ -107,6 +107,15 @@ class UnsupportedMediaType(SutazaiError):
     code = ErrorCode.unsupported_media_type
 
 
+class RateLimited(SutazaiError):
+    """Too many requests (or failed sign-ins) in a window; retry after the given seconds."""
+
+    code = ErrorCode.rate_limited
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class BudgetExhausted(SutazaiError):
     """A request used up its budget of steps, tokens or seconds before it could finish."""
 

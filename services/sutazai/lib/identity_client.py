@@ -37,7 +37,7 @@ class IdentityKeyVerifier:
         if self._cache is not None and fingerprint in self._cache:
             return self._cache[fingerprint]
         response = await self._client.request(
-            "GET", WHOAMI_PATH, headers={"Authorization": f"Bearer {raw_key}"}
+            "GET", WHOAMI_PATH, headers={"Authorization": f"Bearer {raw_key}", "X-SutazAI-Introspection": "1"}
         )
         if response.status_code == 401:
             raise Unauthenticated(response.json().get("detail", "API key is not valid"))

@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from sutazai.lib.access import Principal, Role
 from sutazai.lib.errors import Forbidden, Unauthenticated
+from sutazai.lib.ratelimit import AuthLimits
 
 API_KEY_PREFIX = "szk"
 _API_KEY_RE = re.compile(rf"^{API_KEY_PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{32,64}})$")
@@ -130,8 +131,8 @@ class Authenticator:
     was revoked or which was signed out (identity checks its tables on every call; the other
     services ask identity and may cache its answer for `introspection_cache_seconds`)."""
 
-    def __init__(self, *, verifier: ApiKeyVerifier, codec: TokenCodec | None) -> None:
-        self._verifier, self._codec = verifier, codec
+    def __init__(self, *, verifier: ApiKeyVerifier, codec: TokenCodec | None, limits: AuthLimits | None = None) -> None:
+        self._verifier, self._codec, self._limits = verifier, codec, limits
 
     async def ready(self) -> None:
         """Readiness: raises while the verifier cannot verify (identity's circuit open)."""
@@ -139,7 +140,22 @@ class Authenticator:
         if check is not None:
             await check()
 
-    async def authenticate(self, raw: str | None) -> Principal:
+    async def authenticate(self, raw: str | None, *, address: str | None = None, limited: bool = True) -> Principal:
+        """The caller behind `raw`, within the rate limits (per client address for failures,
+        per key for uses) when there are limits and the request is `limited`."""
+        if self._limits is None or not limited:
+            return await self._authenticate(raw)
+        await self._limits.check_address(address)
+        try:
+            principal = await self._authenticate(raw)
+        except Unauthenticated:
+            if raw:  # a missing credential is not a guess
+                await self._limits.failed(address)
+            raise
+        await self._limits.used(principal.key_id)
+        return principal
+
+    async def _authenticate(self, raw: str | None) -> Principal:
         if not raw:
             raise Unauthenticated(
                 "this endpoint needs a credential: send 'Authorization: Bearer <api key>' "

@@ -87,6 +87,10 @@ class CommonSettings(BaseSettings):
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     identity_url: str = "http://127.0.0.1:8080"
     introspection_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    auth_failures_per_minute: int = Field(default=30, ge=0, description="failed credentials one client address "
+                                          "may send per minute before it is refused (0: no limit)")
+    key_requests_per_minute: int = Field(default=1200, ge=0, description="requests one API key may make per "
+                                         "minute (0: no limit)")
     otlp_endpoint: str | None = None
     startup_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     vault_addr: str | None = None

@@ -24,6 +24,7 @@ from sutazai.lib.db import Database
 from sutazai.lib.errors import DependencyUnavailable
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.identity_client import IdentityKeyVerifier
+from sutazai.lib.ratelimit import AuthLimits
 from sutazai.lib.redis_client import close_redis, redis_from_url
 from sutazai.lib.security import Authenticator, TokenCodec
 from sutazai.lib.settings import CommonSettings
@@ -114,7 +115,12 @@ def identity_authenticator(settings: CommonSettings, resources: Resources) -> Au
     client = ResilientClient(settings.identity_url, name="identity service", timeout=5)
     resources.on_close(client.close)
     verifier = IdentityKeyVerifier(client, cache_seconds=settings.introspection_cache_seconds)
-    return Authenticator(verifier=verifier, codec=token_codec(settings))
+    return Authenticator(verifier=verifier, codec=token_codec(settings), limits=auth_limits(settings, resources))
+
+
+def auth_limits(settings: CommonSettings, resources: Resources) -> AuthLimits:
+    return AuthLimits(resources.redis, failures_per_minute=settings.auth_failures_per_minute,
+                      requests_per_minute=settings.key_requests_per_minute)
 
 
 S = TypeVar("S", bound=CommonSettings)
