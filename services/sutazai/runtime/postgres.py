@@ -92,9 +92,19 @@ def _binaries(user: str | None) -> Path:
             if not current.is_symlink():
                 mode = current.stat().st_mode
                 current.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if current.is_dir() or mode & stat.S_IXUSR else 0))
+        (staging / LINKED_FROM).write_text(str(source))
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
+    _prune_copies(keep=target)
     return copied
+
+
+def _prune_copies(*, keep: Path) -> None:
+    """Delete copies of binaries whose wheel is gone (a removed virtual environment or clone)."""
+    for copy in SYSTEM_HOME.glob("pginstall-*"):
+        marker = copy / LINKED_FROM
+        if copy != keep and marker.exists() and not Path(marker.read_text().strip()).exists():
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 def _ensure_system_user(name: str) -> pwd.struct_passwd:
