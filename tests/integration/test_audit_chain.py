@@ -84,3 +84,19 @@ def test_every_key_action_is_chained_through_the_api(platform: Platform) -> None
         assert exported.headers["content-type"].startswith("application/x-ndjson")
         last = json.loads(exported.text.splitlines()[-1])
         assert last["action"] == "api_key.revoke" and last["hash"] == report["head"]
+
+
+def test_a_model_route_change_is_audited_before_it_takes_effect(platform: Platform) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {platform.admin_key}"}
+    with httpx.Client(base_url=platform.url, headers=headers, timeout=60) as client:
+        current = client.get("/api/reasoning/v1/routes").json()
+        changed = client.put("/api/reasoning/v1/routes", json={"routes": current["routes"]})
+        assert changed.status_code == 200, changed.text
+        entries = client.get("/api/identity/v1/audit", params={"limit": 20}).json()
+        mine = [e for e in entries if e["action"] == "model_routes.update"]
+        assert mine and mine[0]["actor"].startswith("key:") and mine[0]["detail"]["routes"] == current["routes"]
+        assert client.get("/api/identity/v1/audit/verify").json()["ok"] is True
+        forged = client.post("/api/identity/v1/audit", json={"action": "api_key.revoke", "target": "x"})
+        assert forged.status_code == 403 and "recorded by identity itself" in forged.json()["detail"]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sutazai.identity.deps import Identity
 from sutazai.lib.access import CollectionName, Role
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
+from sutazai.lib.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/identity/v1", tags=["identity"])
 
@@ -126,6 +127,25 @@ async def export_audit(admin: PlatformAdmin, identity: Identity) -> StreamingRes
 
     return StreamingResponse(lines(), media_type="application/x-ndjson",
                              headers={"Content-Disposition": 'attachment; filename="sutazai-audit.jsonl"'})
+
+
+class AuditIn(BaseModel):
+    action: str = Field(pattern=r"^[a-z][a-z_]*(\.[a-z_]+)+$", max_length=80,
+                        description="what was done, e.g. model_routes.update")
+    target: str | None = Field(default=None, max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, description="what changed (at most 8 KB as JSON)")
+    collections: list[CollectionName] = Field(default_factory=list, max_length=100,
+                                              description="collections it concerns; empty: the whole platform")
+
+
+@router.post("/audit", status_code=201, summary="Append an entry for an action another service carried out "
+             "for the caller (admins; the actor is always the caller)")
+async def record_audit(body: AuditIn, admin: AdminPrincipal, identity: Identity) -> dict[str, str]:
+    if len(json.dumps(body.detail)) > 8192:
+        raise ValidationFailed("detail is larger than 8 KB as JSON; record what changed, not whole documents")
+    await identity.core.record(by=admin, action=body.action, target=body.target, detail=body.detail,
+                               collections=body.collections)
+    return {"status": "recorded"}
 
 
 @router.get("/audit", summary="Newest audit log entries")

@@ -16,6 +16,9 @@ from sutazai.lib.db import Database
 from sutazai.lib.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from sutazai.lib.security import API_KEY_PREFIX, TokenCodec, generate_api_key, parse_api_key, secret_matches
 
+OWN_ACTIONS = frozenset({"api_key", "token"})
+"""Action prefixes only identity writes."""
+
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -142,6 +145,19 @@ class IdentityCore:
                 conn=conn, actor=principal.subject, action="token.sign_out", target=principal.key_id,
                 detail={}, request_id=current_request_id(), collections=principal.collections,
             )
+
+    async def record(self, *, by: Principal, action: str, target: str | None, detail: dict[str, Any],
+                     collections: list[str]) -> None:
+        """Append an entry for an action another service carried out for `by` (the actor is always
+        the caller). Identity's own actions (keys, tokens) cannot be recorded from outside, and a
+        scoped admin records only within its collections."""
+        if action.split(".", 1)[0] in OWN_ACTIONS:
+            raise Forbidden(f"{action!r} is recorded by identity itself when it happens; choose another action name")
+        if not by.covers(collections):
+            raise Forbidden("an entry about collections outside your credential's scope cannot be recorded")
+        async with self._db.connection() as conn:
+            await audit.insert_audit(conn=conn, actor=by.subject, action=action, target=target, detail=detail,
+                                     request_id=current_request_id(), collections=collections)
 
     async def audit_entries(self) -> AsyncIterator[dict[str, Any]]:
         """Every audit entry in chain order, read in batches."""

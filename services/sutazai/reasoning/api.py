@@ -198,6 +198,6 @@ async def get_routes(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Rout
 
 
 @router.put("/routes", response_model=Routes, summary="Route step kinds to models (admin; kept in PostgreSQL)")
-async def put_routes(body: Routes, admin: PlatformAdmin, reasoner: ReasonerDep) -> Routes:
-    routes = await reasoner.set_routes(routes=body.routes, actor=admin.subject)
+async def put_routes(body: Routes, request: Request, admin: PlatformAdmin, reasoner: ReasonerDep) -> Routes:
+    routes = await reasoner.set_routes(routes=body.routes, actor=admin.subject, credential=credential_from(request))
     return Routes(routes=routes, models=reasoner.router.models())

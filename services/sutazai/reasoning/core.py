@@ -75,14 +75,21 @@ async def _no_emit(kind: str, data: dict[str, Any]) -> None:  # noqa: ARG001
     return None
 
 
+class AuditRecorder(Protocol):
+    """Where security-relevant changes are recorded (identity's audit log, as the caller)."""
+
+    async def record(self, *, credential: str | None, action: str, target: str | None = None,
+                     detail: dict[str, Any] | None = None, collections: list[str] | None = None) -> None: ...
+
+
 class Reasoner:
     """Answers questions with a plan of tool steps and records everything as a trace."""
 
     def __init__(self, *, traces: TraceStore, routes: RouteStore, router: ModelRouter, events: EventPublisher,
                  tools: dict[str, Tool], policy: Policy, max_tokens_cap: int = 1024,
-                 planner: ModelPlanner | None = None) -> None:
+                 planner: ModelPlanner | None = None, audit: AuditRecorder | None = None) -> None:
         self._traces, self._routes, self._router, self._events = traces, routes, router, events
-        self._tools, self._policy, self._planner = tools, policy, planner
+        self._tools, self._policy, self._planner, self._audit = tools, policy, planner, audit
         self.max_tokens_cap = max_tokens_cap
 
     @property
@@ -270,8 +277,12 @@ class Reasoner:
     async def load_routes(self) -> None:
         self._router.restore(await self._routes.load())
 
-    async def set_routes(self, *, routes: dict[str, str], actor: str) -> dict[str, str]:
+    async def set_routes(self, *, routes: dict[str, str], actor: str, credential: str | None = None) -> dict[str, str]:
+        """Route step kinds to models; recorded in the audit log first (no record, no change)."""
         checked = self._router.check(routes)
+        if self._audit is not None:
+            await self._audit.record(credential=credential, action="model_routes.update", target="reasoning",
+                                     detail={"routes": checked, "before": self._router.routes()})
         await self._routes.save(routes=checked, actor=actor)
         self._router.update(checked)
         return self._router.routes()

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.audit_client import AuditClient
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
@@ -72,6 +73,8 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
     model = guarded(settings, await resources.enter(shared_backend(settings)))
     client = ResilientClient(settings.knowledge_url, name="knowledge service", timeout=30.0)
     resources.on_close(client.close)
+    identity = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
+    resources.on_close(identity.close)
     router = model_router(settings, model, resources)
     sandbox = Sandbox(memory_bytes=1024**3, preload=("sutazai.reasoning.tools.calculator",))
     resources.on_close(sandbox.close)
@@ -79,7 +82,8 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
         policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router,
                                                      verification=settings.model_verification, sandbox=sandbox),
-        max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning))
+        max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),
+        audit=AuditClient(identity))
     await reasoner.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
                                settings=settings, model=model, reasoner=reasoner)
