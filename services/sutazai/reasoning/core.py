@@ -6,6 +6,7 @@ executor (running steps within a budget), trace (recording), confidence (the sco
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 import uuid
@@ -48,6 +49,9 @@ from sutazai.reasoning.trace import Emit, TraceRecorder, TraceStore
 TRACE_STREAM = "reasoning.traces"
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 __all__ = ["Answer", "AskOptions", "Policy", "Reasoner", "error_payload"]
+
+
+logger = logging.getLogger(__name__)
 
 
 class EventPublisher(Protocol):
@@ -142,8 +146,12 @@ class Reasoner:
             await recorder.fail(status="failed", error=exc.detail, spend=executor.spend.to_dict())
             exc.extra["trace_id"] = str(trace_id)
             raise
-        await self._events.publish(TRACE_STREAM, "trace.completed",
-                                   {"trace_id": str(trace_id), "abstained": answer.abstained})
+        try:
+            await self._events.publish(TRACE_STREAM, "trace.completed",
+                                       {"trace_id": str(trace_id), "abstained": answer.abstained})
+        except DependencyUnavailable as exc:
+            # the answer and its trace are stored; only the monitors' event is lost while Redis is down
+            logger.warning("trace.completed for %s not published: %s", trace_id, exc.detail)
         return answer
 
     async def _answer(self, recorder: TraceRecorder, executor: Executor, text: str, options: AskOptions,
