@@ -204,6 +204,12 @@ def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None 
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_response(exc: SutazaiError, *, instance: str) -> JSONResponse:
+    """The problem+json response of a domain error: what every handler and middleware sends."""
+    body = problem(exc.status, exc.code, exc.detail, instance=instance, **exc.extra)
+    return _response(exc.status, body, exc.headers)
+
+
 _STATUS_CODES = {code.status: code for code in reversed(ErrorCode)}  # the first code of each status
 
 
@@ -213,8 +219,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, SutazaiError):  # pragma: no cover - registered for this type
             raise exc
-        body = problem(exc.status, exc.code, exc.detail, instance=request.url.path, **exc.extra)
-        return _response(exc.status, body, exc.headers)
+        return problem_response(exc, instance=request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):  # pragma: no cover

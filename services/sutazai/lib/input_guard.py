@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sutazai.lib.errors import ErrorCode, PayloadTooLarge, SutazaiError, ValidationFailed, problem
+from sutazai.lib.errors import PayloadTooLarge, SutazaiError, ValidationFailed, problem_response
 
 MAX_JSON_DEPTH = 64
 _BAD_CHARACTER = re.compile(r"[\x00\ud800-\udfff]")
@@ -100,7 +100,7 @@ class InputGuardMiddleware:
                 self._check_body(body)
                 receive = _replay(body, receive)
         except SutazaiError as exc:
-            await _refuse(scope, send, exc)
+            await _refuse(scope, receive, send, exc)
             return
         await self.app(scope, receive, send)
 
@@ -160,13 +160,5 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _refuse(scope: Scope, send: Send, exc: SutazaiError) -> None:
-    code: ErrorCode = exc.code
-    body = problem(exc.status, code, exc.detail, instance=scope["path"])
-    if scope["path"].startswith("/v1/"):
-        body["error"] = {"message": exc.detail, "type": code.value, "code": code.value, "param": None}
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": exc.status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: SutazaiError) -> None:
+    await problem_response(exc, instance=scope["path"])(scope, receive, send)
