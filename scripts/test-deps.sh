@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond the Python wheels: Debian's haproxy (to check
 # haproxy/haproxy.cfg with `haproxy -c`) and chromium (the browser the web UI tests drive with
-# Playwright). Installed with apt when missing and running as root.
+# Playwright) and slapd (the real LDAP server the single sign-on tests start on loopback).
+# Installed with apt when missing and running as root.
 set -euo pipefail
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 [ -x "${SUTAZAI_TEST_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"

@@ -31,10 +31,12 @@ class CliStack:
         return f"http://127.0.0.1:{self.port}"
 
     def run(self, *args: str, timeout: float = 300, user: str | None = None,
-            extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002 - as subprocess names it
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
             [SUTAZAI, *args, "--data-dir", str(self.data_dir), *extra], capture_output=True,
-            text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL, user=user,
+            text=True, timeout=timeout, check=False, user=user, **stdin,  # type: ignore[call-overload]
             env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200",
                  "SUTAZAI_MODEL": TEST_MODEL,
                  "SUTAZAI_GRAPH_EXTRACTOR": "model",  # the facts the UI tests explore, as SmolLM2 reads them

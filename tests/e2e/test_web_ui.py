@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,8 +63,9 @@ def shot(page: Page, name: str) -> None:
 
 def sign_in(page: Page, url: str, key: str) -> None:
     page.goto(url + "/")
+    page.get_by_role("button", name="Sign in with an API key instead").click()
     page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Ask", exact=True)).to_be_visible()
 
 
@@ -122,14 +124,15 @@ def test_sign_in_with_an_api_key_that_is_never_kept_in_clear(stack: tuple[CliSta
     page.goto(cli.url + "/")
     expect(page.get_by_role("heading", name="Sign in to SutazAI")).to_be_visible()
     shot(page, "sign-in")
+    page.get_by_role("button", name="Sign in with an API key instead").click()
     page.get_by_label("API key").fill("not-a-key")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("keys start with 'szk_'")
     page.get_by_label("API key").fill(key[:-4] + "AAAA")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("API key")
     page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
 
     stored = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}, document.cookie])")
@@ -286,6 +289,10 @@ def test_phone_width_and_keyboard_only(stack: tuple[CliStack, str], browser: Bro
     cli, key = stack
     page = watched_page(browser, watch, PHONE)
     page.goto(cli.url + "/")
+    expect(page.get_by_label("User name")).to_be_focused()
+    for _ in range(3):  # password, Sign in, then the switch to an API key
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
     expect(page.get_by_label("API key")).to_be_focused()
     page.keyboard.type(key)
     page.keyboard.press("Enter")
@@ -301,4 +308,43 @@ def test_phone_width_and_keyboard_only(stack: tuple[CliStack, str], browser: Bro
         expect(page.get_by_role("heading", level=1)).to_contain_text(name.replace("Graph", "Graph explorer"))
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} page scrolls sideways by {overflow}px at phone width"
+    page.context.close()
+
+
+def test_a_user_signs_in_by_name_and_loses_access_when_the_grant_is_withdrawn(
+        stack: tuple[CliStack, str], corpus: dict[str, str], browser: Browser, watch: Watch) -> None:
+    """As a new administrator would: create a user and a group with the CLI, grant the group a
+    collection, sign in as the user in the browser, withdraw the grant, and see access end at once."""
+    cli, _ = stack
+    watch.expected += ["status of 401", "status of 403"]  # the wrong password and the withdrawn access, by design
+    for args, stdin in ((("users", "create", "dana", "--password-stdin", "--name", "Dana"), "a long reader passphrase\n"),
+                        (("groups", "create", "readers"), None), (("groups", "add", "readers", "dana"), None),
+                        (("grants", "set", COLLECTION, "--group", "readers"), None)):
+        done = cli.run(*args, input=stdin)
+        assert done.returncode == 0, done.stderr
+    listed = cli.run("users", "list")
+    assert "dana" in listed.stdout and f"{COLLECTION}: user" in listed.stdout and "readers" in listed.stdout
+
+    page = watched_page(browser, watch)
+    page.goto(cli.url + "/")
+    page.get_by_label("User name").fill("dana")
+    page.get_by_label("Password").fill("not the passphrase")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    page.get_by_label("Password").fill("a long reader passphrase")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.locator("#who")).to_contain_text("user:dana")
+    status = f"() => fetch('/api/knowledge/v1/documents?collection={COLLECTION}').then(r => r.status)"
+    assert page.evaluate(status) == 200
+
+    revoked = cli.run("grants", "revoke", COLLECTION, "--group", "readers")
+    assert revoked.returncode == 0, revoked.stderr
+    # the same session: refused within the services' introspection cache (5 s by default, documented)
+    deadline = time.monotonic() + 15
+    while page.evaluate(status) != 403:
+        assert time.monotonic() < deadline, "access did not end after the grant was withdrawn"
+        time.sleep(0.5)
+    audit = cli.run("audit", "export")
+    assert '"action": "grant.revoke"' in audit.stdout and '"action": "user.sign_in"' in audit.stdout
     page.context.close()

@@ -59,8 +59,8 @@ def _required_query(operation: dict[str, Any]) -> dict[str, Any]:
 
 def _call(platform: Platform, method: str, path: str, key: str | None, **kwargs: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(method, f"{platform.url}{_concrete(path)}", headers=headers, timeout=60,
-                         **({"json": {}} if method in ("POST", "PUT", "PATCH") else {}), **kwargs)
+    body = {"json": {}} if method in ("POST", "PUT", "PATCH") and "json" not in kwargs else {}
+    return httpx.request(method, f"{platform.url}{_concrete(path)}", headers=headers, timeout=60, **body, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,11 @@ def test_the_matrix_holds_for_every_operation(platform: Platform, callers: dict[
         if path.endswith(PROBES):
             continue
         checked += 1
+        if operation.get("security") == []:  # sign-in: proves identity itself, refuses what is not a proof
+            public = _call(platform, method, path, None, json={"username": "nobody-x", "password": "wrong"})
+            if public.status_code not in (401, 422):
+                wrong.append(f"{method} {path} (public sign-in) with a wrong password: {public.status_code}")
+            continue
         roles = operation.get("x-sutazai-roles") or []
         unrestricted = operation.get("x-sutazai-unrestricted", False)
         anonymous = _call(platform, method, path, None)

@@ -7,6 +7,10 @@ import psycopg
 
 from tests.integration.conftest import Platform, create_key
 
+PUBLIC_SIGN_IN = {"/api/identity/v1/sessions", "/api/identity/v1/sso/providers", "/api/identity/v1/sso/oidc/authorize",
+                  "/api/identity/v1/sso/oidc/callback"}
+"""The only operations without a credential besides the probes: they are how one gets a credential."""
+
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
@@ -32,7 +36,7 @@ def test_admin_creates_lists_and_revokes_keys(platform: Platform) -> None:
         user_key, key_id = body["api_key"], body["key_id"]
         who = client.get("/api/identity/v1/whoami", headers=auth(user_key)).json()
         assert who == {"subject": f"key:{key_id}", "role": "user", "credential": "api_key",
-                       "key_id": key_id, "collections": ["hr"]}
+                       "key_id": key_id, "collections": ["hr"], "user_id": None, "grants": {"hr": "user"}}
         assert key_id in [k["key_id"] for k in client.get("/api/identity/v1/keys").json()]
         assert all("api_key" not in k and "secret_hash" not in k for k in client.get("/api/identity/v1/keys").json())
         forbidden = client.post("/api/identity/v1/keys", json={"name": "x"}, headers=auth(user_key))
@@ -91,6 +95,8 @@ def test_openapi_documents_declare_the_bearer_scheme_and_problem_responses(platf
                 assert "application/problem+json" in responses["422"]["content"], (path, method)
                 if path.endswith(("/healthz", "/readyz", "/metrics")):
                     assert "security" not in operation, path
+                elif operation.get("security") == []:
+                    assert path in PUBLIC_SIGN_IN, path
                 else:
                     assert operation["security"] == [{"bearer": []}], (path, method)
                     assert {"401", "403", "404", "503"} <= set(responses), (path, method)

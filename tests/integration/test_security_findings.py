@@ -155,7 +155,7 @@ def test_the_last_unrestricted_admin_key_cannot_be_revoked(platform: Platform) -
             me = Principal(subject=f"key:{first.key['key_id']}", role=Role.admin, credential="api_key")
             await core.revoke_key(key_id=second.key["key_id"], by=me)
             await core.revoke_key(key_id=scoped.key["key_id"], by=me)
-            with pytest.raises(Conflict, match="last active admin key"):
+            with pytest.raises(Conflict, match="lock everyone out"):
                 await core.revoke_key(key_id=first.key["key_id"], by=me)
             assert [k["key_id"] for k in await core.list_keys(include_revoked=False, by=me)] == [first.key["key_id"]]
         finally:

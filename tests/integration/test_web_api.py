@@ -81,7 +81,7 @@ def test_sign_in_sets_an_httponly_cookie_that_works_as_a_credential(platform: Pl
         collections = client.get("/api/knowledge/v1/collections")  # the cookie alone authenticates a read
         assert collections.status_code == 200
         assert client.delete(SESSION, headers={"X-SutazAI-CSRF": "1"}).status_code == 204
-        assert client.get(SESSION).json() == {"signed_in": False, "subject": None, "role": None,
+        assert client.get(SESSION).json() == {"signed_in": False, "subject": None, "user": False, "role": None,
                                               "collections": [], "expires_in": None}
         assert client.get("/api/knowledge/v1/collections").status_code == 401
 
@@ -156,3 +156,30 @@ def test_a_value_the_database_refuses_is_a_4xx_and_nothing_is_stored(platform: P
         assert response.status_code == 422, response.text
         assert response.json()["code"] == "validation_failed" and "NUL" in response.json()["detail"]
         assert client.get(FEEDBACK, params={"trace_id": trace}).json() == []
+
+
+def test_sign_in_by_user_name_and_change_password(platform: Platform) -> None:
+    import uuid
+
+    name, password = f"webuser-{uuid.uuid4().hex[:6]}", "a long enough passphrase"
+    created = httpx.post(f"{platform.url}/api/identity/v1/users", json={"username": name, "password": password},
+                         headers={"Authorization": f"Bearer {platform.admin_key}"})
+    assert created.status_code == 201, created.text
+    with httpx.Client(base_url=platform.url) as client:
+        missing = client.post(SESSION, json={})
+        assert missing.status_code == 422 and "user name and password" in missing.json()["detail"]
+        wrong = client.post(SESSION, json={"username": name, "password": "not it at all"})
+        assert wrong.status_code == 401 and "not valid" in wrong.json()["detail"]
+        signed = client.post(SESSION, json={"username": name, "password": password})
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["subject"] == f"user:{name}" and signed.json()["user"] is True
+        old_cookie = client.cookies.get("sutazai_session")
+        no_csrf = client.put("/web/v1/password", json={"current_password": password, "new_password": "x" * 20})
+        assert no_csrf.status_code == 403
+        changed = client.put("/web/v1/password", headers={"X-SutazAI-CSRF": "1"},
+                             json={"current_password": password, "new_password": "another long passphrase"})
+        assert changed.status_code == 200, changed.text
+        assert client.get(SESSION).json()["signed_in"] is True  # the renewed cookie works
+        assert old_cookie != client.cookies.get("sutazai_session")
+    old = httpx.get(f"{platform.url}/api/identity/v1/whoami", headers={"Authorization": f"Bearer {old_cookie}"})
+    assert old.status_code == 401

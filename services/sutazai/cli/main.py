@@ -35,6 +35,17 @@ app.add_typer(models_app, name="models")
 out = Console()
 err = Console(stderr=True)
 
+
+def _add_account_commands() -> None:
+    from sutazai.cli.accounts import grants_app, groups_app, users_app
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(groups_app, name="groups")
+    app.add_typer(grants_app, name="grants")
+
+
+_add_account_commands()
+
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", envvar="SUTAZAI_DATA_DIR", show_default=False,
     help="Where the embedded stack keeps everything \\[default: ~/.local/share/sutazai].")]

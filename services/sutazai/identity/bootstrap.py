@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+from sutazai.identity.accounts import Accounts
 from sutazai.identity.audit_chain import Verification
 from sutazai.identity.core import IdentityCore, IssuedKey
 from sutazai.identity.store import MIGRATIONS, SCHEMA
 from sutazai.lib import migrations
-from sutazai.lib.access import Role
+from sutazai.lib.access import Principal, Role
 from sutazai.lib.db import Database
+
+T = TypeVar("T")
 
 
 async def create_key(dsn: str, *, role: Role, name: str, collections: list[str], actor: str = "cli") -> IssuedKey:
@@ -49,3 +53,18 @@ async def export_audit(dsn: str, write: Callable[[str], object]) -> int:
     finally:
         await db.close()
     return count
+
+
+OPERATOR = Principal(subject="cli", role=Role.admin, credential="cli")
+"""The operator at the host's CLI: administers every collection (it can reach the database)."""
+
+
+async def with_accounts(dsn: str, work: Callable[[Accounts], Awaitable[T]]) -> T:
+    """Migrate identity's schema to head, then run `work` on the users, groups and grants."""
+    await asyncio.to_thread(migrations.upgrade, dsn=dsn, schema=SCHEMA, script_location=MIGRATIONS)
+    db = Database(dsn, max_size=1)
+    await db.open(timeout=15)
+    try:
+        return await work(Accounts(db=db))
+    finally:
+        await db.close()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+from sutazai.identity.accounts import AccountPolicy, Accounts
 from sutazai.identity.core import IdentityCore
 from sutazai.identity.settings import IdentitySettings
+from sutazai.identity.sso import Ldap, LdapConfig, Oidc, OidcConfig
 from sutazai.identity.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.security import Authenticator
@@ -20,9 +22,32 @@ class IdentityComponents(ServiceComponents):
     core: IdentityCore
 
 
+def ldap(settings: IdentitySettings) -> Ldap | None:
+    """LDAP sign-in, when SUTAZAI_LDAP_URL and SUTAZAI_LDAP_USER_DN_TEMPLATE are set."""
+    if not settings.ldap_url or not settings.ldap_user_dn_template:
+        return None
+    return Ldap(LdapConfig(url=settings.ldap_url, user_dn_template=settings.ldap_user_dn_template,
+                           group_base=settings.ldap_group_base, group_filter=settings.ldap_group_filter,
+                           timeout_seconds=settings.ldap_timeout_seconds))
+
+
+def oidc(settings: IdentitySettings) -> Oidc | None:
+    """OpenID Connect sign-in, when SUTAZAI_OIDC_ISSUER and SUTAZAI_OIDC_CLIENT_ID are set."""
+    if not settings.oidc_issuer or not settings.oidc_client_id:
+        return None
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else ""
+    return Oidc(OidcConfig(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, client_secret=secret,
+                           label=settings.oidc_label, groups_claim=settings.oidc_groups_claim,
+                           username_claim=settings.oidc_username_claim),
+                state_secret=settings.jwt_secret.get_secret_value())
+
+
 async def build(settings: IdentitySettings, resources: Resources) -> IdentityComponents:
     """Identity verifies API keys itself, against its own table."""
-    core = IdentityCore(db=resources.db, codec=token_codec(settings))
+    policy = AccountPolicy(lockout_threshold=settings.lockout_threshold, lockout_minutes=settings.lockout_minutes,
+                           password_min_length=settings.password_min_length)
+    core = IdentityCore(db=resources.db, codec=token_codec(settings), accounts=Accounts(db=resources.db, policy=policy),
+                        ldap=ldap(settings), oidc=oidc(settings))
     return IdentityComponents(resources=resources, settings=settings, core=core,
                               authenticator=Authenticator(verifier=core, codec=token_codec(settings),
                                                           limits=auth_limits(settings, resources)))

@@ -35,7 +35,7 @@ class Catalog:
     async def collections(self, *, principal: Principal) -> dict[str, int]:
         """Collection -> document count, for every collection the principal may use (its
         default and scoped collections included, even while empty)."""
-        scoped = list(principal.collections) or None
+        scoped = principal.usable
         async with self._db.connection() as conn:
             counts = await documents.collection_counts(conn=conn, collections=scoped)
         names = set(counts) | set(scoped or [principal.default_collection])

@@ -10,7 +10,7 @@ from typing import Any
 
 from sutazai.learning.store import feedback as store
 from sutazai.learning.traces import TraceReader
-from sutazai.lib.access import Principal, Role
+from sutazai.lib.access import Principal
 from sutazai.lib.db import Database
 from sutazai.lib.errors import NotFound
 
@@ -46,8 +46,9 @@ class FeedbackBook:
     async def visible(self, *, principal: Principal, trace_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
         """Newest first: an unrestricted admin sees everyone's feedback, an admin limited to
         collections the feedback on those, anyone else only their own."""
-        subject = None if principal.role is Role.admin else principal.subject
-        within = None if principal.unrestricted or subject is not None else list(principal.collections)
+        administered = principal.administered
+        subject = None if administered is None or administered else principal.subject
+        within = None if subject is not None else administered
         async with self._db.connection() as conn:
             return await store.list_feedback(conn=conn, trace_id=trace_id, subject=subject, within=within,
                                              limit=limit)

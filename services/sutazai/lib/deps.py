@@ -73,9 +73,10 @@ AdminPrincipal = Annotated[Principal, Depends(require_role(Role.admin))]
 
 async def require_platform_admin(principal: AdminPrincipal) -> Principal:
     """An admin limited to no collection: the only kind that may change platform-wide settings."""
-    if not principal.unrestricted:
-        raise Forbidden("this changes the whole platform and needs an admin credential limited to no "
-                        f"collection; yours is limited to {', '.join(principal.collections)}")
+    if not principal.administers(None):
+        mine = ", ".join(principal.administered or []) or "no collection"
+        raise Forbidden("this changes the whole platform and needs an admin credential for every collection; "
+                        f"yours administers {mine}")
     return principal
 
 

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     payload_too_large = "payload_too_large", 413, "Payload too large"
     unsupported_media_type = "unsupported_media_type", 415, "Unsupported media type"
     rate_limited = "rate_limited", 429, "Too many requests"
+    account_locked = "account_locked", 423, "Account locked"
     budget_exhausted = "budget_exhausted", 422, "The request's budget ran out"
     dependency_unavailable = "dependency_unavailable", 503, "A dependency is unavailable"
     dependency_timeout = "dependency_timeout", 504, "A dependency did not answer in time"
@@ -111,6 +112,15 @@ class RateLimited(SutazaiError):
     """Too many requests (or failed sign-ins) in a window; retry after the given seconds."""
 
     code = ErrorCode.rate_limited
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class AccountLocked(SutazaiError):
+    """Too many failed sign-ins for one account: it is locked for a while (or until an admin unlocks it)."""
+
+    code = ErrorCode.account_locked
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})

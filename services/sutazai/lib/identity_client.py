@@ -10,7 +10,7 @@ import hashlib
 
 from cachetools import TTLCache
 
-from sutazai.lib.access import Principal, Role
+from sutazai.lib.access import Principal
 from sutazai.lib.errors import DependencyUnavailable, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
 
@@ -44,10 +44,7 @@ class IdentityKeyVerifier:
         if response.status_code != 200:
             raise DependencyUnavailable(f"identity service answered {response.status_code}")
         body = response.json()
-        principal = Principal(
-            subject=body["subject"], role=Role(body["role"]), credential=str(body.get("credential", "api_key")),
-            key_id=body.get("key_id"), collections=tuple(body.get("collections") or ()),
-        )
+        principal = Principal.from_dict(body)
         if self._cache is not None:
             self._cache[fingerprint] = principal
         return principal

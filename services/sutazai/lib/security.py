@@ -9,6 +9,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,11 +68,12 @@ class TokenCodec:
         self._secret, self._ttl = secret, ttl_seconds
 
     def issue(self, principal: Principal) -> tuple[str, int]:
-        now = int(time.time())
+        exact = time.time()
+        now = int(exact)
         claims = {
             "iss": JWT_ISSUER, "sub": principal.subject, "role": principal.role.value,
-            "kid": principal.key_id, "col": list(principal.collections),
-            "iat": now, "exp": now + self._ttl, "jti": secrets.token_hex(16),
+            "kid": principal.key_id, "col": list(principal.collections), "uid": principal.user_id,
+            "iat": now, "ist": round(exact, 6), "exp": now + self._ttl, "jti": secrets.token_hex(16),
         }
         return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM), self._ttl
 
@@ -92,7 +94,8 @@ class TokenCodec:
         return Principal(
             subject=str(claims["sub"]), role=role, credential="token",
             key_id=claims.get("kid"), collections=tuple(claims.get("col") or ()),
-            token_id=str(claims["jti"]), expires_at=int(claims["exp"]),
+            token_id=str(claims["jti"]), expires_at=int(claims["exp"]), user_id=claims.get("uid"),
+            issued_at=float(claims.get("ist") or claims["iat"]),
         )
 
 
@@ -145,15 +148,25 @@ class Authenticator:
         per key for uses) when there are limits and the request is `limited`."""
         if self._limits is None or not limited:
             return await self._authenticate(raw)
-        await self._limits.check_address(address)
-        try:
-            principal = await self._authenticate(raw)
-        except Unauthenticated:
-            if raw:  # a missing credential is not a guess
-                await self._limits.failed(address)
-            raise
+        if not raw:  # a missing credential is not a guess
+            await self._limits.check_address(address)
+            return await self._authenticate(raw)
+        principal = await self.attempt(address, lambda: self._authenticate(raw))
         await self._limits.used(principal.key_id)
         return principal
+
+    async def attempt(self, address: str | None, verify: Callable[[], Awaitable[Principal]]) -> Principal:
+        """Run one proof of identity (a credential, or a user name and password) within the
+        per-address failure limit: refused at once when the address failed too often, counted
+        as a failure when it raises Unauthenticated."""
+        if self._limits is None:
+            return await verify()
+        await self._limits.check_address(address)
+        try:
+            return await verify()
+        except Unauthenticated:
+            await self._limits.failed(address)
+            raise
 
     async def _authenticate(self, raw: str | None) -> Principal:
         if not raw:

@@ -242,7 +242,8 @@ def _declare_security(app: FastAPI, routers: Sequence[APIRouter]) -> None:
                     operation["x-sutazai-roles"] = list(roles)
                 if unrestricted:
                     operation["x-sutazai-unrestricted"] = True
-                public = set(operation.get("tags", [])) & _PUBLIC_TAGS or path.startswith("/web/v1/session")
+                public = (set(operation.get("tags", [])) & _PUBLIC_TAGS or path.startswith("/web/v1/session")
+                          or operation.get("security") == [])  # a sign-in route declares itself public
                 if not public:
                     operation["security"] = [{"bearer": []}]
                 responses = operation.setdefault("responses", {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TypedDict
 
@@ -18,16 +19,17 @@ class ApiKeyRow(TypedDict):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    user_id: uuid.UUID | None
 
 
 async def insert_api_key(
     *, conn: Conn, key_id: str, name: str, role: str, secret_hash: str,
-    collections: list[str], created_by: str,
+    collections: list[str], created_by: str, user_id: uuid.UUID | None = None,
 ) -> ApiKeyRow:
     cur = await conn.execute(
-        """INSERT INTO identity.api_keys (key_id, name, role, secret_hash, collections, created_by)
-           VALUES (%s, %s, %s, %s, %s, %s) RETURNING *""",
-        (key_id, name, role, secret_hash, collections, created_by),
+        """INSERT INTO identity.api_keys (key_id, name, role, secret_hash, collections, created_by, user_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *""",
+        (key_id, name, role, secret_hash, collections, created_by, user_id),
     )
     row = await cur.fetchone()
     if row is None:
@@ -46,17 +48,6 @@ async def list_api_keys(*, conn: Conn, include_revoked: bool) -> list[ApiKeyRow]
         (include_revoked,),
     )
     return await cur.fetchall()  # type: ignore[return-value]
-
-
-async def lock_unrestricted_admins(*, conn: Conn) -> list[str]:
-    """The active admin keys limited to no collection, locked until the transaction ends (so two
-    admins revoking each other at once cannot both succeed and leave none)."""
-    cur = await conn.execute(
-        """SELECT key_id FROM identity.api_keys
-           WHERE role = 'admin' AND collections = '{}' AND revoked_at IS NULL
-           ORDER BY key_id FOR UPDATE""",
-    )
-    return [row["key_id"] for row in await cur.fetchall()]
 
 
 async def key_state(*, conn: Conn, key_id: str | None, jti: str) -> tuple[bool, bool]:

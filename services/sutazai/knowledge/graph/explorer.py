@@ -74,7 +74,7 @@ class GraphExplorer:
                      timeout_ms: int) -> tuple[list[str], list[list[Any]]]:
         """Read-only Cypher, for admin credentials not limited to collections (a scoped one
         could otherwise reach beyond its collections)."""
-        if principal.collections:
+        if not principal.administers(None):
             raise Forbidden("Cypher is for admin keys not limited to collections; a scoped key could otherwise "
                             "reach beyond its collections")
         name = principal.collection(collection)
