@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prepares Vault (or OpenBao) for SutazAI. Idempotent: safe to run on every `docker compose up`.
-#   - enables the KV v2 engine at secret/ and the AppRole auth method
+#   - enables the KV v2 engine at secret/, the transit engine at transit/ (one key per service
+#     that stores sensitive fields: identity, learning) and the AppRole auth method
 #   - per service: a policy from vault/policies/<service>.hcl, an AppRole bound to it, and the
 #     service's secrets at secret/sutazai/<service> (written once, never overwritten)
 #   - writes each service's role_id and secret_id to $SECRETS_OUT/<service>/, a volume that
@@ -30,6 +31,10 @@ done
 
 v secrets list -format=json | grep -q '"secret/"' || v secrets enable -path=secret -version=2 kv
 v auth list -format=json | grep -q '"approle/"' || v auth enable approle
+v secrets list -format=json | grep -q '"transit/"' || v secrets enable -path=transit transit
+for svc in ${TRANSIT_SERVICES:-identity learning}; do
+  v read "transit/keys/sutazai-$svc" >/dev/null 2>&1 || v write -f "transit/keys/sutazai-$svc" type=aes256-gcm96 >/dev/null
+done
 
 for svc in $SERVICES; do
   policy="$POLICY_DIR/$svc.hcl"

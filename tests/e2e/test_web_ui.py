@@ -317,9 +317,10 @@ def test_a_user_signs_in_by_name_and_loses_access_when_the_grant_is_withdrawn(
     collection, sign in as the user in the browser, withdraw the grant, and see access end at once."""
     cli, _ = stack
     watch.expected += ["status of 401", "status of 403"]  # the wrong password and the withdrawn access, by design
-    for args, stdin in ((("users", "create", "dana", "--password-stdin", "--name", "Dana"), "a long reader passphrase\n"),
-                        (("groups", "create", "readers"), None), (("groups", "add", "readers", "dana"), None),
-                        (("grants", "set", COLLECTION, "--group", "readers"), None)):
+    steps = ((("users", "create", "dana", "--password-stdin", "--name", "Dana"), "a long reader passphrase\n"),
+             (("groups", "create", "readers"), None), (("groups", "add", "readers", "dana"), None),
+             (("grants", "set", COLLECTION, "--group", "readers"), None))
+    for args, stdin in steps:
         done = cli.run(*args, input=stdin)
         assert done.returncode == 0, done.stderr
     listed = cli.run("users", "list")

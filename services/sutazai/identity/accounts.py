@@ -22,6 +22,7 @@ from sutazai.lib.access import EVERY_COLLECTION, Principal, Role, check_collecti
 from sutazai.lib.context import current_request_id
 from sutazai.lib.db import Database
 from sutazai.lib.errors import AccountLocked, Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from sutazai.lib.field_crypto import FieldCipher, PlainFields
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
 USERNAME_RULE = "user names are 1-128 lower-case letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
@@ -107,8 +108,9 @@ class AccountPolicy:
 class Accounts:
     """Owns users, groups, grants and directory mappings. Knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database, policy: AccountPolicy | None = None) -> None:
+    def __init__(self, *, db: Database, policy: AccountPolicy | None = None, cipher: FieldCipher | None = None) -> None:
         self._db, self._settings = db, policy or AccountPolicy()
+        self._cipher: FieldCipher = cipher or PlainFields()  # e-mail addresses are encrypted at rest in Compose
 
     # -- checks -----------------------------------------------------------------------------
 
@@ -185,8 +187,9 @@ class Accounts:
         async with self._db.connection() as conn, conn.transaction():
             if await users.get_user(conn=conn, username=name) is not None:
                 raise Conflict(f"user {name!r} already exists")
-            row = await users.insert_user(conn=conn, username=name, display_name=display_name, email=email,
-                                          password_hash=hashed, source="local", external_id=None, created_by=actor)
+            row = await users.insert_user(conn=conn, username=name, display_name=display_name,
+                                          email=await self._cipher.seal(email), password_hash=hashed, source="local",
+                                          external_id=None, created_by=actor)
             await self._audit(conn, by=actor, action="user.create", target=name,
                               detail={"display_name": display_name, "password": hashed is not None})
         return row
@@ -197,6 +200,7 @@ class Accounts:
             out = []
             for row in rows:
                 item: dict[str, Any] = {k: v for k, v in row.items() if k != "password_hash"}
+                item["email"] = await self._cipher.open(row["email"])
                 item["has_password"] = row["password_hash"] is not None
                 item["groups"] = [g["name"] for g in await users.user_groups(conn=conn, user_id=row["user_id"])]
                 item["grants"] = {c: r.value for c, r in (await self.grants_of(conn, row["user_id"])).items()}
@@ -334,14 +338,15 @@ class Accounts:
                     raise Conflict(f"a user named {name!r} already exists and does not come from {found.provider}; "
                                    "an administrator must rename or delete it first")
                 row = await users.insert_user(conn=conn, username=name, display_name=found.display_name,
-                                              email=found.email, password_hash=None, source=found.provider,
+                                              email=await self._cipher.seal(found.email), password_hash=None,
+                                              source=found.provider,
                                               external_id=found.external_id, created_by=found.provider)
                 await self._audit(conn, by=found.provider, action="user.create", target=name,
                                   detail={"source": found.provider})
             if row["disabled_at"] is not None:
                 raise Unauthenticated(f"user {row['username']!r} is disabled; ask an administrator")
             await users.update_user(conn=conn, user_id=row["user_id"], display_name=found.display_name,
-                                    email=found.email)
+                                    email=await self._cipher.seal(found.email))
             await users.sync_directory_groups(conn=conn, user_id=row["user_id"], provider=found.provider,
                                               external_groups=[g.lower() for g in found.groups])
             await users.record_success(conn=conn, user_id=row["user_id"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from sutazai.identity.settings import IdentitySettings
 from sutazai.identity.sso import Ldap, LdapConfig, Oidc, OidcConfig
 from sutazai.identity.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.security import Authenticator
 from sutazai.lib.wiring import Resources, ServiceComponents, auth_limits, token_codec
 
@@ -46,8 +48,9 @@ async def build(settings: IdentitySettings, resources: Resources) -> IdentityCom
     """Identity verifies API keys itself, against its own table."""
     policy = AccountPolicy(lockout_threshold=settings.lockout_threshold, lockout_minutes=settings.lockout_minutes,
                            password_min_length=settings.password_min_length)
-    core = IdentityCore(db=resources.db, codec=token_codec(settings), accounts=Accounts(db=resources.db, policy=policy),
-                        ldap=ldap(settings), oidc=oidc(settings))
+    accounts = Accounts(db=resources.db, policy=policy, cipher=field_cipher(dict(os.environ), "identity"))
+    core = IdentityCore(db=resources.db, codec=token_codec(settings), accounts=accounts, ldap=ldap(settings),
+                        oidc=oidc(settings))
     return IdentityComponents(resources=resources, settings=settings, core=core,
                               authenticator=Authenticator(verifier=core, codec=token_codec(settings),
                                                           limits=auth_limits(settings, resources)))

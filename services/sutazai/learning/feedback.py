@@ -13,6 +13,7 @@ from sutazai.learning.traces import TraceReader
 from sutazai.lib.access import Principal
 from sutazai.lib.db import Database
 from sutazai.lib.errors import NotFound
+from sutazai.lib.field_crypto import FieldCipher, PlainFields
 
 RATINGS = {"up": 1, "down": -1}
 
@@ -26,8 +27,9 @@ class Recorded:
 class FeedbackBook:
     """Records and lists feedback; knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database, traces: TraceReader) -> None:
+    def __init__(self, *, db: Database, traces: TraceReader, cipher: FieldCipher | None = None) -> None:
         self._db, self._traces = db, traces
+        self._cipher: FieldCipher = cipher or PlainFields()  # comments are encrypted at rest in Compose
 
     async def give(self, *, principal: Principal, credential: str | None, trace_id: uuid.UUID, rating: str,
                    comment: str | None) -> Recorded:
@@ -39,9 +41,10 @@ class FeedbackBook:
         text = (comment or "").strip() or None
         async with self._db.connection() as conn:
             row, inserted = await store.upsert_feedback(conn=conn, trace_id=trace_id, subject=principal.subject,
-                                                        rating=RATINGS[rating], comment=text,
+                                                        rating=RATINGS[rating],
+                                                        comment=await self._cipher.seal(text),
                                                         collection=trace.collection)
-        return Recorded(row=row, created=inserted)
+        return Recorded(row={**row, "comment": text}, created=inserted)
 
     async def visible(self, *, principal: Principal, trace_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:
         """Newest first: an unrestricted admin sees everyone's feedback, an admin limited to
@@ -50,5 +53,6 @@ class FeedbackBook:
         subject = None if administered is None or administered else principal.subject
         within = None if subject is not None else administered
         async with self._db.connection() as conn:
-            return await store.list_feedback(conn=conn, trace_id=trace_id, subject=subject, within=within,
+            rows = await store.list_feedback(conn=conn, trace_id=trace_id, subject=subject, within=within,
                                              limit=limit)
+        return [{**row, "comment": await self._cipher.open(row["comment"])} for row in rows]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
 from sutazai.learning.traces import TraceReader
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
 
@@ -26,7 +28,8 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     resources.on_close(reasoning.close)
     return LearningComponents(resources=resources, settings=settings,
                               authenticator=identity_authenticator(settings, resources),
-                              feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning)))
+                              feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning),
+                                                    cipher=field_cipher(dict(os.environ), "learning")))
 
 
 def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:
