@@ -6,6 +6,10 @@
 #     service's secrets at secret/sutazai/<service> (written once, never overwritten)
 #   - writes each service's role_id and secret_id to $SECRETS_OUT/<service>/, a volume that
 #     only that service mounts, so each service can read only its own secrets
+#   - internal TLS: a PKI engine at pki/ with SutazAI's own root CA; each service gets a
+#     certificate for its Compose host name (tls.crt, tls.key in its volume), and the CA
+#     certificate goes to $CA_OUT for the services and HAProxy to trust. Certificates live
+#     $TLS_TTL (90 days by default); re-running this job renews them.
 # Needs: VAULT_ADDR, VAULT_TOKEN (an operator or root token), and the bootstrap values below.
 set -eu
 
@@ -34,6 +38,36 @@ v auth list -format=json | grep -q '"approle/"' || v auth enable approle
 v secrets list -format=json | grep -q '"transit/"' || v secrets enable -path=transit transit
 for svc in ${TRANSIT_SERVICES:-identity learning}; do
   v read "transit/keys/sutazai-$svc" >/dev/null 2>&1 || v write -f "transit/keys/sutazai-$svc" type=aes256-gcm96 >/dev/null
+done
+
+v secrets list -format=json | grep -q '"pki/"' || v secrets enable -path=pki -max-lease-ttl=87600h pki
+if ! v read -field=certificate pki/cert/ca >/dev/null 2>&1; then
+  v write -field=certificate pki/root/generate/internal common_name="SutazAI internal CA" ttl=87600h >/dev/null
+fi
+TLS_SERVICES="${TLS_SERVICES:-$SERVICES web}"
+v write pki/roles/sutazai-internal allowed_domains="$(echo "$TLS_SERVICES localhost" | tr ' ' ',')" \
+  allow_bare_domains=true allow_subdomains=false allow_ip_sans=true key_type=ec key_bits=256 \
+  max_ttl="${TLS_TTL:-2160h}" >/dev/null
+CA_OUT="${CA_OUT:-$SECRETS_OUT/ca}"
+mkdir -p "$CA_OUT"
+v read -field=certificate pki/cert/ca > "$CA_OUT/ca.crt"
+chmod 0444 "$CA_OUT/ca.crt"
+
+issue_tls() {  # $1: service, $2: folder; the key is returned once and written only there
+  bundle=$(v write -field=certificate pki/issue/sutazai-internal common_name="$1" alt_names=localhost \
+    ip_sans=127.0.0.1 ttl="${TLS_TTL:-2160h}" format=pem_bundle)
+  umask 077
+  printf '%s\n' "$bundle" | sed -n '/-----BEGIN .*PRIVATE KEY-----/,/-----END .*PRIVATE KEY-----/p' > "$2/tls.key"
+  printf '%s\n' "$bundle" | sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' > "$2/tls.crt"
+  chmod 0400 "$2/tls.key" "$2/tls.crt"
+  if [ "$(id -u)" = 0 ]; then chown "${SERVICE_UID:-10001}" "$2/tls.key" "$2/tls.crt"; fi
+  echo "vault-init: TLS certificate issued for $1"
+}
+
+for svc in $TLS_SERVICES; do
+  mkdir -p "$SECRETS_OUT/$svc"
+  rm -f "$SECRETS_OUT/$svc/tls.key" "$SECRETS_OUT/$svc/tls.crt"
+  issue_tls "$svc" "$SECRETS_OUT/$svc"
 done
 
 for svc in $SERVICES; do

@@ -90,6 +90,7 @@ def test_the_web_ui_holds_no_secret_and_reaches_only_the_app_network() -> None:
     web = project()["services"]["web"]
     assert web["command"][:2] == ["serve", "web"] and web["networks"] == ["app"]
     assert not [m for m in web.get("volumes", []) if "approle" in m]
+    assert sorted(web["volumes"]) == ["internal-ca:/run/internal-ca:ro", "tls-web:/run/tls:ro"]
     assert not [k for k in web["environment"] if "VAULT" in k or SECRET_KEY.search(k)]
     assert project()["services"]["haproxy"]["depends_on"]["web"]["condition"] == "service_healthy"
 
@@ -122,3 +123,18 @@ def test_required_secrets_are_refused_when_unset() -> None:
     env = read_env_file(ROOT / ".env.example")  # secrets left empty, as in a fresh copy
     with pytest.raises(InterpolationError, match="in .env"):
         project(env=env)
+
+
+def test_services_talk_to_each_other_over_tls_from_vaults_pki() -> None:
+    services = project()["services"]
+    for name in ("identity", "reasoning", "knowledge", "learning", "metacognition", "web"):
+        env = services[name]["environment"]
+        assert env["SUTAZAI_TLS_CERT_FILE"].endswith("tls.crt") and env["SUTAZAI_TLS_KEY_FILE"].endswith("tls.key")
+        assert env["SUTAZAI_TLS_CA_FILE"] == "/run/internal-ca/ca.crt", name
+        urls = [v for k, v in env.items() if k.endswith("_URL") and ":8000" in str(v)]
+        assert urls and all(str(u).startswith("https://") for u in urls), (name, urls)
+        assert "https://127.0.0.1:8000" in " ".join(services[name]["healthcheck"]["test"]), name
+    assert services["vault-init"]["environment"]["CA_OUT"] == "/internal-ca"
+    haproxy = (ROOT / "haproxy" / "haproxy.cfg").read_text()
+    assert 'ssl verify required ca-file "${SUTAZAI_INTERNAL_CA}"' in haproxy
+    assert haproxy.count("verifyhost") == 6

@@ -22,7 +22,7 @@ def test_haproxy_accepts_the_config(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     bundle = tmp_path / "sutazai.pem"
     bundle.write_text(cert.read_text() + key.read_text())
-    env = {**os.environ, "SUTAZAI_TLS_CERT": str(bundle)}
+    env = {**os.environ, "SUTAZAI_TLS_CERT": str(bundle), "SUTAZAI_INTERNAL_CA": str(cert)}
     result = subprocess.run([haproxy, "-c", "-f", str(CFG)], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Configuration file is valid" in result.stdout + result.stderr

@@ -192,6 +192,10 @@ def serve(
     host: Annotated[str, typer.Option(envvar="SUTAZAI_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="SUTAZAI_PORT")] = 8080,
     log_level: Annotated[str, typer.Option(envvar="SUTAZAI_LOG_LEVEL")] = "INFO",
+    tls_cert: Annotated[str | None, typer.Option("--tls-cert", envvar="SUTAZAI_TLS_CERT_FILE",
+                                                 help="Serve HTTPS with this certificate (PEM).")] = None,
+    tls_key: Annotated[str | None, typer.Option("--tls-key", envvar="SUTAZAI_TLS_KEY_FILE",
+                                                help="The certificate's private key (PEM).")] = None,
 ) -> None:
     """Run one service (as in Compose) or all of them in the foreground."""
     from sutazai.runtime.server import SERVICES
@@ -199,7 +203,7 @@ def serve(
 
     if service != "all" and service not in SERVICES:
         raise _fail(f"unknown service {service!r}; choose one of {', '.join(SERVICES)} or all", 2)
-    run_server(service, host, port, log_level)
+    run_server(service, host, port, log_level, tls_cert=tls_cert, tls_key=tls_key)
 
 
 @admin_app.command("create-key")

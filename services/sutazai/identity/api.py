@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from sutazai.identity.accounts import GROUP_RULE, USERNAME_RULE
 from sutazai.identity.deps import Identity
-from sutazai.lib.access import CollectionName, Role
+from sutazai.lib.access import CollectionName, Principal, Role
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import ValidationFailed
 
@@ -180,9 +180,14 @@ class SignIn(BaseModel):
              "short-lived bearer token (public; failures are rate limited and lock the account)",
              openapi_extra={"security": []})
 async def sign_in(body: SignIn, request: Request, identity: Identity) -> Token:
+    return await _signed_in(request, identity, lambda: identity.core.sign_in(username=body.username,
+                                                                            password=body.password))
+
+
+async def _signed_in(request: Request, identity: Identity, prove: Callable[[], Awaitable[Principal]]) -> Token:
+    """A bearer token for whoever `prove` vouches for, within the per-address failure limit."""
     address = request.client.host if request.client else None
-    principal = await identity.authenticator.attempt(
-        address, lambda: identity.core.sign_in(username=body.username, password=body.password))
+    principal = await identity.authenticator.attempt(address, prove)
     token, ttl = await identity.core.issue_token(principal)
     return Token(access_token=token, expires_in=ttl)
 
@@ -223,11 +228,7 @@ class OidcCallback(BaseModel):
 @router.post("/sso/oidc/callback", response_model=Token, summary="Finish an OpenID Connect sign-in: the "
              "provider's code for a bearer token (public)", openapi_extra={"security": []})
 async def oidc_callback(body: OidcCallback, request: Request, identity: Identity) -> Token:
-    address = request.client.host if request.client else None
-    principal = await identity.authenticator.attempt(
-        address, lambda: identity.core.oidc_sign_in(code=body.code, state=body.state))
-    token, ttl = await identity.core.issue_token(principal)
-    return Token(access_token=token, expires_in=ttl)
+    return await _signed_in(request, identity, lambda: identity.core.oidc_sign_in(code=body.code, state=body.state))
 
 
 class NewUser(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +43,13 @@ class ClientClosedError(RuntimeError):
     """The client was used after close()."""
 
 
+def internal_ca() -> ssl.SSLContext | bool:
+    """What HTTPS between services trusts: the internal CA in SUTAZAI_TLS_CA_FILE (Compose: Vault's
+    PKI root, written by vault/init.sh), else the system's CAs."""
+    path = os.environ.get("SUTAZAI_TLS_CA_FILE")
+    return ssl.create_default_context(cafile=path) if path else True
+
+
 class ResilientClient:
     """httpx.AsyncClient with bounded retries and a circuit breaker.
 
@@ -60,7 +69,8 @@ class ResilientClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = name
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
+                                         verify=internal_ca())
         self._attempts = attempts
         self._reset_seconds = reset_seconds
         self.breaker = pybreaker.CircuitBreaker(fail_max=failure_threshold, reset_timeout=reset_seconds)

@@ -48,13 +48,18 @@ def build_app(service: str = "all") -> ASGIApp:
                    fallback="web")
 
 
-def serve(service: str, host: str, port: int, log_level: str) -> None:
+def serve(service: str, host: str, port: int, log_level: str, *, tls_cert: str | None = None,
+          tls_key: str | None = None) -> None:
+    """Serve over HTTPS when a certificate and key are given (Compose: issued by Vault's PKI to
+    each service by vault/init.sh), else plain HTTP (the embedded stack, loopback only)."""
     import uvicorn
 
     configure_logging(log_level)
+    if bool(tls_cert) != bool(tls_key):
+        raise SystemExit("error: give both SUTAZAI_TLS_CERT_FILE and SUTAZAI_TLS_KEY_FILE, or neither")
     uvicorn.run(
         build_app(service), host=host, port=port, log_config=None, access_log=False,
-        lifespan="on", timeout_graceful_shutdown=20,
+        lifespan="on", timeout_graceful_shutdown=20, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
     )
 
 
@@ -64,6 +69,7 @@ def main() -> None:
         os.environ.get("SUTAZAI_HOST", "127.0.0.1"),
         int(os.environ.get("SUTAZAI_PORT", "8080")),
         os.environ.get("SUTAZAI_LOG_LEVEL", "INFO"),
+        tls_cert=os.environ.get("SUTAZAI_TLS_CERT_FILE"), tls_key=os.environ.get("SUTAZAI_TLS_KEY_FILE"),
     )
 
 
