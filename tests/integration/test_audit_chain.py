@@ -100,3 +100,30 @@ def test_a_model_route_change_is_audited_before_it_takes_effect(platform: Platfo
         assert client.get("/api/identity/v1/audit/verify").json()["ok"] is True
         forged = client.post("/api/identity/v1/audit", json={"action": "api_key.revoke", "target": "x"})
         assert forged.status_code == 403 and "recorded by identity itself" in forged.json()["detail"]
+
+
+def test_a_document_deletion_is_audited_as_the_user_who_did_it(platform: Platform) -> None:
+    import uuid
+
+    import httpx
+
+    from tests.integration.conftest import create_key
+
+    collection = f"audited-{uuid.uuid4().hex[:6]}"
+    user_key = asyncio.run(create_key(platform.backends, "user", [collection]))
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {user_key}"}, timeout=60) as client:
+        made = client.post("/api/knowledge/v1/documents", json={"title": "Quarterly note", "text": "Revenue rose.",
+                                                                "collection": collection})
+        assert made.status_code == 202, made.text
+        document_id = made.json()["document"]["id"]
+        # a user may record only about collections it may use, never platform-wide
+        elsewhere = client.post("/api/identity/v1/audit", json={"action": "document.delete", "collections": []})
+        assert elsewhere.status_code == 403
+        assert client.delete(f"/api/knowledge/v1/documents/{document_id}").status_code == 204
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
+                      timeout=60) as admin:
+        entries = admin.get("/api/identity/v1/audit", params={"limit": 50}).json()
+        deleted = [e for e in entries if e["action"] == "document.delete" and e["target"] == document_id]
+        assert deleted and deleted[0]["actor"].startswith("key:") and deleted[0]["collections"] == [collection]
+        assert deleted[0]["detail"]["title"] == "Quarterly note"
+        assert admin.get("/api/identity/v1/audit/verify").json()["ok"] is True

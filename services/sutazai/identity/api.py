@@ -149,8 +149,9 @@ class AuditIn(BaseModel):
 
 
 @router.post("/audit", status_code=201, summary="Append an entry for an action another service carried out "
-             "for the caller (admins; the actor is always the caller)")
-async def record_audit(body: AuditIn, admin: AdminPrincipal, identity: Identity) -> dict[str, str]:
+             "for the caller (on collections it may use, or platform-wide for admins of every collection; "
+             "the actor is always the caller)")
+async def record_audit(body: AuditIn, admin: CurrentPrincipal, identity: Identity) -> dict[str, str]:
     if len(json.dumps(body.detail)) > 8192:
         raise ValidationFailed("detail is larger than 8 KB as JSON; record what changed, not whole documents")
     await identity.core.record(by=admin, action=body.action, target=body.target, detail=body.detail,

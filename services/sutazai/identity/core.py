@@ -234,8 +234,9 @@ class IdentityCore:
         scoped admin records only within its collections."""
         if action.split(".", 1)[0] in OWN_ACTIONS:
             raise Forbidden(f"{action!r} is recorded by identity itself when it happens; choose another action name")
-        if not by.administers(collections):
-            raise Forbidden("an entry about collections you do not administer cannot be recorded")
+        if not by.administers(collections) and not (collections and by.covers(collections)):
+            raise Forbidden("an entry about collections you may not use (or, for the whole platform, that you do "
+                            "not administer) cannot be recorded")
         async with self._db.connection() as conn:
             await audit.insert_audit(conn=conn, actor=by.subject, action=action, target=target, detail=detail,
                                      request_id=current_request_id(), collections=collections)

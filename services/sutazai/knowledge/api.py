@@ -19,6 +19,7 @@ from sutazai.lib.access import CollectionName, Principal
 from sutazai.lib.deps import CurrentPrincipal
 from sutazai.lib.errors import BadRequest, ValidationFailed
 from sutazai.lib.input_guard import check_text
+from sutazai.lib.security import credential_from
 
 router = APIRouter(prefix="/api/knowledge/v1", tags=["knowledge"])
 
@@ -197,8 +198,13 @@ async def get_document(document_id: str, principal: CurrentPrincipal, knowledge:
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete a document from the store, "
                "the search index and the graph")
-async def delete_document(document_id: str, principal: CurrentPrincipal, knowledge: Knowledge) -> None:
-    await knowledge.catalog.document(principal=principal, document_id=document_id)
+async def delete_document(document_id: str, request: Request, principal: CurrentPrincipal,
+                          knowledge: Knowledge) -> None:
+    found = await knowledge.catalog.document(principal=principal, document_id=document_id)
+    # recorded in the audit log, as the caller, before it happens: no record, no deletion
+    await knowledge.audit.record(credential=credential_from(request), action="document.delete", target=document_id,
+                                 detail={"title": found.get("title"), "source": found.get("source")},
+                                 collections=[found["collection"]])
     await knowledge.ingestor.delete(document_id=document_id, allowed=principal.may_use)
 
 

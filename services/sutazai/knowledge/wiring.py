@@ -24,6 +24,8 @@ from sutazai.knowledge.search.interface import SearchIndex
 from sutazai.knowledge.settings import GraphBackend, GraphExtractor, KnowledgeSettings, SearchBackend
 from sutazai.knowledge.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.audit_client import AuditClient
+from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
 from sutazai.lib.models.factory import shared_backend
@@ -42,6 +44,7 @@ class KnowledgeComponents(ServiceComponents):
     catalog: Catalog
     explorer: GraphExplorer
     ingestion: IngestionHealth
+    audit: AuditClient
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         """PostgreSQL and Redis, the graph store (Neo4j or FalkorDB), the search index, and
@@ -92,12 +95,15 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
         chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
         sandbox=sandbox, parse_seconds=settings.parse_timeout_seconds,
     )
+    audit_link = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
+    resources.on_close(audit_link.close)
     components = KnowledgeComponents(
         resources=resources, authenticator=identity_authenticator(settings, resources), settings=settings,
         model=model, index=index, graph=graph, ingestor=ingestor,
         retriever=Retriever(passages=passages, index=index, embedder=model, graph=graph),
         catalog=Catalog(db=resources.db), explorer=GraphExplorer(db=resources.db, graph=graph, passages=passages),
-        ingestion=IngestionHealth(db=resources.db, stalled_after=settings.stalled_after_seconds))
+        ingestion=IngestionHealth(db=resources.db, stalled_after=settings.stalled_after_seconds),
+        audit=AuditClient(audit_link))
     if settings.inprocess_worker:
         _start_worker(components)
     return components
