@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 from pathlib import Path
@@ -30,59 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from reasoning_bench import DATA, Stack, ingest, pipeline_answer, run_all, summarize  # noqa: E402
 
-FIRMS = ["Aldermoor Systems", "Brackenridge Foods", "Corvane Robotics", "Dellwyn Textiles", "Emberfield Energy",
-         "Farrowgate Media", "Glimmerbank Finance", "Hollowmere Optics", "Ironvale Logistics", "Junewood Pharma",
-         "Kestrelton Software", "Larkspire Mining"]
-PEOPLE = ["Maren Volkov", "Tobias Quill", "Ines Harrowby", "Dario Feld", "Sunniva Ortega", "Callum Brisk",
-          "Yelena Marsh", "Oskar Lindqvist", "Priya Vantongeren", "Hugo Castellane", "Ada Whitlock", "Nils Arkwright"]
-CITIES = ["Varnholm", "Quessaly", "Tirrendale", "Ostmarch", "Belvarro", "Kindleby", "Marrowick", "Sandcrest",
-          "Elvaport", "Greywater", "Luminor", "Pellacourt"]
-COUNTRIES = ["Norland", "Estovia", "Calberia", "Dunmark"]
-
-
-def corpus(seed: int = 11) -> tuple[dict[str, str], list[dict[str, str]]]:
-    rng = random.Random(seed)
-    cities = [{"name": c, "country": COUNTRIES[i % 4], "population": rng.randrange(40_000, 2_000_000)}
-              for i, c in enumerate(CITIES)]
-    firms = [{"name": n, "city": CITIES[(i * 5) % 12], "ceo": PEOPLE[i], "founded": rng.randrange(1950, 2000),
-              "employees": rng.randrange(150, 9000)} for i, n in enumerate(FIRMS)]
-    for i, firm in enumerate(firms):  # each firm acquired one other, some years after its founding
-        firm["target"] = firms[(i + 5) % 12]["name"]
-        firm["acquired"] = firm["founded"] + rng.randrange(5, 25)
-    docs = {}
-    for firm in firms:
-        docs[f"{firm['name'].lower().replace(' ', '-')}.txt"] = (
-            f"{firm['name']} is a company based in {firm['city']}. It was founded in {firm['founded']}. "
-            f"{firm['name']} employs {firm['employees']:,} people. Its chief executive is {firm['ceo']}. "
-            f"In {firm['acquired']}, {firm['name']} acquired {firm['target']}.")
-    for city in cities:
-        docs[f"city-{city['name'].lower()}.txt"] = (
-            f"{city['name']} is a city in {city['country']}. {city['name']} has a population of "
-            f"{city['population']:,} people.")
-    by_name = {f["name"]: f for f in firms}
-    population = {c["name"]: c["population"] for c in cities}
-    questions = []
-    order = list(range(12))
-    rng.shuffle(order)
-    for form in "ABCD":
-        for i in order[:8]:
-            firm = firms[i]
-            target = by_name[firm["target"]]
-            if form == "A":
-                q, a = f"How many people does the company that acquired {target['name']} employ?", firm["employees"]
-            elif form == "B":
-                q = f"What is the population of the city where {firm['ceo']}'s company is based?"
-                a = population[firm["city"]]
-            elif form == "C":
-                more = firm["employees"] >= target["employees"]
-                q = (f"How many {'more' if more else 'fewer'} employees does the company that acquired "
-                     f"{target['name']} have than {target['name']}?")
-                a = abs(firm["employees"] - target["employees"])
-            else:
-                q = f"How many years after it was founded did {firm['name']} acquire {target['name']}?"
-                a = firm["acquired"] - firm["founded"]
-            questions.append({"form": form, "question": q, "answer": str(a)})
-    return docs, questions
+from sutazai.learning.builtin_suites import multistep_corpus as corpus  # noqa: E402 - shared
 
 
 def run(planning: str, model: str | None, models_dir: Path, docs: dict[str, str],

@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import platform
-import random
 import re
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from sutazai.learning.builtin_suites import FIRST, SECOND, corpus  # the generated company set, shared
 from sutazai.runtime.processes import free_port
 
 ROOT = Path(__file__).resolve().parent
@@ -64,47 +64,6 @@ def gsm8k(limit: int) -> list[dict[str, str]]:
     docs = [json.loads(line)["doc"] for line in lines]
     docs.sort(key=lambda d: d["id"])
     return [{"question": d["question"], "answer": d["short_answer"]} for d in docs[:limit]]
-
-
-FIRST = ["Orvane", "Kestrel", "Lumora", "Brisk", "Tavern", "Quill", "Harbin", "Sable", "Mirel", "Ostrander",
-         "Vantor", "Pellow"]
-SECOND = ["Systems", "Biotech", "Foods", "Logistics", "Textiles", "Robotics", "Optics", "Energy", "Labs",
-          "Mining", "Media", "Marine"]
-CITIES = ["Tallinn", "Porto", "Lyon", "Gdansk", "Turku", "Bilbao", "Utrecht", "Graz", "Brno", "Cork", "Kaunas",
-          "Aarhus"]
-
-
-def corpus(seed: int = 7) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """Fictional company profiles and questions that each need two of them."""
-    rng = random.Random(seed)
-    firms = []
-    for i, (first, second) in enumerate(zip(FIRST, SECOND, strict=True)):
-        firms.append({"name": f"{first} {second}", "employees": rng.randrange(120, 9000),
-                      "founded": rng.randrange(1950, 2015), "city": CITIES[i]})
-    docs = {f"{f['name'].lower().replace(' ', '-')}.txt":
-            f"{f['name']} is a company based in {f['city']}. It was founded in {f['founded']}. "
-            f"{f['name']} employs {f['employees']:,} people." for f in firms}
-    questions = []
-    pairs = [(a, b) for a in firms for b in firms if a is not b]
-    rng.shuffle(pairs)
-    for a, b in pairs[:32]:
-        kind = len(questions) % 4
-        if kind == 0:
-            big, small = (a, b) if a["employees"] > b["employees"] else (b, a)
-            q = f"How many more employees does {big['name']} have than {small['name']}?"
-            answer = big["employees"] - small["employees"]
-        elif kind == 1:
-            q = f"How many employees do {a['name']} and {b['name']} have in total?"
-            answer = a["employees"] + b["employees"]
-        elif kind == 3:  # a name, not a number: outside the planner's arithmetic rules
-            q = f"Which company has more employees, {a['name']} or {b['name']}?"
-            answer = (a if a["employees"] > b["employees"] else b)["name"]
-        else:
-            old, new = (a, b) if a["founded"] < b["founded"] else (b, a)
-            q = f"How many years older is {old['name']} than {new['name']}?"
-            answer = new["founded"] - old["founded"]
-        questions.append({"question": q, "answer": str(answer)})
-    return docs, questions
 
 
 # ---- the stack ----------------------------------------------------------------------------

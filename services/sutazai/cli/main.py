@@ -42,6 +42,9 @@ def _add_account_commands() -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(groups_app, name="groups")
     app.add_typer(grants_app, name="grants")
+    from sutazai.cli.evals import eval_app
+
+    app.add_typer(eval_app, name="eval")
 
 
 _add_account_commands()

@@ -1,4 +1,4 @@
-"""HTTP adapter of the learning service: feedback on answers."""
+"""HTTP adapter of the learning service: feedback on answers, evaluation suites."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.learning.deps import Learning
-from sutazai.lib.deps import CurrentPrincipal
+from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
+from sutazai.lib.errors import PayloadTooLarge, ValidationFailed
 from sutazai.lib.security import credential_from
 
 router = APIRouter(prefix="/api/learning/v1", tags=["learning"])
@@ -58,3 +61,82 @@ async def list_feedback(principal: CurrentPrincipal, learning: Learning,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[FeedbackOut]:
     rows = await learning.feedback.visible(principal=principal, trace_id=trace_id, limit=limit)
     return [FeedbackOut.of(r) for r in rows]
+
+
+# -- evaluation suites ---------------------------------------------------------------------------
+
+MAX_SUITE_BYTES = 32 * 1024 * 1024
+SuiteName = Annotated[str, Path(min_length=1, max_length=63, description=SUITE_NAME_RULE)]
+Format = Annotated[Literal["jsonl", "csv"], Query(description="jsonl (one JSON object per line) or csv")]
+
+
+class SuiteOut(BaseModel):
+    suite_id: uuid.UUID
+    name: str
+    version: int
+    description: str
+    source: str
+    digest: str = Field(description="SHA-256 of the canonical cases")
+    cases: int
+    created_by: str
+    created_at: datetime
+    versions: int | None = None
+
+
+class CaseOut(BaseModel):
+    id: str
+    question: str
+    answer: str | list[str] | int | float
+    tolerance: int | float | None = None
+    collection: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class SuiteWithCases(SuiteOut):
+    items: list[CaseOut]
+
+
+@router.post("/suites/{name}", response_model=SuiteOut, status_code=201,
+             summary="Import a suite from JSON lines or CSV (the request body): a new version, or the newest "
+                     "one unchanged (200) when its cases are the same (admins)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/x-ndjson": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}}}})
+async def import_suite(name: SuiteName, request: Request, response: Response, admin: AdminPrincipal,
+                       learning: Learning, format: Format = "jsonl",  # noqa: A002 - the query parameter's name
+                       description: Annotated[str, Query(max_length=500)] = "",
+                       source: Annotated[str, Query(max_length=200)] = "import") -> SuiteOut:
+    body = await request.body()
+    if len(body) > MAX_SUITE_BYTES:
+        raise PayloadTooLarge(f"a suite file may be at most {MAX_SUITE_BYTES // 2**20} MB")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"the suite file is not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    imported = await learning.suites.import_suite(principal=admin, name=name, cases=parse(text, format),
+                                                  description=description, source=source)
+    if not imported.created:
+        response.status_code = 200
+    return SuiteOut.model_validate(imported.suite)
+
+
+@router.get("/suites", response_model=list[SuiteOut], summary="Every suite, newest version (admins)")
+async def list_suites(admin: AdminPrincipal, learning: Learning) -> list[SuiteOut]:  # noqa: ARG001
+    return [SuiteOut.model_validate(s) for s in await learning.suites.list_suites()]
+
+
+@router.get("/suites/{name}", response_model=SuiteWithCases, summary="A suite with its cases (admins)")
+async def get_suite(name: SuiteName, admin: AdminPrincipal, learning: Learning,
+                    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> SuiteWithCases:
+    row, cases = await learning.suites.suite(principal=admin, name=name, version=version)
+    return SuiteWithCases.model_validate({**row, "items": [c.to_json() for c in cases]})
+
+
+@router.get("/suites/{name}/export", response_class=PlainTextResponse,
+            summary="A suite as JSON lines or CSV, as it can be imported again (admins)")
+async def export_suite(name: SuiteName, admin: AdminPrincipal, learning: Learning, format: Format = "jsonl",  # noqa: A002
+                       version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> PlainTextResponse:
+    row, cases = await learning.suites.suite(principal=admin, name=name, version=version)
+    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    filename = f"{row['name']}-v{row['version']}.{format}"
+    return PlainTextResponse(render(cases, format), media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})

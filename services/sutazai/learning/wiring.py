@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sutazai.learning.feedback import FeedbackBook
 from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
+from sutazai.learning.suites import SuiteBook
 from sutazai.learning.traces import TraceReader
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.field_crypto import field_cipher
@@ -21,6 +22,7 @@ from sutazai.lib.wiring import Resources, ServiceComponents, identity_authentica
 class LearningComponents(ServiceComponents):
     settings: LearningSettings
     feedback: FeedbackBook
+    suites: SuiteBook
 
 
 async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
@@ -29,7 +31,8 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     return LearningComponents(resources=resources, settings=settings,
                               authenticator=identity_authenticator(settings, resources),
                               feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning),
-                                                    cipher=field_cipher(dict(os.environ), "learning")))
+                                                    cipher=field_cipher(dict(os.environ), "learning")),
+                              suites=SuiteBook(db=resources.db))
 
 
 def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:
