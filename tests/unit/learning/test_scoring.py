@@ -1,0 +1,59 @@
+"""Scoring is deterministic code: numbers within a tolerance, normalised text, any of several
+answers; and the run statistics (Wilson intervals, paired comparison)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from sutazai.learning.scoring import Outcome, compare, is_right, mcnemar_p, number_in, summary, wilson
+from sutazai.learning.suites import Case
+
+NUM = Case(case_id="n", question="How much?", numeric=Decimal(1250))
+PI = Case(case_id="p", question="Pi?", numeric=Decimal("3.14"), tolerance=Decimal("0.01"))
+TEXT = Case(case_id="t", question="Who?", answers=["Ada Lovelace", "Lovelace"])
+
+
+@pytest.mark.parametrize(("answer", "right"), [
+    ("The answer is 1,250.", True), ("$1250", True), ("It makes 1250 dollars. Earlier it made 900.", True),
+    ("1249", False), ("about twelve hundred", False), ("", False),
+])
+def test_numbers(answer: str, right: bool) -> None:
+    assert is_right(NUM, answer) is right
+
+
+def test_tolerance_and_abstention() -> None:
+    assert is_right(PI, "3.1416") and not is_right(PI, "3.2")
+    assert not is_right(NUM, "1250", abstained=True)
+    assert number_in("−7 degrees") == Decimal(-7)
+
+
+@pytest.mark.parametrize(("answer", "right"), [
+    ("Ada Lovelace.", True), ("It was Ada Lovelace, in 1843.", True), ("LOVELACE", True),
+    ("Ádá Lovelace", True), ("Charles Babbage. Not Lovelace.", False), ("Lovelaceian", False),
+])
+def test_text_any_of(answer: str, right: bool) -> None:
+    assert is_right(TEXT, answer) is right
+
+
+def test_summary_and_intervals() -> None:
+    outcomes = [Outcome("a", True, False, 1.0), Outcome("b", False, True, 3.0), Outcome("c", False, False, 2.0),
+                Outcome("d", True, False, 4.0)]
+    s = summary(outcomes)
+    assert (s["accuracy"], s["coverage"], s["accuracy_answered"]) == (0.5, 0.75, pytest.approx(2 / 3))
+    assert s["latency_p50_s"] == 2.5 and s["latency_p95_s"] == pytest.approx(3.85)
+    low, high = wilson(35, 100)
+    assert (round(low, 2), round(high, 2)) == (0.26, 0.45)  # the interval docs/benchmarks.md reports
+
+
+def test_paired_comparison() -> None:
+    a = [Outcome(str(i), i < 30, False) for i in range(100)]
+    b = [Outcome(str(i), i < 30 or 50 <= i < 65, False) for i in range(100)]
+    result = compare(a, b)
+    assert result["only_b"] == 15 and result["only_a"] == 0 and result["difference"] == pytest.approx(0.15)
+    low, high = result["difference_ci"]
+    assert 0.07 <= low < 0.15 < high <= 0.23 and result["mcnemar_p"] < 0.001
+    assert compare(a, a)["difference"] == 0 and compare(a, a)["mcnemar_p"] == 1.0
+    assert compare(a, b) == compare(a, b)  # fixed seed: the same runs, the same figures
+    assert mcnemar_p(5, 5) == 1.0 and mcnemar_p(0, 6) == pytest.approx(0.03125)
