@@ -176,9 +176,10 @@ class IdentityCore:
 
     @staticmethod
     def _manages(by: Principal, row: keys.ApiKeyRow) -> bool:
-        """An admin of the key's collections, or the user the key belongs to."""
+        """An admin of the key's collections, the user the key belongs to, or the key itself (a
+        key may revoke itself, as an evaluation run does with its own key when it ends)."""
         own = by.user_id is not None and row["user_id"] is not None and str(row["user_id"]) == by.user_id
-        return own or by.administers(row["collections"])
+        return own or by.key_id == row["key_id"] or by.administers(row["collections"])
 
     async def list_keys(self, *, include_revoked: bool, by: Principal) -> list[keys.ApiKeyRow]:
         """Every key for an admin of every collection; for others, the keys within the

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.learning.deps import Learning
+from sutazai.learning.runs import RunConfig
 from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 from sutazai.lib.errors import PayloadTooLarge, ValidationFailed
@@ -140,3 +141,92 @@ async def export_suite(name: SuiteName, admin: AdminPrincipal, learning: Learnin
     filename = f"{row['name']}-v{row['version']}.{format}"
     return PlainTextResponse(render(cases, format), media_type=media,
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# -- evaluation runs -----------------------------------------------------------------------------
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suite: str = Field(min_length=1, max_length=63)
+    version: int | None = Field(default=None, ge=1, description="default: the suite's newest version")
+    label: str = Field(default="", max_length=200, description="how the run is named in comparisons")
+    mode: Literal["pipeline", "bare"] = Field(default="pipeline", description="pipeline: the whole pipeline with "
+                                              "the model routes in force; bare: one model, chain of thought")
+    model: str | None = Field(default=None, max_length=200, description="the model of a bare run (/v1/models)")
+    samples: int | None = Field(default=None, ge=1, le=16)
+    abstain_below: float | None = Field(default=None, ge=0.0, le=1.0)
+    limit: int | None = Field(default=None, ge=1, le=100_000, description="only the first N cases")
+
+
+class RunOut(BaseModel):
+    run_id: uuid.UUID
+    suite: str
+    suite_version: int
+    label: str
+    config: dict[str, Any]
+    status: Literal["queued", "running", "done", "cancelled", "failed"]
+    total: int
+    finished: int
+    key_id: str | None
+    error: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: dict[str, Any] | None = None
+
+
+class ResultOut(BaseModel):
+    case_id: str
+    position: int
+    answer: str
+    correct: bool
+    abstained: bool
+    confidence: float | None
+    latency_s: float | None
+    tokens: int | None
+    trace_id: uuid.UUID | None
+    error: str | None
+    finished_at: datetime
+
+
+@router.post("/runs", response_model=RunOut, status_code=202, summary="Start an evaluation run: a suite against "
+             "a configuration, as a worker job with its own narrow key (admins)")
+async def start_run(body: RunIn, request: Request, admin: AdminPrincipal, learning: Learning) -> RunOut:
+    credential = credential_from(request)
+    if credential is None:  # pragma: no cover - the dependency required one
+        raise ValidationFailed("a credential is needed")
+    run = await learning.runs.start(principal=admin, credential=credential, suite=body.suite, version=body.version,
+                                    label=body.label, limit=body.limit,
+                                    config=RunConfig(mode=body.mode, model=body.model, samples=body.samples,
+                                                     abstain_below=body.abstain_below))
+    return RunOut.model_validate(await learning.runs.get(run_id=run["run_id"]))
+
+
+@router.get("/runs", response_model=list[RunOut], summary="Evaluation runs, newest first (admins)")
+async def list_runs(admin: AdminPrincipal, learning: Learning,  # noqa: ARG001
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RunOut]:
+    return [RunOut.model_validate(r) for r in await learning.runs.recent(limit=limit)]
+
+
+@router.get("/runs/compare", summary="Two runs of one suite compared case by case: accuracy difference (B - A) "
+            "with a paired bootstrap 95% interval and McNemar's exact test (admins)")
+async def compare_runs(admin: AdminPrincipal, learning: Learning,  # noqa: ARG001
+                       a: Annotated[uuid.UUID, Query()], b: Annotated[uuid.UUID, Query()]) -> dict[str, Any]:
+    return await learning.runs.compare(a=a, b=b)
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, summary="A run with its progress and summary (admins)")
+async def get_run(run_id: uuid.UUID, admin: AdminPrincipal, learning: Learning) -> RunOut:  # noqa: ARG001
+    return RunOut.model_validate(await learning.runs.get(run_id=run_id))
+
+
+@router.get("/runs/{run_id}/results", response_model=list[ResultOut], summary="A run's finished cases (admins)")
+async def run_results(run_id: uuid.UUID, admin: AdminPrincipal, learning: Learning) -> list[ResultOut]:  # noqa: ARG001
+    return [ResultOut.model_validate(r) for r in await learning.runs.results(run_id=run_id)]
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a run; its finished cases are kept "
+             "(admins)")
+async def cancel_run(run_id: uuid.UUID, admin: AdminPrincipal, learning: Learning) -> RunOut:  # noqa: ARG001
+    return RunOut.model_validate(await learning.runs.cancel(run_id=run_id))

@@ -4,18 +4,24 @@ dead-lettered with the reason, never silently dropped."""
 
 from __future__ import annotations
 
+import uuid
+
+from sutazai.learning.runs import RUN_EVENT
 from sutazai.learning.wiring import LearningComponents
-from sutazai.lib.bus import Handler
+from sutazai.lib.bus import Event, Handler
 from sutazai.lib.worker import Queue
 
-STREAM = "learning.jobs"
+STREAM = "learning.jobs"  # = runs.STREAM
 GROUP = "learning-workers"
 
 
 def handlers(components: LearningComponents) -> dict[str, Handler]:
-    """Event type -> handler, bound to the started service's components (none yet)."""
-    del components
-    return {}
+    """Event type -> handler, bound to the started service's components."""
+
+    async def run_cases(event: Event) -> None:
+        await components.runs.step(uuid.UUID(str(event.data["run_id"])))
+
+    return {RUN_EVENT: run_cases}
 
 
 def queues(components: LearningComponents) -> list[Queue]:

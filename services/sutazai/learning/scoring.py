@@ -7,6 +7,8 @@ model judging itself.
 - A text case is right when, after normalisation (case, accents, punctuation, the articles
   a/an/the, spacing), the answer's first sentence equals one of the accepted answers or contains
   it as whole words ("any of").
+- A bare model's chain of thought is scored on what follows its last "the answer is" (else its
+  last number, or its last sentence).
 - An abstention is never right, and counts as not answered.
 """
 
@@ -53,9 +55,27 @@ def number_in(text: str) -> Decimal | None:
     return None
 
 
-def is_right(case: Case, answer: str, *, abstained: bool = False) -> bool:
+_FINAL = re.compile(r"answer is[:\s]*(.+?)(?:\.(?:\s|$)|\n|$)", re.IGNORECASE)
+
+
+def final_answer(text: str) -> str:
+    """What a chain of thought concludes: after its last "the answer is", else its last sentence."""
+    found = _FINAL.findall(text)
+    if found:
+        return str(found[-1]).strip()
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    return sentences[-1] if sentences else ""
+
+
+def is_right(case: Case, answer: str, *, abstained: bool = False, bare: bool = False) -> bool:
     if abstained or not answer.strip():
         return False
+    if bare:
+        concluded = final_answer(answer)
+        if case.numeric is not None and number_in(concluded) is None:
+            found = _NUMBER.findall(answer)
+            concluded = found[-1] if found else ""
+        answer = concluded
     if case.numeric is not None:
         got = number_in(answer)
         return got is not None and abs(got - case.numeric) <= case.tolerance

@@ -10,7 +10,10 @@ from sutazai.lib.settings import CommonSettings
 class LearningSettings(CommonSettings):
     service_name: str = "learning"
     reasoning_url: str = Field(default="http://127.0.0.1:8080",
-                               description="where the reasoning service answers (to check a trace's access)")
+                               description="where the reasoning service answers (trace access, evaluation runs)")
+    inprocess_worker: bool = Field(default=True, description="run the evaluation worker inside the service "
+                                   "(embedded stack); Compose runs `sutazai worker learning`")
+    worker_claim_idle_ms: int = Field(default=120_000, ge=100)
 
 
 @lru_cache

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import tempfile
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sutazai.learning.feedback import FeedbackBook
+from sutazai.learning.runs import RunBook
 from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
 from sutazai.learning.suites import SuiteBook
@@ -16,6 +20,7 @@ from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
+from sutazai.lib.worker import Worker
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,16 +28,47 @@ class LearningComponents(ServiceComponents):
     settings: LearningSettings
     feedback: FeedbackBook
     suites: SuiteBook
+    runs: RunBook
 
 
 async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
     reasoning = ResilientClient(settings.reasoning_url, name="reasoning service", timeout=10.0)
     resources.on_close(reasoning.close)
-    return LearningComponents(resources=resources, settings=settings,
-                              authenticator=identity_authenticator(settings, resources),
-                              feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning),
-                                                    cipher=field_cipher(dict(os.environ), "learning")),
-                              suites=SuiteBook(db=resources.db))
+    # an evaluation case may take minutes on a small machine: its own client, a long timeout, no retry
+    asking = ResilientClient(settings.reasoning_url, name="reasoning service (evaluation)", timeout=900.0,
+                             attempts=1)
+    resources.on_close(asking.close)
+    identity = ResilientClient(settings.identity_url, name="identity service (run keys)", timeout=10.0)
+    resources.on_close(identity.close)
+    cipher = field_cipher(dict(os.environ), "learning")
+    suites = SuiteBook(db=resources.db)
+    components = LearningComponents(
+        resources=resources, settings=settings, authenticator=identity_authenticator(settings, resources),
+        feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher), suites=suites,
+        runs=RunBook(db=resources.db, suites=suites, reasoning=asking, identity=identity, bus=resources.bus,
+                     cipher=cipher))
+    if settings.inprocess_worker:
+        _start_worker(components)
+    return components
+
+
+def _start_worker(components: LearningComponents) -> None:
+    """The embedded stack runs the evaluation worker inside the service process."""
+    from sutazai.learning import jobs
+
+    resources = components.resources
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(Worker.of(queue, bus=resources.bus,
+                                           claim_idle_ms=components.settings.worker_claim_idle_ms,
+                                           heartbeat=Path(tempfile.gettempdir()) /
+                                           f"sutazai-learning-{os.getpid()}-{id(components):x}-{n}.heartbeat").run(stop))
+             for n, queue in enumerate(jobs.queues(components))]
+
+    async def shutdown() -> None:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    resources.on_close(shutdown)
 
 
 def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:

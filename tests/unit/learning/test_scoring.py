@@ -57,3 +57,14 @@ def test_paired_comparison() -> None:
     assert compare(a, a)["difference"] == 0 and compare(a, a)["mcnemar_p"] == 1.0
     assert compare(a, b) == compare(a, b)  # fixed seed: the same runs, the same figures
     assert mcnemar_p(5, 5) == 1.0 and mcnemar_p(0, 6) == pytest.approx(0.03125)
+
+
+def test_a_bare_chain_of_thought_is_scored_on_its_conclusion() -> None:
+    thought = "She has 16 eggs. She eats 3 and bakes 4, so 9 are left. 9 * 2 = 18. The answer is 18."
+    assert is_right(NUM_18, thought, bare=True) and not is_right(NUM_18, thought)  # the first sentence says 16
+    assert is_right(NUM_18, "16 - 7 = 9 eggs, 9 * $2 = $18", bare=True)
+    assert is_right(TEXT, "Babbage designed it. The answer is: Ada Lovelace.", bare=True)
+    assert not is_right(TEXT, "Ada Lovelace worked with Babbage. The answer is Babbage.", bare=True)
+
+
+NUM_18 = Case(case_id="e", question="Eggs?", numeric=Decimal(18))

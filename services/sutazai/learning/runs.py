@@ -1,0 +1,218 @@
+"""Evaluation runs: a suite against a configuration, as worker jobs.
+
+A run asks every case through the reasoning service — the whole pipeline (`mode="pipeline"`,
+with the model routes in force) or one model bare (`mode="bare"`, chain of thought through the
+OpenAI-compatible endpoint) — with a credential of its own: an API key made for the run at
+identity by the person who started it, limited to the suite's collections (never wider than that
+person), stored encrypted where Vault is configured, revoked when the run ends. Each case's
+result is committed as soon as it is scored, and the job proceeds a few cases per message, so a
+killed worker loses no finished case and the next worker goes on where it stopped. A cancelled
+run keeps its finished cases."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sutazai.learning.scoring import Outcome, compare, is_right, summary
+from sutazai.learning.store import runs as store
+from sutazai.learning.store import suites as suite_store
+from sutazai.learning.suites import Case, SuiteBook
+from sutazai.lib.access import Principal
+from sutazai.lib.bus import EventBus
+from sutazai.lib.db import Database
+from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, NotFound, ValidationFailed
+from sutazai.lib.field_crypto import FieldCipher, PlainFields
+from sutazai.lib.http_client import ResilientClient
+
+STREAM = "learning.jobs"
+RUN_EVENT = "eval.run"
+CASES_PER_MESSAGE = 4
+BARE_SYSTEM = "Answer the question. Think step by step, then end with 'The answer is <answer>.'"
+MODES = ("pipeline", "bare")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    mode: str = "pipeline"
+    model: str | None = None
+    samples: int | None = None
+    abstain_below: float | None = None
+    temperature: float = 0.0
+    seed: int = 0
+    max_tokens: int = 512
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class RunBook:
+    """Starts, runs, cancels and reports evaluation runs; knows nothing of HTTP."""
+
+    def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ResilientClient, identity: ResilientClient,
+                 bus: EventBus, cipher: FieldCipher | None = None) -> None:
+        self._db, self._suites, self._reasoning, self._identity = db, suites, reasoning, identity
+        self._bus, self._cipher = bus, cipher or PlainFields()
+
+    async def _models(self, credential: str) -> list[str]:
+        answer = await self._reasoning.request("GET", "/v1/models", headers={"Authorization": f"Bearer {credential}"})
+        if answer.status_code != 200:
+            raise DependencyUnavailable(f"the reasoning service did not list its models ({answer.status_code})")
+        return [m["id"] for m in answer.json().get("data", [])]
+
+    async def start(self, *, principal: Principal, credential: str, suite: str, version: int | None, label: str,
+                    config: RunConfig, limit: int | None) -> dict[str, Any]:
+        if config.mode not in MODES:
+            raise ValidationFailed(f"mode must be one of {', '.join(MODES)}")
+        row, cases = await self._suites.suite(principal=principal, name=suite, version=version)
+        cases = cases[:limit] if limit else cases
+        collections = sorted({c.collection for c in cases if c.collection})
+        outside = [c for c in collections if not principal.may_use(c)]
+        if outside:
+            raise Forbidden(f"this suite asks in collections your credential may not use: {', '.join(outside)}")
+        models = await self._models(credential)
+        if config.mode == "bare":
+            if not config.model or config.model not in models or config.model == "sutazai":
+                choices = ", ".join(m for m in models if m != "sutazai")
+                raise ValidationFailed(f"unknown model {config.model!r} for a bare run; the models are: {choices}")
+        elif config.model is not None:
+            raise ValidationFailed("a pipeline run uses the model routes in force (PUT /api/reasoning/v1/routes); "
+                                   "to measure one model alone, use mode 'bare' with that model")
+        run_id = uuid.uuid4()
+        async with self._db.connection() as conn:
+            run = await store.insert_run(conn=conn, run_id=run_id, suite_id=row["suite_id"],
+                                         label=label or f"{row['name']} v{row['version']} {config.mode}",
+                                         config=config.to_dict() | {"limit": limit}, total=len(cases),
+                                         created_by=principal.subject)
+        key_id, key = await self._run_key(credential, run_id, collections)
+        async with self._db.connection() as conn:
+            await store.set_credential(conn=conn, run_id=run_id, key_id=key_id, credential=await self._cipher.seal(key))
+        await self._bus.publish(STREAM, RUN_EVENT, {"run_id": str(run_id)})
+        return {**run, "key_id": key_id}
+
+    async def _run_key(self, credential: str, run_id: uuid.UUID, collections: list[str]) -> tuple[str, str]:
+        """A user key for the run, made by (and never wider than) the person who started it."""
+        answer = await self._identity.request(
+            "POST", "/api/identity/v1/keys", headers={"Authorization": f"Bearer {credential}"},
+            json={"name": f"evaluation run {run_id}", "role": "user", "collections": collections})
+        if answer.status_code != 201:
+            detail = answer.json().get("detail") if answer.headers.get("content-type", "").endswith("json") else None
+            raise DependencyUnavailable(f"identity did not make the run's key ({answer.status_code}: {detail})")
+        body = answer.json()
+        return str(body["key_id"]), str(body["api_key"])
+
+    async def _revoke(self, run: dict[str, Any], key: str | None) -> None:
+        if key and run.get("key_id"):
+            await self._identity.request("DELETE", f"/api/identity/v1/keys/{run['key_id']}",
+                                         headers={"Authorization": f"Bearer {key}"})
+
+    async def step(self, run_id: uuid.UUID) -> None:
+        """Run the next few cases of a run (the handler of one job message)."""
+        async with self._db.connection() as conn:
+            run = await store.get_run(conn=conn, run_id=run_id)
+            if run is None:
+                return
+            key = await self._cipher.open(run["credential"])
+            if run["status"] not in ("queued", "running") or key is None:
+                return
+            await store.set_status(conn=conn, run_id=run_id, status="running")
+            cases = [case_of(r) for r in await suite_store.suite_cases(conn=conn, suite_id=run["suite_id"])]
+            done = await store.finished_cases(conn=conn, run_id=run_id)
+        config = RunConfig(**{k: v for k, v in run["config"].items() if k != "limit"})
+        todo = [(n, c) for n, c in enumerate(cases[:run["total"]]) if c.case_id not in done]
+        for position, case in todo[:CASES_PER_MESSAGE]:
+            async with self._db.connection() as conn:
+                current = await store.get_run(conn=conn, run_id=run_id)
+            if current is None or current["status"] != "running":
+                return  # cancelled meanwhile: what is finished stays
+            result = await self._ask(case, config, key)
+            async with self._db.connection() as conn:
+                await store.insert_result(conn=conn, run_id=run_id, result={"case_id": case.case_id,
+                                                                             "position": position, **result})
+        if len(todo) > CASES_PER_MESSAGE:
+            await self._bus.publish(STREAM, RUN_EVENT, {"run_id": str(run_id)})
+            return
+        async with self._db.connection() as conn:
+            await store.set_status(conn=conn, run_id=run_id, status="done")
+        await self._revoke(run, key)
+
+    async def _ask(self, case: Case, config: RunConfig, key: str) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {key}"}
+        started = time.monotonic()
+        if config.mode == "bare":
+            response = await self._reasoning.request("POST", "/v1/chat/completions", headers=headers, json={
+                "model": config.model, "temperature": config.temperature, "seed": config.seed,
+                "max_tokens": config.max_tokens,
+                "messages": [{"role": "system", "content": BARE_SYSTEM}, {"role": "user", "content": case.question}]})
+        else:
+            options: dict[str, Any] = {"temperature": config.temperature, "seed": config.seed}
+            options |= {k: v for k, v in (("samples", config.samples), ("abstain_below", config.abstain_below))
+                        if v is not None}
+            response = await self._reasoning.request("POST", "/api/reasoning/v1/ask", headers=headers, json={
+                "question": case.question, "collection": case.collection, "options": options})
+        latency = time.monotonic() - started
+        if response.status_code >= 500:
+            raise DependencyUnavailable(f"the reasoning service answered {response.status_code}; the case is retried")
+        body = response.json()
+        if response.status_code != 200:  # the case itself was refused (e.g. too long): scored wrong, reason kept
+            return {"answer": "", "correct": False, "abstained": True, "confidence": None, "latency_s": latency,
+                    "tokens": None, "trace_id": None, "error": str(body.get("detail") or response.status_code)[:500]}
+        if config.mode == "bare":
+            text = body["choices"][0]["message"]["content"] or ""
+            return {"answer": text, "correct": is_right(case, text, bare=True), "abstained": False, "confidence": None,
+                    "latency_s": latency, "tokens": (body.get("usage") or {}).get("total_tokens"), "trace_id": None,
+                    "error": None}
+        abstained = bool(body["abstained"])
+        return {"answer": body["answer"], "correct": is_right(case, body["answer"], abstained=abstained),
+                "abstained": abstained, "confidence": body.get("confidence"), "latency_s": latency,
+                "tokens": (body.get("spent") or {}).get("tokens"), "trace_id": body["trace_id"], "error": None}
+
+    async def cancel(self, *, run_id: uuid.UUID) -> dict[str, Any]:
+        async with self._db.connection() as conn:
+            run = await store.get_run(conn=conn, run_id=run_id)
+            if run is None:
+                raise NotFound(f"no evaluation run {run_id}")
+            if not await store.set_status(conn=conn, run_id=run_id, status="cancelled"):
+                raise Conflict(f"run {run_id} is already {run['status']}; only a queued or running run can be "
+                               "cancelled")
+        await self._revoke(run, await self._cipher.open(run["credential"]))
+        return await self.get(run_id=run_id)
+
+    async def get(self, *, run_id: uuid.UUID) -> dict[str, Any]:
+        async with self._db.connection() as conn:
+            run = await store.get_run(conn=conn, run_id=run_id)
+            if run is None:
+                raise NotFound(f"no evaluation run {run_id}")
+            rows = await store.results(conn=conn, run_id=run_id)
+        public = {k: v for k, v in run.items() if k != "credential"}
+        return {**public, "summary": summary([outcome_of(r) for r in rows])}
+
+    async def recent(self, *, limit: int) -> list[dict[str, Any]]:
+        async with self._db.connection() as conn:
+            return [{k: v for k, v in r.items() if k != "credential"} for r in await store.list_runs(conn=conn,
+                                                                                                     limit=limit)]
+
+    async def results(self, *, run_id: uuid.UUID) -> list[dict[str, Any]]:
+        await self.get(run_id=run_id)
+        async with self._db.connection() as conn:
+            return await store.results(conn=conn, run_id=run_id)
+
+    async def compare(self, *, a: uuid.UUID, b: uuid.UUID) -> dict[str, Any]:
+        first, second = await self.get(run_id=a), await self.get(run_id=b)
+        if first["suite_id"] != second["suite_id"] and first["suite"] != second["suite"]:
+            raise ValidationFailed(f"runs of different suites ({first['suite']}, {second['suite']}) cannot be "
+                                   "compared case by case")
+        left = [outcome_of(r) for r in await self.results(run_id=a)]
+        right = [outcome_of(r) for r in await self.results(run_id=b)]
+        return {"a": first, "b": second, "comparison": compare(left, right)}
+
+
+def case_of(row: dict[str, Any]) -> Case:
+    return Case(case_id=row["case_id"], question=row["question"], answers=list(row["answers"]), numeric=row["numeric"],
+                tolerance=row["tolerance"], collection=row["collection"], tags=list(row["tags"]))
+
+
+def outcome_of(row: dict[str, Any]) -> Outcome:
+    return Outcome(row["case_id"], row["correct"], row["abstained"], row["latency_s"])

@@ -1,0 +1,73 @@
+"""SQL of evaluation runs and their per-case results."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from sutazai.learning.store import Conn
+
+
+async def insert_run(*, conn: Conn, run_id: uuid.UUID, suite_id: uuid.UUID, label: str, config: dict[str, Any],
+                     total: int, created_by: str) -> dict[str, Any]:
+    cur = await conn.execute(
+        """INSERT INTO learning.eval_runs (run_id, suite_id, label, config, status, total, created_by)
+           VALUES (%s, %s, %s, %s, 'queued', %s, %s) RETURNING *""",
+        (run_id, suite_id, label, Jsonb(config), total, created_by))
+    row = await cur.fetchone()
+    assert row is not None  # noqa: S101 - INSERT ... RETURNING yields the row
+    return row
+
+
+async def set_credential(*, conn: Conn, run_id: uuid.UUID, key_id: str | None, credential: str | None) -> None:
+    await conn.execute("UPDATE learning.eval_runs SET key_id = %s, credential = %s WHERE run_id = %s",
+                       (key_id, credential, run_id))
+
+
+_RUN = """SELECT r.*, s.name AS suite, s.version AS suite_version,
+                 (SELECT count(*) FROM learning.eval_results e WHERE e.run_id = r.run_id) AS finished
+          FROM learning.eval_runs r JOIN learning.eval_suites s USING (suite_id)"""
+
+
+async def get_run(*, conn: Conn, run_id: uuid.UUID) -> dict[str, Any] | None:
+    cur = await conn.execute(_RUN + " WHERE r.run_id = %s", (run_id,))
+    return await cur.fetchone()
+
+
+async def list_runs(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
+    cur = await conn.execute(_RUN + " ORDER BY r.created_at DESC LIMIT %s", (limit,))
+    return await cur.fetchall()
+
+
+async def set_status(*, conn: Conn, run_id: uuid.UUID, status: str, error: str | None = None,
+                     only_from: tuple[str, ...] = ("queued", "running")) -> bool:
+    """Move a run to `status` (finished ones stay as they are); the time it started or ended is set."""
+    cur = await conn.execute(
+        """UPDATE learning.eval_runs SET status = %s, error = coalesce(%s, error),
+               started_at = CASE WHEN %s = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+               finished_at = CASE WHEN %s IN ('done', 'cancelled', 'failed') THEN now() ELSE finished_at END,
+               credential = CASE WHEN %s IN ('done', 'cancelled', 'failed') THEN NULL ELSE credential END
+           WHERE run_id = %s AND status = ANY(%s)""",
+        (status, error, status, status, status, run_id, list(only_from)))
+    return cur.rowcount == 1
+
+
+async def finished_cases(*, conn: Conn, run_id: uuid.UUID) -> set[str]:
+    cur = await conn.execute("SELECT case_id FROM learning.eval_results WHERE run_id = %s", (run_id,))
+    return {row["case_id"] for row in await cur.fetchall()}
+
+
+async def insert_result(*, conn: Conn, run_id: uuid.UUID, result: dict[str, Any]) -> None:
+    await conn.execute(
+        """INSERT INTO learning.eval_results (run_id, case_id, position, answer, correct, abstained, confidence,
+                                              latency_s, tokens, trace_id, error)
+           VALUES (%(run_id)s, %(case_id)s, %(position)s, %(answer)s, %(correct)s, %(abstained)s, %(confidence)s,
+                   %(latency_s)s, %(tokens)s, %(trace_id)s, %(error)s)
+           ON CONFLICT (run_id, case_id) DO NOTHING""", {"run_id": run_id, **result})
+
+
+async def results(*, conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
+    cur = await conn.execute("SELECT * FROM learning.eval_results WHERE run_id = %s ORDER BY position", (run_id,))
+    return await cur.fetchall()

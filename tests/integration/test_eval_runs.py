@@ -1,0 +1,79 @@
+"""Evaluation runs as worker jobs on the real stack (PostgreSQL, Redis streams, the in-process
+learning worker, the reasoning pipeline on SmolLM2): a pipeline run and a bare-model run of the
+same suite, their summaries and their paired comparison, cancellation that keeps finished cases,
+the run's own key revoked at the end, and bad requests."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.integration.conftest import Platform
+
+CASES = [{"id": "mul", "question": "What is 12*(3+4)?", "answer": 84},
+         {"id": "add", "question": "What is 17 + 25?", "answer": 42},
+         {"id": "sub", "question": "What is 100 - 58?", "answer": 42}]
+
+
+def wait(client: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/api/learning/v1/runs/{run_id}").json()
+        if run["status"] in ("done", "cancelled", "failed"):
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(1)
+
+
+def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
+    suite = f"arith-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
+                      timeout=120) as client:
+        body = "".join(json.dumps(c) + "\n" for c in CASES).encode()
+        assert client.post(f"/api/learning/v1/suites/{suite}", content=body).status_code == 201
+
+        assert client.post("/api/learning/v1/runs", json={"suite": "no-such-suite"}).status_code == 404
+        routed = client.post("/api/learning/v1/runs", json={"suite": suite, "model": "x"})
+        assert routed.status_code == 422 and "mode 'bare'" in routed.json()["detail"]
+        unknown = client.post("/api/learning/v1/runs", json={"suite": suite, "mode": "bare", "model": "gpt-9"})
+        assert unknown.status_code == 422 and "unknown model 'gpt-9'" in unknown.json()["detail"]
+        model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
+
+        started = client.post("/api/learning/v1/runs", json={"suite": suite, "label": "pipeline"})
+        assert started.status_code == 202, started.text
+        assert started.json()["total"] == 3 and started.json()["status"] in ("queued", "running", "done")
+        pipeline = wait(client, started.json()["run_id"])
+        assert pipeline["status"] == "done" and pipeline["finished"] == 3, pipeline
+        summary = pipeline["summary"]
+        assert summary["cases"] == 3 and 0 <= summary["accuracy"] <= 1 and summary["latency_p50_s"] > 0
+        results = client.get(f"/api/learning/v1/runs/{pipeline['run_id']}/results").json()
+        assert [r["case_id"] for r in results] == ["mul", "add", "sub"]
+        assert all(r["trace_id"] for r in results if not r["error"])
+
+        bare = wait(client, client.post("/api/learning/v1/runs", json={"suite": suite, "mode": "bare", "model": model,
+                                                                       "label": "bare"}).json()["run_id"])
+        assert bare["status"] == "done" and bare["config"]["model"] == model
+        compared = client.get("/api/learning/v1/runs/compare", params={"a": bare["run_id"],
+                                                                       "b": pipeline["run_id"]}).json()
+        c = compared["comparison"]
+        assert c["cases"] == 3 and c["both_right"] + c["only_a"] + c["only_b"] + c["neither"] == 3
+        assert c["difference"] == (c["only_b"] - c["only_a"]) / 3 and 0 <= c["mcnemar_p"] <= 1
+
+        # each run asked with a key of its own, revoked when it ended
+        keys = {k["key_id"]: k for k in client.get("/api/identity/v1/keys", params={"include_revoked": True}).json()}
+        for run in (pipeline, bare):
+            assert keys[run["key_id"]]["revoked_at"] is not None and keys[run["key_id"]]["role"] == "user"
+
+        # cancelled halfway: finished cases stay, marked as the run's
+        cancelled_run = client.post("/api/learning/v1/runs", json={"suite": suite}).json()
+        cancelled = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        time.sleep(2)
+        after = client.get(f"/api/learning/v1/runs/{cancelled_run['run_id']}").json()
+        assert after["status"] == "cancelled" and after["finished"] <= 3
+        again = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
+        assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
