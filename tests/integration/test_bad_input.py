@@ -68,6 +68,27 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/learning/v1/feedback", {"json": {"trace_id": "00000000-0000-0000-0000-000000000000",
                                                     "rating": "up", "comment": NUL}}),
     ("POST", "/api/learning/v1/feedback", {"content": DEEP, "headers": {"content-type": "application/json"}}),
+    # users, sign-in, grants, SSO, suites and runs (this round)
+    ("POST", "/api/identity/v1/sessions", {"json": {"username": NUL, "password": "x"}}),
+    ("POST", "/api/identity/v1/sessions", {"json": {"username": "ann", "password": NUL}}),
+    ("POST", "/api/identity/v1/sessions", {"content": DEEP, "headers": {"content-type": "application/json"}}),
+    ("POST", "/api/identity/v1/users", {"json": {"username": NUL, "password": "a long enough passphrase"}}),
+    ("POST", "/api/identity/v1/users", {"json": {"username": "nul-pass", "password": f"long enough {NUL} pass"}}),
+    ("PUT", "/api/identity/v1/grants", {"json": {"user": NUL, "collection": "hr"}}),
+    ("PUT", "/api/identity/v1/grants", {"json": {"user": "nobody-here", "collection": NUL}}),
+    ("POST", "/api/identity/v1/groups", {"json": {"name": NUL}}),
+    ("PUT", "/api/identity/v1/directory-mappings", {"json": {"provider": "ldap", "external_group": NUL,
+                                                             "group": "nobody"}}),
+    ("POST", "/api/identity/v1/sso/oidc/callback", {"json": {"code": NUL, "state": NUL}}),
+    ("POST", "/api/learning/v1/suites/nul-suite",
+     {"content": ('{"question": "q", "answer": "' + NUL + '"}\n').encode()}),
+    ("POST", "/api/learning/v1/suites/deep-suite", {"content": DEEP}),
+    ("POST", "/api/learning/v1/suites/huge-suite", {"content": ('{"question": "q", "answer": ' + str(HUGE) +
+                                                                ', "tolerance": 1e999}\n').encode()}),
+    ("GET", "/api/learning/v1/suites/nul-suite", {"params": {"version": HUGE}}),
+    ("POST", "/api/learning/v1/runs", {"json": {"suite": NUL}}),
+    ("POST", "/api/learning/v1/runs", {"json": {"suite": "gsm8k", "limit": HUGE}}),
+    ("GET", "/api/learning/v1/runs/compare", {"params": {"a": "not-a-uuid", "b": NUL}}),
 ]
 
 

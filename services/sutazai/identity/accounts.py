@@ -69,21 +69,21 @@ async def hash_password(password: str) -> str:
 async def password_matches(stored: str | None, password: str) -> bool:
     def check() -> bool:
         try:
-            return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+            return _hasher.verify(stored or _decoy_hash(), password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 
     return await anyio.to_thread.run_sync(check)
 
 
-_DUMMY: list[str] = []
+_DECOY: list[str] = []
 
 
-def _dummy_hash() -> str:
+def _decoy_hash() -> str:
     """A hash to verify against when the user does not exist, so that the answer takes as long."""
-    if not _DUMMY:
-        _DUMMY.append(_hasher.hash(uuid.uuid4().hex))
-    return _DUMMY[0]
+    if not _DECOY:
+        _DECOY.append(_hasher.hash(uuid.uuid4().hex))
+    return _DECOY[0]
 
 
 @dataclass(frozen=True)

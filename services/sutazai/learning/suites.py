@@ -198,6 +198,9 @@ def _jsonl_records(text: str, problems: _Problems) -> Iterable[tuple[int, dict[s
         except json.JSONDecodeError as exc:
             problems.add(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
             continue
+        except RecursionError:
+            problems.add(number, "JSON nested too deeply; a case is one flat object")
+            continue
         if not isinstance(value, dict):
             problems.add(number, "each line must be a JSON object with at least 'question' and 'answer'")
             continue
