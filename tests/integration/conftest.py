@@ -28,6 +28,7 @@ entities itself; the NER extractor (the default) has its own tests in test_ner_e
 def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: dict[str, object] | None = None,
                        redis_url: str | None = None, common_overrides: dict[str, object] | None = None,
                        identity_overrides: dict[str, object] | None = None,
+                       learning_overrides: dict[str, object] | None = None,
                        **model_overrides: object):  # noqa: ANN201
     from sutazai.identity.app import PREFIXES as IDP
     from sutazai.identity.app import create_app as identity
@@ -60,7 +61,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
         ("reasoning", REP, reasoning(ReasoningSettings(**common, knowledge_url=f"http://127.0.0.1:{port}",
                                                        **model_overrides))),
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **knowledge_settings))),
-        ("learning", LEP, learning(LearningSettings(**common, reasoning_url=f"http://127.0.0.1:{port}"))),
+        ("learning", LEP, learning(LearningSettings(**common, reasoning_url=f"http://127.0.0.1:{port}",
+                                                  **(learning_overrides or {})))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
     ], fallback="web")

@@ -6,8 +6,12 @@ the run's own key revoked at the end, and bad requests."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,6 +46,10 @@ def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
         unknown = client.post("/api/learning/v1/runs", json={"suite": suite, "mode": "bare", "model": "gpt-9"})
         assert unknown.status_code == 422 and "unknown model 'gpt-9'" in unknown.json()["detail"]
         model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
+        for routes, message in (({"synthesize": "gpt-9"}, "unknown model 'gpt-9' for step kind 'synthesize'"),
+                                ({"dream": model}, "unknown step kind 'dream'")):
+            refused = client.post("/api/learning/v1/runs", json={"suite": suite, "routes": routes})
+            assert refused.status_code == 422 and message in refused.json()["detail"], refused.text
 
         started = client.post("/api/learning/v1/runs", json={"suite": suite, "label": "pipeline"})
         assert started.status_code == 202, started.text
@@ -69,7 +77,9 @@ def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
             assert keys[run["key_id"]]["revoked_at"] is not None and keys[run["key_id"]]["role"] == "user"
 
         # cancelled halfway: finished cases stay, marked as the run's
-        cancelled_run = client.post("/api/learning/v1/runs", json={"suite": suite}).json()
+        cancelled_run = client.post("/api/learning/v1/runs", json={"suite": suite,
+                                                                   "routes": {"synthesize": model}}).json()
+        assert cancelled_run["config"]["routes"] == {"synthesize": model}
         cancelled = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         time.sleep(2)
@@ -77,3 +87,51 @@ def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
         assert after["status"] == "cancelled" and after["finished"] <= 3
         again = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
         assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+
+
+SUTAZAI = str(Path(sys.executable).parent / "sutazai")
+
+
+def cli(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUTAZAI_URL": platform.url, "SUTAZAI_API_KEY": platform.admin_key, "COLUMNS": "200"}
+    return subprocess.run([SUTAZAI, "eval", *args], capture_output=True, text=True, env=env, timeout=900,
+                          check=False)
+
+
+def test_cli_runs_shows_and_compares(platform: Platform) -> None:
+    suite = f"cli-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
+                      timeout=60) as client:
+        body = "".join(json.dumps(c) + "\n" for c in CASES).encode()
+        assert client.post(f"/api/learning/v1/suites/{suite}", content=body).status_code == 201
+        model = next(m["id"] for m in client.get("/v1/models").json()["data"] if m["id"] != "sutazai")
+
+    first = cli(platform, "run", suite, "--label", "rules")
+    assert first.returncode == 0, first.stderr
+    assert "accuracy" in first.stdout and "3 of 3 cases" in first.stdout and "latency p50 / p95" in first.stdout
+    run_a = first.stderr.split("run ", 1)[1].split()[0]
+    second = cli(platform, "run", suite, "--label", "routed", "--route", f"synthesize={model}", "--no-wait")
+    assert second.returncode == 0, second.stderr
+    run_b = second.stdout.strip()
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
+                      timeout=60) as client:
+        assert wait(client, run_b)["status"] == "done"
+
+    listed = cli(platform, "runs")
+    assert listed.returncode == 0 and run_a in listed.stdout and run_b in listed.stdout
+    shown = cli(platform, "show", run_b, "--cases")
+    assert shown.returncode == 0 and "synthesize" in shown.stdout and all(c["id"] in shown.stdout for c in CASES)
+    compared = cli(platform, "compare", run_a, run_b)
+    assert compared.returncode == 0, compared.stderr
+    assert "3 cases in both" in compared.stdout and "difference B - A" in compared.stdout
+    assert "McNemar exact p" in compared.stdout
+
+    # bad arguments: one line that says what to fix, never a traceback
+    for args, message in ((("show", "not-a-run"), "is not a run id"),
+                          (("run", suite, "--route", "synthesize"), "is not KIND=MODEL"),
+                          (("run", "no-such-suite"), "no-such-suite"),
+                          (("run", suite, "--mode", "bare", "--model", "gpt-9"), "unknown model 'gpt-9'"),
+                          (("compare", run_a, str(uuid.uuid4())), "no evaluation run")):
+        refused = cli(platform, *args)
+        assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)
+        assert "Traceback" not in refused.stderr

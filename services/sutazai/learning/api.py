@@ -153,6 +153,8 @@ class RunIn(BaseModel):
     mode: Literal["pipeline", "bare"] = Field(default="pipeline", description="pipeline: the whole pipeline with "
                                               "the model routes in force; bare: one model, chain of thought")
     model: str | None = Field(default=None, max_length=200, description="the model of a bare run (/v1/models)")
+    routes: dict[str, str] | None = Field(default=None, max_length=8, description="a pipeline run's own model "
+                                          "per step kind (default: the routes in force)")
     samples: int | None = Field(default=None, ge=1, le=16)
     abstain_below: float | None = Field(default=None, ge=0.0, le=1.0)
     limit: int | None = Field(default=None, ge=1, le=100_000, description="only the first N cases")
@@ -199,7 +201,7 @@ async def start_run(body: RunIn, request: Request, admin: AdminPrincipal, learni
     run = await learning.runs.start(principal=admin, credential=credential, suite=body.suite, version=body.version,
                                     label=body.label, limit=body.limit,
                                     config=RunConfig(mode=body.mode, model=body.model, samples=body.samples,
-                                                     abstain_below=body.abstain_below))
+                                                     abstain_below=body.abstain_below, routes=body.routes))
     return RunOut.model_validate(await learning.runs.get(run_id=run["run_id"]))
 
 

@@ -43,6 +43,7 @@ class RunConfig:
     temperature: float = 0.0
     seed: int = 0
     max_tokens: int = 512
+    routes: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -56,11 +57,33 @@ class RunBook:
         self._db, self._suites, self._reasoning, self._identity = db, suites, reasoning, identity
         self._bus, self._cipher = bus, cipher or PlainFields()
 
-    async def _models(self, credential: str) -> list[str]:
-        answer = await self._reasoning.request("GET", "/v1/models", headers={"Authorization": f"Bearer {credential}"})
+    async def _catalogue(self, credential: str) -> tuple[dict[str, str], list[str]]:
+        """The routes in force (step kind -> model) and the models that may be named."""
+        answer = await self._reasoning.request("GET", "/api/reasoning/v1/routes",
+                                               headers={"Authorization": f"Bearer {credential}"})
         if answer.status_code != 200:
             raise DependencyUnavailable(f"the reasoning service did not list its models ({answer.status_code})")
-        return [m["id"] for m in answer.json().get("data", [])]
+        body = answer.json()
+        return dict(body["routes"]), list(body["models"])
+
+    async def _check(self, config: RunConfig, credential: str) -> None:
+        in_force, models = await self._catalogue(credential)
+        if config.mode == "bare":
+            if config.routes:
+                raise ValidationFailed("a bare run asks one model; routes apply to pipeline runs")
+            if not config.model or config.model not in models:
+                raise ValidationFailed(f"unknown model {config.model!r} for a bare run; the models are: "
+                                       f"{', '.join(models)}")
+            return
+        if config.model is not None:
+            raise ValidationFailed("a pipeline run uses the model routes in force or the run's own routes; to "
+                                   "measure one model alone, use mode 'bare' with that model")
+        for kind, model in (config.routes or {}).items():
+            if kind not in in_force:
+                raise ValidationFailed(f"unknown step kind {kind!r} in routes; the kinds are {', '.join(in_force)}")
+            if model not in models:
+                raise ValidationFailed(f"unknown model {model!r} for step kind {kind!r}; the models are: "
+                                       f"{', '.join(models)}")
 
     async def start(self, *, principal: Principal, credential: str, suite: str, version: int | None, label: str,
                     config: RunConfig, limit: int | None) -> dict[str, Any]:
@@ -72,14 +95,7 @@ class RunBook:
         outside = [c for c in collections if not principal.may_use(c)]
         if outside:
             raise Forbidden(f"this suite asks in collections your credential may not use: {', '.join(outside)}")
-        models = await self._models(credential)
-        if config.mode == "bare":
-            if not config.model or config.model not in models or config.model == "sutazai":
-                choices = ", ".join(m for m in models if m != "sutazai")
-                raise ValidationFailed(f"unknown model {config.model!r} for a bare run; the models are: {choices}")
-        elif config.model is not None:
-            raise ValidationFailed("a pipeline run uses the model routes in force (PUT /api/reasoning/v1/routes); "
-                                   "to measure one model alone, use mode 'bare' with that model")
+        await self._check(config, credential)
         run_id = uuid.uuid4()
         async with self._db.connection() as conn:
             run = await store.insert_run(conn=conn, run_id=run_id, suite_id=row["suite_id"],
@@ -148,8 +164,8 @@ class RunBook:
                 "messages": [{"role": "system", "content": BARE_SYSTEM}, {"role": "user", "content": case.question}]})
         else:
             options: dict[str, Any] = {"temperature": config.temperature, "seed": config.seed}
-            options |= {k: v for k, v in (("samples", config.samples), ("abstain_below", config.abstain_below))
-                        if v is not None}
+            options |= {k: v for k, v in (("samples", config.samples), ("abstain_below", config.abstain_below),
+                                          ("routes", config.routes)) if v is not None}
             response = await self._reasoning.request("POST", "/api/reasoning/v1/ask", headers=headers, json={
                 "question": case.question, "collection": case.collection, "options": options})
         latency = time.monotonic() - started

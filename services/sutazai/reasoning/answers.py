@@ -21,6 +21,7 @@ class AskOptions:
     max_tokens: int | None = None
     max_seconds: float | None = None
     today: str | None = None
+    routes: dict[str, str] | None = None
 
 
 @dataclass

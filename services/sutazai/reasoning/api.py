@@ -40,10 +40,13 @@ class Options(BaseModel):
     abstain_below: float | None = Field(default=None, ge=0.0, le=1.0,
                                         description="abstain when the confidence is lower")
     budget: BudgetIn = Field(default_factory=BudgetIn)
+    routes: dict[str, str] | None = Field(default=None, max_length=8, description=(
+        "model per step kind for this question only, e.g. {\"synthesize\": \"qwen2.5-coder-1.5b\"}; "
+        "kinds and models as GET /api/reasoning/v1/routes lists them"))
 
     def to_options(self) -> AskOptions:
         return AskOptions(temperature=self.temperature, seed=self.seed, samples=self.samples,
-                          abstain_below=self.abstain_below, **self.budget.model_dump())
+                          abstain_below=self.abstain_below, routes=self.routes, **self.budget.model_dump())
 
 
 class AskRequest(BaseModel):
@@ -147,7 +150,8 @@ async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
              responses={200: {"content": {"text/event-stream": {}}, "description": "a stream of events"}})
 async def ask_stream(body: AskRequest, request: Request, principal: CurrentPrincipal,
                      reasoner: ReasonerDep) -> EventSourceResponse:
-    reasoner.check(question=body.question, principal=principal, collection=body.collection)
+    reasoner.check(question=body.question, principal=principal, collection=body.collection,
+                   routes=body.options.routes)
     return EventSourceResponse(_events(reasoner, body, principal, credential_from(request)))
 
 

@@ -111,11 +111,13 @@ class Reasoner:
                 "Shorten it or split it into several questions")
         return text
 
-    def check(self, *, question: str, principal: Principal, collection: str | None) -> str:
-        """Refuse a request that cannot run (bad question, bad or forbidden collection) before
-        anything starts; returns the collection the question will be grounded in. Whether the
-        collection exists is the knowledge service's to say, when it is searched."""
+    def check(self, *, question: str, principal: Principal, collection: str | None,
+              routes: dict[str, str] | None = None) -> str:
+        """Refuse a request that cannot run (bad question, bad or forbidden collection, unknown
+        route) before anything starts; returns the collection the question will be grounded in.
+        Whether the collection exists is the knowledge service's to say, when it is searched."""
         self.check_question(question)
+        self._router.check(routes or {})
         return principal.collection(collection)
 
     async def ask(self, *, question: str, principal: Principal, collection: str | None, options: AskOptions,
@@ -123,6 +125,12 @@ class Reasoner:
                   replay_of: uuid.UUID | None = None) -> Answer:
         """Answer `question` (or abstain), recording the trace; see the module docstring."""
         text = self.check_question(question)
+        with self._router.overriding(options.routes):
+            return await self._ask(text, principal=principal, collection=collection, options=options,
+                                   credential=credential, emit=emit, replay_of=replay_of)
+
+    async def _ask(self, text: str, *, principal: Principal, collection: str | None, options: AskOptions,
+                   credential: str | None, emit: Emit, replay_of: uuid.UUID | None) -> Answer:
         searched = principal.collection(collection)
         budget = self._policy.budget(options)
         options = replace(options, today=options.today or dt.date.today().isoformat(),

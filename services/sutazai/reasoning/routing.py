@@ -6,7 +6,9 @@ the verify tool "verify" when they consult a model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 from sutazai.lib.db import Database
@@ -16,6 +18,7 @@ from sutazai.reasoning.store import routes as route_rows
 from sutazai.reasoning.tools.base import MODEL_KINDS
 
 ROUTED_KINDS = ("plan", *MODEL_KINDS, "verify")
+_REQUEST_ROUTES: ContextVar[Mapping[str, str] | None] = ContextVar("request_routes", default=None)
 
 
 class RouteStore(Protocol):
@@ -60,6 +63,19 @@ class ModelRouter:
         """The model for every routed kind (configured, overridden or the default)."""
         return {kind: self._routes.get(kind, self._default.chat_model) for kind in ROUTED_KINDS}
 
+    @contextmanager
+    def overriding(self, routes: Mapping[str, str] | None) -> Iterator[dict[str, str]]:
+        """Within the block (one request's task and the tasks it starts), `routes` take precedence
+        over the routes in force; yields the routes that apply. Unknown kinds or models are refused."""
+        token = _REQUEST_ROUTES.set(self.check(routes or {}))
+        try:
+            yield {kind: self._model_for(kind) for kind in ROUTED_KINDS}
+        finally:
+            _REQUEST_ROUTES.reset(token)
+
+    def _model_for(self, kind: str) -> str:
+        return (_REQUEST_ROUTES.get() or {}).get(kind) or self._routes.get(kind, self._default.chat_model)
+
     def check(self, routes: Mapping[str, str]) -> dict[str, str]:
         """`routes` if every kind and model is known, else ValidationFailed saying which is not."""
         available = self._available()
@@ -82,4 +98,4 @@ class ModelRouter:
         return self._default if name == self._default.chat_model else self._resolve(name)
 
     def __call__(self, kind: str) -> ModelBackend:
-        return self.by_name(self._routes.get(kind, self._default.chat_model))
+        return self.by_name(self._model_for(kind))

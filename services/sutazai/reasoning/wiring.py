@@ -11,7 +11,7 @@ from sutazai.lib.audit_client import AuditClient
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
-from sutazai.lib.models.factory import backend_for_model, shared_backend
+from sutazai.lib.models.factory import backend_for_model, llamacpp_model_file, shared_backend
 from sutazai.lib.models.guard import GuardedBackend
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
@@ -46,13 +46,17 @@ def policy_of(settings: ReasoningSettings) -> Policy:
 
 
 def model_router(settings: ReasoningSettings, default: ModelBackend, resources: Resources) -> ModelRouter:
-    """Routes to the default model or, on an Ollama host, to other models by name (each built
-    once by the model factory, behind its own circuit breaker)."""
+    """Routes to the default model or to the other models of SUTAZAI_EXTRA_MODELS: by name on an
+    Ollama host, by manifest name of an installed file on llama.cpp (each built once, on first use,
+    by the model factory, behind its own circuit breaker)."""
     built: dict[str, ModelBackend] = {}
     ollama = settings.model_backend is ModelBackendKind.ollama
 
+    def present(name: str) -> bool:
+        return ollama or llamacpp_model_file(settings, name) is not None
+
     def available() -> list[str]:
-        return [default.chat_model, *(m for m in settings.extra_models if ollama and m != default.chat_model)]
+        return [default.chat_model, *(m for m in settings.extra_models if m != default.chat_model and present(m))]
 
     def resolve(name: str) -> ModelBackend:
         if name not in built:

