@@ -7,6 +7,7 @@ Set SUTAZAI_TEST_SCREENSHOTS=docs/screenshots to refresh the screenshots in the 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -349,3 +350,54 @@ def test_a_user_signs_in_by_name_and_loses_access_when_the_grant_is_withdrawn(
     audit = cli.run("audit", "export")
     assert '"action": "grant.revoke"' in audit.stdout and '"action": "user.sign_in"' in audit.stdout
     page.context.close()
+
+
+def test_evaluations_page_runs_two_configurations_and_draws_the_comparison(
+        stack: tuple[CliStack, str], browser: Browser, page: Page, tmp_path: Path) -> None:
+    cli, key = stack
+    suite = tmp_path / "arith-ui.jsonl"
+    suite.write_text("".join(json.dumps({"id": f"q{n}", "question": f"What is {n + 12} * {n + 4}?",
+                                         "answer": (n + 12) * (n + 4)}) + "\n" for n in range(3)))
+    imported = cli.run("eval", "import", str(suite), extra=("--key", key))
+    assert imported.returncode == 0, imported.stderr
+
+    page.get_by_role("link", name="Evaluations").click()
+    expect(page.get_by_role("heading", name="Evaluations", exact=True)).to_be_visible()
+    expect(page.locator("form.start-run table")).to_contain_text("arith-ui")
+    page.get_by_label("Suite", exact=True).select_option("arith-ui")
+    page.get_by_label("Label").fill("pipeline")
+    page.get_by_role("button", name="Start run").click()
+    expect(page.locator(".form-status")).to_contain_text("Run pipeline started (3 cases)")
+    page.get_by_label("Configuration").select_option("bare")
+    expect(page.get_by_label("Model", exact=True)).to_be_visible()
+    page.get_by_label("Label").fill("bare model")
+    page.get_by_role("button", name="Start run").click()
+    expect(page.locator(".form-status")).to_contain_text("Run bare model started")
+    expect(page.locator("table.runs tbody tr")).to_have_count(2)
+    expect(page.locator("table.runs .status.done")).to_have_count(2, timeout=LONG)  # the page follows the runs
+    expect(page.locator("table.runs progress").first).to_have_attribute("value", "3")
+    expect(page.locator("table.runs tbody tr").filter(has_text="pipeline").locator("td").nth(4)).to_have_text(
+        re.compile(r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]"))  # accuracy with its interval
+
+    page.get_by_label("A: pipeline").check()
+    page.get_by_label("B: bare model").check()
+    page.get_by_role("button", name="Compare A and B").click()
+    expect(page).to_have_url(re.compile(r"#/evaluations/[0-9a-f-]{36}/[0-9a-f-]{36}$"))
+    comparison = page.locator("#comparison")
+    expect(comparison.locator("h2")).to_have_text("Comparison: pipeline (A) vs bare model (B)")
+    expect(comparison.locator(".verdict")).to_have_text(re.compile(r"better|No difference shown"))
+    expect(comparison.locator("table.contingency caption")).to_contain_text("3 cases both runs finished")
+    chart = comparison.get_by_role("img")
+    expect(chart).to_have_attribute("aria-label", re.compile(r"Accuracy of A \(pipeline\) \d+\.\d%.*difference B − A"))
+    expect(chart.locator("rect.bar-a")).to_have_count(1)
+    expect(chart.locator("rect.bar-b")).to_have_count(1)
+    expect(chart.locator("circle.diff")).to_have_count(1)
+    shot(page, "evaluations")
+
+    # a user without admin rights is not offered the page, and its API refuses them
+    user = watched_page(browser, Watch())
+    sign_in(user, cli.url, cli.create_key("user"))
+    expect(user.get_by_role("link", name="Evaluations")).to_be_hidden()
+    user.goto(cli.url + "/#/evaluations")
+    expect(user.locator("#main .error").first).to_be_visible()
+    user.context.close()

@@ -206,9 +206,15 @@ class RunBook:
         return {**public, "summary": summary([outcome_of(r) for r in rows])}
 
     async def recent(self, *, limit: int) -> list[dict[str, Any]]:
+        """The newest runs, each with its summary."""
         async with self._db.connection() as conn:
-            return [{k: v for k, v in r.items() if k != "credential"} for r in await store.list_runs(conn=conn,
-                                                                                                     limit=limit)]
+            runs = await store.list_runs(conn=conn, limit=limit)
+            rows = await store.outcomes_of(conn=conn, run_ids=[r["run_id"] for r in runs])
+        by_run: dict[uuid.UUID, list[Outcome]] = {}
+        for row in rows:
+            by_run.setdefault(row["run_id"], []).append(outcome_of(row))
+        return [{**{k: v for k, v in r.items() if k != "credential"}, "summary": summary(by_run.get(r["run_id"], []))}
+                for r in runs]
 
     async def results(self, *, run_id: uuid.UUID) -> list[dict[str, Any]]:
         await self.get(run_id=run_id)

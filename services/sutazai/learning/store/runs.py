@@ -71,3 +71,10 @@ async def insert_result(*, conn: Conn, run_id: uuid.UUID, result: dict[str, Any]
 async def results(*, conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
     cur = await conn.execute("SELECT * FROM learning.eval_results WHERE run_id = %s ORDER BY position", (run_id,))
     return await cur.fetchall()
+
+
+async def outcomes_of(*, conn: Conn, run_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The scored fields of every finished case of these runs (for their summaries)."""
+    cur = await conn.execute("SELECT run_id, case_id, correct, abstained, latency_s FROM learning.eval_results "
+                             "WHERE run_id = ANY(%s)", (run_ids,))
+    return await cur.fetchall()

@@ -3,12 +3,13 @@ import { api, whenSignedOut } from './api.js';
 import { announce, clear, errorBox, field, fill, h, openDialog } from './dom.js';
 import * as ask from './pages/ask.js';
 import * as documents from './pages/documents.js';
+import * as evaluations from './pages/evaluations.js';
 import * as system from './pages/system.js';
 import * as trace from './pages/trace.js';
 
 // The graph page brings Cytoscape.js (130 kB compressed): loaded only when first opened.
 const graph = { render: (root, ctx) => lazyRender(() => import('./pages/graph.js'), root, ctx) };
-const PAGES = { ask, documents, graph, system, trace };
+const PAGES = { ask, documents, graph, system, trace, evaluations };
 
 function lazyRender(load, root, ctx) {
   let inner = null;
@@ -150,6 +151,7 @@ function route() {
 
 function start() {
   nav.hidden = false;
+  nav.querySelector('[data-page="evaluations"]').hidden = session.role !== 'admin';
   showWho();
   route();
 }
