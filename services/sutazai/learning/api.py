@@ -1,4 +1,5 @@
-"""HTTP adapter of the learning service: feedback on answers, evaluation suites."""
+"""HTTP adapter of the learning service: feedback and corrections on answers, procedural memory
+(exemplars, demoted passages), evaluation suites and runs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sutazai.learning.deps import Learning
 from sutazai.learning.runs import RunConfig
 from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
+from sutazai.lib.access import CollectionName
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 from sutazai.lib.errors import PayloadTooLarge, ValidationFailed
 from sutazai.lib.security import credential_from
@@ -62,6 +64,151 @@ async def list_feedback(principal: CurrentPrincipal, learning: Learning,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[FeedbackOut]:
     rows = await learning.feedback.visible(principal=principal, trace_id=trace_id, limit=limit)
     return [FeedbackOut.of(r) for r in rows]
+
+
+# -- corrections and memory ----------------------------------------------------------------------
+
+ChunkId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\w:.-]+$")]
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trace_id: uuid.UUID = Field(description="the reasoning trace of the answer being corrected")
+    answer: str = Field(max_length=4000, description="the right answer to the question")
+    passage: ChunkId | None = Field(default=None, description="the chunk_id of a passage the answer was shown "
+                                    "that states the right answer")
+    wrong_passages: list[ChunkId] = Field(default_factory=list, max_length=20, description="chunk_ids of passages "
+                                          "that were wrong for this question (demoted for similar questions)")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PassageRef(BaseModel):
+    chunk_id: str
+    document_id: str | None = None
+    source: str | None = None
+    text: str
+
+
+class CorrectionOut(BaseModel):
+    id: uuid.UUID
+    trace_id: uuid.UUID
+    subject: str
+    collection: str
+    question: str
+    given_answer: str
+    answer: str
+    passage: PassageRef | None
+    wrong_passages: list[PassageRef]
+    note: str | None
+    status: Literal["pending", "approved", "rejected"]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    created_at: datetime
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ExemplarOut(BaseModel):
+    id: uuid.UUID
+    collection: str
+    question: str
+    answer: str
+    passage: PassageRef | None
+    origin: Literal["correction", "rating", "teacher"]
+    origin_id: str
+    trace_id: uuid.UUID | None
+    active: bool
+    created_by: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class MemoryExemplar(BaseModel):
+    id: uuid.UUID
+    question: str
+    answer: str
+    passage: PassageRef | None
+    origin: str
+
+
+class DemotionOut(BaseModel):
+    question: str
+    chunk_id: str
+
+
+class MemoryOut(BaseModel):
+    collection: str
+    exemplars: list[MemoryExemplar]
+    demotions: list[DemotionOut]
+
+
+@router.post("/corrections", response_model=CorrectionOut, status_code=201,
+             summary="Correct an answer you were given: the right answer, optionally the passage that shows it "
+                     "and passages that were wrong. Pending until an admin of the collection approves it (an "
+                     "admin's own correction is approved at once); approved, it becomes an exemplar")
+async def correct(body: CorrectionIn, request: Request, principal: CurrentPrincipal,
+                  learning: Learning) -> CorrectionOut:
+    credential = credential_from(request)
+    if credential is None:  # pragma: no cover - the dependency required one
+        raise ValidationFailed("a credential is needed")
+    row = await learning.memory.correct(principal=principal, credential=credential, trace_id=body.trace_id,
+                                        answer=body.answer, passage=body.passage, wrong_passages=body.wrong_passages,
+                                        note=body.note)
+    return CorrectionOut.model_validate(row)
+
+
+@router.get("/corrections", response_model=list[CorrectionOut], summary="Corrections, newest first: admins see "
+            "those in the collections they administer, others their own")
+async def list_corrections(principal: CurrentPrincipal, learning: Learning,
+                           status: Literal["pending", "approved", "rejected"] | None = None,
+                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CorrectionOut]:
+    rows = await learning.memory.corrections(principal=principal, status=status, limit=limit)
+    return [CorrectionOut.model_validate(r) for r in rows]
+
+
+@router.post("/corrections/{correction_id}/approve", response_model=CorrectionOut,
+             summary="Approve a pending correction: it becomes an exemplar and its wrong passages are demoted "
+                     "(admins of its collection; of two reviews at once exactly one wins)")
+async def approve_correction(correction_id: uuid.UUID, principal: CurrentPrincipal, learning: Learning,
+                             body: ReviewIn | None = None) -> CorrectionOut:
+    row = await learning.memory.review(principal=principal, correction_id=correction_id, approve=True,
+                                       note=body.note if body else None)
+    return CorrectionOut.model_validate(row)
+
+
+@router.post("/corrections/{correction_id}/reject", response_model=CorrectionOut,
+             summary="Reject a pending correction (admins of its collection)")
+async def reject_correction(correction_id: uuid.UUID, principal: CurrentPrincipal, learning: Learning,
+                            body: ReviewIn | None = None) -> CorrectionOut:
+    row = await learning.memory.review(principal=principal, correction_id=correction_id, approve=False,
+                                       note=body.note if body else None)
+    return CorrectionOut.model_validate(row)
+
+
+@router.get("/exemplars", response_model=list[ExemplarOut], summary="Exemplars in the collections you administer "
+            "(admins)")
+async def list_exemplars(admin: AdminPrincipal, learning: Learning, include_retired: bool = False,
+                         limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[ExemplarOut]:
+    rows = await learning.memory.exemplars(principal=admin, include_retired=include_retired, limit=limit)
+    return [ExemplarOut.model_validate(r) for r in rows]
+
+
+@router.delete("/exemplars/{exemplar_id}", status_code=204, summary="Retire an exemplar: the pipeline no longer "
+               "uses it (admins of its collection)")
+async def retire_exemplar(exemplar_id: uuid.UUID, admin: AdminPrincipal, learning: Learning) -> Response:
+    await learning.memory.retire(principal=admin, exemplar_id=exemplar_id)
+    return Response(status_code=204)
+
+
+@router.get("/memory", response_model=MemoryOut, summary="A collection's active exemplars and demoted passages, "
+            "as the reasoning service reads them for a question asked there (anyone who may use it)")
+async def memory(collection: Annotated[CollectionName, Query()], principal: CurrentPrincipal,
+                 learning: Learning) -> MemoryOut:
+    return MemoryOut.model_validate(await learning.memory.memory(principal=principal, collection=collection))
 
 
 # -- evaluation suites ---------------------------------------------------------------------------

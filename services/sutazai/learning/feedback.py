@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sutazai.learning.memory import MemoryBook
 from sutazai.learning.store import feedback as store
 from sutazai.learning.traces import TraceReader
 from sutazai.lib.access import Principal
@@ -27,8 +28,9 @@ class Recorded:
 class FeedbackBook:
     """Records and lists feedback; knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database, traces: TraceReader, cipher: FieldCipher | None = None) -> None:
-        self._db, self._traces = db, traces
+    def __init__(self, *, db: Database, traces: TraceReader, cipher: FieldCipher | None = None,
+                 memory: MemoryBook | None = None) -> None:
+        self._db, self._traces, self._memory = db, traces, memory
         self._cipher: FieldCipher = cipher or PlainFields()  # comments are encrypted at rest in Compose
 
     async def give(self, *, principal: Principal, credential: str | None, trace_id: uuid.UUID, rating: str,
@@ -44,6 +46,8 @@ class FeedbackBook:
                                                         rating=RATINGS[rating],
                                                         comment=await self._cipher.seal(text),
                                                         collection=trace.collection)
+        if self._memory is not None:  # a well-rated answer becomes an exemplar; a down-rating retires it
+            await self._memory.rated(principal=principal, trace=trace)
         return Recorded(row={**row, "comment": text}, created=inserted)
 
     async def visible(self, *, principal: Principal, trace_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:

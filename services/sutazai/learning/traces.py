@@ -5,7 +5,8 @@ exist."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sutazai.lib.errors import DependencyUnavailable, NotFound, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
@@ -18,6 +19,30 @@ class TraceRef:
     trace_id: uuid.UUID
     subject: str
     collection: str | None
+    question: str = ""
+    answer: str | None = None
+    abstained: bool = False
+    passages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """every passage the answer's steps were shown, by chunk id (chunk_id, document_id, source, text)"""
+
+
+def passages_in(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The passages a trace's steps found or were shown, and its citations, by chunk id."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def take(passage: Any) -> None:
+        if isinstance(passage, dict) and isinstance(passage.get("chunk_id"), str) and passage.get("text"):
+            found.setdefault(passage["chunk_id"], {k: passage.get(k) for k in ("chunk_id", "document_id", "source",
+                                                                                "text")})
+
+    for step in trace.get("steps") or []:
+        output = step.get("output") or {}
+        for name in ("passages", "considered", "cited"):
+            for passage in output.get(name) or [] if isinstance(output, dict) else []:
+                take(passage)
+    for citation in trace.get("citations") or []:
+        take(citation)
+    return found
 
 
 class TraceReader:
@@ -38,4 +63,6 @@ class TraceReader:
         if response.status_code != 200:
             raise DependencyUnavailable(f"reasoning service answered {response.status_code} for the trace")
         body = response.json()
-        return TraceRef(trace_id=trace_id, subject=str(body["subject"]), collection=body.get("collection"))
+        return TraceRef(trace_id=trace_id, subject=str(body["subject"]), collection=body.get("collection"),
+                        question=str(body.get("question") or ""), answer=body.get("answer"),
+                        abstained=bool(body.get("abstained")), passages=passages_in(body))

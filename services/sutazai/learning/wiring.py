@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sutazai.learning.feedback import FeedbackBook
+from sutazai.learning.memory import MemoryBook
 from sutazai.learning.runs import RunBook
 from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
@@ -29,6 +30,7 @@ class LearningComponents(ServiceComponents):
     feedback: FeedbackBook
     suites: SuiteBook
     runs: RunBook
+    memory: MemoryBook
 
 
 async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
@@ -42,9 +44,11 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     resources.on_close(identity.close)
     cipher = field_cipher(dict(os.environ), "learning")
     suites = SuiteBook(db=resources.db)
+    memory = MemoryBook(db=resources.db, traces=TraceReader(reasoning))
     components = LearningComponents(
         resources=resources, settings=settings, authenticator=identity_authenticator(settings, resources),
-        feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher), suites=suites,
+        feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher, memory=memory),
+        suites=suites, memory=memory,
         runs=RunBook(db=resources.db, suites=suites, reasoning=asking, identity=identity, bus=resources.bus,
                      cipher=cipher))
     if settings.inprocess_worker:

@@ -42,11 +42,15 @@ from sutazai.reasoning.steps import result_of
 from sutazai.reasoning.strategies import Outcome
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify, VerifyOutput
+from sutazai.reasoning.tools.base import Remembered
 from sutazai.reasoning.tools.knowledge import SearchOutput
+from sutazai.reasoning.tools.memory import RecallOutput, remembered
 from sutazai.reasoning.tools.modeltools import numbers_in
 from sutazai.reasoning.trace import Emit, TraceRecorder, TraceStore
 
 TRACE_STREAM = "reasoning.traces"
+RECALL = PlannedStep("m1", "recall", {}, purpose="recall approved answers to close questions and passages marked "
+                                                 "wrong for them")
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 __all__ = ["Answer", "AskOptions", "Policy", "Reasoner", "error_payload"]
 
@@ -143,13 +147,15 @@ class Reasoner:
                                  request_id=current_request_id(), replay_of=replay_of)
         await emit("trace", {"trace_id": str(trace_id), "budget": asdict(budget)})
         recorder = TraceRecorder(self._traces, trace_id, emit)
+        memory: dict[str, Remembered] = {"held": Remembered()}  # what the recall step found, for later steps
         executor = Executor(tools=self._tools, budget=budget, recorder=recorder.record,
                             context=lambda allowance: ToolContext(
                                 collection=searched, credential=credential, named=collection is not None,
-                                today=dt.date.fromisoformat(str(options.today)), max_tokens=allowance))
+                                today=dt.date.fromisoformat(str(options.today)), max_tokens=allowance,
+                                memory=memory["held"]))
         try:
             answer = await self._answer(recorder, executor, text, options, budget, named=collection is not None,
-                                        consult=credential is not None)
+                                        consult=credential is not None, memory=memory)
         except (ModelUnavailable, NotFound, Forbidden, DependencyUnavailable) as exc:
             await recorder.fail(status="failed", error=exc.detail, spend=executor.spend.to_dict())
             exc.extra["trace_id"] = str(trace_id)
@@ -163,11 +169,14 @@ class Reasoner:
         return answer
 
     async def _answer(self, recorder: TraceRecorder, executor: Executor, text: str, options: AskOptions,
-                      budget: Budget, *, named: bool, consult: bool) -> Answer:
+                      budget: Budget, *, named: bool, consult: bool, memory: dict[str, Remembered]) -> Answer:
         request = PlanRequest(question=text, has_knowledge=consult and wants_sources(text),
                               samples=int(options.samples or 1), temperature=options.temperature,
                               sample_temperature=self._policy.sample_temperature, seed=options.seed)
         started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+        recall_step = replace(RECALL, input={"question": text})
+        recall = await self._recall(executor, recall_step) if consult and wants_sources(text) else None
+        memory["held"] = remembered(result_of(recall, RecallOutput))
         plan, found = rules_plan(request), {}
         if request.has_knowledge:
             found = await self._retrieve_first(executor, plan, named=named)
@@ -175,9 +184,14 @@ class Reasoner:
             if not (main and main.passages):  # nothing in the collection about it: plan without it
                 plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
         plan = await self._model_plan(plan, request, found)
+        if recall is not None:  # the recall ran before anything else: it opens the plan and the trace
+            plan.steps.insert(0, recall_step)
+            found = {recall_step.id: recall, **found}
         plan = await recorder.plan(plan, self._tools, started=started, clock=clock)
         records = await executor.run(plan, done_before=found)
         outcome = plan.reader.read(records) if plan.reader else Outcome(failure="the plan has no strategy")
+        if memory["held"].passages:  # approved answers are sources the claims may be checked against
+            outcome.passages = list({p.chunk_id: p for p in [*memory["held"].passages, *outcome.passages]}.values())
         if outcome.text is None:
             return await self._abstain(recorder, executor, outcome, budget)
         verify = PlannedStep(f"s{len(plan.steps) + 1}", Verify.name, {
@@ -209,6 +223,13 @@ class Reasoner:
         chosen = proposed if proposed is not None else plan
         chosen.notes.append(note)
         return chosen
+
+    async def _recall(self, executor: Executor, step: PlannedStep) -> StepRecord | None:
+        """What memory holds for the question (when the recall tool is configured). A failed
+        recall is recorded and the question is answered without memory."""
+        if step.tool not in self._tools:
+            return None
+        return (await executor.prefetch([step]))[step.id]
 
     async def _retrieve_first(self, executor: Executor, plan: Plan, *, named: bool) -> dict[str, StepRecord]:
         """Run the knowledge plan's retrieval steps (all that depend on nothing, at once) before

@@ -12,6 +12,19 @@ class ReasoningSettings(ModelSettings):
     service_name: str = "reasoning"
     knowledge_url: str = Field(default="http://127.0.0.1:8080",
                                description="base URL of the knowledge service (HAProxy in Compose)")
+    learning_url: str = Field(default="http://127.0.0.1:8080",
+                              description="base URL of the learning service (procedural memory)")
+    memory: bool = Field(default=True, description="recall approved answers to close questions and demote passages "
+                                                   "marked wrong for them (from the learning service)")
+    memory_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0, description=(
+        "how close (cosine of question embeddings) a remembered question must be, besides naming the same "
+        "numbers and names, to be put to the judge"))
+    memory_judge: Literal["auto", "on", "off"] = Field(default="auto", description=(
+        "ask the model routed for 'verify' whether a close remembered question asks the same as the one asked: "
+        "auto (when its manifest entry suits verifying), on or off"))
+    memory_unjudged_similarity: float = Field(default=0.97, ge=0.0, le=1.0, description=(
+        "without a judge, how close a remembered question must be for its approved answer to be used"))
+    memory_exemplars: int = Field(default=3, ge=1, le=10, description="approved answers offered per question")
     max_question_chars: int = Field(default=4000, ge=1, le=100_000)
     samples: int = Field(default=3, ge=1, le=16, description="self-consistency samples per question")
     sample_temperature: float = Field(default=0.7, ge=0.0, le=2.0,

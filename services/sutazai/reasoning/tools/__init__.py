@@ -9,15 +9,17 @@ from sutazai.reasoning.tools.base import Tool, ToolContext, ToolFailed, Usage
 from sutazai.reasoning.tools.calculator import Calculator, Compare
 from sutazai.reasoning.tools.dates import DateCalculator
 from sutazai.reasoning.tools.knowledge import GraphLookup, GraphPath, KnowledgeClient, KnowledgeSearch
+from sutazai.reasoning.tools.memory import Recall
 from sutazai.reasoning.tools.modeltools import AskModel, ExtractValue, Formulate, Router
 
 __all__ = ["Tool", "ToolContext", "ToolFailed", "Usage", "build_tools"]
 
 
 def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str = "auto",
-                sandbox: Sandbox | None = None) -> dict[str, Tool]:
+                sandbox: Sandbox | None = None, recall: Recall | None = None) -> dict[str, Tool]:
     """Every tool, keyed by the name plans use. `verification` (auto, on, off): whether claims the
-    words cannot back are put to the model routed for "verify" (auto: when it suits verifying)."""
+    words cannot back are put to the model routed for "verify" (auto: when it suits verifying).
+    `recall` (procedural memory) runs first for every question that may use sources."""
 
     def verify_with_model() -> bool:
         if verification in ("on", "off"):
@@ -27,6 +29,6 @@ def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str 
     tools: list[Tool] = [
         KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(),
         DateCalculator(), Formulate(route), ExtractValue(route), AskModel(route), Synthesize(route),
-        Verify(route, use_model=verify_with_model),
+        Verify(route, use_model=verify_with_model), *([recall] if recall is not None else []),
     ]
     return {tool.name: tool for tool in tools}

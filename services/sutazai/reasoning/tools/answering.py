@@ -70,7 +70,7 @@ class Synthesize:
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, SynthesizeInput)
-        passages = unique_passages(data.passage_sets)[:MAX_SOURCES]
+        passages = unique_passages([list(ctx.memory.passages), *data.passage_sets])[:MAX_SOURCES]
         facts = [f for group in data.fact_sets for f in group][:10]
         if not passages and not facts:
             schema: dict[str, Any] = {"type": "object", "required": ["answer"],

@@ -34,11 +34,24 @@ class Usage:
         self.completion_tokens += result.completion_tokens
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """What procedural memory holds for this question (the recall step's result): passages made
+    of approved answers to close questions (and the passages those answers named), which
+    answer-writing tools put first among their sources; shots of question and answer for tools
+    that write arithmetic; and chunk ids marked wrong for close questions, which searches demote."""
+
+    passages: tuple[Any, ...] = ()
+    shots: tuple[tuple[str, str], ...] = ()
+    demoted: frozenset[str] = frozenset()
+
+
 @dataclass
 class ToolContext:
     """Per-request facts a tool may use: the caller's credential for other services, the
     collection (and whether the caller named it, so that it must exist), the trace's reference
-    date (so replays see the same 'today'), and a token allowance for model calls."""
+    date (so replays see the same 'today'), a token allowance for model calls, and what memory
+    recalled for the question."""
 
     collection: str | None
     credential: str | None
@@ -46,6 +59,7 @@ class ToolContext:
     named: bool = False
     max_tokens: int = 256
     usage: Usage = field(default_factory=Usage)
+    memory: Remembered = field(default_factory=Remembered)
 
 
 STEP_KINDS = ("plan", "retrieve", "extract", "compute", "synthesize", "verify")

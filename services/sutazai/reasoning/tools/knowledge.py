@@ -70,12 +70,17 @@ class KnowledgeSearch:
         self._client = client
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
+        """The top k passages; those marked wrong for a close question (memory's demotions) go
+        after every other, so they drop out when enough others were found."""
         data = expect(data, SearchInput)
         known = {"known": "true"} if ctx.named else {}  # a named collection must exist: 404 otherwise
-        body = await self._client.get("/search", ctx, q=data.query, k=data.k, **known)
-        return SearchOutput(passages=[
-            Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
-                    text=h["text"], score=h["score"]) for h in body["hits"]])
+        demoted = ctx.memory.demoted
+        k = min(data.k + len(demoted), 20) if demoted else data.k
+        body = await self._client.get("/search", ctx, q=data.query, k=k, **known)
+        found = [Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
+                         text=h["text"], score=h["score"]) for h in body["hits"]]
+        ranked = [p for p in found if p.chunk_id not in demoted] + [p for p in found if p.chunk_id in demoted]
+        return SearchOutput(passages=ranked[:data.k])
 
 
 class Fact(BaseModel):

@@ -83,7 +83,9 @@ class Formulate:
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, FormulateInput)
         messages = [ChatMessage("system", FORMULATE_SYSTEM)]
-        for question, expression in FORMULATE_SHOTS:
+        # approved answers to close questions (memory) come last, nearest the question
+        shots = FORMULATE_SHOTS + (() if data.values else ctx.memory.shots)
+        for question, expression in shots:
             messages += [ChatMessage("user", question),
                          ChatMessage("assistant", json.dumps({"expression": expression}))]
         question = data.question
@@ -129,6 +131,8 @@ class ExtractValue:
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, ExtractInput)
+        if ctx.memory.passages and data.about is None:  # approved answers to close questions first
+            data = data.model_copy(update={"passages": [*ctx.memory.passages, *data.passages]})
         relevant = relevant_sentences(data.target, data.passages, about=data.about)
         candidates = list(dict.fromkeys(n for sentence in relevant for n in numbers_in(sentence)))
         if not candidates:
