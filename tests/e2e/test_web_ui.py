@@ -213,6 +213,44 @@ def test_an_abstention_is_shown_plainly(corpus: dict[str, str], page: Page) -> N
     expect(page.get_by_role("heading", name="Best attempt (not an answer)")).to_be_visible()
 
 
+def test_a_correction_from_the_ask_page_and_its_review(stack: tuple[CliStack, str], corpus: dict[str, str],
+                                                       page: Page) -> None:
+    cli, key = stack
+    page.get_by_label("Collection").select_option(COLLECTION)
+    page.get_by_label("Question").fill("Who leads Tidewell Labs?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.locator(".answer-text")).to_be_visible(timeout=LONG)
+    page.get_by_role("button", name="Correct this answer…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("table.passages tbody tr").first).to_be_visible()
+    dialog.get_by_role("button", name="Send correction").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Write the right answer first.")
+    dialog.get_by_label("The right answer").fill("Mira Okafor leads Tidewell Labs.")
+    dialog.get_by_label(re.compile(r"^wrong: ")).first.check()
+    dialog.get_by_role("button", name="Send correction").click()
+    # an admin's own correction is approved as it is made
+    expect(page.locator("form.feedback .ok")).to_contain_text("Correction saved and approved")
+    exemplars = httpx.get(f"{cli.url}/api/learning/v1/exemplars", headers={"Authorization": f"Bearer {key}"}).json()
+    assert any(e["answer"] == "Mira Okafor leads Tidewell Labs." for e in exemplars)
+
+    # a user's correction waits for review on the Evaluations page
+    user = cli.create_key("user")
+    auth = {"Authorization": f"Bearer {user}"}
+    asked = httpx.post(f"{cli.url}/api/reasoning/v1/ask", headers=auth, timeout=600, json={
+        "question": "When did Brightwater Analytics acquire Tidewell Labs?", "collection": COLLECTION}).json()
+    made = httpx.post(f"{cli.url}/api/learning/v1/corrections", headers=auth, json={
+        "trace_id": asked["trace_id"], "answer": "In 2021."})
+    assert made.status_code == 201 and made.json()["status"] == "pending"
+    page.get_by_role("link", name="Evaluations").click()
+    review = page.locator("#review")
+    expect(review.get_by_role("heading")).to_have_text("Corrections to review (1)")
+    expect(review).to_contain_text("In 2021.")
+    shot(page, "corrections")
+    review.get_by_role("button", name="Approve").click()
+    expect(review.get_by_role("heading")).to_have_text("Corrections to review (0)")
+    assert httpx.get(f"{cli.url}/api/learning/v1/corrections", headers=auth).json()[0]["status"] == "approved"
+
+
 def test_graph_explorer_expands_filters_and_shows_sources(corpus: dict[str, str], page: Page) -> None:
     page.get_by_role("link", name="Graph").click()
     page.get_by_label("Collection").select_option(COLLECTION)

@@ -7,7 +7,11 @@ what; a well-rated answer becomes an exemplar and a down-rating retires it; bad 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,3 +149,46 @@ def test_ratings_make_and_retire_exemplars_and_one_of_two_reviews_wins(platform:
         assert sorted(asyncio.run(both())) == [200, 409]
         exemplars = [e for e in admin.get("/api/learning/v1/exemplars").json() if e["origin_id"] == correction]
         assert len(exemplars) == 1
+
+
+SUTAZAI = str(Path(sys.executable).parent / "sutazai")
+
+
+def cli(platform: Platform, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUTAZAI_URL": platform.url, "SUTAZAI_API_KEY": key, "COLUMNS": "250"}
+    return subprocess.run([SUTAZAI, "feedback", *args], capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
+
+
+def test_the_feedback_cli(platform: Platform) -> None:
+    collection = f"cli-{uuid.uuid4().hex[:6]}"
+    user_key = asyncio.run(create_key(platform.backends, "user", [collection]))
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        ingest_text(admin, DOCS["quillfeather.txt"], source="q.txt", collection=collection)
+    with httpx.Client(base_url=platform.url, headers=auth(user_key), timeout=300) as user:
+        asked = user.post("/api/reasoning/v1/ask", json={"question": ASKED, "collection": collection})
+        trace = asked.json()["trace_id"]
+
+    made = cli(platform, user_key, "correct", trace, "--answer", "Odile Brandvik", "--note", "from the board minutes")
+    assert made.returncode == 0 and "pending" in made.stdout, made.stderr
+    correction = made.stdout.split()[1]
+    listed = cli(platform, user_key, "corrections", "--status", "pending")
+    assert listed.returncode == 0 and correction in listed.stdout and "Odile Brandvik" in listed.stdout
+    refused = cli(platform, user_key, "approve", correction)
+    assert refused.returncode == 1 and "only an admin of collection" in refused.stderr
+    approved = cli(platform, platform.admin_key, "approve", correction, "--note", "checked")
+    assert approved.returncode == 0 and "approved" in approved.stdout, approved.stderr
+    shown = cli(platform, platform.admin_key, "exemplars")
+    assert shown.returncode == 0 and "Odile Brandvik" in shown.stdout
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=60) as admin:
+        exemplar = next(e["id"] for e in admin.get("/api/learning/v1/exemplars").json() if e["origin_id"] == correction)
+    assert cli(platform, platform.admin_key, "retire", exemplar).returncode == 0
+    assert "retired" in cli(platform, platform.admin_key, "exemplars", "--retired").stdout
+
+    for args, message in ((("correct", "not-a-trace", "--answer", "x"), "is not a trace id"),
+                          (("correct", trace, "--answer", " "), "empty"),
+                          (("rate", trace, "sideways"), "up or down"),
+                          (("corrections", "--status", "maybe"), "pending, approved or rejected"),
+                          (("approve", str(uuid.uuid4())), "no correction")):
+        bad = cli(platform, user_key, *args)
+        assert bad.returncode != 0 and message in bad.stderr and "Traceback" not in bad.stderr, (args, bad.stderr)

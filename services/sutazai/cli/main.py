@@ -45,6 +45,9 @@ def _add_account_commands() -> None:
     from sutazai.cli.evals import eval_app
 
     app.add_typer(eval_app, name="eval")
+    from sutazai.cli.feedback import feedback_app
+
+    app.add_typer(feedback_app, name="feedback")
 
 
 _add_account_commands()

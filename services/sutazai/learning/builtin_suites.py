@@ -227,8 +227,21 @@ def multistep_corpus(seed: int = 11) -> tuple[dict[str, str], list[dict[str, str
             else:
                 q = f"How many years after it was founded did {firm['name']} acquire {target['name']}?"
                 a = firm["acquired"] - firm["founded"]
-            questions.append({"form": form, "question": q, "answer": str(a)})
+            questions.append({"form": form, "question": q, "answer": str(a), "paraphrase": _paraphrase(
+                form, firm, target, more=firm["employees"] >= target["employees"])})
     return docs, questions
+
+
+def _paraphrase(form: str, firm: dict[str, Any], target: dict[str, Any], *, more: bool) -> str:
+    """The same question in other words (held out: a suite of its own, never corrected)."""
+    if form == "A":
+        return f"What is the number of employees at the firm that bought {target['name']}?"
+    if form == "B":
+        return f"How many people live in the city that is home to the company led by {firm['ceo']}?"
+    if form == "C":
+        return (f"The company that acquired {target['name']} has how many {'more' if more else 'fewer'} staff than "
+                f"{target['name']}?")
+    return f"{firm['name']} bought {target['name']} how many years after {firm['name']} was established?"
 
 
 
@@ -242,10 +255,24 @@ def multistep(cache: Path | None = None, say: Callable[[str], object] = lambda _
                       "eval-multistep", docs)
 
 
+def multistep_paraphrases(cache: Path | None = None,  # noqa: ARG001
+                          say: Callable[[str], object] = lambda _: None) -> BuiltSuite:  # noqa: ARG001
+    """The multistep questions in other words, each tagged with the case it paraphrases: the
+    held-out half of a measurement of corrections (correct the multistep answers, measure here)."""
+    docs, questions = multistep_corpus()
+    cases = [{"id": f"multistep-para-{n:02d}", "question": q["paraphrase"], "answer": _typed(q["answer"]),
+              "collection": "eval-multistep",
+              "tags": ["multistep", "paraphrase", f"form-{q['form']}", f"paraphrase-of:multistep-{n:02d}"]}
+             for n, q in enumerate(questions)]
+    return BuiltSuite("multistep-paraphrases", "The multistep questions in other words (held out from corrections)",
+                      cases, "eval-multistep", docs)
+
+
 def _typed(answer: str) -> int | str:
     """A whole number as a number (scored numerically), anything else as text."""
     return int(answer) if answer.lstrip("-").isdigit() else answer
 
 
 BUILTIN: dict[str, Callable[..., BuiltSuite]] = {
-    "gsm8k": gsm8k, "squad-shifts": squad_shifts, "companies": companies, "multistep": multistep}
+    "gsm8k": gsm8k, "squad-shifts": squad_shifts, "companies": companies, "multistep": multistep,
+    "multistep-paraphrases": multistep_paraphrases}

@@ -36,9 +36,10 @@ def passages_in(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                                                                 "text")})
 
     for step in trace.get("steps") or []:
-        output = step.get("output") or {}
+        output = step.get("output")
         for name in ("passages", "considered", "cited"):
-            for passage in output.get(name) or [] if isinstance(output, dict) else []:
+            found_there = output.get(name) if isinstance(output, dict) else None
+            for passage in found_there if isinstance(found_there, list) else []:
                 take(passage)
     for citation in trace.get("citations") or []:
         take(citation)

@@ -68,3 +68,15 @@ def test_a_bare_chain_of_thought_is_scored_on_its_conclusion() -> None:
 
 
 NUM_18 = Case(case_id="e", question="Eggs?", numeric=Decimal(18))
+
+
+def test_passages_are_read_from_any_step_shape() -> None:
+    from sutazai.learning.traces import passages_in
+
+    trace = {"steps": [
+        {"output": {"passages": [{"chunk_id": "c1", "document_id": "d", "source": "a.txt", "text": "A."}]}},
+        {"output": {"exemplars": [], "demoted": [], "considered": 3}},  # a recall step: numbers, not passages
+        {"output": {"considered": [{"chunk_id": "c2", "text": "B."}, {"chunk_id": 7}, "junk"], "cited": None}},
+        {"output": None}, {"output": ["not", "a", "dict"]}, {}],
+        "citations": [{"chunk_id": "c3", "document_id": "d", "source": "c.txt", "text": "C."}]}
+    assert sorted(passages_in(trace)) == ["c1", "c2", "c3"]

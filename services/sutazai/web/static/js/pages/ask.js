@@ -1,7 +1,7 @@
 // Ask: a question, the plan and steps as they stream in, then the answer with citations,
 // confidence, abstention, feedback and a link to the full trace.
 import { api, stream } from '../api.js';
-import { announce, append, clear, errorBox, field, h, passageDialog } from '../dom.js';
+import { announce, append, clear, errorBox, field, fill, h, openDialog, passageDialog } from '../dom.js';
 import { collectionSelect, confidenceBadge, pageHeader } from './common.js';
 
 export function render(root) {
@@ -174,9 +174,11 @@ function feedbackForm(traceId) {
   };
   up.addEventListener('click', () => choose('up'));
   down.addEventListener('click', () => choose('down'));
+  const fix = h('button', { type: 'button', class: 'ghost' }, 'Correct this answer…');
+  fix.addEventListener('click', () => correctionDialog(traceId, status));
   const form = h('form', { class: 'feedback', 'aria-label': 'Feedback on this answer' },
     h('div', { class: 'row' }, h('span', {}, 'Was this useful?'), up, down),
-    field('Comment', comment), send, status);
+    field('Comment', comment), h('div', { class: 'row' }, send, fix), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clear(status);
@@ -192,4 +194,56 @@ function feedbackForm(traceId) {
     }
   });
   return form;
+}
+
+// A correction: the right answer, optionally the passage that shows it and passages that were
+// wrong for the question (from the answer's own search steps). An admin of the collection reviews it;
+// approved, the pipeline uses it when the same question is asked again, in any words.
+async function correctionDialog(traceId, outerStatus) {
+  const answer = h('textarea', { name: 'answer', rows: 2, maxlength: 4000 });
+  const status = h('div', { class: 'form-status', role: 'status' });
+  const list = h('div', { class: 'correction-passages' }, h('p', { class: 'muted' }, 'Loading the passages…'));
+  const save = h('button', { type: 'submit', class: 'primary' }, 'Send correction');
+  const form = h('form', { class: 'correction' },
+    field('The right answer', answer, 'What the answer should have said.'),
+    h('fieldset', {}, h('legend', {}, 'Passages this answer was shown (optional)'), list), save, status);
+  const dialog = openDialog('Correct this answer', form, { wide: true });
+  answer.focus();
+  try {
+    const trace = await api(`/api/reasoning/v1/traces/${traceId}`);
+    const seen = new Map();
+    for (const step of trace.steps) {
+      for (const p of (step.output && step.output.passages) || []) if (!seen.has(p.chunk_id)) seen.set(p.chunk_id, p);
+    }
+    fill(list, seen.size ? h('table', { class: 'passages' },
+      h('thead', {}, h('tr', {}, ['Shows the right answer', 'Wrong for this question', 'Passage'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, [...seen.values()].map((p) => h('tr', {},
+        h('td', {}, h('input', { type: 'radio', name: 'shows', value: p.chunk_id, 'aria-label': `shows the answer: ${p.source}` })),
+        h('td', {}, h('input', { type: 'checkbox', name: 'wrong', value: p.chunk_id, 'aria-label': `wrong: ${p.source}` })),
+        h('td', {}, h('strong', {}, p.source), ' — ', p.text.slice(0, 200))))))
+      : h('p', { class: 'muted' }, 'This answer used no passages.'));
+  } catch (err) {
+    fill(list, errorBox(`the passages could not be listed: ${err.message}`));
+  }
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clear(status);
+    if (!answer.value.trim()) { status.append(errorBox('Write the right answer first.')); answer.focus(); return; }
+    const shows = form.querySelector('input[name="shows"]:checked');
+    const wrong = [...form.querySelectorAll('input[name="wrong"]:checked')].map((i) => i.value);
+    save.disabled = true;
+    try {
+      const made = await api('/api/learning/v1/corrections', { method: 'POST', body: {
+        trace_id: traceId, answer: answer.value, passage: shows ? shows.value : null, wrong_passages: wrong } });
+      dialog.close();
+      const text = made.status === 'approved' ? 'Correction saved and approved: it is used from the next question on.'
+        : 'Correction saved: an admin of the collection reviews it.';
+      fill(outerStatus, h('p', { class: 'ok' }, text));
+      announce(text);
+    } catch (err) {
+      status.append(errorBox(err.message));
+    } finally {
+      save.disabled = false;
+    }
+  });
 }

@@ -17,7 +17,9 @@ export function render(root, ctx) {
   const runs = h('section', { class: 'card', 'aria-labelledby': 'runs-title' },
     h('div', { class: 'section-head' }, h('h2', { id: 'runs-title' }, 'Runs')), h('p', { class: 'muted' }, 'Loading…'));
   const comparison = h('section', { class: 'card', id: 'comparison', 'aria-labelledby': 'compare-title', hidden: true });
-  root.append(pageHeader('Evaluations', refresh), suites, runs, comparison);
+  const review = h('section', { class: 'card', id: 'review', 'aria-labelledby': 'review-title' },
+    h('h2', { id: 'review-title' }, 'Corrections to review'), h('p', { class: 'muted' }, 'Loading…'));
+  root.append(pageHeader('Evaluations', refresh), comparison, review, suites, runs);
   let alive = true;
   let timer = null;
   const chosen = { a: null, b: null };
@@ -112,10 +114,45 @@ export function render(root, ctx) {
     }
   };
 
-  const load = () => { loadSuites(); loadRuns(); loadComparison(); };
+  const loadReview = async () => {
+    let pending;
+    try {
+      pending = await api('/api/learning/v1/corrections?status=pending&limit=200');
+    } catch (err) {
+      if (alive) fill(review, h('h2', { id: 'review-title' }, 'Corrections to review'), errorBox(err.message));
+      return;
+    }
+    if (!alive) return;
+    fill(review, h('h2', { id: 'review-title' }, `Corrections to review (${pending.length})`),
+      pending.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'corrections' },
+        h('thead', {}, h('tr', {}, ['Question', 'Answer given', 'Corrected to', 'By', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, pending.map((c) => reviewRow(c, loadReview)))))
+        : h('p', { class: 'muted' }, 'None pending. People correct answers from the Ask page; an approved correction is used for the same question, in any words.'));
+  };
+
+  const load = () => { loadSuites(); loadRuns(); loadComparison(); loadReview(); };
   refresh.addEventListener('click', load);
   load();
   return () => { alive = false; clearTimeout(timer); };
+}
+
+function reviewRow(c, reload) {
+  const act = (approve) => async () => {
+    try {
+      await api(`/api/learning/v1/corrections/${c.id}/${approve ? 'approve' : 'reject'}`, { method: 'POST', body: {} });
+      announce(`Correction ${approve ? 'approved' : 'rejected'}.`);
+    } catch (err) {
+      announce(err.message);
+    }
+    reload();
+  };
+  const wrong = (c.wrong_passages || []).map((p) => p.source).join(', ');
+  return h('tr', { 'data-correction': c.id },
+    h('th', { scope: 'row' }, c.question, h('br'), h('small', { class: 'muted' }, `collection ${c.collection}${wrong ? ` · marked wrong: ${wrong}` : ''}`)),
+    h('td', {}, c.given_answer), h('td', {}, c.answer, c.note ? h('small', { class: 'muted' }, h('br'), c.note) : null),
+    h('td', {}, c.subject),
+    h('td', {}, h('button', { type: 'button', class: 'primary small', onclick: act(true) }, 'Approve'), ' ',
+      h('button', { type: 'button', class: 'danger small', onclick: act(false) }, 'Reject')));
 }
 
 function configText(config) {
