@@ -15,7 +15,7 @@ from sutazai.learning.deps import Learning
 from sutazai.learning.runs import RunConfig
 from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
 from sutazai.lib.access import CollectionName
-from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import PayloadTooLarge, ValidationFailed
 from sutazai.lib.security import credential_from
 
@@ -209,6 +209,52 @@ async def retire_exemplar(exemplar_id: uuid.UUID, admin: AdminPrincipal, learnin
 async def memory(collection: Annotated[CollectionName, Query()], principal: CurrentPrincipal,
                  learning: Learning) -> MemoryOut:
     return MemoryOut.model_validate(await learning.memory.memory(principal=principal, collection=collection))
+
+
+# -- models and routing -------------------------------------------------------------------------
+
+class ModelOut(BaseModel):
+    name: str
+    title: str
+    parameters: str | None
+    quantization: str | None
+    size: int | None
+    suits: list[str] = Field(description="the step kinds the manifest says it suits")
+    served_as: str | None = Field(description="the name the reasoning service serves it under; null: not served")
+    routed_kinds: list[str] = Field(description="the step kinds it serves now")
+
+
+class RecommendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suite: str = Field(min_length=1, max_length=63, description="the suite whose pipeline runs are the evidence")
+    kinds: list[Literal["plan", "extract", "synthesize", "verify"]] | None = Field(
+        default=None, description="the step kinds to consider (default: all)")
+    latency_budget_s: float | None = Field(default=None, gt=0, le=3600, description="a model whose run's p95 "
+                                           "latency is above this is not recommended")
+    propose: bool = Field(default=False, description="hand a supported change to the metacognition service as a "
+                                                     "proposal (an admin approves it there)")
+
+
+@router.get("/models", response_model=list[ModelOut], summary="The model registry: every model of the manifest "
+            "and every model served, with the step kinds each serves now (admins)")
+async def models(request: Request, admin: AdminPrincipal, learning: Learning) -> list[ModelOut]:  # noqa: ARG001
+    credential = credential_from(request)
+    if credential is None:  # pragma: no cover - the dependency required one
+        raise ValidationFailed("a credential is needed")
+    return [ModelOut.model_validate(m) for m in await learning.routing.registry(credential=credential)]
+
+
+@router.post("/routing/recommendations", summary="Which model should serve each step kind, from a suite's "
+             "evaluation runs (paired comparison against the routes in force, within a latency budget); with "
+             "propose, a supported change goes to the metacognition service as a proposal (platform admins)")
+async def recommend_routes(body: RecommendIn, request: Request, admin: PlatformAdmin,
+                           learning: Learning) -> dict[str, Any]:
+    credential = credential_from(request)
+    if credential is None:  # pragma: no cover - the dependency required one
+        raise ValidationFailed("a credential is needed")
+    return await learning.routing.recommend(principal=admin, credential=credential, suite=body.suite,
+                                            kinds=list(body.kinds) if body.kinds else None,
+                                            latency_budget_s=body.latency_budget_s, propose=body.propose)
 
 
 # -- evaluation suites ---------------------------------------------------------------------------

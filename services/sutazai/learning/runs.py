@@ -66,7 +66,8 @@ class RunBook:
         body = answer.json()
         return dict(body["routes"]), list(body["models"])
 
-    async def _check(self, config: RunConfig, credential: str) -> None:
+    async def _check(self, config: RunConfig, credential: str) -> dict[str, str]:
+        """Refuse a configuration that cannot run; the routes in force (recorded with the run)."""
         in_force, models = await self._catalogue(credential)
         if config.mode == "bare":
             if config.routes:
@@ -74,7 +75,7 @@ class RunBook:
             if not config.model or config.model not in models:
                 raise ValidationFailed(f"unknown model {config.model!r} for a bare run; the models are: "
                                        f"{', '.join(models)}")
-            return
+            return in_force
         if config.model is not None:
             raise ValidationFailed("a pipeline run uses the model routes in force or the run's own routes; to "
                                    "measure one model alone, use mode 'bare' with that model")
@@ -84,6 +85,7 @@ class RunBook:
             if model not in models:
                 raise ValidationFailed(f"unknown model {model!r} for step kind {kind!r}; the models are: "
                                        f"{', '.join(models)}")
+        return in_force
 
     async def start(self, *, principal: Principal, credential: str, suite: str, version: int | None, label: str,
                     config: RunConfig, limit: int | None) -> dict[str, Any]:
@@ -95,12 +97,13 @@ class RunBook:
         outside = [c for c in collections if not principal.may_use(c)]
         if outside:
             raise Forbidden(f"this suite asks in collections your credential may not use: {', '.join(outside)}")
-        await self._check(config, credential)
+        in_force = await self._check(config, credential)
         run_id = uuid.uuid4()
         async with self._db.connection() as conn:
             run = await store.insert_run(conn=conn, run_id=run_id, suite_id=row["suite_id"],
                                          label=label or f"{row['name']} v{row['version']} {config.mode}",
-                                         config=config.to_dict() | {"limit": limit}, total=len(cases),
+                                         config=config.to_dict() | {"limit": limit, "routes_in_force": in_force},
+                                         total=len(cases),
                                          created_by=principal.subject)
         key_id, key = await self._run_key(credential, run_id, collections)
         async with self._db.connection() as conn:
@@ -136,7 +139,7 @@ class RunBook:
             await store.set_status(conn=conn, run_id=run_id, status="running")
             cases = [case_of(r) for r in await suite_store.suite_cases(conn=conn, suite_id=run["suite_id"])]
             done = await store.finished_cases(conn=conn, run_id=run_id)
-        config = RunConfig(**{k: v for k, v in run["config"].items() if k != "limit"})
+        config = RunConfig(**{k: v for k, v in run["config"].items() if k in RunConfig.__dataclass_fields__})
         todo = [(n, c) for n, c in enumerate(cases[:run["total"]]) if c.case_id not in done]
         for position, case in todo[:CASES_PER_MESSAGE]:
             async with self._db.connection() as conn:

@@ -11,6 +11,8 @@ class LearningSettings(CommonSettings):
     service_name: str = "learning"
     reasoning_url: str = Field(default="http://127.0.0.1:8080",
                                description="where the reasoning service answers (trace access, evaluation runs)")
+    metacognition_url: str = Field(default="http://127.0.0.1:8080",
+                                   description="where the metacognition service answers (routing proposals)")
     inprocess_worker: bool = Field(default=True, description="run the evaluation worker inside the service "
                                    "(embedded stack); Compose runs `sutazai worker learning`")
     worker_claim_idle_ms: int = Field(default=120_000, ge=100)

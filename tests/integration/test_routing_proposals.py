@@ -1,0 +1,115 @@
+"""Routing by evidence and proposals, on the real stack with two served model names (the
+bundled SmolLM2 as the default and, by its manifest name, as an extra model loaded on first
+use): the model registry, evaluation runs with a route of their own, a recommendation from them
+(no change: the same weights score the same), and the metacognition service's proposals
+(bounds, supersession, who may)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from sutazai.runtime.processes import free_port
+from tests.integration.conftest import Backends, Platform, build_platform_app, create_key
+from tests.integration.knowledge_helpers import auth
+from tests.servers import ServerThread
+
+CASES = [{"id": "sky", "question": "What colour is the sky on a clear day?", "answer": ["blue"]},
+         {"id": "grass", "question": "What colour is fresh grass?", "answer": ["green"]},
+         {"id": "snow", "question": "What colour is snow?", "answer": ["white"]}]
+EXTRA = "smollm2-135m"
+
+
+@pytest.fixture(scope="module")
+def two_models(backends: Backends) -> Iterator[Platform]:
+    port = free_port()
+    app = build_platform_app(backends, port, extra_models=[EXTRA])
+    with ServerThread(app, port=port) as server:
+        yield Platform(server.url, backends, asyncio.run(create_key(backends, "admin")))
+
+
+def finished(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    started = client.post("/api/learning/v1/runs", json=body)
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 600
+    while (run := client.get(f"/api/learning/v1/runs/{started.json()['run_id']}").json())["status"] != "done":
+        assert run["status"] in ("queued", "running") and time.monotonic() < deadline, run
+        time.sleep(1)
+    return run
+
+
+def test_registry_runs_per_route_and_a_recommendation(two_models: Platform) -> None:
+    suite = f"colours-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=two_models.url, headers=auth(two_models.admin_key), timeout=300) as admin:
+        registry = {m["name"]: m for m in admin.get("/api/learning/v1/models").json()}
+        assert {"smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"} <= set(registry)
+        smol = registry["smollm2-135m"]
+        assert smol["served_as"] and "synthesize" in smol["routed_kinds"] and smol["suits"] == ["extract"]
+        assert registry["qwen2.5-coder-1.5b"]["served_as"] is None  # in the manifest, not served here
+        default = admin.get("/api/reasoning/v1/routes").json()
+        assert EXTRA in default["models"] and default["routes"]["synthesize"] != EXTRA
+
+        body = "".join(json.dumps(c) + "\n" for c in CASES).encode()
+        assert admin.post(f"/api/learning/v1/suites/{suite}", content=body).status_code == 201
+        nothing = admin.post("/api/learning/v1/routing/recommendations", json={"suite": suite})
+        assert nothing.status_code == 200 and nothing.json()["recommended"] == {}
+        assert "no finished run" in nothing.json()["notes"][0]
+
+        now = finished(admin, {"suite": suite, "label": "routes in force"})
+        assert now["config"]["routes_in_force"] == default["routes"]
+        routed = finished(admin, {"suite": suite, "label": "extra for synthesis", "routes": {"synthesize": EXTRA}})
+        first_case = admin.get(f"/api/learning/v1/runs/{routed['run_id']}/results").json()[0]
+        trace = admin.get(f"/api/reasoning/v1/traces/{first_case['trace_id']}").json()
+        assert {s["model"] for s in trace["steps"] if s["tool"] == "synthesize"} == {EXTRA}
+
+        found = admin.post("/api/learning/v1/routing/recommendations",
+                           json={"suite": suite, "kinds": ["synthesize"], "propose": True}).json()
+        assert found["current"]["synthesize"] == default["routes"]["synthesize"]
+        assert [e["model"] for e in found["evidence"]] == [default["routes"]["synthesize"], EXTRA]
+        compared = found["evidence"][1]["comparison"]
+        assert compared["cases"] == 3 and compared["difference"] == 0  # the same weights answer the same
+        assert found["recommended"] == {} and found["proposal"] is None
+        assert any("nothing to propose" in n for n in found["notes"])
+
+        assert admin.post("/api/learning/v1/routing/recommendations", json={"suite": "no-such"}).status_code == 404
+        bad_kind = admin.post("/api/learning/v1/routing/recommendations", json={"suite": suite, "kinds": ["dream"]})
+        assert bad_kind.status_code == 422
+    scoped = asyncio.run(create_key(two_models.backends, "admin", ["somewhere"]))
+    refused = httpx.post(f"{two_models.url}/api/learning/v1/routing/recommendations", json={"suite": suite},
+                         headers=auth(scoped))
+    assert refused.status_code == 403
+
+
+def test_proposals_bounds_supersession_and_who_may(platform: Platform) -> None:
+    url = f"{platform.url}/api/metacognition/v1/proposals"
+    with httpx.Client(headers=auth(platform.admin_key), timeout=60) as admin:
+        first = admin.post(url, json={"kind": "routes", "change": {"routes": {"synthesize": "m1"}},
+                                      "evidence": {"suite": "s"}, "rationale": "better", "source": "learning"})
+        assert first.status_code == 201 and first.json()["status"] == "pending", first.text
+        second = admin.post(url, json={"kind": "routes", "change": {"routes": {"synthesize": "m2"}}})
+        assert second.status_code == 201
+        assert admin.get(f"{url}/{first.json()['id']}").json()["status"] == "superseded"
+        pending = admin.get(url, params={"status": "pending"}).json()
+        ids = [p["id"] for p in pending]
+        assert second.json()["id"] in ids and first.json()["id"] not in ids
+        for change, kind, message in (({"routes": {"dream": "m"}}, "routes", "unknown step kind"),
+                                      ({"routes": {}}, "routes", "and nothing else"),
+                                      ({"routes": {"plan": "m"}, "extra": 1}, "routes", "and nothing else"),
+                                      ({"abstain_below": 2.0}, "abstain_below", "0 to 0.95"),
+                                      ({"depth": 3}, "retrieval", "not accepted yet")):
+            refused = admin.post(url, json={"kind": kind, "change": change})
+            assert refused.status_code == 422 and message in refused.json()["detail"], (change, refused.text)
+        assert admin.get(f"{url}/{uuid.uuid4()}").status_code == 404
+    user = asyncio.run(create_key(platform.backends, "user"))
+    assert httpx.post(url, json={"kind": "routes", "change": {"routes": {"plan": "m"}}},
+                      headers=auth(user)).status_code == 403
+    scoped = asyncio.run(create_key(platform.backends, "admin", ["somewhere"]))
+    assert httpx.post(url, json={"kind": "routes", "change": {"routes": {"plan": "m"}}},
+                      headers=auth(scoped)).status_code == 403
