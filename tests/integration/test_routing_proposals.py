@@ -78,6 +78,19 @@ def test_registry_runs_per_route_and_a_recommendation(two_models: Platform) -> N
         assert found["recommended"] == {} and found["proposal"] is None
         assert any("nothing to propose" in n for n in found["notes"])
 
+        # a vote across the two models: each sample names its model, the answer names the ensemble
+        both = [default["routes"]["synthesize"], EXTRA]
+        voted = admin.post("/api/reasoning/v1/ask", json={"question": CASES[0]["question"],
+                                                          "options": {"ensemble": both}})
+        assert voted.status_code == 200 and voted.json()["model"] == "+".join(both), voted.text
+        voted_trace = admin.get(f"/api/reasoning/v1/traces/{voted.json()['trace_id']}").json()
+        assert [s["model"] for s in voted_trace["steps"] if s["tool"] == "synthesize"] == [*both, both[0]]
+        for ensemble, status in (([EXTRA], 422), ([EXTRA, "gpt-9"], 422)):
+            refused = admin.post("/api/reasoning/v1/ask", json={"question": "Hi?", "options": {"ensemble": ensemble}})
+            assert refused.status_code == status, refused.text
+        run = admin.post("/api/learning/v1/runs", json={"suite": suite, "ensemble": [EXTRA, "gpt-9"]})
+        assert run.status_code == 422 and "unknown model(s) 'gpt-9' in the ensemble" in run.json()["detail"]
+
         assert admin.post("/api/learning/v1/routing/recommendations", json={"suite": "no-such"}).status_code == 404
         bad_kind = admin.post("/api/learning/v1/routing/recommendations", json={"suite": suite, "kinds": ["dream"]})
         assert bad_kind.status_code == 422

@@ -267,6 +267,7 @@ def run_suite(
     model: Annotated[str | None, typer.Option(help="The model of a bare run (`sutazai models list`).")] = None,
     route: Annotated[list[str] | None, typer.Option(help="KIND=MODEL: this run's model for a step kind "
                                                          "(plan, extract, synthesize, verify); repeatable.")] = None,
+    ensemble: Annotated[str | None, typer.Option(help="MODEL,MODEL[,…]: vote across these models (2 to 5).")] = None,
     samples: Annotated[int | None, typer.Option(min=1, max=16, help="Self-consistency samples.")] = None,
     abstain_below: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Abstention threshold.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
@@ -281,7 +282,10 @@ def run_suite(
 
     if mode not in ("pipeline", "bare"):
         raise _fail("--mode must be pipeline or bare")
-    body: dict[str, Any] = {"suite": suite, "mode": mode, "model": model, "routes": _routes(route),
+    models = [m.strip() for m in ensemble.split(",") if m.strip()] if ensemble else None
+    if models is not None and not 2 <= len(models) <= 5:
+        raise _fail("--ensemble names 2 to 5 models, separated by commas")
+    body: dict[str, Any] = {"suite": suite, "mode": mode, "model": model, "routes": _routes(route), "ensemble": models,
                             "samples": samples, "abstain_below": abstain_below, "limit": limit, "version": version,
                             "label": label}
     with _client(url, key, data_dir) as client:

@@ -348,6 +348,8 @@ class RunIn(BaseModel):
     model: str | None = Field(default=None, max_length=200, description="the model of a bare run (/v1/models)")
     routes: dict[str, str] | None = Field(default=None, max_length=8, description="a pipeline run's own model "
                                           "per step kind (default: the routes in force)")
+    ensemble: list[str] | None = Field(default=None, min_length=2, max_length=5, description="a pipeline run that "
+                                       "votes across these models")
     samples: int | None = Field(default=None, ge=1, le=16)
     abstain_below: float | None = Field(default=None, ge=0.0, le=1.0)
     limit: int | None = Field(default=None, ge=1, le=100_000, description="only the first N cases")
@@ -394,7 +396,8 @@ async def start_run(body: RunIn, request: Request, admin: AdminPrincipal, learni
     run = await learning.runs.start(principal=admin, credential=credential, suite=body.suite, version=body.version,
                                     label=body.label, limit=body.limit,
                                     config=RunConfig(mode=body.mode, model=body.model, samples=body.samples,
-                                                     abstain_below=body.abstain_below, routes=body.routes))
+                                                     abstain_below=body.abstain_below, routes=body.routes,
+                                                     ensemble=body.ensemble))
     return RunOut.model_validate(await learning.runs.get(run_id=run["run_id"]))
 
 

@@ -44,6 +44,7 @@ class RunConfig:
     seed: int = 0
     max_tokens: int = 512
     routes: dict[str, str] | None = None
+    ensemble: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -70,8 +71,8 @@ class RunBook:
         """Refuse a configuration that cannot run; the routes in force (recorded with the run)."""
         in_force, models = await self._catalogue(credential)
         if config.mode == "bare":
-            if config.routes:
-                raise ValidationFailed("a bare run asks one model; routes apply to pipeline runs")
+            if config.routes or config.ensemble:
+                raise ValidationFailed("a bare run asks one model; routes and ensembles apply to pipeline runs")
             if not config.model or config.model not in models:
                 raise ValidationFailed(f"unknown model {config.model!r} for a bare run; the models are: "
                                        f"{', '.join(models)}")
@@ -79,6 +80,10 @@ class RunBook:
         if config.model is not None:
             raise ValidationFailed("a pipeline run uses the model routes in force or the run's own routes; to "
                                    "measure one model alone, use mode 'bare' with that model")
+        unknown = [m for m in config.ensemble or [] if m not in models]
+        if unknown:
+            raise ValidationFailed(f"unknown model(s) {', '.join(map(repr, unknown))} in the ensemble; the models are: "
+                                   f"{', '.join(models)}")
         for kind, model in (config.routes or {}).items():
             if kind not in in_force:
                 raise ValidationFailed(f"unknown step kind {kind!r} in routes; the kinds are {', '.join(in_force)}")
@@ -168,7 +173,8 @@ class RunBook:
         else:
             options: dict[str, Any] = {"temperature": config.temperature, "seed": config.seed}
             options |= {k: v for k, v in (("samples", config.samples), ("abstain_below", config.abstain_below),
-                                          ("routes", config.routes)) if v is not None}
+                                          ("routes", config.routes), ("ensemble", config.ensemble))
+                        if v is not None}
             response = await self._reasoning.request("POST", "/api/reasoning/v1/ask", headers=headers, json={
                 "question": case.question, "collection": case.collection, "options": options})
         latency = time.monotonic() - started

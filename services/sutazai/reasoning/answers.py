@@ -22,6 +22,7 @@ class AskOptions:
     max_seconds: float | None = None
     today: str | None = None
     routes: dict[str, str] | None = None
+    ensemble: list[str] | None = None
 
 
 @dataclass

@@ -43,10 +43,14 @@ class Options(BaseModel):
     routes: dict[str, str] | None = Field(default=None, max_length=8, description=(
         "model per step kind for this question only, e.g. {\"synthesize\": \"qwen2.5-coder-1.5b\"}; "
         "kinds and models as GET /api/reasoning/v1/routes lists them"))
+    ensemble: list[str] | None = Field(default=None, min_length=2, max_length=5, description=(
+        "vote across these models: the samples are spread over them, one after the other (at least as many "
+        "samples as models)"))
 
     def to_options(self) -> AskOptions:
         return AskOptions(temperature=self.temperature, seed=self.seed, samples=self.samples,
-                          abstain_below=self.abstain_below, routes=self.routes, **self.budget.model_dump())
+                          abstain_below=self.abstain_below, routes=self.routes, ensemble=self.ensemble,
+                          **self.budget.model_dump())
 
 
 class AskRequest(BaseModel):
@@ -151,7 +155,7 @@ async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
 async def ask_stream(body: AskRequest, request: Request, principal: CurrentPrincipal,
                      reasoner: ReasonerDep) -> EventSourceResponse:
     reasoner.check(question=body.question, principal=principal, collection=body.collection,
-                   routes=body.options.routes)
+                   routes=body.options.routes, ensemble=body.options.ensemble)
     return EventSourceResponse(_events(reasoner, body, principal, credential_from(request)))
 
 

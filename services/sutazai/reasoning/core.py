@@ -116,12 +116,13 @@ class Reasoner:
         return text
 
     def check(self, *, question: str, principal: Principal, collection: str | None,
-              routes: dict[str, str] | None = None) -> str:
+              routes: dict[str, str] | None = None, ensemble: list[str] | None = None) -> str:
         """Refuse a request that cannot run (bad question, bad or forbidden collection, unknown
         route) before anything starts; returns the collection the question will be grounded in.
         Whether the collection exists is the knowledge service's to say, when it is searched."""
         self.check_question(question)
         self._router.check(routes or {})
+        self._router.check_models(ensemble or [])
         return principal.collection(collection)
 
     async def ask(self, *, question: str, principal: Principal, collection: str | None, options: AskOptions,
@@ -129,6 +130,7 @@ class Reasoner:
                   replay_of: uuid.UUID | None = None) -> Answer:
         """Answer `question` (or abstain), recording the trace; see the module docstring."""
         text = self.check_question(question)
+        self._router.check_models(options.ensemble or [])
         with self._router.overriding(options.routes):
             return await self._ask(text, principal=principal, collection=collection, options=options,
                                    credential=credential, emit=emit, replay_of=replay_of)
@@ -170,9 +172,11 @@ class Reasoner:
 
     async def _answer(self, recorder: TraceRecorder, executor: Executor, text: str, options: AskOptions,
                       budget: Budget, *, named: bool, consult: bool, memory: dict[str, Remembered]) -> Answer:
+        ensemble = tuple(options.ensemble or ())
         request = PlanRequest(question=text, has_knowledge=consult and wants_sources(text),
-                              samples=int(options.samples or 1), temperature=options.temperature,
-                              sample_temperature=self._policy.sample_temperature, seed=options.seed)
+                              samples=max(int(options.samples or 1), len(ensemble)), temperature=options.temperature,
+                              sample_temperature=self._policy.sample_temperature, seed=options.seed,
+                              ensemble=ensemble)
         started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
         recall_step = replace(RECALL, input={"question": text})
         recall = await self._recall(executor, recall_step) if consult and wants_sources(text) else None
@@ -275,7 +279,7 @@ class Reasoner:
                       "source": by_chunk[c].source}
                      for c in order if c in by_chunk]
         text = _annotate(outcome.text or "", claims, order)
-        model = self._router("synthesize").chat_model
+        model = "+".join(options.ensemble) if options.ensemble else self._router("synthesize").chat_model
         base = Answer(trace_id=trace_id, answer=text, model=model, citations=citations, confidence=score,
                       claims=claims, budget=asdict(budget), spent=executor.spend.to_dict())
         if score >= threshold:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sutazai.lib.errors import ModelUnavailable, SutazaiError
 from sutazai.reasoning.planning import Plan, PlannedStep, resolve
+from sutazai.reasoning.routing import pinned
 from sutazai.reasoning.steps import Budget, Spend, StepRecord
 from sutazai.reasoning.tools import Tool, ToolContext, ToolFailed, Usage
 from sutazai.reasoning.tools.base import MODEL_KINDS, validate_input, validate_output
@@ -126,7 +127,8 @@ class Executor:
         clock = time.perf_counter()
         try:
             tool = self._tools[step.tool]
-            result = await tool.run(validate_input(tool, raw), ctx)
+            with pinned(record.kind, step.model):
+                result = await tool.run(validate_input(tool, raw), ctx)
             record.result, record.output = validate_output(tool, result)
         except ToolFailed as exc:
             record.status, record.error = "error", str(exc)

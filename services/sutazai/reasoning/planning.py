@@ -29,10 +29,13 @@ class PlannedStep:
     input: dict[str, Any]
     depends_on: tuple[str, ...] = ()
     purpose: str = ""
+    model: str | None = None
+    """the model this step must use (an ensemble's sample), instead of its kind's route"""
 
     def to_dict(self, kind: str) -> dict[str, Any]:
         return {"id": self.id, "tool": self.tool, "kind": kind, "input": self.input,
-                "depends_on": list(self.depends_on), "purpose": self.purpose}
+                "depends_on": list(self.depends_on), "purpose": self.purpose,
+                **({"model": self.model} if self.model else {})}
 
 
 @dataclass
@@ -47,9 +50,10 @@ class Plan:
     catch_all: bool = False
     """The rules had nothing specific for this question: search (if sources are used) and write."""
 
-    def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "") -> str:
+    def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "",
+            model: str | None = None) -> str:
         step_id = f"s{len(self.steps) + 1}"
-        self.steps.append(PlannedStep(step_id, tool, input, after, purpose))
+        self.steps.append(PlannedStep(step_id, tool, input, after, purpose, model))
         return step_id
 
     def to_dict(self, tools: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,10 +256,23 @@ class PlanRequest:
     temperature: float
     sample_temperature: float
     seed: int
+    ensemble: tuple[str, ...] = ()
+    """models the samples are spread over, one after the other (a vote across models)"""
 
 
 def _sampling(req: PlanRequest, i: int) -> dict[str, Any]:
-    return {"temperature": req.temperature if i == 0 else req.sample_temperature, "seed": req.seed + i}
+    """The first sample of each model at the request's temperature, later ones warmer."""
+    first = i < max(len(req.ensemble), 1)
+    return {"temperature": req.temperature if first else req.sample_temperature, "seed": req.seed + i}
+
+
+def _sample_model(req: PlanRequest, i: int) -> str | None:
+    return req.ensemble[i % len(req.ensemble)] if req.ensemble else None
+
+
+def _sample_note(req: PlanRequest, i: int) -> str:
+    model = _sample_model(req, i)
+    return f" (model {model})" if model else ""
 
 
 def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan:
@@ -333,8 +350,8 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
         plan.strategy = "extract"
         for i in range(req.samples):
             plan.add("extract_value", {"target": req.question, "passages": ref(f"{main}.passages"),
-                                       **_sampling(req, i)},
-                     after=(main,), purpose=f"sample {i + 1}: read the quantity asked for from the passages")
+                                       **_sampling(req, i)}, after=(main,), model=_sample_model(req, i),
+                     purpose=f"sample {i + 1}: read the quantity asked for from the passages{_sample_note(req, i)}")
         plan.reader = Extracted(samples=plan.ids("extract_value"), searches=plan.ids("search"))
         return
     plan.strategy, plan.catch_all = "answer", True
@@ -352,7 +369,8 @@ def _compute_chains(plan: Plan, req: PlanRequest, *, question: str, values: dict
                     variables: dict[str, Any], after: tuple[str, ...]) -> None:
     for i in range(req.samples):
         formulate = plan.add("formulate", {"question": question, "values": values, **_sampling(req, i)},
-                             after=after, purpose=f"sample {i + 1}: write the arithmetic for the question")
+                             after=after, model=_sample_model(req, i),
+                             purpose=f"sample {i + 1}: write the arithmetic for the question{_sample_note(req, i)}")
         plan.add("calculator", {"expression": ref(f"{formulate}.expression"), "variables": variables},
                  after=(formulate, *after), purpose=f"sample {i + 1}: compute it exactly")
 
@@ -361,5 +379,5 @@ def _synthesis_samples(plan: Plan, req: PlanRequest, *, passages: list[Any], aft
                        facts: list[Any] | None = None) -> None:
     for i in range(req.samples):
         plan.add("synthesize", {"question": req.question, "passage_sets": passages, "fact_sets": facts or [],
-                                **_sampling(req, i)},
-                 after=after, purpose=f"sample {i + 1}: write the answer from the sources")
+                                **_sampling(req, i)}, after=after, model=_sample_model(req, i),
+                 purpose=f"sample {i + 1}: write the answer from the sources{_sample_note(req, i)}")

@@ -21,6 +21,20 @@ ROUTED_KINDS = ("plan", *MODEL_KINDS, "verify")
 _REQUEST_ROUTES: ContextVar[Mapping[str, str] | None] = ContextVar("request_routes", default=None)
 
 
+@contextmanager
+def pinned(kind: str, model: str | None) -> Iterator[None]:
+    """Within the block (one step's task), steps of `kind` use `model` (an ensemble's sample);
+    the model was checked when the request was."""
+    if model is None:
+        yield
+        return
+    token = _REQUEST_ROUTES.set({**(_REQUEST_ROUTES.get() or {}), kind: model})
+    try:
+        yield
+    finally:
+        _REQUEST_ROUTES.reset(token)
+
+
 class RouteStore(Protocol):
     async def load(self) -> dict[str, str]: ...
 
@@ -85,6 +99,14 @@ class ModelRouter:
             if model not in available:
                 raise ValidationFailed(f"model {model!r} is not available; available: {', '.join(available)}")
         return dict(routes)
+
+    def check_models(self, names: list[str] | tuple[str, ...]) -> None:
+        """ValidationFailed unless every model named is available."""
+        available = self._available()
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise ValidationFailed(f"model(s) {', '.join(map(repr, unknown))} not available; available: "
+                                   f"{', '.join(available)}")
 
     def update(self, routes: Mapping[str, str]) -> None:
         self._routes.update(self.check(routes))

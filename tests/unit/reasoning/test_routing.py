@@ -54,3 +54,33 @@ def test_unknown_kinds_and_models_are_refused(routes: dict[str, str], message: s
     made, _ = router()
     with pytest.raises(ValidationFailed, match=message), made.overriding(routes):
         pass
+
+
+async def test_a_pinned_step_uses_its_model_and_nothing_else_does() -> None:
+    from sutazai.reasoning.routing import pinned
+
+    made, _ = router()
+
+    async def sample(model: str | None) -> tuple[str, str]:
+        with pinned("synthesize", model):
+            await asyncio.sleep(0.01)
+            return made("synthesize").chat_model, made("plan").chat_model
+
+    with made.overriding({"plan": "small"}):
+        got = await asyncio.gather(*(asyncio.create_task(sample(m)) for m in ("large", "medium", None)))
+    assert got == [("large", "small"), ("medium", "small"), ("small", "small")]
+    made.check_models(["large", "small"])
+    with pytest.raises(ValidationFailed, match="'huge'"):
+        made.check_models(["large", "huge"])
+
+
+def test_an_ensemble_spreads_the_samples_over_its_models() -> None:
+    from sutazai.reasoning.planning import PlanRequest, rules_plan
+
+    plan = rules_plan(PlanRequest(question="Who wrote it?", has_knowledge=False, samples=3, temperature=0.0,
+                                  sample_temperature=0.7, seed=5, ensemble=("large", "medium")))
+    samples = [s for s in plan.steps if s.tool == "synthesize"]
+    assert [s.model for s in samples] == ["large", "medium", "large"]
+    assert [s.input["temperature"] for s in samples] == [0.0, 0.0, 0.7]  # each model's first sample is greedy
+    assert [s.input["seed"] for s in samples] == [5, 6, 7]
+    assert "(model medium)" in samples[1].purpose and samples[1].to_dict("synthesize")["model"] == "medium"
