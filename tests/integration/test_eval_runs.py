@@ -5,8 +5,10 @@ the run's own key revoked at the end, and bad requests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import Platform
+from tests.integration.conftest import Platform, create_key
 
 CASES = [{"id": "mul", "question": "What is 12*(3+4)?", "answer": 84},
          {"id": "add", "question": "What is 17 + 25?", "answer": 42},
@@ -135,3 +137,44 @@ def test_cli_runs_shows_and_compares(platform: Platform) -> None:
         refused = cli(platform, *args)
         assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)
         assert "Traceback" not in refused.stderr
+
+
+WORD_PROBLEMS = [
+    {"id": "pens", "question": "Tom buys 4 pens at 3 dollars each. How many dollars does he pay?", "answer": 12},
+    {"id": "apples", "question": "Sue has 9 apples and eats 2 of them. How many apples are left?", "answer": 7},
+    {"id": "books", "question": "A shelf holds 6 books and Ben adds 5 more books. How many books are there now?",
+     "answer": 11},
+    {"id": "cakes", "question": "Mia bakes 3 trays of 8 cakes each. How many cakes does she bake?", "answer": 24},
+]
+
+
+def test_a_teacher_runs_right_answers_become_worked_examples(platform: Platform) -> None:
+    suite = f"words-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
+                      timeout=300) as client:
+        body = "".join(json.dumps(c) + "\n" for c in WORD_PROBLEMS).encode()
+        assert client.post(f"/api/learning/v1/suites/{suite}", content=body).status_code == 201
+        run = wait(client, client.post("/api/learning/v1/runs", json={"suite": suite, "label": "teacher"}).json()[
+            "run_id"])
+        results = client.get(f"/api/learning/v1/runs/{run['run_id']}/results").json()
+        right = [r for r in results if r["correct"]]
+        made = client.post(f"/api/learning/v1/runs/{run['run_id']}/exemplars")
+        assert made.status_code == 200, made.text
+        counts = made.json()
+        assert counts["exemplars"] == len(right) and counts["skipped"] == len(results) - len(right)
+        taught = [e for e in client.get("/api/learning/v1/exemplars").json()
+                  if e["origin"] == "teacher" and e["origin_id"].startswith(run["run_id"])]
+        assert len(taught) == len(right) and all(e["collection"] == "default" for e in taught)
+        assert sum(e["work"] is not None for e in taught) == counts["with_work"]
+        assert client.post(f"/api/learning/v1/runs/{uuid.uuid4()}/exemplars").status_code == 404
+        worked = [e for e in taught if e["work"]]
+        if worked:  # SmolLM2 wrote the arithmetic of at least one right answer: a student sees it
+            # another question of the same kind: other numbers
+            similar = re.sub(r"\d+", lambda m: str(int(m.group(0)) + 2), worked[0]["question"])
+            asked = client.post("/api/reasoning/v1/ask", json={"question": similar}).json()
+            trace = client.get(f"/api/reasoning/v1/traces/{asked['trace_id']}").json()
+            recall = next(s for s in trace["steps"] if s["tool"] == "recall")["output"]
+            assert worked[0]["work"] in [d["work"] for d in recall["demonstrations"]]
+    user = asyncio.run(create_key(platform.backends, "user"))
+    assert httpx.post(f"{platform.url}/api/learning/v1/runs/{run['run_id']}/exemplars",
+                      headers={"Authorization": f"Bearer {user}"}).status_code == 403

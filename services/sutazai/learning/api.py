@@ -16,7 +16,7 @@ from sutazai.learning.runs import RunConfig
 from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
 from sutazai.lib.access import CollectionName
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
-from sutazai.lib.errors import PayloadTooLarge, ValidationFailed
+from sutazai.lib.errors import Conflict, PayloadTooLarge, ValidationFailed
 from sutazai.lib.security import credential_from
 
 router = APIRouter(prefix="/api/learning/v1", tags=["learning"])
@@ -120,6 +120,7 @@ class ExemplarOut(BaseModel):
     passage: PassageRef | None
     origin: Literal["correction", "rating", "teacher"]
     origin_id: str
+    work: str | None = Field(default=None, description="the worked arithmetic a teacher wrote")
     trace_id: uuid.UUID | None
     active: bool
     created_by: str
@@ -133,6 +134,7 @@ class MemoryExemplar(BaseModel):
     answer: str
     passage: PassageRef | None
     origin: str
+    work: str | None = None
 
 
 class DemotionOut(BaseModel):
@@ -422,6 +424,23 @@ async def get_run(run_id: uuid.UUID, admin: AdminPrincipal, learning: Learning) 
 @router.get("/runs/{run_id}/results", response_model=list[ResultOut], summary="A run's finished cases (admins)")
 async def run_results(run_id: uuid.UUID, admin: AdminPrincipal, learning: Learning) -> list[ResultOut]:  # noqa: ARG001
     return [ResultOut.model_validate(r) for r in await learning.runs.results(run_id=run_id)]
+
+
+@router.post("/runs/{run_id}/exemplars", summary="Make a (teacher) run's right answers exemplars, each with the "
+             "worked arithmetic of its trace: a student model is shown them for similar questions (admins of the "
+             "collections asked in)")
+async def teach_from_run(run_id: uuid.UUID, request: Request, admin: AdminPrincipal,
+                         learning: Learning) -> dict[str, int]:
+    credential = credential_from(request)
+    if credential is None:  # pragma: no cover - the dependency required one
+        raise ValidationFailed("a credential is needed")
+    run = await learning.runs.get(run_id=run_id)
+    if run["status"] in ("queued", "running"):
+        raise Conflict(f"run {run_id} is still {run['status']}; make exemplars from a finished run")
+    _row, cases = await learning.suites.suite(principal=admin, name=run["suite"], version=run["suite_version"])
+    return await learning.memory.teach(principal=admin, credential=credential, run=run,
+                                       results=await learning.runs.results(run_id=run_id),
+                                       cases={c.case_id: c for c in cases})
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a run; its finished cases are kept "

@@ -131,8 +131,32 @@ class MemoryBook:
             found = await store.exemplars(conn=conn, collections=[collection], active_only=True, limit=MAX_MEMORY)
             demoted = await store.demotions(conn=conn, collection=collection, limit=MAX_MEMORY)
         return {"collection": collection,
-                "exemplars": [{k: e[k] for k in ("id", "question", "answer", "passage", "origin")} for e in found],
+                "exemplars": [{k: e[k] for k in ("id", "question", "answer", "passage", "origin", "work")}
+                              for e in found],
                 "demotions": demoted}
+
+    async def teach(self, *, principal: Principal, credential: str, run: dict[str, Any],
+                    results: list[dict[str, Any]], cases: dict[str, Any]) -> dict[str, int]:
+        """A teacher run's right answers become exemplars (origin 'teacher'), each with the worked
+        arithmetic its trace holds, in the collection the case was asked in (a case without one
+        was asked in the default collection)."""
+        counts = {"exemplars": 0, "with_work": 0, "skipped": 0}
+        for result in results:
+            case = cases.get(result["case_id"])
+            collection = (case.collection if case else None) or "default"
+            if not (result["correct"] and result["trace_id"] and case) or not principal.administers([collection]):
+                counts["skipped"] += 1
+                continue
+            work = await self._traces.work(trace_id=result["trace_id"], credential=credential,
+                                           answer=plain_answer(result["answer"]))
+            async with self._db.connection() as conn:
+                await store.upsert_exemplar(conn=conn, collection=collection, question=case.question,
+                                            answer=plain_answer(result["answer"]), passage=None, origin="teacher",
+                                            origin_id=f"{run['run_id']}:{case.case_id}",
+                                            trace_id=result["trace_id"], created_by=principal.subject, work=work)
+            counts["exemplars"] += 1
+            counts["with_work"] += work is not None
+        return counts
 
     async def corrections(self, *, principal: Principal, status: str | None, limit: int) -> list[dict[str, Any]]:
         """Admins see the corrections in the collections they administer, others their own."""

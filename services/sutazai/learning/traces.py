@@ -4,6 +4,7 @@ exist."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from sutazai.lib.errors import DependencyUnavailable, NotFound, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
 
 TRACES_PATH = "/api/reasoning/v1/traces"
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,35 @@ def passages_in(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def work_in(trace: dict[str, Any], answer: str) -> str | None:
+    """The arithmetic a trace's answer came from: the expression of a formulate step whose
+    calculation gave the answer's (first) number."""
+    wanted = _NUMBER.findall(answer.replace(",", ""))
+    if not wanted:
+        return None
+    steps = trace.get("steps") or []
+    written = {s.get("step_id"): (s.get("output") or {}).get("expression") for s in steps
+               if s.get("tool") == "formulate" and isinstance(s.get("output"), dict)}
+    plan = {p.get("id"): p for p in ((trace.get("plan") or {}).get("steps") or [])}
+    for step in steps:
+        out = step.get("output")
+        if step.get("tool") != "calculator" or not isinstance(out, dict):
+            continue
+        value = str(out.get("value") or out.get("result") or "")
+        if _same_number(value, wanted[0]):
+            for source in (plan.get(step.get("step_id")) or {}).get("depends_on") or []:
+                if written.get(source):
+                    return str(written[source])[:2000]
+    return None
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return abs(float(a) - float(b)) < 1e-6
+    except ValueError:
+        return False
+
+
 class TraceReader:
     """Reads a trace through the reasoning service's HTTP API, as the caller."""
 
@@ -67,3 +98,9 @@ class TraceReader:
         return TraceRef(trace_id=trace_id, subject=str(body["subject"]), collection=body.get("collection"),
                         question=str(body.get("question") or ""), answer=body.get("answer"),
                         abstained=bool(body.get("abstained")), passages=passages_in(body))
+
+    async def work(self, *, trace_id: uuid.UUID, credential: str, answer: str) -> str | None:
+        """The worked arithmetic of a trace's answer, if the caller may read it and it has one."""
+        response = await self._client.request("GET", f"{TRACES_PATH}/{trace_id}",
+                                              headers={"Authorization": f"Bearer {credential}"})
+        return work_in(response.json(), answer) if response.status_code == 200 else None

@@ -25,6 +25,10 @@ class ReasoningSettings(ModelSettings):
     memory_unjudged_similarity: float = Field(default=0.97, ge=0.0, le=1.0, description=(
         "without a judge, how close a remembered question must be for its approved answer to be used"))
     memory_exemplars: int = Field(default=3, ge=1, le=10, description="approved answers offered per question")
+    memory_demonstrations: int = Field(default=3, ge=0, le=8, description=(
+        "worked solutions of similar questions (a teacher's exemplars) shown to the arithmetic writer"))
+    memory_demonstration_similarity: float = Field(default=0.8, ge=0.0, le=1.0, description=(
+        "how close a similar question must be for its worked solution to be shown"))
     max_question_chars: int = Field(default=4000, ge=1, le=100_000)
     samples: int = Field(default=3, ge=1, le=16, description="self-consistency samples per question")
     sample_temperature: float = Field(default=0.7, ge=0.0, le=2.0,

@@ -98,7 +98,8 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
 
         recall = Recall(LearningMemory(learning), embed, min_similarity=settings.memory_min_similarity,
                         unjudged_similarity=settings.memory_unjudged_similarity, judge=judge,
-                        limit=settings.memory_exemplars)
+                        limit=settings.memory_exemplars, demonstrations=settings.memory_demonstrations,
+                        demonstration_similarity=settings.memory_demonstration_similarity)
     sandbox = Sandbox(memory_bytes=1024**3, preload=("sutazai.reasoning.tools.calculator",))
     resources.on_close(sandbox.close)
     reasoner = Reasoner(

@@ -140,3 +140,35 @@ async def test_a_search_puts_demoted_passages_after_every_other() -> None:
     knowledge.hits = ["c1"]  # nothing else found: the demoted passage is still offered
     alone = await search.run(SearchInput(query="q", k=2), demoting)
     assert isinstance(alone, SearchOutput) and [p.chunk_id for p in alone.passages] == ["c1"]
+
+
+async def test_worked_solutions_of_similar_questions_are_demonstrations() -> None:
+    near, far = "Tom buys 4 pens at 3 dollars each. What does he pay?", "What is the capital of Peru?"
+    asked = "Ann buys 5 cups at 2 dollars each. How much does she spend?"
+    memory = {"exemplars": [
+        {"id": "t1", "question": near, "answer": "12", "origin": "teacher", "passage": None, "work": "4 * 3"},
+        {"id": "t2", "question": far, "answer": "Lima", "origin": "teacher", "passage": None, "work": None},
+        {"id": "t3", "question": "Sue has 9 apples and eats 2. How many are left?", "answer": "7",
+         "origin": "teacher", "passage": None, "work": "9 - 2"}], "demotions": []}
+    vectors = {asked: [1.0, 0.0], near: [0.95, 0.31], far: [0.0, 1.0],
+               "Sue has 9 apples and eats 2. How many are left?": [0.7, 0.71]}
+    recall = Recall(FakeSource(memory), fake_embed(vectors), min_similarity=0.9, unjudged_similarity=0.97,
+                    demonstrations=3, demonstration_similarity=0.8)
+    out = await recall.run(RecallInput(question=asked), ctx())
+    assert isinstance(out, RecallOutput) and out.exemplars == []  # not the same question: no approved answer
+    assert [(d.id, d.work) for d in out.demonstrations] == [("t1", "4 * 3")]  # t3 is not close enough
+    assert remembered(out).shots == ((near, "4 * 3"),) and remembered(out).passages == ()
+
+
+def test_the_work_of_a_trace_is_the_arithmetic_that_gave_its_answer() -> None:
+    from sutazai.learning.traces import work_in
+
+    trace = {"plan": {"steps": [{"id": "s1", "depends_on": []}, {"id": "s2", "depends_on": ["s1"]},
+                                {"id": "s3", "depends_on": []}, {"id": "s4", "depends_on": ["s3"]}]},
+             "steps": [{"step_id": "s1", "tool": "formulate", "output": {"expression": "4 * 2"}},
+                       {"step_id": "s2", "tool": "calculator", "output": {"result": "8", "value": "8"}},
+                       {"step_id": "s3", "tool": "formulate", "output": {"expression": "4 * 3"}},
+                       {"step_id": "s4", "tool": "calculator", "output": {"result": "12", "value": "12.0"}}]}
+    assert work_in(trace, "12. Computed exactly: 4 * 3 = 12.") == "4 * 3"
+    assert work_in(trace, "It is 99.") is None and work_in(trace, "no number") is None
+    assert work_in({"steps": None}, "12") is None

@@ -56,17 +56,18 @@ async def retire_origin(*, conn: Conn, origin: str, origin_id: str) -> None:
 
 async def upsert_exemplar(*, conn: Conn, collection: str, question: str, answer: str,
                           passage: dict[str, Any] | None, origin: str, origin_id: str, trace_id: uuid.UUID | None,
-                          created_by: str) -> dict[str, Any]:
+                          created_by: str, work: str | None = None) -> dict[str, Any]:
     cur = await conn.execute(
         """INSERT INTO learning.exemplars (id, collection, question, answer, passage, origin, origin_id, trace_id,
-                                           created_by)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                           created_by, work)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (origin, origin_id) DO UPDATE
               SET question = EXCLUDED.question, answer = EXCLUDED.answer, passage = EXCLUDED.passage,
-                  active = true, retired_at = NULL, created_by = EXCLUDED.created_by, created_at = now()
+                  work = EXCLUDED.work, active = true, retired_at = NULL, created_by = EXCLUDED.created_by,
+                  created_at = now()
            RETURNING *""",
         (uuid.uuid4(), collection, question, answer, Jsonb(passage) if passage else None, origin, origin_id,
-         trace_id, created_by))
+         trace_id, created_by, work))
     row = await cur.fetchone()
     assert row is not None  # noqa: S101 - RETURNING yields the row
     return row

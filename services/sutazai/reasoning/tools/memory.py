@@ -131,6 +131,7 @@ class Recalled(BaseModel):
     origin: str
     similarity: float
     judged: bool = Field(default=False, description="a model judged the questions to ask the same")
+    work: str | None = Field(default=None, description="the worked arithmetic a teacher wrote for it")
     passage: Passage | None = Field(default=None, description="the passage the approved answer named")
 
 
@@ -140,6 +141,8 @@ class RecallOutput(BaseModel):
     considered: int = Field(description="exemplars and demotions the collection holds")
     rejected: list[str] = Field(default_factory=list, description="close questions the judge found to ask "
                                                                   "something else")
+    demonstrations: list[Recalled] = Field(default_factory=list, description=(
+        "worked solutions of similar (not the same) questions, shown to the model as examples"))
 
 
 class Recall:
@@ -150,9 +153,11 @@ class Recall:
     output_model: ClassVar[type[BaseModel]] = RecallOutput
 
     def __init__(self, source: MemorySource, embed: Embed, *, min_similarity: float, unjudged_similarity: float,
-                 judge: Callable[[], Judge | None] = lambda: None, limit: int = 3) -> None:
+                 judge: Callable[[], Judge | None] = lambda: None, limit: int = 3, demonstrations: int = 3,
+                 demonstration_similarity: float = 0.8) -> None:
         self._source, self._embed, self._judge = source, embed, judge
         self._min_similarity, self._unjudged, self._limit = min_similarity, unjudged_similarity, limit
+        self._demonstrations, self._demonstration_similarity = demonstrations, demonstration_similarity
         self._vectors: dict[str, list[float]] = {}
 
     async def _vectors_of(self, texts: list[str]) -> list[list[float]]:
@@ -173,8 +178,9 @@ class Recall:
         mine = anchors(data.question)
         close = [e for e in exemplars if anchors(e["question"]) == mine]
         wrong = [d for d in demotions if anchors(d["question"]) == mine]
+        demonstrations = await self._demonstrate(data.question, [e for e in exemplars if e.get("work")])
         if not close and not wrong:
-            return RecallOutput(exemplars=[], demoted=[], considered=considered)
+            return RecallOutput(exemplars=[], demoted=[], considered=considered, demonstrations=demonstrations)
         vectors = await self._vectors_of([data.question, *(e["question"] for e in close),
                                           *(d["question"] for d in wrong)])
         asked, rest = vectors[0], vectors[1:]
@@ -198,7 +204,20 @@ class Recall:
                      similarity=round(s, 4), judged=judge is not None, passage=_passage(e.get("passage")))
             for s, e in near if keep(e["question"])],
             demoted=sorted({d["chunk_id"] for _, d in wrong_near if keep(d["question"])}),
-            considered=considered, rejected=[q for q, same in verdicts.items() if not same])
+            considered=considered, rejected=[q for q, same in verdicts.items() if not same],
+            demonstrations=[d for d in demonstrations if not any(d.id == str(e["id"]) for _, e in near)])
+
+    async def _demonstrate(self, question: str, worked: list[dict[str, Any]]) -> list[Recalled]:
+        """The nearest exemplars with worked solutions (any question), closest first."""
+        if not worked or self._demonstrations == 0:
+            return []
+        vectors = await self._vectors_of([question, *(e["question"] for e in worked)])
+        scored = sorted(((cosine(vectors[0], v), e) for v, e in zip(vectors[1:], worked, strict=True)),
+                        key=lambda x: -x[0])
+        return [Recalled(id=str(e["id"]), question=e["question"], answer=e["answer"], origin=e["origin"],
+                         similarity=round(s, 4), work=e["work"])
+                for s, e in scored[:self._demonstrations] if s >= self._demonstration_similarity and
+                e["question"] != question]
 
 
 def _passage(raw: dict[str, Any] | None) -> Passage | None:
@@ -213,8 +232,9 @@ ORIGINS = {"correction": "an approved correction", "rating": "a well-rated answe
 
 def remembered(out: RecallOutput | None) -> Remembered:
     """What the other tools of this request use from a recall: one source passage per exemplar
-    (the approved answer to the close question, as one sentence), the passage it named, shots of
-    question and number for the arithmetic writer, and the demoted chunk ids."""
+    (the approved answer to the close question, as one sentence), the passage it named, shots for
+    the arithmetic writer (teachers' worked solutions of similar questions, and the number of an
+    approved answer to the same question), and the demoted chunk ids."""
     if out is None:
         return Remembered()
     passages: list[Passage] = []
@@ -228,4 +248,7 @@ def remembered(out: RecallOutput | None) -> Remembered:
         number = numbers_in(e.answer)
         if len(number) == 1:
             shots.append((e.question, number[0]))
-    return Remembered(passages=tuple(passages), shots=tuple(reversed(shots)), demoted=frozenset(out.demoted))
+    worked = [(d.question, d.work) for d in out.demonstrations if d.work]
+    # closest last (nearest the question): demonstrations, then approved answers to the same question
+    return Remembered(passages=tuple(passages), shots=tuple([*reversed(worked), *reversed(shots)]),
+                      demoted=frozenset(out.demoted))
