@@ -63,6 +63,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
                                                        **model_overrides))),
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **knowledge_settings))),
         ("learning", LEP, learning(LearningSettings(**common, reasoning_url=f"http://127.0.0.1:{port}",
+                                                  knowledge_url=f"http://127.0.0.1:{port}",
+                                                  metacognition_url=f"http://127.0.0.1:{port}",
                                                   **(learning_overrides or {})))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),

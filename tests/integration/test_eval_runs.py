@@ -78,17 +78,38 @@ def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
         for run in (pipeline, bare):
             assert keys[run["key_id"]]["revoked_at"] is not None and keys[run["key_id"]]["role"] == "user"
 
-        # cancelled halfway: finished cases stay, marked as the run's
-        cancelled_run = client.post("/api/learning/v1/runs", json={"suite": suite,
+        # cancelled halfway: the finished cases stay, counted in the summary; no case runs after it
+        longer = f"long-{uuid.uuid4().hex[:6]}"
+        many = [{"id": f"m{n}", "question": f"What is {n + 21} * {n + 7}?", "answer": (n + 21) * (n + 7)}
+                for n in range(16)]
+        assert client.post(f"/api/learning/v1/suites/{longer}",
+                           content="".join(json.dumps(c) + "\n" for c in many).encode()).status_code == 201
+        cancelled_run = client.post("/api/learning/v1/runs", json={"suite": longer,
                                                                    "routes": {"synthesize": model}}).json()
         assert cancelled_run["config"]["routes"] == {"synthesize": model}
+        deadline = time.monotonic() + 300
+        while client.get(f"/api/learning/v1/runs/{cancelled_run['run_id']}").json()["finished"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         cancelled = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-        time.sleep(2)
+        time.sleep(3)
         after = client.get(f"/api/learning/v1/runs/{cancelled_run['run_id']}").json()
-        assert after["status"] == "cancelled" and after["finished"] <= 3
+        assert after["status"] == "cancelled" and 1 <= after["finished"] < len(many), after
+        assert after["finished"] <= cancelled.json()["finished"] + 1  # at most the case in flight
+        assert after["summary"]["cases"] == after["finished"]
+        kept = client.get(f"/api/learning/v1/runs/{cancelled_run['run_id']}/results").json()
+        assert len(kept) == after["finished"] and all(r["case_id"].startswith("m") for r in kept)
         again = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
         assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+
+        # a suite asking in a collection that does not exist is refused before anything runs
+        nowhere = f"nowhere-{uuid.uuid4().hex[:6]}"
+        assert client.post(f"/api/learning/v1/suites/{nowhere}", content=json.dumps(
+            {"id": "x", "question": "Who?", "answer": "me", "collection": f"absent-{nowhere}"}).encode()
+        ).status_code == 201
+        missing = client.post("/api/learning/v1/runs", json={"suite": nowhere})
+        assert missing.status_code == 422 and f"absent-{nowhere}" in missing.json()["detail"]
 
 
 SUTAZAI = str(Path(sys.executable).parent / "sutazai")

@@ -54,9 +54,24 @@ class RunBook:
     """Starts, runs, cancels and reports evaluation runs; knows nothing of HTTP."""
 
     def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ResilientClient, identity: ResilientClient,
-                 bus: EventBus, cipher: FieldCipher | None = None) -> None:
+                 bus: EventBus, cipher: FieldCipher | None = None, knowledge: ResilientClient | None = None) -> None:
         self._db, self._suites, self._reasoning, self._identity = db, suites, reasoning, identity
-        self._bus, self._cipher = bus, cipher or PlainFields()
+        self._bus, self._cipher, self._knowledge = bus, cipher or PlainFields(), knowledge
+
+    async def _check_collections(self, collections: list[str], credential: str) -> None:
+        """Refuse a suite that asks in collections that do not exist (its cases would all fail)."""
+        if not collections or self._knowledge is None:
+            return
+        answer = await self._knowledge.request("GET", "/api/knowledge/v1/collections",
+                                               headers={"Authorization": f"Bearer {credential}"})
+        if answer.status_code != 200:
+            raise DependencyUnavailable(f"the knowledge service did not list the collections ({answer.status_code})")
+        known = {c["name"] for c in answer.json()}
+        missing = [c for c in collections if c not in known]
+        if missing:
+            raise ValidationFailed(f"this suite asks in collection(s) that do not exist: {', '.join(missing)}; add "
+                                   "their documents first (`sutazai eval install` uploads the built-in suites' "
+                                   "documents)")
 
     async def _catalogue(self, credential: str) -> tuple[dict[str, str], list[str]]:
         """The routes in force (step kind -> model) and the models that may be named."""
@@ -103,6 +118,7 @@ class RunBook:
         if outside:
             raise Forbidden(f"this suite asks in collections your credential may not use: {', '.join(outside)}")
         in_force = await self._check(config, credential)
+        await self._check_collections(collections, credential)
         run_id = uuid.uuid4()
         async with self._db.connection() as conn:
             run = await store.insert_run(conn=conn, run_id=run_id, suite_id=row["suite_id"],

@@ -11,6 +11,8 @@ class LearningSettings(CommonSettings):
     service_name: str = "learning"
     reasoning_url: str = Field(default="http://127.0.0.1:8080",
                                description="where the reasoning service answers (trace access, evaluation runs)")
+    knowledge_url: str = Field(default="http://127.0.0.1:8080",
+                               description="where the knowledge service answers (the collections a run asks in)")
     metacognition_url: str = Field(default="http://127.0.0.1:8080",
                                    description="where the metacognition service answers (routing proposals)")
     inprocess_worker: bool = Field(default=True, description="run the evaluation worker inside the service "

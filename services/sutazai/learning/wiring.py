@@ -47,6 +47,8 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     metacognition = ResilientClient(settings.metacognition_url, name="metacognition service (proposals)",
                                     timeout=10.0)
     resources.on_close(metacognition.close)
+    knowledge = ResilientClient(settings.knowledge_url, name="knowledge service (collections)", timeout=10.0)
+    resources.on_close(knowledge.close)
     cipher = field_cipher(dict(os.environ), "learning")
     suites = SuiteBook(db=resources.db)
     memory = MemoryBook(db=resources.db, traces=TraceReader(reasoning))
@@ -56,7 +58,7 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
         suites=suites, memory=memory,
         routing=Router(db=resources.db, suites=suites, reasoning=reasoning, metacognition=metacognition),
         runs=RunBook(db=resources.db, suites=suites, reasoning=asking, identity=identity, bus=resources.bus,
-                     cipher=cipher))
+                     cipher=cipher, knowledge=knowledge))
     if settings.inprocess_worker:
         _start_worker(components)
     return components
