@@ -95,6 +95,24 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/learning/v1/runs", {"json": {"suite": NUL}}),
     ("POST", "/api/learning/v1/runs", {"json": {"suite": "gsm8k", "limit": HUGE}}),
     ("GET", "/api/learning/v1/runs/compare", {"params": {"a": "not-a-uuid", "b": NUL}}),
+    ("POST", "/api/learning/v1/runs", {"json": {"suite": "gsm8k", "ensemble": [NUL, "x"]}}),
+    # corrections, memory, routing, proposals
+    ("POST", "/api/learning/v1/corrections", {"json": {"trace_id": "00000000-0000-0000-0000-000000000000",
+                                                       "answer": NUL}}),
+    ("POST", "/api/learning/v1/corrections", {"json": {"trace_id": "00000000-0000-0000-0000-000000000000",
+                                                       "answer": "x", "wrong_passages": [NUL]}}),
+    ("POST", "/api/learning/v1/corrections", {"content": DEEP, "headers": {"content-type": "application/json"}}),
+    ("POST", "/api/learning/v1/corrections/not-a-uuid/approve", {"json": {"note": NUL}}),
+    ("GET", "/api/learning/v1/memory", {"params": {"collection": NUL}}),
+    ("POST", "/api/learning/v1/runs/not-a-uuid/exemplars", {}),
+    ("POST", "/api/learning/v1/routing/recommendations", {"json": {"suite": NUL, "latency_budget_s": HUGE}}),
+    ("POST", "/api/learning/v1/routing/recommendations", {"content": DEEP,
+                                                          "headers": {"content-type": "application/json"}}),
+    ("POST", "/api/metacognition/v1/proposals", {"json": {"kind": "routes", "change": {"routes": {"plan": NUL}}}}),
+    ("POST", "/api/metacognition/v1/proposals", {"content": DEEP, "headers": {"content-type": "application/json"}}),
+    ("POST", "/api/metacognition/v1/proposals", {"json": {"kind": "abstain_below", "change": {
+        "abstain_below": HUGE}}}),
+    ("POST", "/api/reasoning/v1/ask", {"json": {"question": "Hi?", "options": {"ensemble": [NUL, NUL]}}}),
 ]
 
 
