@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sutazai.learning.runs import outcome_of
+from sutazai.learning.runs import outcome_of, served_routes
 from sutazai.learning.scoring import compare, summary
 from sutazai.learning.store import runs as run_store
 from sutazai.learning.suites import SuiteBook
@@ -118,17 +118,9 @@ class Router:
                  metacognition: ResilientClient) -> None:
         self._db, self._suites, self._reasoning, self._metacognition = db, suites, reasoning, metacognition
 
-    async def _served(self, credential: str) -> tuple[dict[str, str], list[str]]:
-        answer = await self._reasoning.request("GET", "/api/reasoning/v1/routes",
-                                               headers={"Authorization": f"Bearer {credential}"})
-        if answer.status_code != 200:
-            raise DependencyUnavailable(f"the reasoning service did not list its routes ({answer.status_code})")
-        body = answer.json()
-        return dict(body["routes"]), list(body["models"])
-
     async def registry(self, *, credential: str) -> list[dict[str, Any]]:
         """Every model of the manifest and every model served, with what it serves now."""
-        routes, served = await self._served(credential)
+        routes, served = await served_routes(self._reasoning, credential)
         try:
             entries = list(default_manifest().model)
         except ManifestError:
@@ -151,7 +143,7 @@ class Router:
 
     async def recommend(self, *, principal: Principal, credential: str, suite: str, kinds: list[str] | None,
                         latency_budget_s: float | None, propose: bool) -> dict[str, Any]:
-        current, _ = await self._served(credential)
+        current, _ = await served_routes(self._reasoning, credential)
         unknown = [k for k in kinds or [] if k not in current]
         if unknown:
             raise ValidationFailed(f"unknown step kind(s) {', '.join(unknown)}; the kinds are {', '.join(current)}")

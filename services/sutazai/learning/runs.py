@@ -50,6 +50,17 @@ class RunConfig:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+async def served_routes(reasoning: ResilientClient, credential: str) -> tuple[dict[str, str], list[str]]:
+    """The routes in force (step kind -> model) and the models that may be named, as the
+    reasoning service tells them to `credential`."""
+    answer = await reasoning.request("GET", "/api/reasoning/v1/routes",
+                                     headers={"Authorization": f"Bearer {credential}"})
+    if answer.status_code != 200:
+        raise DependencyUnavailable(f"the reasoning service did not list its routes and models ({answer.status_code})")
+    body = answer.json()
+    return dict(body["routes"]), list(body["models"])
+
+
 class RunBook:
     """Starts, runs, cancels and reports evaluation runs; knows nothing of HTTP."""
 
@@ -73,18 +84,9 @@ class RunBook:
                                    "their documents first (`sutazai eval install` uploads the built-in suites' "
                                    "documents)")
 
-    async def _catalogue(self, credential: str) -> tuple[dict[str, str], list[str]]:
-        """The routes in force (step kind -> model) and the models that may be named."""
-        answer = await self._reasoning.request("GET", "/api/reasoning/v1/routes",
-                                               headers={"Authorization": f"Bearer {credential}"})
-        if answer.status_code != 200:
-            raise DependencyUnavailable(f"the reasoning service did not list its models ({answer.status_code})")
-        body = answer.json()
-        return dict(body["routes"]), list(body["models"])
-
     async def _check(self, config: RunConfig, credential: str) -> dict[str, str]:
         """Refuse a configuration that cannot run; the routes in force (recorded with the run)."""
-        in_force, models = await self._catalogue(credential)
+        in_force, models = await served_routes(self._reasoning, credential)
         if config.mode == "bare":
             if config.routes or config.ensemble:
                 raise ValidationFailed("a bare run asks one model; routes and ensembles apply to pipeline runs")
