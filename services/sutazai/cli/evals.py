@@ -370,6 +370,25 @@ def cancel_run(run_id: str, key: ApiKey = None, url: Url = None, data_dir: DataD
               highlight=False)
 
 
+@eval_app.command("teach")
+def teach(run_id: Annotated[str, typer.Argument(help="A finished run of the strongest configuration.")],
+          key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
+    """Make a teacher run's right answers exemplars, with the worked arithmetic of their traces:
+    smaller models are shown them for similar questions (measure with a run before and after)."""
+    from sutazai.cli.client import CliError, call, problem_of
+
+    with _client(url, key, data_dir) as client:
+        try:
+            answer = call(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/exemplars")
+        except CliError as exc:
+            raise _fail(exc.detail) from None
+    if answer.status_code != 200:
+        raise _fail(problem_of(answer))
+    made = answer.json()
+    out.print(f"{made['exemplars']} exemplars ({made['with_work']} with worked arithmetic); {made['skipped']} cases "
+              "skipped (wrong, or in a collection you do not administer)", highlight=False)
+
+
 @eval_app.command("compare")
 def compare_runs(
     a: Annotated[str, typer.Argument(help="The baseline run.")],

@@ -163,30 +163,38 @@ function configText(config) {
 function startForm(list, models, started) {
   const suite = h('select', { name: 'suite' }, list.map((s) => h('option', { value: s.name }, `${s.name} v${s.version} (${s.cases} cases)`)));
   const mode = h('select', { name: 'mode' }, h('option', { value: 'pipeline' }, 'Pipeline (routes in force)'),
-    h('option', { value: 'bare' }, 'One model, bare'));
+    h('option', { value: 'bare' }, 'One model, bare'), h('option', { value: 'ensemble' }, 'Pipeline, vote across models'));
   const model = h('select', { name: 'model' }, models.map((m) => h('option', { value: m }, m)));
   const modelField = field('Model', model, 'A bare run asks this model alone, chain of thought.');
   modelField.hidden = true;
+  const voters = h('select', { name: 'ensemble', multiple: true, size: Math.min(models.length, 4) },
+    models.map((m) => h('option', { value: m }, m)));
+  const votersField = field('Models', voters, 'Two to five; the samples are spread over them.');
+  votersField.hidden = true;
   const limit = h('input', { type: 'number', name: 'limit', min: 1, placeholder: 'all' });
   const label = h('input', { type: 'text', name: 'label', maxlength: 200, placeholder: 'e.g. baseline' });
   const status = h('div', { class: 'form-status', role: 'status' });
   const start = h('button', { type: 'submit', class: 'primary' }, 'Start run');
-  mode.addEventListener('change', () => { modelField.hidden = mode.value !== 'bare'; });
+  mode.addEventListener('change', () => {
+    modelField.hidden = mode.value !== 'bare';
+    votersField.hidden = mode.value !== 'ensemble';
+  });
   const form = h('form', { class: 'start-run' },
     h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, ['Suite', 'Version', 'Cases', 'Source', 'Description'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.map((s) => h('tr', {}, h('th', { scope: 'row' }, s.name), h('td', {}, `v${s.version} of ${s.versions}`),
         h('td', {}, s.cases), h('td', {}, s.source), h('td', {}, s.description || '—')))))),
     h('h3', {}, 'Start a run'),
-    h('div', { class: 'row' }, field('Suite', suite), field('Configuration', mode), modelField,
+    h('div', { class: 'row' }, field('Suite', suite), field('Configuration', mode), modelField, votersField,
       field('Cases', limit, 'Only the first N (empty: all).'), field('Label', label)),
     start, status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     start.disabled = true;
     clear(status);
-    const body = { suite: suite.value, mode: mode.value, label: label.value.trim() };
+    const body = { suite: suite.value, mode: mode.value === 'bare' ? 'bare' : 'pipeline', label: label.value.trim() };
     if (mode.value === 'bare') body.model = model.value;
+    if (mode.value === 'ensemble') body.ensemble = [...voters.selectedOptions].map((o) => o.value);
     if (limit.value) body.limit = Number(limit.value);
     try {
       const run = await api('/api/learning/v1/runs', { method: 'POST', body });
