@@ -169,6 +169,11 @@ WORD_PROBLEMS = [
 ]
 
 
+def teacher_exemplars(client: httpx.Client, run_id: str) -> list[dict[str, Any]]:
+    return [e for e in client.get("/api/learning/v1/exemplars").json()
+            if e["origin"] == "teacher" and e["origin_id"].startswith(run_id)]
+
+
 def test_a_teacher_runs_right_answers_become_worked_examples(platform: Platform) -> None:
     suite = f"words-{uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
@@ -183,8 +188,7 @@ def test_a_teacher_runs_right_answers_become_worked_examples(platform: Platform)
         assert made.status_code == 200, made.text
         counts = made.json()
         assert counts["exemplars"] == len(right) and counts["skipped"] == len(results) - len(right)
-        taught = [e for e in client.get("/api/learning/v1/exemplars").json()
-                  if e["origin"] == "teacher" and e["origin_id"].startswith(run["run_id"])]
+        taught = teacher_exemplars(client, run["run_id"])
         assert len(taught) == len(right) and all(e["collection"] == "default" for e in taught)
         assert sum(e["work"] is not None for e in taught) == counts["with_work"]
         assert client.post(f"/api/learning/v1/runs/{uuid.uuid4()}/exemplars").status_code == 404
@@ -196,6 +200,11 @@ def test_a_teacher_runs_right_answers_become_worked_examples(platform: Platform)
             trace = client.get(f"/api/reasoning/v1/traces/{asked['trace_id']}").json()
             recall = next(s for s in trace["steps"] if s["tool"] == "recall")["output"]
             assert worked[0]["work"] in [d["work"] for d in recall["demonstrations"]]
+    again = cli(platform, "teach", run["run_id"])  # the same exemplars again, from the CLI: nothing doubles
+    assert again.returncode == 0 and f"{counts['exemplars']} exemplars" in again.stdout, again.stderr
+    assert cli(platform, "teach", "nonsense").returncode == 1
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"}) as client:
+        assert len(teacher_exemplars(client, run["run_id"])) == counts["exemplars"]
     user = asyncio.run(create_key(platform.backends, "user"))
     assert httpx.post(f"{platform.url}/api/learning/v1/runs/{run['run_id']}/exemplars",
                       headers={"Authorization": f"Bearer {user}"}).status_code == 403
