@@ -86,9 +86,8 @@ def test_a_correction_becomes_memory_for_the_same_question_in_other_words(platfo
         recalled = user.get(f"/api/reasoning/v1/traces/{answer['trace_id']}").json()
         memory = step(recalled, "recall")["output"]
         assert [e["answer"] for e in memory["exemplars"]] == ["Odile Brandvik"] and memory["demoted"] == [marlow]
-        assert recalled["plan"]["steps"][0]["tool"] == "recall"
-        searched = [p["chunk_id"] for p in step(recalled, "search")["output"]["passages"]]
-        assert set(searched) == set(found) and searched[-1] == marlow  # after every other passage
+        assert recalled["plan"]["steps"][0]["tool"] == "recall" and recalled["plan"]["strategy"] == "remembered"
+        assert not [s for s in recalled["steps"] if s["tool"] == "search"]  # answered from the approved answer
         synthesized = step(recalled, "synthesize")["output"]["considered"]
         assert synthesized[0]["chunk_id"].startswith("memory:") and "Odile Brandvik" in synthesized[0]["text"]
         assert "Brandvik" in answer["answer"], answer
@@ -114,7 +113,14 @@ def test_a_correction_becomes_memory_for_the_same_question_in_other_words(platfo
         assert admin.delete(f"/api/learning/v1/exemplars/{mine['id']}").status_code == 204
         assert admin.delete(f"/api/learning/v1/exemplars/{mine['id']}").status_code == 409
         held = user.get("/api/learning/v1/memory", params={"collection": collection}).json()
-        assert held["exemplars"] == []
+        assert held["exemplars"] == [] and held["demotions"] == [{"question": ASKED, "chunk_id": marlow}]
+
+        # the demotion stays: the same question searches again, the wrong passage after every other
+        again = user.post("/api/reasoning/v1/ask", json={"question": PARAPHRASE, "collection": collection}).json()
+        searched_trace = user.get(f"/api/reasoning/v1/traces/{again['trace_id']}").json()
+        assert step(searched_trace, "recall")["output"]["demoted"] == [marlow]
+        searched = [p["chunk_id"] for p in step(searched_trace, "search")["output"]["passages"]]
+        assert set(searched) == set(found) and searched[-1] == marlow
 
 
 def test_ratings_make_and_retire_exemplars_and_one_of_two_reviews_wins(platform: Platform) -> None:

@@ -34,6 +34,7 @@ from sutazai.reasoning.planning import (
     PlanInvalid,
     PlannedStep,
     PlanRequest,
+    remembered_plan,
     rules_plan,
     wants_sources,
 )
@@ -180,14 +181,19 @@ class Reasoner:
         started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
         recall_step = replace(RECALL, input={"question": text})
         recall = await self._recall(executor, recall_step) if consult and wants_sources(text) else None
-        memory["held"] = remembered(result_of(recall, RecallOutput))
-        plan, found = rules_plan(request), {}
-        if request.has_knowledge:
-            found = await self._retrieve_first(executor, plan, named=named)
-            main = result_of(found.get(MAIN_SEARCH), SearchOutput)
-            if not (main and main.passages):  # nothing in the collection about it: plan without it
-                plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
-        plan = await self._model_plan(plan, request, found)
+        recalled = result_of(recall, RecallOutput)
+        memory["held"] = remembered(recalled)
+        found: dict[str, StepRecord] = {}
+        if recalled is not None and recalled.exemplars:  # an approved answer to this very question
+            plan = remembered_plan(request, [p.model_dump() for p in memory["held"].passages])
+        else:
+            plan = rules_plan(request)
+            if request.has_knowledge:
+                found = await self._retrieve_first(executor, plan, named=named)
+                main = result_of(found.get(MAIN_SEARCH), SearchOutput)
+                if not (main and main.passages):  # nothing in the collection about it: plan without it
+                    plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
+            plan = await self._model_plan(plan, request, found)
         if recall is not None:  # the recall ran before anything else: it opens the plan and the trace
             plan.steps.insert(0, recall_step)
             found = {recall_step.id: recall, **found}

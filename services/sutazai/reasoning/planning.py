@@ -306,6 +306,26 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
     return plan
 
 
+def remembered_plan(req: PlanRequest, passages: list[dict[str, Any]], *,
+                    preface: Sequence[PlannedStep] = ()) -> Plan:
+    """Memory holds an approved answer to the same question (judged so by the recall step): the
+    answer is read from it (a quantity: `extract_value`, which may only choose numbers it states)
+    or written from it (anything else: `synthesize`), and the passage it named, by the usual
+    samples; the vote and the verification against those passages follow as for any plan."""
+    plan = Plan(steps=list(preface), strategy="remembered")
+    if asks_quantity(req.question):
+        for i in range(req.samples):
+            plan.add("extract_value", {"target": req.question, "passages": passages, **_sampling(req, i)},
+                     model=_sample_model(req, i),
+                     purpose=f"sample {i + 1}: read the quantity from the approved answer to the same question"
+                             f"{_sample_note(req, i)}")
+        plan.reader = Extracted(samples=plan.ids("extract_value"))
+        return plan
+    _synthesis_samples(plan, req, passages=[passages], after=())
+    plan.reader = Synthesized(samples=plan.ids("synthesize"))
+    return plan
+
+
 def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], numeric: bool) -> None:
     focus = focus_terms(req.question, entities)
     main = plan.add("search", {"query": req.question, "k": 4}, purpose="find passages about the question")

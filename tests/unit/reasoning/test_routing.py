@@ -84,3 +84,18 @@ def test_an_ensemble_spreads_the_samples_over_its_models() -> None:
     assert [s.input["temperature"] for s in samples] == [0.0, 0.0, 0.7]  # each model's first sample is greedy
     assert [s.input["seed"] for s in samples] == [5, 6, 7]
     assert "(model medium)" in samples[1].purpose and samples[1].to_dict("synthesize")["model"] == "medium"
+
+
+def test_an_approved_answer_to_the_same_question_is_read_or_written_from_memory() -> None:
+    from sutazai.reasoning.planning import PlanRequest, remembered_plan
+
+    memory = [{"chunk_id": "memory:e1", "document_id": "memory", "source": "an approved correction",
+               "text": 'The approved answer to the question "How many staff?" is: 412', "score": 1.0}]
+    request = PlanRequest(question="How many people work there?", has_knowledge=True, samples=2, temperature=0.0,
+                          sample_temperature=0.7, seed=0)
+    numeric = remembered_plan(request, memory)
+    assert numeric.strategy == "remembered" and [s.tool for s in numeric.steps] == ["extract_value"] * 2
+    assert numeric.steps[0].input["passages"] == memory
+    worded = remembered_plan(PlanRequest(question="Who leads it?", has_knowledge=True, samples=1, temperature=0.0,
+                                         sample_temperature=0.7, seed=0), memory)
+    assert [s.tool for s in worded.steps] == ["synthesize"] and worded.steps[0].input["passage_sets"] == [memory]
