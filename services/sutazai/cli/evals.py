@@ -179,16 +179,21 @@ def list_suites(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -
 FINAL = ("done", "cancelled", "failed")
 
 
-def _get(client: httpx.Client, path: str, **params: Any) -> Any:
+def send(client: httpx.Client, method: str, path: str, ok: tuple[int, ...], **kwargs: Any) -> Any:
+    """The JSON answer of a call that answered one of `ok`; otherwise the problem, in one line."""
     from sutazai.cli.client import CliError, call, problem_of
 
     try:
-        answer = call(client, "GET", path, params=params or None)
+        answer = call(client, method, path, **kwargs)
     except CliError as exc:
         raise _fail(exc.detail) from None
-    if answer.status_code != 200:
+    if answer.status_code not in ok:
         raise _fail(problem_of(answer))
-    return answer.json()
+    return answer.json() if answer.content else None
+
+
+def _get(client: httpx.Client, path: str, **params: Any) -> Any:
+    return send(client, "GET", path, (200,), params=params or None)
 
 
 def _pct(value: float | None, interval: list[float | None] | None = None) -> str:
@@ -356,16 +361,8 @@ def list_runs(limit: Annotated[int, typer.Option(min=1, max=500, help="How many.
 @eval_app.command("cancel")
 def cancel_run(run_id: str, key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Cancel a queued or running run; its finished cases are kept."""
-    from sutazai.cli.client import CliError, call, problem_of
-
     with _client(url, key, data_dir) as client:
-        try:
-            answer = call(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/cancel")
-        except CliError as exc:
-            raise _fail(exc.detail) from None
-    if answer.status_code != 200:
-        raise _fail(problem_of(answer))
-    run = answer.json()
+        run = send(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/cancel", (200,))
     out.print(f"run {run['run_id']} cancelled; {run['finished']} of {run['total']} cases finished and kept",
               highlight=False)
 
@@ -375,16 +372,8 @@ def teach(run_id: Annotated[str, typer.Argument(help="A finished run of the stro
           key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Make a teacher run's right answers exemplars, with the worked arithmetic of their traces:
     smaller models are shown them for similar questions (measure with a run before and after)."""
-    from sutazai.cli.client import CliError, call, problem_of
-
     with _client(url, key, data_dir) as client:
-        try:
-            answer = call(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/exemplars")
-        except CliError as exc:
-            raise _fail(exc.detail) from None
-    if answer.status_code != 200:
-        raise _fail(problem_of(answer))
-    made = answer.json()
+        made = send(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/exemplars", (200,))
     out.print(f"{made['exemplars']} exemplars ({made['with_work']} with worked arithmetic); {made['skipped']} cases "
               "skipped (wrong, or in a collection you do not administer)", highlight=False)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _fail
+from sutazai.cli.evals import send as _send
 
 feedback_app = typer.Typer(no_args_is_help=True, help="Rate and correct answers, review corrections (admins), "
                                                       "list and retire exemplars.")
@@ -25,18 +25,6 @@ def _id(text: str, what: str) -> str:
         return str(uuid.UUID(text))
     except ValueError:
         raise _fail(f"{text!r} is not a {what} id") from None
-
-
-def _send(client: httpx.Client, method: str, path: str, ok: tuple[int, ...], **kwargs: Any) -> Any:
-    from sutazai.cli.client import CliError, call, problem_of
-
-    try:
-        answer = call(client, method, path, **kwargs)
-    except CliError as exc:
-        raise _fail(exc.detail) from None
-    if answer.status_code not in ok:
-        raise _fail(problem_of(answer))
-    return answer.json() if answer.content else None
 
 
 @feedback_app.command("rate")
