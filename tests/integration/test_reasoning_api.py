@@ -40,8 +40,9 @@ def test_a_general_question_is_answered_by_voting_over_model_samples(platform: P
 def test_model_backend_down_opens_the_breaker_gives_503_and_loses_nothing(backends: Backends) -> None:
     double_port = free_port()
     port = free_port()
+    # the breaker stays open 10 s: the three failing asks must fall inside that on a loaded machine
     app = build_platform_app(backends, port, model_backend="ollama", ollama_url=f"http://127.0.0.1:{double_port}",
-                             model_reset_seconds=3, model_failure_threshold=2, samples=1)
+                             model_reset_seconds=10, model_failure_threshold=2, samples=1)
     question = "Name a planet of the solar system."
     with ServerThread(app, port=port) as server:
         key = asyncio.run(create_key(backends, "admin"))
@@ -52,7 +53,7 @@ def test_model_backend_down_opens_the_breaker_gives_503_and_loses_nothing(backen
             for response in failures:
                 assert response.status_code == 503, response.text
                 assert response.json()["code"] == "model_unavailable"
-                assert 0 < int(response.headers["Retry-After"]) <= 5
+                assert 0 < int(response.headers["Retry-After"]) <= 12
             assert "paused after repeated failures" in failures[-1].json()["detail"]  # the breaker is open
             with psycopg.connect(backends.postgres.dsn()) as conn:
                 rows = conn.execute("SELECT id, status FROM reasoning.traces WHERE question = %s",
@@ -60,7 +61,7 @@ def test_model_backend_down_opens_the_breaker_gives_503_and_loses_nothing(backen
             assert {str(r[0]) for r in rows} == {r.json()["trace_id"] for r in failures}
             assert {r[1] for r in rows} == {"failed"}
             with ServerThread(ollama_double.create_double(), port=double_port):
-                time.sleep(3.2)  # the breaker lets a trial call through after its reset time
+                time.sleep(10.2)  # the breaker lets a trial call through after its reset time
                 replayed = client.post(f"/api/reasoning/v1/traces/{failures[0].json()['trace_id']}/replay")
                 assert replayed.status_code == 200, replayed.text
                 assert replayed.json()["answer"].strip()
