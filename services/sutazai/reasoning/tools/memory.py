@@ -165,7 +165,11 @@ class Recall:
         if missing:
             if len(self._vectors) > 50_000:
                 self._vectors.clear()
-            self._vectors.update(zip(missing, await self._embed(missing), strict=True))
+            try:
+                vectors = await self._embed(missing)
+            except SutazaiError as exc:  # the embedder is down: this question goes on without memory
+                raise ToolFailed(f"the embedder is unavailable, memory was not consulted: {exc.detail}") from exc
+            self._vectors.update(zip(missing, vectors, strict=True))
         return [self._vectors[t] for t in texts]
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
