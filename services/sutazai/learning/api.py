@@ -409,6 +409,27 @@ async def list_runs(admin: AdminPrincipal, learning: Learning,  # noqa: ARG001
     return [RunOut.model_validate(r) for r in await learning.runs.recent(limit=limit)]
 
 
+class OutcomeOut(BaseModel):
+    trace_id: uuid.UUID
+    source: Literal["evaluation", "feedback"]
+    correct: bool
+    suite: str | None
+    run_id: uuid.UUID | None
+    recorded_at: datetime
+
+
+@router.get("/outcomes", response_model=list[OutcomeOut], summary="Labelled answers for calibration, oldest first: "
+            "evaluation cases (was the answer, or the one withheld for low confidence, right?) and feedback "
+            "(platform admins; the metacognition service reads them)")
+async def list_outcomes(admin: PlatformAdmin, learning: Learning,  # noqa: ARG001
+                        since: Annotated[datetime | None, Query(description="only labels recorded at or after this "
+                                                                "time (ISO 8601 with a zone)")] = None,
+                        limit: Annotated[int, Query(ge=1, le=10_000)] = 5000) -> list[OutcomeOut]:
+    if since is not None and since.tzinfo is None:
+        raise ValidationFailed("since needs a time zone, e.g. 2026-11-23T10:00:00Z")
+    return [OutcomeOut.model_validate(r) for r in await learning.runs.outcomes(since=since, limit=limit)]
+
+
 @router.get("/runs/compare", summary="Two runs of one suite compared case by case: accuracy difference (B - A) "
             "with a paired bootstrap 95% interval and McNemar's exact test (admins)")
 async def compare_runs(admin: AdminPrincipal, learning: Learning,  # noqa: ARG001

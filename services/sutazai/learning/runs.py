@@ -11,6 +11,7 @@ run keeps its finished cases."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
@@ -208,9 +209,12 @@ class RunBook:
                     "latency_s": latency, "tokens": (body.get("usage") or {}).get("total_tokens"), "trace_id": None,
                     "error": None}
         abstained = bool(body["abstained"])
+        # the answer the pipeline had, even when it withheld it for low confidence: the calibration label
+        candidate = body.get("withheld") or (None if abstained else body["answer"])
         return {"answer": body["answer"], "correct": is_right(case, body["answer"], abstained=abstained),
                 "abstained": abstained, "confidence": body.get("confidence"), "latency_s": latency,
-                "tokens": (body.get("spent") or {}).get("tokens"), "trace_id": body["trace_id"], "error": None}
+                "tokens": (body.get("spent") or {}).get("tokens"), "trace_id": body["trace_id"], "error": None,
+                "candidate_correct": None if candidate is None else is_right(case, candidate)}
 
     async def cancel(self, *, run_id: uuid.UUID) -> dict[str, Any]:
         async with self._db.connection() as conn:
@@ -247,6 +251,11 @@ class RunBook:
         await self.get(run_id=run_id)
         async with self._db.connection() as conn:
             return await store.results(conn=conn, run_id=run_id)
+
+    async def outcomes(self, *, since: dt.datetime | None, limit: int) -> list[dict[str, Any]]:
+        """Labelled answers (evaluation cases and feedback) recorded at or after `since`, oldest first."""
+        async with self._db.connection() as conn:
+            return await store.outcomes(conn=conn, since=since, limit=limit)
 
     async def compare(self, *, a: uuid.UUID, b: uuid.UUID) -> dict[str, Any]:
         first, second = await self.get(run_id=a), await self.get(run_id=b)

@@ -1,5 +1,5 @@
-"""HTTP adapter of the metacognition service: improvement proposals (recorded and listed; the
-approval flow arrives with its feature)."""
+"""HTTP adapter of the metacognition service: confidence assessments and calibration, improvement
+proposals."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from sutazai.lib.deps import AdminPrincipal, PlatformAdmin
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
+from sutazai.lib.errors import Unauthenticated
+from sutazai.lib.security import credential_from
+from sutazai.metacognition.calibration import ANSWER_KINDS, Features
 from sutazai.metacognition.deps import Metacognition
 
 router = APIRouter(prefix="/api/metacognition/v1", tags=["metacognition"])
@@ -60,3 +63,103 @@ async def list_proposals(admin: AdminPrincipal, meta: Metacognition, status: Sta
 async def get_proposal(proposal_id: uuid.UUID, admin: AdminPrincipal,  # noqa: ARG001
                        meta: Metacognition) -> ProposalOut:
     return ProposalOut.model_validate(await meta.proposals.get(proposal_id=proposal_id))
+
+
+# -- confidence ----------------------------------------------------------------------------------
+
+class FeaturesIn(BaseModel):
+    """What is known about an answer when it is decided."""
+
+    model_config = ConfigDict(extra="forbid")
+    agreement: float = Field(ge=0.0, le=1.0, description="share of the samples that gave the winning answer")
+    supported_fraction: float | None = Field(ge=0.0, le=1.0, description="share of the answer's claims a source "
+                                             "backs; null when nothing could be checked")
+    retrieval_scores: list[float] = Field(default_factory=list, max_length=200,
+                                          description="scores of the passages the answer could rest on")
+    answer_kind: Literal["number", "text"] = "text"
+    strategy: str = Field(default="answer", max_length=40, description="the plan's strategy (answer, compute, "
+                          "extract, remembered, ...)")
+    step_kinds: list[str] = Field(default_factory=list, max_length=200)
+    models: list[str] = Field(default_factory=list, max_length=20)
+    samples: int = Field(default=1, ge=1, le=100)
+    computed: bool = Field(default=False, description="a tool (the calculator) computed the answer")
+    citations: int = Field(default=0, ge=0, le=1000)
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    features: FeaturesIn
+    trace_id: uuid.UUID | None = Field(default=None, description="the answer's trace (labels join on it)")
+    abstain_below: float | None = Field(default=None, ge=0.0, le=1.0, description="the question's own "
+                                        "threshold; the service's active one when absent")
+
+
+class AssessmentOut(BaseModel):
+    assessment_id: uuid.UUID
+    probability: float = Field(description="calibrated probability that the answer is right")
+    calibrator: int = Field(description="the calibrator's version (0: the documented prior)")
+    method: Literal["prior", "logistic", "isotonic"]
+    threshold: float
+    abstain: bool
+
+
+assert set(ANSWER_KINDS) == {"number", "text"}  # noqa: S101 - the schema above lists them
+
+
+@router.post("/assessments", response_model=AssessmentOut, summary="How likely an answer is right, from its "
+             "features, by the calibrator in use; the reasoning service asks on every answer and abstains when "
+             "told (anyone signed in; recorded for calibration)")
+async def assess(body: AssessmentIn, principal: CurrentPrincipal, meta: Metacognition) -> AssessmentOut:
+    f = body.features
+    features = Features(agreement=f.agreement, supported_fraction=f.supported_fraction,
+                        retrieval_scores=tuple(f.retrieval_scores), answer_kind=f.answer_kind, strategy=f.strategy,
+                        step_kinds=tuple(f.step_kinds), models=tuple(f.models), samples=f.samples,
+                        computed=f.computed, citations=f.citations)
+    return AssessmentOut.model_validate(await meta.confidence.assess(
+        principal=principal, features=features, trace_id=body.trace_id, abstain_below=body.abstain_below))
+
+
+class CalibratorOut(BaseModel):
+    version: int
+    method: str
+    metrics: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+class FitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int = Field(default=0, ge=0, description="which quarter of the labels is held out")
+
+
+@router.post("/calibrators", response_model=CalibratorOut, status_code=201, summary="Read the labelled outcomes "
+             "from the learning service and fit a calibrator on them (logistic or isotonic, whichever "
+             "cross-validates better), measured on a held-out quarter; it is used from the next answer on "
+             "(platform admins)")
+async def fit_calibrator(request: Request, admin: PlatformAdmin, meta: Metacognition,
+                         body: FitIn | None = None) -> CalibratorOut:
+    credential = credential_from(request)
+    if credential is None:
+        raise Unauthenticated("a credential is needed to read the labels from the learning service")
+    row = await meta.confidence.refit(principal=admin, credential=credential, seed=(body or FitIn()).seed)
+    return CalibratorOut.model_validate(row)
+
+
+@router.get("/calibrators", response_model=list[CalibratorOut], summary="Fitted calibrators, newest (in use) "
+            "first (admins)")
+async def list_calibrators(admin: AdminPrincipal, meta: Metacognition,  # noqa: ARG001
+                           limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[CalibratorOut]:
+    return [CalibratorOut.model_validate(r) for r in await meta.confidence.calibrators(limit=limit)]
+
+
+@router.get("/calibration", summary="Calibration of the confidence: the calibrator in use measured on held-out "
+            "labels, and the probabilities given live against their labels (overall, per suite, over feedback): "
+            "ECE, Brier score, reliability diagram, risk-coverage curve and the threshold for the target risk "
+            "(platform admins)")
+async def calibration(request: Request, admin: PlatformAdmin, meta: Metacognition,  # noqa: ARG001
+                      target_risk: Annotated[float | None, Query(gt=0.0, lt=1.0, description="the share of wrong "
+                                                                 "answers among those given to aim for")] = None,
+                      sync: Annotated[bool, Query(description="read new labels from the learning service "
+                                                  "first")] = True) -> dict[str, Any]:
+    return await meta.confidence.calibration(target_risk=target_risk,
+                                             sync_with=credential_from(request) if sync else None)

@@ -37,6 +37,10 @@ class Answer:
     claims: list[dict[str, Any]] = field(default_factory=list)
     budget: dict[str, Any] = field(default_factory=dict)
     spent: dict[str, Any] = field(default_factory=dict)
+    assessment: dict[str, Any] | None = None
+    """the confidence assessment: features, probability, calibrator version, threshold"""
+    withheld: str | None = None
+    """when abstaining for low confidence, the answer that was withheld"""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

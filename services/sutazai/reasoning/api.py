@@ -72,7 +72,8 @@ class AskResponse(BaseModel):
     answer: str = Field(description="numbered citations follow supported sentences; [unsupported] marks "
                                     "a claim no source backs")
     citations: list[Citation]
-    confidence: float | None = Field(description="0-1: samples' agreement times the share of supported claims")
+    confidence: float | None = Field(description="0-1: the calibrated probability that the answer is right, from "
+                                    "the metacognition service (the documented prior when it cannot be asked)")
     abstained: bool
     reason: str | None
     trace_id: uuid.UUID
@@ -80,6 +81,11 @@ class AskResponse(BaseModel):
     claims: list[Claim]
     budget: dict[str, Any]
     spent: dict[str, Any]
+    assessment: dict[str, Any] | None = Field(default=None, description="how the confidence was reached: the "
+                                              "answer's features, the probability, the calibrator's version "
+                                              "(null: the prior) and the threshold applied")
+    withheld: str | None = Field(default=None, description="when the answer was withheld for low confidence, the "
+                                 "answer that was withheld")
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
@@ -120,6 +126,7 @@ class Trace(BaseModel):
     citations: list[dict[str, Any]]
     claims: list[dict[str, Any]]
     spend: dict[str, Any]
+    assessment: dict[str, Any] | None = None
     error: str | None
     request_id: str | None
     replay_of: uuid.UUID | None

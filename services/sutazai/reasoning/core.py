@@ -25,7 +25,7 @@ from sutazai.lib.errors import (
     ValidationFailed,
 )
 from sutazai.reasoning.answers import Answer, AskOptions
-from sutazai.reasoning.confidence import AnswerFeatures, confidence
+from sutazai.reasoning.assessment import Assessor, assess
 from sutazai.reasoning.executor import Budget, Executor, StepRecord
 from sutazai.reasoning.model_planning import ModelPlanner, wants_model_plan
 from sutazai.reasoning.planning import (
@@ -34,6 +34,7 @@ from sutazai.reasoning.planning import (
     PlanInvalid,
     PlannedStep,
     PlanRequest,
+    asks_quantity,
     remembered_plan,
     rules_plan,
     wants_sources,
@@ -96,9 +97,11 @@ class Reasoner:
 
     def __init__(self, *, traces: TraceStore, routes: RouteStore, router: ModelRouter, events: EventPublisher,
                  tools: dict[str, Tool], policy: Policy, max_tokens_cap: int = 1024,
-                 planner: ModelPlanner | None = None, audit: AuditRecorder | None = None) -> None:
+                 planner: ModelPlanner | None = None, audit: AuditRecorder | None = None,
+                 assessor: Assessor | None = None) -> None:
         self._traces, self._routes, self._router, self._events = traces, routes, router, events
         self._tools, self._policy, self._planner, self._audit = tools, policy, planner, audit
+        self._assessor = assessor
         self.max_tokens_cap = max_tokens_cap
 
     @property
@@ -140,6 +143,7 @@ class Reasoner:
                    credential: str | None, emit: Emit, replay_of: uuid.UUID | None) -> Answer:
         searched = principal.collection(collection)
         budget = self._policy.budget(options)
+        explicit_threshold = options.abstain_below  # else the metacognition service's active threshold
         options = replace(options, today=options.today or dt.date.today().isoformat(),
                           samples=options.samples or self._policy.samples,
                           abstain_below=self._policy.abstain_below if options.abstain_below is None
@@ -158,7 +162,7 @@ class Reasoner:
                                 memory=memory["held"]))
         try:
             answer = await self._answer(recorder, executor, text, options, budget, named=collection is not None,
-                                        consult=credential is not None, memory=memory)
+                                        credential=credential, memory=memory, explicit_threshold=explicit_threshold)
         except (ModelUnavailable, NotFound, Forbidden, DependencyUnavailable) as exc:
             await recorder.fail(status="failed", error=exc.detail, spend=executor.spend.to_dict())
             exc.extra["trace_id"] = str(trace_id)
@@ -172,7 +176,9 @@ class Reasoner:
         return answer
 
     async def _answer(self, recorder: TraceRecorder, executor: Executor, text: str, options: AskOptions,
-                      budget: Budget, *, named: bool, consult: bool, memory: dict[str, Remembered]) -> Answer:
+                      budget: Budget, *, named: bool, credential: str | None, memory: dict[str, Remembered],
+                      explicit_threshold: float | None) -> Answer:
+        consult = credential is not None
         ensemble = tuple(options.ensemble or ())
         request = PlanRequest(question=text, has_knowledge=consult and wants_sources(text),
                               samples=max(int(options.samples or 1), len(ensemble)), temperature=options.temperature,
@@ -210,7 +216,8 @@ class Reasoner:
             "question": text if plan.strategy == "answer" else None},
             purpose="check every claim of the answer against the sources")
         checked = await executor.run_single(verify, {})
-        answer = self._decide(recorder.trace_id, outcome, checked, options, budget, executor)
+        answer = await self._decide(recorder.trace_id, outcome, checked, options, budget, executor, plan=plan,
+                                    question=text, credential=credential, explicit_threshold=explicit_threshold)
         await recorder.conclude(answer)
         return answer
 
@@ -267,8 +274,9 @@ class Reasoner:
         await recorder.conclude(answer)
         return answer
 
-    def _decide(self, trace_id: uuid.UUID, outcome: Outcome, checked: StepRecord, options: AskOptions,
-                budget: Budget, executor: Executor) -> Answer:
+    async def _decide(self, trace_id: uuid.UUID, outcome: Outcome, checked: StepRecord, options: AskOptions,
+                      budget: Budget, executor: Executor, *, plan: Plan, question: str, credential: str | None,
+                      explicit_threshold: float | None) -> Answer:
         verified = result_of(checked, VerifyOutput)
         claims = [c.model_dump() for c in verified.claims] if verified else []
         supported = verified.supported_fraction if verified else None
@@ -276,8 +284,6 @@ class Reasoner:
             claims, supported = [], None  # nothing was consulted that a claim could be checked against
         if outcome.computed and outcome.cited:  # a computed answer rests on the passages its values came from
             claims = [{**c, "chunk_ids": [i for i in c["chunk_ids"] if i in outcome.cited]} for c in claims]
-        score = confidence(AnswerFeatures(agreement=outcome.vote.agreement, supported_fraction=supported))
-        threshold = float(options.abstain_below or 0.0)
         by_chunk = {p.chunk_id: p for p in outcome.passages}
         order = list(dict.fromkeys([c for claim in claims for c in claim["chunk_ids"]]
                                    + (outcome.cited if outcome.computed else [])))
@@ -286,15 +292,26 @@ class Reasoner:
                      for c in order if c in by_chunk]
         text = _annotate(outcome.text or "", claims, order)
         model = "+".join(options.ensemble) if options.ensemble else self._router("synthesize").chat_model
+        features = {
+            "agreement": outcome.vote.agreement, "supported_fraction": supported,
+            "retrieval_scores": sorted((p.score for p in outcome.passages), reverse=True)[:20],
+            "answer_kind": "number" if outcome.computed or asks_quantity(question) else "text",
+            "strategy": plan.strategy, "step_kinds": sorted({step.tool for step in plan.steps}),
+            "models": sorted(set(model.split("+"))), "samples": max(1, outcome.vote.samples),
+            "computed": bool(outcome.computed), "citations": len(citations)}
+        assessment = await assess(self._assessor, features=features, trace_id=trace_id,
+                                  explicit_threshold=explicit_threshold,
+                                  fallback_threshold=float(options.abstain_below or 0.0), credential=credential)
+        score, threshold = float(assessment["probability"]), float(assessment["threshold"])
         base = Answer(trace_id=trace_id, answer=text, model=model, citations=citations, confidence=score,
-                      claims=claims, budget=asdict(budget), spent=executor.spend.to_dict())
-        if score >= threshold:
+                      claims=claims, budget=asdict(budget), spent=executor.spend.to_dict(), assessment=assessment)
+        if not assessment["abstain"]:
             return base
         why = [f"{outcome.vote.votes} of {outcome.vote.samples} samples agreed"]
         if supported is not None and supported < 1:
             why.append(f"{round(supported * 100)}% of the answer's claims are supported by the sources")
         reason = f"confidence {score:.2f} is below {threshold:.2f}: " + "; ".join(why)
-        return replace(base, answer=f"I don't know. {reason}.", abstained=True, reason=reason)
+        return replace(base, answer=f"I don't know. {reason}.", abstained=True, reason=reason, withheld=text)
 
     async def trace(self, *, trace_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
         """A trace its asker may read, and an admin whose scope covers the trace's collection;

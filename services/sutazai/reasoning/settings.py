@@ -14,6 +14,11 @@ class ReasoningSettings(ModelSettings):
                                description="base URL of the knowledge service (HAProxy in Compose)")
     learning_url: str = Field(default="http://127.0.0.1:8080",
                               description="base URL of the learning service (procedural memory)")
+    metacognition_url: str = Field(default="http://127.0.0.1:8080",
+                                   description="base URL of the metacognition service (calibrated confidence)")
+    calibrated_confidence: bool = Field(default=True, description=(
+        "ask the metacognition service for every answer's calibrated probability of being right and abstain "
+        "when it says so; off (or when it cannot be asked): the documented prior and abstain_below decide"))
     memory: bool = Field(default=True, description="recall approved answers to close questions and demote passages "
                                                    "marked wrong for them (from the learning service)")
     memory_min_similarity: float = Field(default=0.9, ge=0.0, le=1.0, description=(

@@ -29,7 +29,8 @@ class TraceStore(Protocol):
 
     async def finish(self, *, trace_id: uuid.UUID, status: str, answer: str | None, error: str | None,
                      **outcome: Any) -> None:
-        """Close the trace; `outcome` may carry confidence, abstained, reason, citations, claims, spend."""
+        """Close the trace; `outcome` may carry confidence, abstained, reason, citations, claims, spend,
+        assessment."""
 
     async def get(self, *, trace_id: uuid.UUID) -> dict[str, Any] | None: ...
 
@@ -104,5 +105,5 @@ class TraceRecorder:
         await self._store.finish(
             trace_id=self.trace_id, status="abstained" if answer.abstained else "answered", answer=answer.answer,
             error=None, confidence=answer.confidence, abstained=answer.abstained, reason=answer.reason,
-            citations=answer.citations, claims=answer.claims, spend=answer.spent)
+            citations=answer.citations, claims=answer.claims, spend=answer.spent, assessment=answer.assessment)
         await self._emit("answer", answer.to_dict())

@@ -17,6 +17,7 @@ from sutazai.lib.models.guard import GuardedBackend
 from sutazai.lib.models.manifest import model_suits
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
+from sutazai.reasoning.assessment import MetacognitionAssessor
 from sutazai.reasoning.core import Policy, Reasoner
 from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.routing import ModelRouter, StoredRoutes
@@ -100,6 +101,12 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
                         unjudged_similarity=settings.memory_unjudged_similarity, judge=judge,
                         limit=settings.memory_exemplars, demonstrations=settings.memory_demonstrations,
                         demonstration_similarity=settings.memory_demonstration_similarity)
+    assessor = None
+    if settings.calibrated_confidence:
+        metacognition = ResilientClient(settings.metacognition_url, name="metacognition service (confidence)",
+                                        timeout=10.0)
+        resources.on_close(metacognition.close)
+        assessor = MetacognitionAssessor(metacognition)
     sandbox = Sandbox(memory_bytes=1024**3, preload=("sutazai.reasoning.tools.calculator",))
     resources.on_close(sandbox.close)
     reasoner = Reasoner(
@@ -108,7 +115,7 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
                                                      verification=settings.model_verification, sandbox=sandbox,
                                                      recall=recall),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),
-        audit=AuditClient(identity))
+        audit=AuditClient(identity), assessor=assessor)
     await reasoner.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
                                settings=settings, model=model, reasoner=reasoner)

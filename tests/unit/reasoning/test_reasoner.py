@@ -99,7 +99,8 @@ def scripted(answers: Sequence[str] = ("Paris",), expression: str = "23 - 5 * 3"
 
 
 def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5,
-             planner: ModelPlanner | None = None) -> tuple[Reasoner, FakeTraceStore, FakeEvents]:
+             planner: ModelPlanner | None = None,
+             assessor: Any = None) -> tuple[Reasoner, FakeTraceStore, FakeEvents]:
     router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
     tools: list[Tool] = [search, FakeGraphLookup(), FakeGraphPath(), Calculator(), Compare(), DateCalculator(),
                          Formulate(router), ExtractValue(router), Synthesize(router), Verify()]
@@ -107,7 +108,7 @@ def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5
     policy = Policy(samples=3, sample_temperature=0.7, abstain_below=abstain_below, max_question_chars=4000,
                     default=Budget(32, 20_000, 60), limit=Budget(64, 50_000, 120))
     found = Reasoner(traces=traces, routes=FakeRouteStore(), router=router, events=events,
-                     tools={t.name: t for t in tools}, policy=policy, planner=planner)
+                     tools={t.name: t for t in tools}, policy=policy, planner=planner, assessor=assessor)
     return found, traces, events
 
 
@@ -249,3 +250,58 @@ async def test_an_invalid_model_plan_falls_back_to_the_rules_and_says_why() -> N
     notes = traces.traces[answer.trace_id]["plan"]["notes"]
     assert any("was not used" in n and "planned by rules" in n for n in notes)
     assert traces.traces[answer.trace_id]["plan"]["strategy"] == "extract"  # the rules' plan ran
+
+
+class FakeAssessor:
+    """The metacognition service's fake: a fixed probability against the threshold it is sent (its
+    own active one, 0.8, when the question sets none), or unreachable."""
+
+    def __init__(self, probability: float, *, down: bool = False) -> None:
+        self.probability, self.down, self.calls = probability, down, []
+
+    async def assess(self, *, features: dict[str, Any], trace_id: Any, abstain_below: float | None,
+                     credential: str | None) -> dict[str, Any]:
+        self.calls.append({"features": features, "trace_id": trace_id, "abstain_below": abstain_below,
+                           "credential": credential})
+        if self.down:
+            raise SutazaiError("connection refused")
+        threshold = 0.8 if abstain_below is None else abstain_below
+        return {"probability": self.probability, "calibrator": 3, "method": "logistic", "threshold": threshold,
+                "abstain": self.probability < threshold}
+
+
+async def test_the_calibrated_probability_decides_and_the_trace_records_it() -> None:
+    assessor = FakeAssessor(0.93)
+    found, traces, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted()), assessor=assessor)
+    answer = await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                             collection="firms", options=AskOptions(), credential="szk_fake")
+    assert not answer.abstained and answer.confidence == 0.93
+    (call,) = assessor.calls
+    assert call["credential"] == "szk_fake" and call["abstain_below"] is None  # the service's threshold rules
+    features = call["features"]
+    assert features["answer_kind"] == "number" and features["strategy"] == "extract"
+    assert features["retrieval_scores"] == [1.0] and "search" in features["step_kinds"]
+    assert 0 <= features["agreement"] <= 1 and features["citations"] == 1
+    recorded = traces.traces[answer.trace_id]["assessment"]
+    assert recorded["calibrator"] == 3 and recorded["probability"] == 0.93 and recorded["features"] == features
+
+
+async def test_below_the_services_threshold_the_answer_is_withheld_but_kept() -> None:
+    found, _, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted()), assessor=FakeAssessor(0.6))
+    answer = await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                             collection="firms", options=AskOptions(), credential="szk_fake")
+    assert answer.abstained and "0.60 is below 0.80" in (answer.reason or "")
+    assert answer.withheld is not None and answer.withheld.startswith("1240")
+    explicit = await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                               collection="firms", options=AskOptions(abstain_below=0.5), credential="szk_fake")
+    assert not explicit.abstained and explicit.withheld is None  # the question's own threshold is sent and used
+
+
+async def test_when_metacognition_is_down_the_prior_decides_and_the_trace_says_why() -> None:
+    found, traces, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted()), assessor=FakeAssessor(0.1, down=True))
+    answer = await found.ask(question="How many employees does Orvane Systems have?", principal=USER,
+                             collection="firms", options=AskOptions(), credential="szk_fake")
+    recorded = traces.traces[answer.trace_id]["assessment"]
+    assert recorded["method"] == "prior" and recorded["calibrator"] is None
+    assert "could not assess" in recorded["note"] and "connection refused" in recorded["note"]
+    assert recorded["threshold"] == 0.5 and answer.abstained is recorded["abstain"]

@@ -69,10 +69,10 @@ async def finished_cases(*, conn: Conn, run_id: uuid.UUID) -> set[str]:
 async def insert_result(*, conn: Conn, run_id: uuid.UUID, result: dict[str, Any]) -> None:
     await conn.execute(
         """INSERT INTO learning.eval_results (run_id, case_id, position, answer, correct, abstained, confidence,
-                                              latency_s, tokens, trace_id, error)
+                                              latency_s, tokens, trace_id, error, candidate_correct)
            VALUES (%(run_id)s, %(case_id)s, %(position)s, %(answer)s, %(correct)s, %(abstained)s, %(confidence)s,
-                   %(latency_s)s, %(tokens)s, %(trace_id)s, %(error)s)
-           ON CONFLICT (run_id, case_id) DO NOTHING""", {"run_id": run_id, **result})
+                   %(latency_s)s, %(tokens)s, %(trace_id)s, %(error)s, %(candidate_correct)s)
+           ON CONFLICT (run_id, case_id) DO NOTHING""", {"run_id": run_id, "candidate_correct": None, **result})
 
 
 async def results(*, conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -84,4 +84,33 @@ async def outcomes_of(*, conn: Conn, run_ids: list[uuid.UUID]) -> list[dict[str,
     """The scored fields of every finished case of these runs (for their summaries)."""
     cur = await conn.execute("SELECT run_id, case_id, correct, abstained, latency_s FROM learning.eval_results "
                              "WHERE run_id = ANY(%s)", (run_ids,))
+    return await cur.fetchall()
+
+
+async def outcomes(*, conn: Conn, since: Any, limit: int) -> list[dict[str, Any]]:
+    """Labelled answers for calibration, oldest first from `since`: evaluation cases (was the answer,
+    or the one withheld for low confidence, right?) and feedback (more up than down ratings: right;
+    more down, or an approved correction: wrong)."""
+    cur = await conn.execute(
+        """SELECT * FROM (
+             SELECT r.trace_id, 'evaluation' AS source, r.candidate_correct AS correct,
+                    s.name AS suite, r.run_id, r.finished_at AS recorded_at
+             FROM learning.eval_results r JOIN learning.eval_runs u USING (run_id)
+                  JOIN learning.eval_suites s ON s.suite_id = u.suite_id
+             WHERE r.trace_id IS NOT NULL AND r.candidate_correct IS NOT NULL
+           UNION ALL
+             SELECT f.trace_id, 'feedback', sum(f.rating) > 0 AND NOT bool_or(c.status = 'approved'),
+                    NULL, NULL, greatest(max(f.updated_at), max(c.reviewed_at))
+             FROM learning.feedback f LEFT JOIN learning.corrections c ON c.trace_id = f.trace_id
+             GROUP BY f.trace_id HAVING sum(f.rating) <> 0 OR bool_or(c.status = 'approved')
+           UNION ALL
+             SELECT c.trace_id, 'feedback', false, NULL, NULL, max(c.reviewed_at)
+             FROM learning.corrections c
+             WHERE c.status = 'approved' AND NOT EXISTS (SELECT 1 FROM learning.feedback f
+                                                         WHERE f.trace_id = c.trace_id)
+             GROUP BY c.trace_id
+           ) labels
+           WHERE %(since)s::timestamptz IS NULL OR recorded_at >= %(since)s
+           ORDER BY recorded_at LIMIT %(limit)s""",
+        {"since": since, "limit": limit})
     return await cur.fetchall()

@@ -46,14 +46,16 @@ async def finish_trace(
     *, conn: Conn, trace_id: uuid.UUID, status: str, answer: str | None, error: str | None,
     confidence: float | None = None, abstained: bool = False, reason: str | None = None,
     citations: list[dict[str, Any]] | None = None, claims: list[dict[str, Any]] | None = None,
-    spend: dict[str, Any] | None = None,
+    spend: dict[str, Any] | None = None, assessment: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
         """UPDATE reasoning.traces SET status = %s, answer = %s, error = %s, confidence = %s, abstained = %s,
-               reason = %s, citations = %s::jsonb, claims = %s::jsonb, spend = %s::jsonb, finished_at = now()
+               reason = %s, citations = %s::jsonb, claims = %s::jsonb, spend = %s::jsonb, assessment = %s::jsonb,
+               finished_at = now()
            WHERE id = %s""",
         (status, answer, error, confidence, abstained, reason, json.dumps(citations or []),
-         json.dumps(claims or []), json.dumps(spend or {}), trace_id),
+         json.dumps(claims or []), json.dumps(spend or {}), None if assessment is None else json.dumps(assessment),
+         trace_id),
     )
 
 

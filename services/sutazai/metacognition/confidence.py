@@ -1,0 +1,159 @@
+"""Confidence as a service: assessments (features in, calibrated probability out, with the
+calibrator's version and the abstention decision), labelled outcomes pulled from the learning
+service, fitting a new calibrator, and the calibration report (ECE, Brier, reliability diagram,
+risk-coverage curve, the threshold for a target risk) per suite and over live feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from sutazai.lib.access import Principal
+from sutazai.lib.db import Database
+from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, SutazaiError, ValidationFailed
+from sutazai.lib.http_client import ResilientClient
+from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, fit
+from sutazai.metacognition.reliability import report
+from sutazai.metacognition.store import calibration as store
+
+logger = logging.getLogger(__name__)
+OUTCOMES_PATH = "/api/learning/v1/outcomes"
+PAGE = 5000
+
+
+class Labels(Protocol):
+    """Where labelled outcomes come from (the learning service)."""
+
+    async def outcomes(self, *, credential: str, since: dt.datetime | None, limit: int) -> list[dict[str, Any]]: ...
+
+
+class LearningLabels:
+    """Labels over the learning service's HTTP API, read with the admin's credential."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self._client = client
+
+    async def outcomes(self, *, credential: str, since: dt.datetime | None, limit: int) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit} | ({"since": since.isoformat()} if since else {})
+        try:
+            response = await self._client.request("GET", OUTCOMES_PATH, params=params,
+                                                  headers={"Authorization": f"Bearer {credential}"})
+        except SutazaiError as exc:
+            raise DependencyUnavailable(f"the learning service (labelled outcomes) is unreachable: {exc.detail}") \
+                from exc
+        if response.status_code == 403:
+            raise Forbidden("reading labelled outcomes from the learning service needs a platform admin")
+        if response.status_code != 200:
+            raise DependencyUnavailable(f"the learning service answered {response.status_code} for the labelled "
+                                        "outcomes")
+        rows: list[dict[str, Any]] = response.json()
+        return rows
+
+
+class ConfidenceBook:
+    """Assesses answers and keeps the calibrators; knows nothing of HTTP."""
+
+    def __init__(self, *, db: Database, labels: Labels, abstain_below: float, target_risk: float,
+                 min_labels: int) -> None:
+        self._db, self._labels = db, labels
+        self._abstain_below, self._target_risk, self._min_labels = abstain_below, target_risk, min_labels
+
+    async def active(self) -> Calibrator:
+        """The calibrator in use: the newest fitted one, else the prior."""
+        async with self._db.connection() as conn:
+            row = await store.newest_calibrator(conn=conn)
+        return PRIOR if row is None else Calibrator(version=row["version"], method=row["method"], params=row["params"])
+
+    async def assess(self, *, principal: Principal, features: Features, trace_id: uuid.UUID | None,
+                     abstain_below: float | None) -> dict[str, Any]:
+        calibrator = await self.active()
+        probability = calibrator.probability(features)
+        threshold = self._abstain_below if abstain_below is None else abstain_below
+        async with self._db.connection() as conn, conn.transaction():
+            assessment = await store.insert_assessment(
+                conn=conn, trace_id=trace_id, subject=principal.subject,
+                features={**asdict(features), "abstained": probability < threshold, "threshold": threshold},
+                probability=probability, calibrator=calibrator.version)
+        if assessment is None:
+            raise Conflict(f"trace {trace_id} was assessed for someone else; an assessment belongs to the trace's "
+                           "asker")
+        return {"assessment_id": assessment, "probability": probability, "calibrator": calibrator.version,
+                "method": calibrator.method, "threshold": threshold, "abstain": probability < threshold}
+
+    async def sync(self, *, credential: str) -> int:
+        """Read the labels recorded since the newest one held; returns how many were read."""
+        async with self._db.connection() as conn:
+            since = await store.last_outcome_at(conn=conn)
+        read = 0
+        while True:
+            rows = await self._labels.outcomes(credential=credential, since=since, limit=PAGE)
+            async with self._db.connection() as conn, conn.transaction():
+                await store.upsert_outcomes(conn=conn, rows=rows)
+            read += len(rows)
+            newest = max((r["recorded_at"] for r in rows), default=None)
+            if len(rows) < PAGE or newest is None or newest == since:
+                return read
+            since = newest
+
+    async def labelled(self, *, source: str | None = None, suite: str | None = None) -> list[dict[str, Any]]:
+        """Assessed answers with a label; feedback on an answer that abstained says nothing about it."""
+        async with self._db.connection() as conn:
+            rows = await store.labelled(conn=conn, source=source, suite=suite)
+        return [r for r in rows if r["source"] == "evaluation" or not r["features"].get("abstained")]
+
+    async def refit(self, *, principal: Principal, credential: str, seed: int = 0) -> dict[str, Any]:
+        """Read new labels, fit a calibrator on every labelled assessment and make it the one in use."""
+        if not principal.administers(None):
+            raise Forbidden("fitting a calibrator needs a platform admin")
+        synced = await self.sync(credential=credential)
+        rows = await self.labelled()
+        try:
+            fitted = fit([(Features.of(r["features"]), bool(r["correct"])) for r in rows], seed=seed,
+                         min_labels=self._min_labels)
+        except ValidationFailed as exc:
+            exc.extra["labels_read"] = synced
+            raise
+        metrics = {**fitted.metrics, "labels_read": synced,
+                   "held_out_report": report(fitted.held_out, target_risk=self._target_risk)}
+        async with self._db.connection() as conn, conn.transaction():
+            row = await store.insert_calibrator(conn=conn, method=fitted.method, params=fitted.params, metrics=metrics,
+                                                held_out=fitted.held_out, created_by=principal.subject)
+        logger.info("calibrator %s (%s) fitted on %s labels by %s", row["version"], row["method"],
+                    metrics["labels"], principal.subject)
+        return {k: v for k, v in row.items() if k != "held_out"}
+
+    async def calibrators(self, *, limit: int) -> list[dict[str, Any]]:
+        async with self._db.connection() as conn:
+            return await store.calibrators(conn=conn, limit=limit)
+
+    async def calibration(self, *, target_risk: float | None = None, sync_with: str | None = None) -> dict[str, Any]:
+        """The calibration report: the active calibrator's held-out measurement, and the
+        probabilities given live (as they were given) against their labels, over all labels, per
+        suite and over feedback."""
+        stale = None
+        if sync_with is not None:
+            try:
+                await self.sync(credential=sync_with)
+            except DependencyUnavailable as exc:  # the report still shows what is held
+                stale = f"labels not refreshed: {exc.detail}"
+        target = self._target_risk if target_risk is None else target_risk
+        async with self._db.connection() as conn:
+            newest = await store.newest_calibrator(conn=conn)
+        rows = await self.labelled()
+        by_group: dict[str, list[tuple[float, bool]]] = {}
+        for r in rows:
+            group = r["suite"] if r["source"] == "evaluation" else "(feedback)"
+            by_group.setdefault(group, []).append((float(r["probability"]), bool(r["correct"])))
+        given = [(float(r["probability"]), bool(r["correct"])) for r in rows]
+        active: dict[str, Any] = {"version": 0, "method": "prior"}
+        if newest is not None:
+            held = [(float(p), bool(y)) for p, y in newest["held_out"]]
+            active = {"version": newest["version"], "method": newest["method"], "created_at": newest["created_at"],
+                      "metrics": {k: v for k, v in newest["metrics"].items() if k != "held_out_report"},
+                      "held_out": report(held, target_risk=target)}
+        return {"target_risk": target, "abstain_below": self._abstain_below, "active": active, "stale": stale,
+                "live": report(given, target_risk=target) if given else None,
+                "groups": {name: report(pairs, target_risk=target) for name, pairs in sorted(by_group.items())}}

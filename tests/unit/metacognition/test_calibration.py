@@ -1,0 +1,124 @@
+"""Calibration: the measures (ECE, Brier, reliability bins, risk-coverage, the threshold for a
+target risk) on hand-checked cases, and fitting on synthetic outcomes whose true probability is
+known: the fitted calibrator must be close to calibrated on cases it never saw, better than
+the miscalibrated prior, and applied from its stored numbers exactly as scikit-learn would."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from sutazai.lib.errors import ValidationFailed
+from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, NotEnoughLabels, fit, prior, vector
+from sutazai.metacognition.reliability import brier, ece, reliability, risk_coverage, threshold_for_risk
+
+
+def test_brier_and_ece_on_hand_checked_cases() -> None:
+    assert brier([1.0, 0.0], [1, 0]) == 0.0
+    assert brier([0.5, 0.5], [1, 0]) == 0.25
+    # bin 0.8-0.9 holds two cases at 0.8, one right: |0.8 - 0.5| weighted 2/4; bin 0.2 holds two, both wrong
+    assert ece([0.8, 0.8, 0.2, 0.2], [1, 0, 0, 0]) == pytest.approx((2 * 0.3 + 2 * 0.2) / 4)
+    assert ece([], []) == 0.0
+
+
+def test_reliability_bins_carry_counts_and_intervals() -> None:
+    rows = reliability([0.05, 0.95, 0.95, 1.0], [0, 1, 0, 1])
+    assert [(r["lower"], r["count"]) for r in rows] == [(0.0, 1), (0.9, 3)]  # 1.0 falls in the top bin
+    top = rows[1]
+    assert top["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    assert top["accuracy_ci"][0] < top["accuracy"] < top["accuracy_ci"][1]
+
+
+def test_risk_coverage_and_the_threshold_for_a_target_risk() -> None:
+    probs = [0.9, 0.8, 0.7, 0.6, 0.5]
+    labels = [1, 1, 0, 1, 0]
+    curve = risk_coverage(probs, labels)
+    assert [(p["threshold"], p["coverage"], p["risk"]) for p in curve] == [
+        (0.9, 0.2, 0.0), (0.8, 0.4, 0.0), (0.7, 0.6, 0.3333), (0.6, 0.8, 0.25), (0.5, 1.0, 0.4)]
+    chosen = threshold_for_risk(probs, labels, target=0.25)
+    assert chosen is not None and chosen["threshold"] == 0.6 and chosen["coverage"] == 0.8
+    assert chosen["risk_ci"][0] <= 0.25 <= chosen["risk_ci"][1]
+    assert threshold_for_risk([0.9], [0], target=0.1) is None  # no threshold reaches it
+
+
+def test_ties_share_one_point_on_the_curve() -> None:
+    curve = risk_coverage([0.5, 0.5, 0.5], [1, 0, 1])
+    assert len(curve) == 1 and curve[0]["coverage"] == 1.0
+
+
+def test_features_refuse_values_out_of_range_with_what_to_fix() -> None:
+    with pytest.raises(ValidationFailed, match="agreement must be between 0 and 1"):
+        Features(agreement=1.5, supported_fraction=None)
+    with pytest.raises(ValidationFailed, match="answer_kind must be one of number, text"):
+        Features(agreement=1.0, supported_fraction=0.5, answer_kind="poem")
+
+
+def test_the_prior_is_the_documented_formula() -> None:
+    assert prior(Features(agreement=0.6, supported_fraction=0.5)) == pytest.approx(0.3)
+    assert PRIOR.probability(Features(agreement=0.6, supported_fraction=None)) == pytest.approx(0.6)
+
+
+def synthetic(n: int, seed: int) -> list[tuple[Features, bool]]:
+    """Answers whose chance of being right is known: the prior is overconfident for text answers
+    with one sample (agreement 1 but right 40% of the time) and underconfident for computed ones."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        computed = rng.random() < 0.4
+        samples = rng.choice([1, 3])
+        agreement = 1.0 if samples == 1 else rng.choice([1 / 3, 2 / 3, 1.0])
+        supported = None if computed else rng.choice([0.0, 0.5, 1.0])
+        truth = 0.85 if computed else 0.15 + 0.25 * agreement + 0.3 * (supported or 0.0)
+        f = Features(agreement=agreement, supported_fraction=supported, computed=computed, samples=samples,
+                     answer_kind="number" if computed else "text", retrieval_scores=(rng.random(),))
+        out.append((f, rng.random() < truth))
+    return out
+
+
+def test_a_fitted_calibrator_is_calibrated_on_cases_it_never_saw() -> None:
+    fitted = fit(synthetic(1500, seed=1), seed=0)
+    calibrator = Calibrator(version=1, method=fitted.method, params=fitted.params)
+    fresh = synthetic(3000, seed=2)
+    probs = [calibrator.probability(f) for f, _ in fresh]
+    labels = [int(y) for _, y in fresh]
+    prior_probs = [prior(f) for f, _ in fresh]
+    assert ece(probs, labels) <= 0.05
+    assert brier(probs, labels) < brier(prior_probs, labels)
+    assert fitted.metrics["held_out"] == 375 and fitted.metrics["fitted_on"] == 1125
+    assert fitted.metrics["held_out_metrics"]["ece"] <= 0.06
+    assert fitted.metrics["held_out_metrics"]["brier"] < fitted.metrics["prior_held_out_metrics"]["brier"]
+
+
+def test_stored_logistic_numbers_reproduce_scikit_learn() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = synthetic(400, seed=3)
+    xs, ys = np.asarray([vector(f) for f, _ in data]), np.asarray([int(y) for _, y in data])
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(xs, ys)
+    scaler, regression = model.steps[0][1], model.steps[1][1]
+    calibrator = Calibrator(version=1, method="logistic", params={
+        "mean": scaler.mean_.tolist(), "scale": [s if s > 0 else 1.0 for s in scaler.scale_.tolist()],
+        "coef": regression.coef_[0].tolist(), "intercept": float(regression.intercept_[0])})
+    expected = model.predict_proba(xs)[:, 1]
+    got = [calibrator.probability(f) for f, _ in data]
+    assert np.allclose(got, expected, atol=1e-4)
+
+
+def test_an_isotonic_calibrator_is_monotone_in_the_prior() -> None:
+    calibrator = Calibrator(version=2, method="isotonic", params={"x": [0.0, 0.5, 1.0], "y": [0.1, 0.3, 0.7]})
+    low, high = Features(agreement=0.2, supported_fraction=None), Features(agreement=0.9, supported_fraction=None)
+    assert calibrator.probability(low) <= calibrator.probability(high)
+    assert calibrator.probability(Features(agreement=0.75, supported_fraction=None)) == pytest.approx(0.5)
+
+
+def test_too_few_labels_or_one_kind_keep_the_prior_and_say_what_to_do() -> None:
+    few = synthetic(20, seed=4)
+    with pytest.raises(NotEnoughLabels, match="needs at least 40"):
+        fit(few)
+    all_right = [(f, True) for f, _ in synthetic(100, seed=5)]
+    with pytest.raises(NotEnoughLabels, match="at least 2 of each"):
+        fit(all_right)
