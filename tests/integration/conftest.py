@@ -60,13 +60,14 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
         ("identity", IDP, identity(IdentitySettings(**common, **(identity_overrides or {})))),
         ("reasoning", REP, reasoning(ReasoningSettings(**common, knowledge_url=f"http://127.0.0.1:{port}",
                                                        learning_url=f"http://127.0.0.1:{port}",
+                                                       metacognition_url=f"http://127.0.0.1:{port}",
                                                        **model_overrides))),
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **knowledge_settings))),
         ("learning", LEP, learning(LearningSettings(**common, reasoning_url=f"http://127.0.0.1:{port}",
                                                   knowledge_url=f"http://127.0.0.1:{port}",
                                                   metacognition_url=f"http://127.0.0.1:{port}",
                                                   **(learning_overrides or {})))),
-        ("metacognition", MEP, metacognition(MetacognitionSettings(**common))),
+        ("metacognition", MEP, metacognition(MetacognitionSettings(**common, learning_url=f"http://127.0.0.1:{port}"))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
     ], fallback="web")
 

@@ -113,6 +113,23 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/metacognition/v1/proposals", {"json": {"kind": "abstain_below", "change": {
         "abstain_below": HUGE}}}),
     ("POST", "/api/reasoning/v1/ask", {"json": {"question": "Hi?", "options": {"ensemble": [NUL, NUL]}}}),
+    # confidence and calibration
+    ("POST", "/api/metacognition/v1/assessments", {"json": {"features": {"agreement": HUGE,
+                                                                         "supported_fraction": None}}}),
+    ("POST", "/api/metacognition/v1/assessments", {
+        "content": b'{"features": {"agreement": 1.0, "supported_fraction": null, "retrieval_scores": [1e999]}}',
+        "headers": {"content-type": "application/json"}}),
+    ("POST", "/api/metacognition/v1/assessments", {"json": {"features": {
+        "agreement": 1.0, "supported_fraction": None, "strategy": NUL * 100}}}),
+    ("POST", "/api/metacognition/v1/assessments", {"json": {"features": {
+        "agreement": 1.0, "supported_fraction": None, "retrieval_scores": [0.5] * 100_000}}}),
+    ("POST", "/api/metacognition/v1/assessments", {"json": {"features": {"agreement": 1.0, "supported_fraction": 0.5},
+                                                            "trace_id": NUL}}),
+    ("POST", "/api/metacognition/v1/assessments", {"content": DEEP, "headers": {"content-type": "application/json"}}),
+    ("POST", "/api/metacognition/v1/calibrators", {"json": {"seed": HUGE}}),
+    ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": NUL}}),
+    ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": 1.5}}),
+    ("GET", "/api/learning/v1/outcomes", {"params": {"since": NUL, "limit": HUGE}}),
 ]
 
 

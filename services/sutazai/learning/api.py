@@ -387,6 +387,9 @@ class ResultOut(BaseModel):
     trace_id: uuid.UUID | None
     error: str | None
     finished_at: datetime
+    candidate_correct: bool | None = Field(default=None, description="whether the answer the pipeline had was "
+                                           "right, also when it withheld it for low confidence (the calibration "
+                                           "label; null: no answer at all, or the bare model)")
 
 
 @router.post("/runs", response_model=RunOut, status_code=202, summary="Start an evaluation run: a suite against "

@@ -117,7 +117,7 @@ PRIOR = Calibrator(version=0, method="prior")
 
 
 def _clip(p: float) -> float:
-    return round(min(1.0, max(0.0, p)), 4)
+    return round(min(1.0, max(0.0, p)), 3)
 
 
 class NotEnoughLabels(ValidationFailed):

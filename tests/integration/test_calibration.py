@@ -1,0 +1,153 @@
+"""Calibrated confidence on the real stack (embedded PostgreSQL, Redis, the bundled SmolLM2):
+every answer is assessed by the metacognition service and the trace records it; evaluation runs
+become labels (the withheld answer is scored too); a calibrator is fitted from labels and used
+from the next answer on; bad input and the wrong caller get clear refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.types.json import Jsonb
+
+from tests.integration.conftest import Platform, create_key
+from tests.integration.knowledge_helpers import auth
+
+ASSESS = "/api/metacognition/v1/assessments"
+FEATURES = {"agreement": 1.0, "supported_fraction": None, "answer_kind": "number", "strategy": "compute",
+            "computed": True, "samples": 1}
+
+
+def wait(client: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (run := client.get(f"/api/learning/v1/runs/{run_id}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, run
+        time.sleep(1)
+    return run
+
+
+def test_every_answer_is_assessed_and_the_trace_records_it(platform: Platform) -> None:
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        asked = admin.post("/api/reasoning/v1/ask", json={"question": "What is 17 * 23 + 1/4?"})
+        assert asked.status_code == 200, asked.text
+        body = asked.json()
+        assessment = body["assessment"]
+        assert assessment["method"] in ("prior", "logistic", "isotonic") and assessment["calibrator"] is not None
+        assert body["confidence"] == assessment["probability"] and assessment["features"]["computed"] is True
+        trace = admin.get(f"/api/reasoning/v1/traces/{body['trace_id']}").json()
+        assert trace["assessment"]["probability"] == body["confidence"]
+        assert trace["assessment"]["features"]["strategy"] == trace["plan"]["strategy"]
+
+
+def test_assessments_refuse_bad_input_and_strangers(platform: Platform) -> None:
+    user_key = asyncio.run(create_key(platform.backends, "user"))
+    with httpx.Client(base_url=platform.url, timeout=60) as client:
+        assert client.post(ASSESS, json={"features": FEATURES}).status_code == 401
+        missing = client.post(ASSESS, headers=auth(user_key), json={"features": {"agreement": 0.5}})
+        assert missing.status_code == 422 and "supported_fraction" in missing.text
+        wrong = client.post(ASSESS, headers=auth(user_key), json={"features": {**FEATURES, "agreement": 1.5}})
+        assert wrong.status_code == 422 and "agreement" in wrong.text
+        extra = client.post(ASSESS, headers=auth(user_key), json={"features": {**FEATURES, "mood": "sure"}})
+        assert extra.status_code == 422 and "mood" in extra.text
+        assert client.post(ASSESS, headers=auth(user_key), json={}).status_code == 422
+
+        trace_id = str(uuid.uuid4())
+        first = client.post(ASSESS, headers=auth(user_key), json={"features": FEATURES, "trace_id": trace_id})
+        assert first.status_code == 200 and 0 <= first.json()["probability"] <= 1
+        again = client.post(ASSESS, headers=auth(user_key), json={"features": FEATURES, "trace_id": trace_id})
+        assert again.status_code == 200  # a retried call replaces its own assessment
+        stolen = client.post(ASSESS, headers=auth(platform.admin_key), json={"features": FEATURES,
+                                                                             "trace_id": trace_id})
+        assert stolen.status_code == 409 and "someone else" in stolen.text
+
+        for path in ("/api/metacognition/v1/calibration", "/api/metacognition/v1/calibrators"):
+            assert client.get(path, headers=auth(user_key)).status_code == 403
+        assert client.post("/api/metacognition/v1/calibrators", headers=auth(user_key)).status_code == 403
+
+
+def test_evaluation_runs_become_labels(platform: Platform) -> None:
+    suite = f"sums-{uuid.uuid4().hex[:6]}"
+    cases = [{"id": "a", "question": "What is 12 * 12?", "answer": 144},
+             {"id": "b", "question": "What is 7 + 8 * 2?", "answer": 23}]
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        body = "".join(json.dumps(c) + "\n" for c in cases).encode()
+        assert admin.post(f"/api/learning/v1/suites/{suite}", content=body).status_code == 201
+        started = admin.post("/api/learning/v1/runs", json={"suite": suite, "label": "labels"})
+        assert started.status_code == 202, started.text
+        wait(admin, started.json()["run_id"])
+        results = admin.get(f"/api/learning/v1/runs/{started.json()['run_id']}/results").json()
+        traced = {r["trace_id"] for r in results if r["trace_id"]}
+        assert traced and all(r["candidate_correct"] is not None for r in results if r["trace_id"])
+        labels = admin.get("/api/learning/v1/outcomes").json()
+        mine = [o for o in labels if o["suite"] == suite]
+        assert {o["trace_id"] for o in mine} == traced and all(o["source"] == "evaluation" for o in mine)
+        report = admin.get("/api/metacognition/v1/calibration").json()
+        assert report["groups"][suite]["cases"] == len(traced)
+        assert admin.get("/api/learning/v1/outcomes", params={"since": "2026-01-01T00:00:00"}).status_code == 422
+
+
+def seed_labels(platform: Platform, admin: httpx.Client, suite: str, n: int) -> None:
+    """n assessed answers whose chance of being right is known, labelled as an evaluation run of
+    `suite` would label them (rows written to the learning service's tables, as its worker does)."""
+    rng = random.Random(7)
+    rows = []
+    for i in range(n):
+        computed = rng.random() < 0.5
+        agreement = rng.choice([1 / 3, 2 / 3, 1.0])
+        features = {"agreement": agreement, "supported_fraction": None if computed else rng.choice([0.0, 1.0]),
+                    "computed": computed, "samples": 3, "answer_kind": "number" if computed else "text"}
+        trace_id = str(uuid.uuid4())
+        assessed = admin.post(ASSESS, json={"features": features, "trace_id": trace_id})
+        assert assessed.status_code == 200, assessed.text
+        rows.append((f"c{i}", i, trace_id, rng.random() < (0.9 if computed else 0.2 + 0.3 * agreement)))
+    body = "".join(json.dumps({"id": case, "question": f"q{case}", "answer": "x"}) + "\n" for case, *_ in rows)
+    assert admin.post(f"/api/learning/v1/suites/{suite}", content=body.encode()).status_code == 201
+    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
+        suite_id = conn.execute("SELECT suite_id FROM learning.eval_suites WHERE name = %s", (suite,)).fetchone()[0]
+        run_id = uuid.uuid4()
+        conn.execute("INSERT INTO learning.eval_runs (run_id, suite_id, label, config, status, total, created_by) "
+                     "VALUES (%s, %s, 'seeded', %s, 'done', %s, 'test')", (run_id, suite_id, Jsonb({}), n))
+        for case, position, trace_id, right in rows:
+            conn.execute("INSERT INTO learning.eval_results (run_id, case_id, position, correct, abstained, "
+                         "trace_id, candidate_correct) VALUES (%s, %s, %s, %s, false, %s, %s)",
+                         (run_id, case, position, right, trace_id, right))
+
+
+def test_a_calibrator_is_fitted_from_labels_and_used_from_the_next_answer(platform: Platform) -> None:
+    suite = f"seeded-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        seed_labels(platform, admin, suite, 240)
+        fitted = admin.post("/api/metacognition/v1/calibrators", json={"seed": 1})
+        assert fitted.status_code == 201, fitted.text
+        calibrator = fitted.json()
+        metrics = calibrator["metrics"]
+        assert calibrator["method"] in ("logistic", "isotonic") and metrics["labels"] >= 240
+        assert metrics["held_out"] >= 60 and set(metrics["cross_validated_brier"]) == {"logistic", "isotonic"}
+        # computed answers are right 90% of the time whatever their agreement: the prior says 1/3 for some
+        assert metrics["held_out_metrics"]["brier"] < metrics["prior_held_out_metrics"]["brier"]
+
+        used = admin.post(ASSESS, json={"features": {**FEATURES, "agreement": 1 / 3, "samples": 3}}).json()
+        assert used["calibrator"] == calibrator["version"] and used["method"] == calibrator["method"]
+        assert used["probability"] > 0.5  # the prior would have said 0.33
+
+        report = admin.get("/api/metacognition/v1/calibration", params={"target_risk": 0.2}).json()
+        assert report["active"]["version"] == calibrator["version"] and report["target_risk"] == 0.2
+        held = report["active"]["held_out"]
+        assert held["cases"] == metrics["held_out"] and 0 <= held["ece"] <= 1
+        assert sum(b["count"] for b in held["reliability"]) == held["cases"]
+        assert held["risk_coverage"][-1]["coverage"] == 1.0
+        assert report["groups"][suite]["cases"] == 240
+        listed = admin.get("/api/metacognition/v1/calibrators").json()
+        assert listed[0]["version"] == calibrator["version"]
+
+
+def test_fitting_refuses_a_bad_seed_with_the_field_named(platform: Platform) -> None:
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=60) as admin:
+        refused = admin.post("/api/metacognition/v1/calibrators", json={"seed": -1})
+        assert refused.status_code == 422 and "seed" in refused.text
