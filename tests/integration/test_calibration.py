@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +24,7 @@ from tests.integration.conftest import Platform, create_key
 from tests.integration.knowledge_helpers import auth
 
 ASSESS = "/api/metacognition/v1/assessments"
+SUTAZAI = str(Path(sys.executable).with_name("sutazai"))
 FEATURES = {"agreement": 1.0, "supported_fraction": None, "answer_kind": "number", "strategy": "compute",
             "computed": True, "samples": 1}
 
@@ -145,6 +150,29 @@ def test_a_calibrator_is_fitted_from_labels_and_used_from_the_next_answer(platfo
         assert report["groups"][suite]["cases"] == 240
         listed = admin.get("/api/metacognition/v1/calibrators").json()
         assert listed[0]["version"] == calibrator["version"]
+
+
+def meta(platform: Platform, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUTAZAI_URL": platform.url, "SUTAZAI_API_KEY": key, "COLUMNS": "200"}
+    return subprocess.run([SUTAZAI, "meta", *args], capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
+
+
+def test_the_cli_fits_and_draws_the_calibration(platform: Platform, tmp_path: Path) -> None:
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        seed_labels(platform, admin, f"cli-{uuid.uuid4().hex[:6]}", 80)
+    fitted = meta(platform, platform.admin_key, "fit", "--seed", "2")
+    assert fitted.returncode == 0, fitted.stderr
+    assert "fitted on" in fitted.stdout and "prior (agreement × support)" in fitted.stdout
+    shown = meta(platform, platform.admin_key, "calibration", "--out", str(tmp_path / "plots"), "--target-risk", "0.2")
+    assert shown.returncode == 0, shown.stderr
+    assert "held out (calibrator" in shown.stdout and "ECE" in shown.stdout
+    for name in ("reliability", "risk-coverage"):
+        assert (tmp_path / "plots" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert "<svg" in (tmp_path / "plots" / f"{name}.svg").read_text()
+    user_key = asyncio.run(create_key(platform.backends, "user"))
+    refused = meta(platform, user_key, "calibration")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr and "admin" in refused.stderr
 
 
 def test_fitting_refuses_a_bad_seed_with_the_field_named(platform: Platform) -> None:

@@ -48,6 +48,9 @@ def _add_account_commands() -> None:
     from sutazai.cli.feedback import feedback_app
 
     app.add_typer(feedback_app, name="feedback")
+    from sutazai.cli.meta import meta_app
+
+    app.add_typer(meta_app, name="meta")
 
 
 _add_account_commands()
