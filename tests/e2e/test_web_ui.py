@@ -439,3 +439,35 @@ def test_evaluations_page_runs_two_configurations_and_draws_the_comparison(
     user.goto(cli.url + "/#/evaluations")
     expect(user.locator("#main .error").first).to_be_visible()
     user.context.close()
+
+
+def test_calibration_page_draws_the_live_labels_and_explains_a_refused_fit(browser: Browser, page: Page,
+                                                                          stack: tuple[CliStack, str],
+                                                                          watch: Watch) -> None:
+    # after the evaluation runs above, their cases are labels (the withheld answer scored too)
+    cli, _ = stack
+    watch.expected.append("status of 422")  # the fit refused below, by design
+    page.get_by_role("link", name="Calibration").click()
+    expect(page.get_by_role("heading", name="Calibration", exact=True)).to_be_visible()
+    expect(page.locator("#main")).to_contain_text("The documented prior")
+    sets = page.locator("table.calibration-sets")
+    expect(sets.locator("tbody tr").filter(has_text="live, all labelled answers")).to_have_count(1, timeout=LONG)
+    expect(sets.locator("tbody tr").filter(has_text="arith-ui")).to_have_count(1)
+    reliability = page.locator("svg.reliability")
+    expect(reliability).to_have_attribute("aria-label", re.compile(r"Reliability diagram\. live, all labelled answers: "
+                                                                   r"ECE \d\.\d{3}, Brier \d\.\d{3}"))
+    expect(reliability.locator("circle.point").first).to_be_visible()
+    expect(page.locator("svg.risk-coverage polyline.curve")).to_have_count(2)  # live and the suite
+    page.get_by_label("Target risk (share of wrong answers among those given)").fill("0.3")
+    page.get_by_label("Target risk (share of wrong answers among those given)").press("Enter")
+    expect(page.locator("table.calibration-sets thead")).to_contain_text("≤ 30.0% wrong")
+    page.get_by_role("button", name="Fit a calibrator").click()  # a handful of labels: refused, and why
+    expect(page.locator("#main .error").first).to_contain_text("needs at least 40")
+    shot(page, "calibration")
+
+    user = watched_page(browser, Watch())
+    sign_in(user, cli.url, cli.create_key("user"))
+    expect(user.get_by_role("link", name="Calibration")).to_be_hidden()
+    user.goto(cli.url + "/#/calibration")
+    expect(user.locator("#main .error").first).to_be_visible()
+    user.context.close()

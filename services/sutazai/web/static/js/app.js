@@ -4,12 +4,13 @@ import { announce, clear, errorBox, field, fill, h, openDialog } from './dom.js'
 import * as ask from './pages/ask.js';
 import * as documents from './pages/documents.js';
 import * as evaluations from './pages/evaluations.js';
+import * as calibration from './pages/calibration.js';
 import * as system from './pages/system.js';
 import * as trace from './pages/trace.js';
 
 // The graph page brings Cytoscape.js (130 kB compressed): loaded only when first opened.
 const graph = { render: (root, ctx) => lazyRender(() => import('./pages/graph.js'), root, ctx) };
-const PAGES = { ask, documents, graph, system, trace, evaluations };
+const PAGES = { ask, documents, graph, system, trace, evaluations, calibration };
 
 function lazyRender(load, root, ctx) {
   let inner = null;
@@ -151,7 +152,7 @@ function route() {
 
 function start() {
   nav.hidden = false;
-  nav.querySelector('[data-page="evaluations"]').hidden = session.role !== 'admin';
+  for (const admin of ['evaluations', 'calibration']) nav.querySelector(`[data-page="${admin}"]`).hidden = session.role !== 'admin';
   showWho();
   route();
 }

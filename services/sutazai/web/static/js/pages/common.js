@@ -26,7 +26,7 @@ export function confidenceBadge(confidence) {
   }
   const pct = Math.round(confidence * 100);
   const level = confidence >= 0.8 ? 'high' : confidence >= 0.5 ? 'medium' : 'low';
-  return h('span', { class: `badge ${level}`, title: 'agreement of samples × share of supported claims' },
+  return h('span', { class: `badge ${level}`, title: 'calibrated probability that the answer is right (see the Calibration page)' },
     `Confidence ${pct}% · ${level}`);
 }
 
