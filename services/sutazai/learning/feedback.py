@@ -4,6 +4,7 @@ administers); people see their own feedback, admins the feedback on their collec
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +13,15 @@ from sutazai.learning.memory import MemoryBook
 from sutazai.learning.store import feedback as store
 from sutazai.learning.traces import TraceReader
 from sutazai.lib.access import Principal
+from sutazai.lib.bus import EventBus
 from sutazai.lib.db import Database
-from sutazai.lib.errors import NotFound
+from sutazai.lib.errors import DependencyUnavailable, NotFound
 from sutazai.lib.field_crypto import FieldCipher, PlainFields
 
+logger = logging.getLogger(__name__)
 RATINGS = {"up": 1, "down": -1}
+FEEDBACK_STREAM = "learning.feedback"
+"""Where every rating is announced (`feedback.given`), for the metacognition service's monitors."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,8 @@ class FeedbackBook:
     """Records and lists feedback; knows nothing of HTTP."""
 
     def __init__(self, *, db: Database, traces: TraceReader, cipher: FieldCipher | None = None,
-                 memory: MemoryBook | None = None) -> None:
-        self._db, self._traces, self._memory = db, traces, memory
+                 memory: MemoryBook | None = None, events: EventBus | None = None) -> None:
+        self._db, self._traces, self._memory, self._events = db, traces, memory, events
         self._cipher: FieldCipher = cipher or PlainFields()  # comments are encrypted at rest in Compose
 
     async def give(self, *, principal: Principal, credential: str | None, trace_id: uuid.UUID, rating: str,
@@ -48,6 +53,12 @@ class FeedbackBook:
                                                         collection=trace.collection)
         if self._memory is not None:  # a well-rated answer becomes an exemplar; a down-rating retires it
             await self._memory.rated(principal=principal, trace=trace)
+        if self._events is not None:  # the metacognition service's monitors count the ratings
+            try:
+                await self._events.publish(FEEDBACK_STREAM, "feedback.given", {
+                    "trace_id": str(trace_id), "subject": principal.subject, "rating": rating})
+            except DependencyUnavailable as exc:  # the rating is stored; only the monitors miss it
+                logger.warning("feedback.given for %s not published: %s", trace_id, exc.detail)
         return Recorded(row={**row, "comment": text}, created=inserted)
 
     async def visible(self, *, principal: Principal, trace_id: uuid.UUID | None, limit: int) -> list[dict[str, Any]]:

@@ -54,7 +54,8 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     memory = MemoryBook(db=resources.db, traces=TraceReader(reasoning))
     components = LearningComponents(
         resources=resources, settings=settings, authenticator=identity_authenticator(settings, resources),
-        feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher, memory=memory),
+        feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher, memory=memory,
+                              events=resources.bus),
         suites=suites, memory=memory,
         routing=Router(db=resources.db, suites=suites, reasoning=reasoning, metacognition=metacognition),
         runs=RunBook(db=resources.db, suites=suites, reasoning=asking, identity=identity, bus=resources.bus,

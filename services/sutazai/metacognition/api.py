@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
@@ -163,3 +164,41 @@ async def calibration(request: Request, admin: PlatformAdmin, meta: Metacognitio
                                                   "first")] = True) -> dict[str, Any]:
     return await meta.confidence.calibration(target_risk=target_risk,
                                              sync_with=credential_from(request) if sync else None)
+
+
+# -- monitors and alerts -------------------------------------------------------------------------
+
+class AlertOut(BaseModel):
+    id: uuid.UUID
+    rule: str
+    status: Literal["firing", "resolved"]
+    value: float
+    threshold: float
+    detail: dict[str, Any]
+    fired_at: datetime
+    resolved_at: datetime | None
+
+
+@router.get("/monitors", summary="Every monitor's current reading over the recent window, its threshold and "
+            "whether it fires, with the alerts firing now (admins)")
+async def monitors(admin: AdminPrincipal, meta: Metacognition) -> dict[str, Any]:  # noqa: ARG001
+    return await meta.monitors.overview()
+
+
+@router.post("/monitors/reference", summary="Make the newest answers the reference period that drift is measured "
+             "against (after a change you accept as the new normal; platform admins)")
+async def pin_reference(admin: PlatformAdmin, meta: Metacognition) -> dict[str, Any]:
+    return await meta.monitors.pin_reference(principal=admin)
+
+
+@router.get("/alerts", response_model=list[AlertOut], summary="Alerts, newest first (admins)")
+async def alerts(admin: AdminPrincipal, meta: Metacognition,  # noqa: ARG001
+                 status: Literal["firing", "resolved"] | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AlertOut]:
+    return [AlertOut.model_validate(r) for r in await meta.monitors.alerts(status=status, limit=limit)]
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="The monitors' readings and firing alerts in "
+            "Prometheus' text format (admins; scrape with a bearer key)")
+async def monitor_metrics(admin: AdminPrincipal, meta: Metacognition) -> PlainTextResponse:  # noqa: ARG001
+    return PlainTextResponse(await meta.monitors.prometheus(), media_type="text/plain; version=0.0.4")

@@ -18,6 +18,20 @@ class MetacognitionSettings(CommonSettings):
         "the share of wrong answers among those given that the suggested abstention threshold aims for"))
     calibration_min_labels: int = Field(default=40, ge=10, description=(
         "labelled outcomes needed before a calibrator is fitted; until then the documented prior is used"))
+    inprocess_worker: bool = Field(default=True, description="run the monitors' consumer inside the service "
+                                   "process (the embedded stack); Compose runs `sutazai worker metacognition`")
+    monitor_window: int = Field(default=50, ge=5, le=10_000, description="answers in the monitors' recent window")
+    monitor_reference: int = Field(default=200, ge=5, le=100_000, description=(
+        "answers before the recent window that drift is measured against"))
+    monitor_min_observations: int = Field(default=20, ge=2, description="answers a rule needs before it can fire")
+    alert_abstention_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    alert_negative_feedback_rate: float = Field(default=0.3, ge=0.0, le=1.0)
+    alert_confidence_psi: float = Field(default=0.25, ge=0.0, description=(
+        "population stability index of recent confidences against the reference window that raises an alert"))
+    alert_latency_p95_s: float = Field(default=120.0, gt=0.0)
+    alert_tool_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
+    alert_empty_retrieval_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    worker_claim_idle_ms: int = Field(default=30_000, ge=1000)
 
 
 @lru_cache

@@ -3,6 +3,9 @@ resources (by the HTTP app's lifespan and by its worker)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import tempfile
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +13,9 @@ from pathlib import Path
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
+from sutazai.lib.worker import Worker
 from sutazai.metacognition.confidence import ConfidenceBook, LearningLabels
+from sutazai.metacognition.monitors import MonitorBook, Thresholds
 from sutazai.metacognition.proposals import ProposalBook
 from sutazai.metacognition.settings import MetacognitionSettings
 
@@ -23,6 +28,7 @@ class MetacognitionComponents(ServiceComponents):
     settings: MetacognitionSettings
     proposals: ProposalBook
     confidence: ConfidenceBook
+    monitors: MonitorBook
 
 
 async def build(settings: MetacognitionSettings, resources: Resources) -> MetacognitionComponents:
@@ -30,9 +36,39 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
     resources.on_close(learning.close)
     confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(learning), abstain_below=settings.abstain_below,
                                 target_risk=settings.target_risk, min_labels=settings.calibration_min_labels)
-    return MetacognitionComponents(resources=resources, settings=settings,
-                                   authenticator=identity_authenticator(settings, resources),
-                                   proposals=ProposalBook(db=resources.db), confidence=confidence)
+    thresholds = Thresholds(
+        window=settings.monitor_window, reference=settings.monitor_reference,
+        min_observations=settings.monitor_min_observations, abstention_rate=settings.alert_abstention_rate,
+        negative_feedback_rate=settings.alert_negative_feedback_rate, confidence_psi=settings.alert_confidence_psi,
+        latency_p95_s=settings.alert_latency_p95_s, tool_error_rate=settings.alert_tool_error_rate,
+        empty_retrieval_rate=settings.alert_empty_retrieval_rate)
+    components = MetacognitionComponents(resources=resources, settings=settings,
+                                         authenticator=identity_authenticator(settings, resources),
+                                         proposals=ProposalBook(db=resources.db), confidence=confidence,
+                                         monitors=MonitorBook(db=resources.db, thresholds=thresholds))
+    if settings.inprocess_worker:
+        _start_worker(components)
+    return components
+
+
+def _start_worker(components: MetacognitionComponents) -> None:
+    """The embedded stack runs the monitors' consumer inside the service process."""
+    from sutazai.metacognition import jobs  # noqa: PLC0415 - jobs imports this module
+
+    resources = components.resources
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(Worker.of(queue, bus=resources.bus,
+                                           claim_idle_ms=components.settings.worker_claim_idle_ms,
+                                           heartbeat=Path(tempfile.gettempdir()) /
+                                           f"sutazai-metacognition-{os.getpid()}-{id(components):x}-{n}.heartbeat")
+                                 .run(stop))
+             for n, queue in enumerate(jobs.queues(components))]
+
+    async def shutdown() -> None:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    resources.on_close(shutdown)
 
 
 def started(settings: MetacognitionSettings) -> AbstractAsyncContextManager[MetacognitionComponents]:

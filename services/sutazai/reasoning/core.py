@@ -168,8 +168,7 @@ class Reasoner:
             exc.extra["trace_id"] = str(trace_id)
             raise
         try:
-            await self._events.publish(TRACE_STREAM, "trace.completed",
-                                       {"trace_id": str(trace_id), "abstained": answer.abstained})
+            await self._events.publish(TRACE_STREAM, "trace.completed", completed(answer, recorder, searched))
         except DependencyUnavailable as exc:
             # the answer and its trace are stored; only the monitors' event is lost while Redis is down
             logger.warning("trace.completed for %s not published: %s", trace_id, exc.detail)
@@ -350,6 +349,14 @@ class Reasoner:
         await self._routes.save(routes=checked, actor=actor)
         self._router.update(checked)
         return self._router.routes()
+
+
+def completed(answer: Answer, recorder: TraceRecorder, collection: str | None) -> dict[str, Any]:
+    """The `trace.completed` event the metacognition service's monitors consume."""
+    searches = [s for s in recorder.steps if s["tool"] == "search" and s["status"] == "ok"]
+    return {"trace_id": str(answer.trace_id), "abstained": answer.abstained, "confidence": answer.confidence,
+            "collection": collection, "models": sorted({str(s["model"]) for s in recorder.steps if s["model"]}),
+            "steps": recorder.steps, "empty_retrieval": bool(searches) and not any(s["found"] for s in searches)}
 
 
 def _annotate(text: str, claims: list[dict[str, Any]], order: list[str]) -> str:

@@ -78,6 +78,9 @@ class TraceRecorder:
     def __init__(self, store: TraceStore, trace_id: uuid.UUID, emit: Emit) -> None:
         self._store, self.trace_id, self._emit = store, trace_id, emit
         self._seq = 0
+        self.steps: list[dict[str, Any]] = []
+        """what the monitors see of each step: tool, status, latency, model, and for a search whether it
+        found anything"""
 
     async def plan(self, plan: Plan, tools: Mapping[str, Any], *, started: dt.datetime, clock: float) -> Plan:
         """Validate the plan against the tools, store it and record it as the 'plan' step."""
@@ -93,6 +96,11 @@ class TraceRecorder:
 
     async def record(self, step: StepRecord) -> None:
         self._seq += 1
+        seen: dict[str, Any] = {"tool": step.tool, "status": step.status, "latency_ms": round(step.latency_ms, 1),
+                                "model": step.model}
+        if step.tool == "search" and step.status == "ok":
+            seen["found"] = len((step.output or {}).get("passages") or [])
+        self.steps.append(seen)
         await self._store.add_step(trace_id=self.trace_id, seq=self._seq, step=step)
         await self._emit("step", {"seq": self._seq, **step.to_event()})
 

@@ -105,7 +105,7 @@ def test_stored_logistic_numbers_reproduce_scikit_learn() -> None:
         "coef": regression.coef_[0].tolist(), "intercept": float(regression.intercept_[0])})
     expected = model.predict_proba(xs)[:, 1]
     got = [calibrator.probability(f) for f, _ in data]
-    assert np.allclose(got, expected, atol=1e-4)
+    assert np.allclose(got, expected, atol=5e-4)  # probabilities are given to 3 places
 
 
 def test_an_isotonic_calibrator_is_monotone_in_the_prior() -> None:

@@ -126,8 +126,11 @@ async def test_arithmetic_is_computed_exactly_and_every_step_is_in_the_trace() -
     assert tools_run(traces) == ["planner", "calculator", "verify"] and search.contexts == []
     trace = traces.traces[answer.trace_id]
     assert trace["status"] == "answered" and trace["collection"] == "default"  # the collection it was grounded in
-    assert events.published == [("reasoning.traces", "trace.completed",
-                                 {"trace_id": str(answer.trace_id), "abstained": False})]
+    ((stream, kind, event),) = events.published
+    assert (stream, kind) == ("reasoning.traces", "trace.completed")
+    assert event["trace_id"] == str(answer.trace_id) and event["abstained"] is False and event["confidence"] == 1.0
+    assert [s["tool"] for s in event["steps"]] == ["planner", "calculator", "verify"]
+    assert event["empty_retrieval"] is False and event["collection"] == "default"
 
 
 async def test_a_quantity_is_read_from_the_collection_and_cited() -> None:
