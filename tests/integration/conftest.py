@@ -67,7 +67,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
                                                   knowledge_url=f"http://127.0.0.1:{port}",
                                                   metacognition_url=f"http://127.0.0.1:{port}",
                                                   **(learning_overrides or {})))),
-        ("metacognition", MEP, metacognition(MetacognitionSettings(**common, learning_url=f"http://127.0.0.1:{port}"))),
+        ("metacognition", MEP, metacognition(MetacognitionSettings(
+            **common, learning_url=f"http://127.0.0.1:{port}", reasoning_url=f"http://127.0.0.1:{port}"))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
     ], fallback="web")
 

@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
-from sutazai.lib.errors import Unauthenticated
+from sutazai.lib.errors import Unauthenticated, ValidationFailed
 from sutazai.lib.security import credential_from
 from sutazai.metacognition.calibration import ANSWER_KINDS, Features
 from sutazai.metacognition.deps import Metacognition
@@ -32,6 +32,7 @@ class ProposalIn(BaseModel):
 
 class ProposalOut(BaseModel):
     id: uuid.UUID
+    applied_version: int | None = None
     kind: str
     change: dict[str, Any]
     evidence: dict[str, Any]
@@ -65,6 +66,94 @@ async def get_proposal(proposal_id: uuid.UUID, admin: AdminPrincipal,  # noqa: A
                        meta: Metacognition) -> ProposalOut:
     return ProposalOut.model_validate(await meta.proposals.get(proposal_id=proposal_id))
 
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=2000, description="why: it goes to the audit log")
+
+
+@router.post("/proposals/{proposal_id}/approve", response_model=ProposalOut, summary="Approve a pending proposal "
+             "and put it in force as a new settings version (status applied; failed, with the reason, when it "
+             "could not act) — platform admins; audited")
+async def approve(proposal_id: uuid.UUID, body: DecisionIn, request: Request, admin: PlatformAdmin,
+                  meta: Metacognition) -> ProposalOut:
+    return ProposalOut.model_validate(await meta.proposals.decide(
+        principal=admin, credential=credential_from(request), proposal_id=proposal_id, approve=True, note=body.note))
+
+
+@router.post("/proposals/{proposal_id}/reject", response_model=ProposalOut, summary="Reject a pending proposal "
+             "(platform admins; audited)")
+async def reject(proposal_id: uuid.UUID, body: DecisionIn, request: Request, admin: PlatformAdmin,
+                 meta: Metacognition) -> ProposalOut:
+    return ProposalOut.model_validate(await meta.proposals.decide(
+        principal=admin, credential=credential_from(request), proposal_id=proposal_id, approve=False, note=body.note))
+
+
+@router.post("/proposals/{proposal_id}/apply", response_model=ProposalOut, summary="Finish applying an approved "
+             "proposal whose application was interrupted (idempotent; platform admins)")
+async def apply(proposal_id: uuid.UUID, request: Request, admin: PlatformAdmin, meta: Metacognition) -> ProposalOut:
+    return ProposalOut.model_validate(await meta.proposals.apply(principal=admin, credential=credential_from(request),
+                                                                 proposal_id=proposal_id))
+
+
+class ThresholdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target_risk: float | None = Field(default=None, gt=0.0, lt=1.0, description="the share of wrong answers among "
+                                      "those given to aim for (default: the service's)")
+
+
+@router.post("/proposals/threshold", response_model=ProposalOut, status_code=201, summary="Propose the abstention "
+             "threshold that reaches the target risk on the calibrator's held-out labels — offered only when it "
+             "beats the threshold in force with a 95% interval that excludes zero (platform admins)")
+async def propose_threshold(body: ThresholdIn, admin: PlatformAdmin, meta: Metacognition) -> ProposalOut:
+    evidence = await meta.confidence.threshold_evidence(target_risk=body.target_risk)
+    now, then = evidence["current"], evidence["proposed"]
+    summary = (f"at {then['threshold']:.2f}: {then['coverage']:.0%} answered, risk {then['risk']:.1%}; in force "
+               f"{now['threshold']:.2f}: {now['coverage']:.0%} answered, risk {now['risk']:.1%} "
+               f"({evidence['cases']} held-out cases)")
+    if not evidence["wins"]:
+        raise ValidationFailed(f"no better threshold to offer: {summary}; the proposal must {evidence['criterion']} "
+                               "with an interval that excludes zero", extra={"evidence": evidence})
+    row = await meta.proposals.propose(principal=admin, kind="abstain_below",
+                                       change={"abstain_below": then["threshold"]}, evidence=evidence,
+                                       rationale=f"{evidence['criterion']}: {summary}", source="metacognition")
+    return ProposalOut.model_validate(row)
+
+
+class VersionOut(BaseModel):
+    version: int
+    settings: dict[str, Any]
+    proposal_id: uuid.UUID | None
+    restored_from: int | None
+    actor: str
+    reason: str
+    created_at: datetime
+
+
+@router.get("/settings", summary="The settings this service governs as they are in force (admins)")
+async def settings_in_force(admin: AdminPrincipal, meta: Metacognition) -> dict[str, Any]:  # noqa: ARG001
+    return await meta.proposals.in_force()
+
+
+@router.get("/settings/versions", response_model=list[VersionOut], summary="Every settings version, newest (in "
+            "force) first (admins)")
+async def settings_versions(admin: AdminPrincipal, meta: Metacognition,  # noqa: ARG001
+                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[VersionOut]:
+    return [VersionOut.model_validate(r) for r in await meta.proposals.versions(limit=limit)]
+
+
+class RestoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=2000, description="why: it goes to the audit log")
+
+
+@router.post("/settings/versions/{version}/restore", response_model=VersionOut, status_code=201,
+             summary="Put an earlier settings version back in force, as a new version (platform admins; audited)")
+async def restore(version: Annotated[int, Path(ge=1, le=2**31 - 1)], body: RestoreIn, request: Request,
+                  admin: PlatformAdmin, meta: Metacognition) -> VersionOut:
+    return VersionOut.model_validate(await meta.proposals.restore(
+        principal=admin, credential=credential_from(request), version=version, note=body.note))
 
 # -- confidence ----------------------------------------------------------------------------------
 

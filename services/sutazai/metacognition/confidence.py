@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from sutazai.lib.db import Database
 from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, SutazaiError, ValidationFailed
 from sutazai.lib.http_client import ResilientClient
 from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, fit
-from sutazai.metacognition.reliability import report
+from sutazai.metacognition.reliability import compare_thresholds, report, threshold_for_risk
 from sutazai.metacognition.store import calibration as store
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,10 @@ class LearningLabels:
 class ConfidenceBook:
     """Assesses answers and keeps the calibrators; knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database, labels: Labels, abstain_below: float, target_risk: float,
+    def __init__(self, *, db: Database, labels: Labels, threshold: Callable[[], Awaitable[float]], target_risk: float,
                  min_labels: int) -> None:
-        self._db, self._labels = db, labels
-        self._abstain_below, self._target_risk, self._min_labels = abstain_below, target_risk, min_labels
+        self._db, self._labels, self._threshold = db, labels, threshold
+        self._target_risk, self._min_labels = target_risk, min_labels
 
     async def active(self) -> Calibrator:
         """The calibrator in use: the newest fitted one, else the prior."""
@@ -71,7 +72,7 @@ class ConfidenceBook:
                      abstain_below: float | None) -> dict[str, Any]:
         calibrator = await self.active()
         probability = calibrator.probability(features)
-        threshold = self._abstain_below if abstain_below is None else abstain_below
+        threshold = await self._threshold() if abstain_below is None else abstain_below
         async with self._db.connection() as conn, conn.transaction():
             assessment = await store.insert_assessment(
                 conn=conn, trace_id=trace_id, subject=principal.subject,
@@ -154,6 +155,25 @@ class ConfidenceBook:
             active = {"version": newest["version"], "method": newest["method"], "created_at": newest["created_at"],
                       "metrics": {k: v for k, v in newest["metrics"].items() if k != "held_out_report"},
                       "held_out": report(held, target_risk=target)}
-        return {"target_risk": target, "abstain_below": self._abstain_below, "active": active, "stale": stale,
+        return {"target_risk": target, "abstain_below": await self._threshold(), "active": active, "stale": stale,
                 "live": report(given, target_risk=target) if given else None,
                 "groups": {name: report(pairs, target_risk=target) for name, pairs in sorted(by_group.items())}}
+
+    async def threshold_evidence(self, *, target_risk: float | None) -> dict[str, Any]:
+        """The threshold that reaches the target risk on the calibrator's held-out labels, compared
+        with the one in force on the same cases; ValidationFailed when there is nothing to go on."""
+        target = self._target_risk if target_risk is None else target_risk
+        async with self._db.connection() as conn:
+            newest = await store.newest_calibrator(conn=conn)
+        if newest is None:
+            raise ValidationFailed("no calibrator has been fitted: fit one (sutazai meta fit) before proposing a "
+                                   "threshold")
+        held = [(float(p), bool(y)) for p, y in newest["held_out"]]
+        chosen = threshold_for_risk([p for p, _ in held], [int(y) for _, y in held], target)
+        if chosen is None:
+            raise ValidationFailed(f"no threshold keeps the risk at or under {target:.0%} on the held-out labels of "
+                                   f"calibrator {newest['version']}")
+        current = await self._threshold()
+        compared = compare_thresholds(held, current=current, proposed=min(0.95, float(chosen["threshold"])),
+                                      target=target)
+        return {**compared, "calibrator": newest["version"]}

@@ -1,19 +1,33 @@
-"""Improvement proposals: bounded changes to settings, never code, each with its evidence. Other
-services (learning, for model routes) and the service's own monitors propose; an admin decides.
-This module records and lists them; approval and applying arrive with the approval flow."""
+"""Improvement proposals and the settings they change: bounded changes (the abstention threshold,
+model routes), never code, each with its evidence. Other services (learning, for model routes)
+and this service (a threshold from the calibrator's held-out labels) propose; a platform admin
+approves or rejects.
+
+Approving is one step that cannot be half done: the proposal is locked and marked approved in
+one transaction (a second admin approving at once waits, then finds it decided: 409), the
+action goes to the audit log first, the change reaches where it acts (routes: the reasoning
+service, which audits it too), and only then are the new settings version and the proposal's
+`applied` status written, together. A crash in between leaves the proposal `approved` and no
+version: nothing is half-applied, and `apply` (by any admin) finishes it; applying is idempotent.
+Every settings version is kept, and any earlier one can be restored the same way."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
 from sutazai.lib.db import Database
-from sutazai.lib.errors import NotFound, ValidationFailed
+from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, NotFound, SutazaiError, ValidationFailed
+from sutazai.lib.http_client import ResilientClient
 from sutazai.metacognition.store import proposals as store
 
+logger = logging.getLogger(__name__)
 KINDS = ("routes", "abstain_below", "retrieval", "exemplars")
 STEP_KINDS = ("plan", "extract", "synthesize", "verify")
+ROUTES_PATH = "/api/reasoning/v1/routes"
+THRESHOLD_BOUNDS = (0.0, 0.95)
 
 
 def check_change(kind: str, change: dict[str, Any]) -> dict[str, Any]:
@@ -30,18 +44,61 @@ def check_change(kind: str, change: dict[str, Any]) -> dict[str, Any]:
         return change
     if kind == "abstain_below":
         value = change.get("abstain_below")
-        if set(change) != {"abstain_below"} or not isinstance(value, (int, float)) or not 0.0 <= value <= 0.95:
-            raise ValidationFailed('an abstain_below proposal changes {"abstain_below": <0 to 0.95>} and nothing '
-                                   "else")
+        low, high = THRESHOLD_BOUNDS
+        if set(change) != {"abstain_below"} or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ValidationFailed(f'an abstain_below proposal changes {{"abstain_below": <{low:g} to {high:g}>}} '
+                                   "and nothing else")
         return change
     raise ValidationFailed(f"proposals of kind {kind!r} are not accepted yet; the kinds are routes, abstain_below")
 
 
-class ProposalBook:
-    """Records and lists proposals; knows nothing of HTTP."""
+class Audit(Protocol):
+    async def record(self, *, credential: str | None, action: str, target: str | None = None,
+                     detail: dict[str, Any] | None = None, collections: list[str] | None = None) -> None: ...
 
-    def __init__(self, *, db: Database) -> None:
-        self._db = db
+
+class Routes(Protocol):
+    """Where model routes act (the reasoning service)."""
+
+    async def current(self, *, credential: str) -> dict[str, str]: ...
+
+    async def put(self, *, routes: dict[str, str], credential: str) -> dict[str, str]: ...
+
+
+class ReasoningRoutes:
+    """Routes over the reasoning service's HTTP API, as the deciding admin."""
+
+    def __init__(self, client: ResilientClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, credential: str, **kwargs: Any) -> dict[str, str]:
+        try:
+            response = await self._client.request(method, ROUTES_PATH,
+                                                  headers={"Authorization": f"Bearer {credential}"}, **kwargs)
+        except SutazaiError as exc:
+            raise DependencyUnavailable(f"the reasoning service (model routes) is unreachable: {exc.detail}") from exc
+        if response.status_code in (400, 422):
+            raise ValidationFailed(f"the reasoning service refused the routes: {response.json().get('detail')}")
+        if response.status_code == 403:
+            raise Forbidden("changing model routes needs a platform admin")
+        if response.status_code != 200:
+            raise DependencyUnavailable(f"the reasoning service answered {response.status_code} for the routes")
+        routes: dict[str, str] = response.json()["routes"]
+        return routes
+
+    async def current(self, *, credential: str) -> dict[str, str]:
+        return await self._call("GET", credential)
+
+    async def put(self, *, routes: dict[str, str], credential: str) -> dict[str, str]:
+        return await self._call("PUT", credential, json={"routes": routes})
+
+
+class ProposalBook:
+    """Proposals, decisions and settings versions; knows nothing of HTTP."""
+
+    def __init__(self, *, db: Database, audit: Audit | None = None, routes: Routes | None = None,
+                 default_threshold: float = 0.5) -> None:
+        self._db, self._audit, self._routes, self._default_threshold = db, audit, routes, default_threshold
 
     async def propose(self, *, principal: Principal, kind: str, change: dict[str, Any], evidence: dict[str, Any],
                       rationale: str, source: str) -> dict[str, Any]:
@@ -62,3 +119,123 @@ class ProposalBook:
     async def recent(self, *, status: str | None, limit: int) -> list[dict[str, Any]]:
         async with self._db.connection() as conn:
             return await store.recent(conn=conn, status=status, limit=limit)
+
+    # -- settings in force -------------------------------------------------------------------
+
+    async def in_force(self) -> dict[str, Any]:
+        """The settings this service governs as they are now: the newest version's, else the defaults."""
+        async with self._db.connection() as conn:
+            newest = await store.newest_version(conn=conn)
+        if newest is None:
+            return {"version": 0, "settings": {"abstain_below": self._default_threshold, "routes": None}}
+        return {"version": newest["version"], "settings": newest["settings"]}
+
+    async def threshold(self) -> float:
+        return float((await self.in_force())["settings"]["abstain_below"])
+
+    async def versions(self, *, limit: int) -> list[dict[str, Any]]:
+        async with self._db.connection() as conn:
+            return await store.versions(conn=conn, limit=limit)
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    async def decide(self, *, principal: Principal, credential: str | None, proposal_id: uuid.UUID, approve: bool,
+                     note: str | None) -> dict[str, Any]:
+        """Approve (and apply) or reject a pending proposal; the audit log has who and why."""
+        self._platform_admin(principal)
+        async with self._db.connection() as conn, conn.transaction():
+            found = await store.lock(conn=conn, proposal_id=proposal_id)
+            if found is None:
+                raise NotFound(f"no proposal {proposal_id}")
+            if found["status"] != "pending":
+                by = f" by {found['decided_by']}" if found["decided_by"] else ""
+                raise Conflict(f"proposal {proposal_id} is already {found['status']}{by}; only a pending proposal "
+                               "can be decided")
+            await self._record(credential, "proposal.approve" if approve else "proposal.reject", proposal_id,
+                               {"kind": found["kind"], "change": found["change"], "note": note})
+            decided = await store.decide(conn=conn, proposal_id=proposal_id,
+                                         status="approved" if approve else "rejected", decided_by=principal.subject,
+                                         note=note)
+        if not approve:
+            return decided
+        return await self.apply(principal=principal, credential=credential, proposal_id=proposal_id)
+
+    async def apply(self, *, principal: Principal, credential: str | None, proposal_id: uuid.UUID) -> dict[str, Any]:
+        """Put an approved proposal in force (again, after an interruption: idempotent)."""
+        self._platform_admin(principal)
+        proposal = await self.get(proposal_id=proposal_id)
+        if proposal["status"] != "approved":
+            raise Conflict(f"proposal {proposal_id} is {proposal['status']}; only an approved proposal that was "
+                           "not applied can be applied")
+        current = (await self.in_force())["settings"]
+        routes = await self._snapshot(current.get("routes"), credential)  # every version holds the whole bundle
+        wanted = {**current, **proposal["change"], "routes": routes}
+        if proposal["kind"] == "routes":
+            wanted["routes"] = {**(routes or {}), **proposal["change"]["routes"]}
+        try:
+            wanted = await self._act(wanted, credential=credential, routes_changed=proposal["kind"] == "routes")
+        except SutazaiError as exc:
+            async with self._db.connection() as conn, conn.transaction():
+                failed = await store.mark(conn=conn, proposal_id=proposal_id, status="failed",
+                                          note=f"not applied: {exc.detail}")
+            logger.warning("proposal %s could not be applied: %s", proposal_id, exc.detail)
+            return failed
+        async with self._db.connection() as conn, conn.transaction():
+            locked = await store.lock(conn=conn, proposal_id=proposal_id)
+            if locked is None or locked["status"] != "approved":  # applied meanwhile by another admin
+                raise Conflict(f"proposal {proposal_id} was {locked['status'] if locked else 'removed'} meanwhile")
+            made = await store.insert_version(conn=conn, settings=wanted, proposal_id=proposal_id, restored_from=None,
+                                              actor=principal.subject,
+                                              reason=proposal["decision_note"] or proposal["rationale"] or "approved")
+            applied = await store.mark(conn=conn, proposal_id=proposal_id, status="applied",
+                                       applied_version=made["version"])
+        logger.info("proposal %s applied as settings version %s by %s", proposal_id, made["version"],
+                    principal.subject)
+        return applied
+
+    async def restore(self, *, principal: Principal, credential: str | None, version: int,
+                      note: str) -> dict[str, Any]:
+        """Put an earlier settings version back in force, as a new version."""
+        self._platform_admin(principal)
+        if not note.strip():
+            raise ValidationFailed("say why the settings are restored (note)")
+        async with self._db.connection() as conn:
+            earlier = await store.version(conn=conn, number=version)
+        if earlier is None:
+            raise NotFound(f"no settings version {version}; `sutazai meta versions` lists them")
+        await self._record(credential, "settings.restore", None, {"version": version, "note": note})
+        settings = await self._act(dict(earlier["settings"]), credential=credential, routes_changed=True)
+        async with self._db.connection() as conn, conn.transaction():
+            made = await store.insert_version(conn=conn, settings=settings, proposal_id=None, restored_from=version,
+                                              actor=principal.subject, reason=note)
+        logger.info("settings version %s restored as %s by %s", version, made["version"], principal.subject)
+        return made
+
+    async def _act(self, settings: dict[str, Any], *, credential: str | None, routes_changed: bool) -> dict[str, Any]:
+        """Make the settings act where they act; the settings as they now are."""
+        if routes_changed and settings.get("routes") is not None:
+            if self._routes is None or credential is None:
+                raise DependencyUnavailable("model routes cannot be changed from here (no reasoning service)")
+            settings = {**settings, "routes": await self._routes.put(routes=settings["routes"], credential=credential)}
+        return settings
+
+    async def _snapshot(self, known: dict[str, str] | None, credential: str | None) -> dict[str, str] | None:
+        """The routes in force at the reasoning service (what the last version says when it cannot be asked)."""
+        if self._routes is None or credential is None:
+            return known
+        try:
+            return await self._routes.current(credential=credential)
+        except SutazaiError as exc:
+            logger.warning("routes not read from the reasoning service (%s); the last version's are kept", exc.detail)
+            return known
+
+    async def _record(self, credential: str | None, action: str, proposal_id: uuid.UUID | None,
+                      detail: dict[str, Any]) -> None:
+        if self._audit is not None:
+            await self._audit.record(credential=credential, action=action,
+                                     target=None if proposal_id is None else f"proposal:{proposal_id}", detail=detail)
+
+    @staticmethod
+    def _platform_admin(principal: Principal) -> None:
+        if not principal.administers(None):
+            raise Forbidden("deciding on proposals and restoring settings needs a platform admin")

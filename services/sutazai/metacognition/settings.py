@@ -11,9 +11,11 @@ class MetacognitionSettings(CommonSettings):
     service_name: str = "metacognition"
     learning_url: str = Field(default="http://127.0.0.1:8080",
                               description="where the learning service answers (labelled outcomes for calibration)")
+    reasoning_url: str = Field(default="http://127.0.0.1:8080",
+                               description="where the reasoning service answers (applying model route proposals)")
     abstain_below: float = Field(default=0.5, ge=0.0, le=1.0, description=(
         "answers whose calibrated probability of being right is below this abstain, unless the question's "
-        "options set their own threshold"))
+        "options set their own threshold; an applied proposal (a settings version) takes its place"))
     target_risk: float = Field(default=0.1, gt=0.0, lt=1.0, description=(
         "the share of wrong answers among those given that the suggested abstention threshold aims for"))
     calibration_min_labels: int = Field(default=40, ge=10, description=(

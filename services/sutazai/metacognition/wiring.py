@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.audit_client import AuditClient
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
 from sutazai.lib.worker import Worker
 from sutazai.metacognition.confidence import ConfidenceBook, LearningLabels
 from sutazai.metacognition.monitors import MonitorBook, Thresholds
-from sutazai.metacognition.proposals import ProposalBook
+from sutazai.metacognition.proposals import ProposalBook, ReasoningRoutes
 from sutazai.metacognition.settings import MetacognitionSettings
 
 SCHEMA = "metacognition"
@@ -34,7 +35,13 @@ class MetacognitionComponents(ServiceComponents):
 async def build(settings: MetacognitionSettings, resources: Resources) -> MetacognitionComponents:
     learning = ResilientClient(settings.learning_url, name="learning service (labelled outcomes)", timeout=30.0)
     resources.on_close(learning.close)
-    confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(learning), abstain_below=settings.abstain_below,
+    reasoning = ResilientClient(settings.reasoning_url, name="reasoning service (model routes)", timeout=30.0)
+    resources.on_close(reasoning.close)
+    identity = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
+    resources.on_close(identity.close)
+    proposals = ProposalBook(db=resources.db, audit=AuditClient(identity), routes=ReasoningRoutes(reasoning),
+                             default_threshold=settings.abstain_below)
+    confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(learning), threshold=proposals.threshold,
                                 target_risk=settings.target_risk, min_labels=settings.calibration_min_labels)
     thresholds = Thresholds(
         window=settings.monitor_window, reference=settings.monitor_reference,
@@ -44,7 +51,7 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
         empty_retrieval_rate=settings.alert_empty_retrieval_rate)
     components = MetacognitionComponents(resources=resources, settings=settings,
                                          authenticator=identity_authenticator(settings, resources),
-                                         proposals=ProposalBook(db=resources.db), confidence=confidence,
+                                         proposals=proposals, confidence=confidence,
                                          monitors=MonitorBook(db=resources.db, thresholds=thresholds))
     if settings.inprocess_worker:
         _start_worker(components)

@@ -122,3 +122,17 @@ def test_too_few_labels_or_one_kind_keep_the_prior_and_say_what_to_do() -> None:
     all_right = [(f, True) for f, _ in synthetic(100, seed=5)]
     with pytest.raises(NotEnoughLabels, match="at least 2 of each"):
         fit(all_right)
+
+
+def test_a_threshold_wins_only_when_its_interval_excludes_zero() -> None:
+    from sutazai.metacognition.reliability import compare_thresholds
+
+    rng = random.Random(9)
+    pairs = [(p, rng.random() < p) for p in (rng.random() for _ in range(600))]
+    safer = compare_thresholds(pairs, current=0.3, proposed=0.92, target=0.1)
+    assert safer["current"]["risk"] > 0.1 and safer["proposed"]["risk"] <= 0.1
+    assert safer["risk_difference_ci"][1] < 0 and safer["wins"]
+    same = compare_thresholds(pairs, current=0.85, proposed=0.86, target=0.1)
+    assert not same["wins"]  # a sliver more or less: the interval straddles zero
+    bolder = compare_thresholds(pairs, current=0.95, proposed=0.85, target=0.2)
+    assert bolder["coverage_difference_ci"][0] > 0 and bolder["wins"]

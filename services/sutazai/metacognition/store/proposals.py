@@ -33,3 +33,57 @@ async def recent(*, conn: Conn, status: str | None, limit: int) -> list[dict[str
     cur = await conn.execute("SELECT * FROM metacognition.proposals WHERE %s::text IS NULL OR status = %s "
                              "ORDER BY created_at DESC LIMIT %s", (status, status, limit))
     return await cur.fetchall()
+
+
+async def lock(*, conn: Conn, proposal_id: uuid.UUID) -> dict[str, Any] | None:
+    """The proposal, locked until the transaction ends (two admins deciding at once queue here)."""
+    cur = await conn.execute("SELECT * FROM metacognition.proposals WHERE id = %s FOR UPDATE", (proposal_id,))
+    return await cur.fetchone()
+
+
+async def decide(*, conn: Conn, proposal_id: uuid.UUID, status: str, decided_by: str,
+                 note: str | None) -> dict[str, Any]:
+    cur = await conn.execute(
+        """UPDATE metacognition.proposals SET status = %s, decided_by = %s, decided_at = now(), decision_note = %s
+           WHERE id = %s RETURNING *""", (status, decided_by, note, proposal_id))
+    row = await cur.fetchone()
+    assert row is not None  # noqa: S101 - locked above
+    return row
+
+
+async def mark(*, conn: Conn, proposal_id: uuid.UUID, status: str, applied_version: int | None = None,
+               note: str | None = None) -> dict[str, Any]:
+    cur = await conn.execute(
+        """UPDATE metacognition.proposals SET status = %s, applied_version = coalesce(%s, applied_version),
+               decision_note = coalesce(%s, decision_note) WHERE id = %s RETURNING *""",
+        (status, applied_version, note, proposal_id))
+    row = await cur.fetchone()
+    assert row is not None  # noqa: S101 - the proposal exists
+    return row
+
+
+async def newest_version(*, conn: Conn) -> dict[str, Any] | None:
+    cur = await conn.execute("SELECT * FROM metacognition.settings_versions ORDER BY version DESC LIMIT 1")
+    return await cur.fetchone()
+
+
+async def version(*, conn: Conn, number: int) -> dict[str, Any] | None:
+    cur = await conn.execute("SELECT * FROM metacognition.settings_versions WHERE version = %s", (number,))
+    return await cur.fetchone()
+
+
+async def versions(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
+    cur = await conn.execute("SELECT * FROM metacognition.settings_versions ORDER BY version DESC LIMIT %s",
+                             (limit,))
+    return await cur.fetchall()
+
+
+async def insert_version(*, conn: Conn, settings: dict[str, Any], proposal_id: uuid.UUID | None,
+                         restored_from: int | None, actor: str, reason: str) -> dict[str, Any]:
+    cur = await conn.execute(
+        """INSERT INTO metacognition.settings_versions (settings, proposal_id, restored_from, actor, reason)
+           VALUES (%s, %s, %s, %s, %s) RETURNING *""",
+        (Jsonb(settings), proposal_id, restored_from, actor, reason))
+    row = await cur.fetchone()
+    assert row is not None  # noqa: S101 - RETURNING yields the row
+    return row
