@@ -130,6 +130,14 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": 1.5}}),
     ("GET", "/api/learning/v1/outcomes", {"params": {"since": NUL, "limit": HUGE}}),
+    # monitors, decisions, settings versions
+    ("POST", "/api/metacognition/v1/proposals/00000000-0000-0000-0000-000000000000/approve", {"json": {"note": NUL}}),
+    ("POST", "/api/metacognition/v1/proposals/not-a-uuid/reject", {"json": {"note": "x"}}),
+    ("POST", "/api/metacognition/v1/proposals/00000000-0000-0000-0000-000000000000/apply", {}),
+    ("POST", "/api/metacognition/v1/proposals/threshold", {"json": {"target_risk": HUGE}}),
+    ("POST", "/api/metacognition/v1/settings/versions/99999999999999999999/restore", {"json": {"note": "x"}}),
+    ("POST", "/api/metacognition/v1/settings/versions/1/restore", {"json": {"note": "x" * 5000}}),
+    ("GET", "/api/metacognition/v1/alerts", {"params": {"status": NUL, "limit": HUGE}}),
 ]
 
 

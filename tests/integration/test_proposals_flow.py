@@ -144,3 +144,32 @@ def test_a_threshold_is_proposed_only_with_evidence(platform: Platform) -> None:
         else:
             assert "no better threshold" in answer.text or "no calibrator" in answer.text \
                 or "no threshold keeps" in answer.text
+
+
+def test_the_cli_lists_approves_and_restores(platform: Platform) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "SUTAZAI_URL": platform.url, "SUTAZAI_API_KEY": platform.admin_key, "COLUMNS": "220"}
+
+    def meta(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(Path(sys.executable).with_name("sutazai")), "meta", *args], capture_output=True,
+                              text=True, env=env, timeout=300, check=False)
+
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=120) as admin:
+        before = admin.get(f"{API}/settings").json()
+        proposal = propose(admin, "abstain_below", {"abstain_below": 0.45})
+        listed = meta("proposals", "--status", "pending")
+        assert listed.returncode == 0 and proposal["id"] in listed.stdout and "abstain below 0.45" in listed.stdout
+        approved = meta("approve", proposal["id"], "--note", "from the CLI")
+        assert approved.returncode == 0 and "applied as settings version" in approved.stdout, approved.stderr
+        shown = meta("versions")
+        assert shown.returncode == 0 and "from the CLI" in shown.stdout
+        again = meta("approve", proposal["id"], "--note", "twice")
+        assert again.returncode != 0 and "already applied" in again.stderr and "Traceback" not in again.stderr
+        bad = meta("approve", "not-an-id", "--note", "x")
+        assert bad.returncode != 0 and "not a proposal id" in bad.stderr
+        put_back(admin, before)
+        assert meta("alerts").returncode == 0

@@ -81,3 +81,136 @@ def calibration(
         named = dict(rows)
         written = calibration_plots(named, out_dir, target_risk=report["target_risk"])
         out.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def _uuid(text: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        from sutazai.cli.evals import _fail
+
+        raise _fail(f"{text!r} is not a proposal id (`sutazai meta proposals` lists them)") from None
+
+
+def _change(change: dict[str, Any]) -> str:
+    if "abstain_below" in change:
+        return f"abstain below {change['abstain_below']:.2f}"
+    return ", ".join(f"{k} → {v}" for k, v in (change.get("routes") or {}).items())
+
+
+@meta_app.command("proposals")
+def proposals(
+    status: Annotated[str | None, typer.Option(help="pending, approved, rejected, applied, superseded or "
+                                                    "failed.")] = None,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Improvement proposals, newest first, with their evidence in one line."""
+    params: dict[str, Any] = {} if status is None else {"status": status}
+    with _client(url, key, data_dir) as client:
+        rows = _send(client, "GET", "/api/metacognition/v1/proposals", (200,), params=params)
+    if not rows:
+        out.print("no proposal" + (f" is {status}" if status else " yet: `sutazai meta propose-threshold`, or "
+                                   "`sutazai eval` routing recommendations with --propose"))
+        return
+    table = Table("id", "kind", "change", "status", "from", "why")
+    for r in rows:
+        table.add_row(r["id"], r["kind"], _change(r["change"]), r["status"], r["source"],
+                      (r["decision_note"] or r["rationale"] or "")[:120])
+    out.print(table)
+
+
+@meta_app.command("propose-threshold")
+def propose_threshold(
+    target_risk: Annotated[float | None, typer.Option(min=0.001, max=0.999, help="The share of wrong answers among "
+                                                      "those given to aim for.")] = None,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Propose the abstention threshold that reaches the target risk on the calibrator's held-out
+    labels; offered only when it beats the one in force with an interval that excludes zero."""
+    with _client(url, key, data_dir) as client:
+        made = _send(client, "POST", "/api/metacognition/v1/proposals/threshold", (201,),
+                     json={} if target_risk is None else {"target_risk": target_risk})
+    out.print(f"proposal {made['id']}: {_change(made['change'])} — {made['rationale']}", highlight=False)
+    out.print(f"approve with `sutazai meta approve {made['id']} --note WHY`", highlight=False)
+
+
+def _decide(verb: str, proposal: str, note: str, key: str | None, url: str | None, data_dir: Path | None) -> None:
+    with _client(url, key, data_dir) as client:
+        row = _send(client, "POST", f"/api/metacognition/v1/proposals/{_uuid(proposal)}/{verb}", (200,),
+                    json={"note": note})
+    if row["status"] == "failed":
+        err.print(f"[red]approved but not applied: {row['decision_note']}[/red]", highlight=False)
+        raise typer.Exit(1)
+    tail = f" as settings version {row['applied_version']}" if row.get("applied_version") else ""
+    out.print(f"proposal {row['id']} {row['status']}{tail}", highlight=False)
+
+
+@meta_app.command("approve")
+def approve(
+    proposal: Annotated[str, typer.Argument(help="The proposal id.")],
+    note: Annotated[str, typer.Option("--note", help="Why (goes to the audit log).")],
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Approve a pending proposal: it is applied at once as a new settings version."""
+    _decide("approve", proposal, note, key, url, data_dir)
+
+
+@meta_app.command("reject")
+def reject(
+    proposal: Annotated[str, typer.Argument(help="The proposal id.")],
+    note: Annotated[str, typer.Option("--note", help="Why (goes to the audit log).")],
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Reject a pending proposal."""
+    _decide("reject", proposal, note, key, url, data_dir)
+
+
+@meta_app.command("versions")
+def versions(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
+    """Every settings version, newest (in force) first."""
+    with _client(url, key, data_dir) as client:
+        rows = _send(client, "GET", "/api/metacognition/v1/settings/versions", (200,))
+    if not rows:
+        out.print("no settings version yet: the defaults are in force")
+        return
+    table = Table("version", "abstain below", "routes", "by", "why", "when")
+    for r in rows:
+        origin = f" (restored {r['restored_from']})" if r["restored_from"] else ""
+        table.add_row(f"{r['version']}{origin}", f"{r['settings'].get('abstain_below', 0):.2f}",
+                      ", ".join(f"{k}={v}" for k, v in (r["settings"].get("routes") or {}).items()),
+                      r["actor"], r["reason"][:80], r["created_at"][:19])
+    out.print(table)
+
+
+@meta_app.command("restore")
+def restore(
+    version: Annotated[int, typer.Argument(min=1, help="The settings version to put back in force.")],
+    note: Annotated[str, typer.Option("--note", help="Why (goes to the audit log).")],
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Put an earlier settings version back in force (as a new version)."""
+    with _client(url, key, data_dir) as client:
+        made = _send(client, "POST", f"/api/metacognition/v1/settings/versions/{version}/restore", (201,),
+                     json={"note": note})
+    out.print(f"settings version {version} restored as version {made['version']}", highlight=False)
+
+
+@meta_app.command("alerts")
+def alerts(
+    status: Annotated[str | None, typer.Option(help="firing or resolved.")] = None,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """The monitors' alerts, newest first."""
+    with _client(url, key, data_dir) as client:
+        rows = _send(client, "GET", "/api/metacognition/v1/alerts", (200,),
+                     params={} if status is None else {"status": status})
+    if not rows:
+        out.print("no alert" + (f" is {status}" if status else ""))
+        return
+    table = Table("rule", "status", "value", "threshold", "fired", "resolved")
+    for r in rows:
+        table.add_row(r["rule"], r["status"], f"{r['value']:.3g}", f"{r['threshold']:.3g}", r["fired_at"][:19],
+                      (r["resolved_at"] or "")[:19])
+    out.print(table)
