@@ -471,3 +471,43 @@ def test_calibration_page_draws_the_live_labels_and_explains_a_refused_fit(brows
     user.goto(cli.url + "/#/calibration")
     expect(user.locator("#main .error").first).to_be_visible()
     user.context.close()
+
+
+def test_monitors_and_proposals_pages(stack: tuple[CliStack, str], page: Page) -> None:
+    cli, key = stack
+    page.get_by_role("link", name="Monitors").click()
+    expect(page.get_by_role("heading", name="Monitors", exact=True)).to_be_visible()
+    readings = page.locator("table.monitor-readings")
+    expect(readings.locator("tr[data-rule='abstention_rate']")).to_have_count(1)
+    expect(readings.locator("tr[data-rule='confidence_drift'] .status")).to_have_text(
+        re.compile("ok|firing|not enough data"))
+    page.get_by_role("button", name="Pin the newest answers as the reference").click()
+    expect(page.locator(".form-status")).to_contain_text("Drift is now measured against the answers from observation")
+    shot(page, "monitors")
+
+    with httpx.Client(base_url=cli.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as admin:
+        for value in (0.4, 0.45):
+            made = admin.post("/api/metacognition/v1/proposals", json={
+                "kind": "abstain_below", "change": {"abstain_below": value}, "rationale": f"try {value}"})
+            assert made.status_code == 201, made.text
+            if value == 0.4:
+                assert admin.post(f"/api/metacognition/v1/proposals/{made.json()['id']}/approve",
+                                  json={"note": "first"}).status_code == 200
+    page.get_by_role("link", name="Proposals").click()
+    expect(page.get_by_role("heading", name="Proposals", exact=True)).to_be_visible()
+    pending = page.locator("table.proposals tr.pending")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text("abstain below 0.45")
+    pending.get_by_role("button", name="Approve").click()  # no reason given: asked for one
+    expect(page.locator(".form-status .error")).to_contain_text("Say why")
+    pending.get_by_role("textbox").fill("answers more, same risk")
+    pending.get_by_role("button", name="Approve").click()
+    expect(page.locator(".form-status")).to_contain_text(re.compile(r"Applied as settings version \d+"))
+    versions = page.locator("table.versions tbody tr")
+    expect(versions.first).to_contain_text("answers more, same risk")
+    expect(versions.first).to_contain_text("in force")
+    versions.nth(1).get_by_role("button", name=re.compile(r"Restore \d+")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Restore").click()
+    expect(page.locator(".form-status")).to_contain_text(re.compile(r"Version \d+ restored as version \d+"))
+    expect(page.locator("table.versions tbody tr").first).to_contain_text("0.40")
+    shot(page, "proposals")

@@ -5,12 +5,14 @@ import * as ask from './pages/ask.js';
 import * as documents from './pages/documents.js';
 import * as evaluations from './pages/evaluations.js';
 import * as calibration from './pages/calibration.js';
+import * as monitors from './pages/monitors.js';
+import * as proposals from './pages/proposals.js';
 import * as system from './pages/system.js';
 import * as trace from './pages/trace.js';
 
 // The graph page brings Cytoscape.js (130 kB compressed): loaded only when first opened.
 const graph = { render: (root, ctx) => lazyRender(() => import('./pages/graph.js'), root, ctx) };
-const PAGES = { ask, documents, graph, system, trace, evaluations, calibration };
+const PAGES = { ask, documents, graph, system, trace, evaluations, calibration, monitors, proposals };
 
 function lazyRender(load, root, ctx) {
   let inner = null;
@@ -152,7 +154,7 @@ function route() {
 
 function start() {
   nav.hidden = false;
-  for (const admin of ['evaluations', 'calibration']) nav.querySelector(`[data-page="${admin}"]`).hidden = session.role !== 'admin';
+  for (const admin of ['evaluations', 'calibration', 'monitors', 'proposals']) nav.querySelector(`[data-page="${admin}"]`).hidden = session.role !== 'admin';
   showWho();
   route();
 }
