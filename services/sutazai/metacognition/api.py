@@ -250,9 +250,11 @@ async def calibration(request: Request, admin: PlatformAdmin, meta: Metacognitio
                       target_risk: Annotated[float | None, Query(gt=0.0, lt=1.0, description="the share of wrong "
                                                                  "answers among those given to aim for")] = None,
                       sync: Annotated[bool, Query(description="read new labels from the learning service "
-                                                  "first")] = True) -> dict[str, Any]:
+                                                  "first")] = True,
+                      pairs: Annotated[bool, Query(description="include the calibrator's held-out (probability, "
+                                                   "right) pairs")] = False) -> dict[str, Any]:
     return await meta.confidence.calibration(target_risk=target_risk,
-                                             sync_with=credential_from(request) if sync else None)
+                                             sync_with=credential_from(request) if sync else None, pairs=pairs)
 
 
 # -- monitors and alerts -------------------------------------------------------------------------

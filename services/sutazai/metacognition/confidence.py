@@ -130,7 +130,8 @@ class ConfidenceBook:
         async with self._db.connection() as conn:
             return await store.calibrators(conn=conn, limit=limit)
 
-    async def calibration(self, *, target_risk: float | None = None, sync_with: str | None = None) -> dict[str, Any]:
+    async def calibration(self, *, target_risk: float | None = None, sync_with: str | None = None,
+                          pairs: bool = False) -> dict[str, Any]:
         """The calibration report: the active calibrator's held-out measurement, and the
         probabilities given live (as they were given) against their labels, over all labels, per
         suite and over feedback."""
@@ -154,7 +155,7 @@ class ConfidenceBook:
             held = [(float(p), bool(y)) for p, y in newest["held_out"]]
             active = {"version": newest["version"], "method": newest["method"], "created_at": newest["created_at"],
                       "metrics": {k: v for k, v in newest["metrics"].items() if k != "held_out_report"},
-                      "held_out": report(held, target_risk=target)}
+                      "held_out": report(held, target_risk=target)} | ({"held_out_pairs": held} if pairs else {})
         return {"target_risk": target, "abstain_below": await self._threshold(), "active": active, "stale": stale,
                 "live": report(given, target_risk=target) if given else None,
                 "groups": {name: report(pairs, target_risk=target) for name, pairs in sorted(by_group.items())}}

@@ -1,0 +1,102 @@
+"""Is the confidence calibrated? Measured through the product (`sutazai up`, evaluation runs, the
+metacognition service), on evaluation cases the calibrator never saw.
+
+1. Install built-in suites and run them through the pipeline: every answer is assessed (features
+   recorded), and every case becomes a label — the answer, or the one withheld for low confidence,
+   scored by code.
+2. Fit a calibrator (`POST /api/metacognition/v1/calibrators`): fitted on three quarters of the
+   labels, measured on the held-out quarter, next to the documented prior on the same cases.
+3. Report ECE and Brier score with bootstrap 95% intervals, the threshold for a 10% target risk,
+   and whether a threshold proposal beats the threshold in force; draw the reliability diagram and
+   the risk-coverage curve (PNG and SVG).
+
+    .venv/bin/python bench/calibration_bench.py --models-dir /tmp/models --out bench/results/calibration.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from feedback_bench import wait_indexed  # noqa: E402
+from learning_bench import run  # noqa: E402
+from reasoning_bench import Stack  # noqa: E402
+
+from sutazai.cli.plots import calibration_plots  # noqa: E402
+from sutazai.metacognition.reliability import brier, ece  # noqa: E402
+
+
+def bootstrap(pairs: list[tuple[float, bool]], resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
+    rng = random.Random(seed)  # noqa: S311 - resampling, not secrecy
+    eces, briers = [], []
+    for _ in range(resamples):
+        sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        probs, labels = [p for p, _ in sample], [int(y) for _, y in sample]
+        eces.append(ece(probs, labels))
+        briers.append(brier(probs, labels))
+    eces.sort()
+    briers.sort()
+
+    def ci(values: list[float]) -> list[float]:
+        return [round(values[int(0.025 * len(values))], 4), round(values[int(0.975 * len(values)) - 1], 4)]
+
+    return {"ece_ci": ci(eces), "brier_ci": ci(briers)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--suites", nargs="+", default=["companies", "multistep", "gsm8k"])
+    parser.add_argument("--limit", type=int, default=40, help="cases per suite (the first N)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "calibration.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sutazai-calibration-") as home, \
+            Stack(Path(home), model=args.model, models_dir=args.models_dir) as stack, stack.client() as client:
+        stack.run("eval", "install", *args.suites, "--key", stack.key)
+        wait_indexed(client, tuple(f"eval-{s}" for s in args.suites if s in ("companies", "multistep")))
+        runs = {s: run(client, {"suite": s, "label": f"{s} for calibration", "limit": args.limit})
+                for s in args.suites}
+        fitted = client.post("/api/metacognition/v1/calibrators", json={"seed": 0})
+        fitted.raise_for_status()
+        calibrator = fitted.json()
+        report = client.get("/api/metacognition/v1/calibration", params={"target_risk": 0.1, "pairs": True}).json()
+        proposal = client.post("/api/metacognition/v1/proposals/threshold", json={"target_risk": 0.1})
+
+    held = report["active"]["held_out"]
+    metrics = calibrator["metrics"]
+    pairs = [(float(p), bool(y)) for p, y in report["active"]["held_out_pairs"]]
+    out = {
+        "machine": "2 vCPU, 24 GiB, no GPU (llama.cpp, 2 threads)", "model": args.model, "suites": args.suites,
+        "limit": args.limit,
+        "runs": {s: {k: r[k] for k in ("run_id", "label", "summary")} for s, r in runs.items()},
+        "calibrator": {k: calibrator[k] for k in ("version", "method")},
+        "labels": metrics["labels"], "fitted_on": metrics["fitted_on"], "held_out": metrics["held_out"],
+        "cross_validated_brier": metrics["cross_validated_brier"],
+        "held_out_metrics": metrics["held_out_metrics"], "prior_held_out_metrics": metrics["prior_held_out_metrics"],
+        "held_out_intervals": bootstrap(pairs),
+        "threshold_for_10pct_risk": held["threshold"],
+        "threshold_proposal": {"status": proposal.status_code, "body": proposal.json()},
+        "live": {k: v for k, v in (report["live"] or {}).items() if k != "risk_coverage"},
+        "groups": {g: {k: r[k] for k in ("cases", "accuracy", "ece", "brier")} for g, r in report["groups"].items()},
+    }
+    args.out.write_text(json.dumps(out, indent=2, default=str))
+    plots = calibration_plots({f"held out (calibrator {calibrator['version']})": held,
+                               **({"live (as given)": report["live"]} if report["live"] else {})},
+                              args.out.with_suffix(""), target_risk=0.1)
+    m, p = metrics["held_out_metrics"], metrics["prior_held_out_metrics"]
+    print(f"{metrics['labels']} labels; calibrator {calibrator['method']} on {metrics['fitted_on']}, held out "
+          f"{metrics['held_out']}: ECE {m['ece']:.3f} (prior {p['ece']:.3f}), Brier {m['brier']:.3f} "
+          f"(prior {p['brier']:.3f}); plots: {', '.join(str(x) for x in plots)}")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
