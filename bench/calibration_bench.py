@@ -21,6 +21,7 @@ import random
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -69,6 +70,28 @@ def main() -> None:
         calibrator = fitted.json()
         report = client.get("/api/metacognition/v1/calibration", params={"target_risk": 0.1, "pairs": True}).json()
         proposal = client.post("/api/metacognition/v1/proposals/threshold", json={"target_risk": 0.1})
+        loop: dict[str, Any] = {"offered": proposal.status_code == 201}
+        if proposal.status_code == 201:  # approve, measure a new run under it, roll back
+            before = client.get("/api/metacognition/v1/settings").json()
+            approved = client.post(f"/api/metacognition/v1/proposals/{proposal.json()['id']}/approve",
+                                   json={"note": "calibration bench: threshold for 10% risk"}).json()
+            loop["approved"] = {k: approved[k] for k in ("status", "applied_version")}
+            suite = args.suites[0]
+            after = run(client, {"suite": suite, "label": f"{suite} under the proposed threshold", "limit": args.limit})
+            loop["measured"] = {"suite": suite, "before": runs[suite]["summary"], "after": after["summary"],
+                                "comparison": client.get("/api/learning/v1/runs/compare", params={
+                                    "a": runs[suite]["run_id"], "b": after["run_id"]}).json()["comparison"]}
+            if before["version"]:
+                restored = client.post(f"/api/metacognition/v1/settings/versions/{before['version']}/restore",
+                                       json={"note": "calibration bench: roll back"}).json()
+            else:
+                back = client.post("/api/metacognition/v1/proposals", json={
+                    "kind": "abstain_below", "change": {"abstain_below": before["settings"]["abstain_below"]},
+                    "rationale": "roll back"}).json()
+                restored = client.post(f"/api/metacognition/v1/proposals/{back['id']}/approve",
+                                       json={"note": "calibration bench: roll back"}).json()
+            loop["rolled_back"] = client.get("/api/metacognition/v1/settings").json()
+            del restored
 
     held = report["active"]["held_out"]
     metrics = calibrator["metrics"]
@@ -83,7 +106,7 @@ def main() -> None:
         "held_out_metrics": metrics["held_out_metrics"], "prior_held_out_metrics": metrics["prior_held_out_metrics"],
         "held_out_intervals": bootstrap(pairs),
         "threshold_for_10pct_risk": held["threshold"],
-        "threshold_proposal": {"status": proposal.status_code, "body": proposal.json()},
+        "threshold_proposal": {"status": proposal.status_code, "body": proposal.json()}, "loop": loop,
         "live": {k: v for k, v in (report["live"] or {}).items() if k != "risk_coverage"},
         "groups": {g: {k: r[k] for k in ("cases", "accuracy", "ece", "brier")} for g, r in report["groups"].items()},
     }
