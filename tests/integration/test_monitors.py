@@ -86,7 +86,7 @@ def test_drift_fires_an_alert_that_is_listed_exported_and_resolved(platform: Pla
         assert alert["detail"]["recent_mean"] < alert["detail"]["reference_mean"]
         rules = {a["rule"] for a in admin.get("/api/metacognition/v1/alerts", params={"status": "firing"}).json()}
         assert "abstention_rate" in rules
-        metrics = admin.get("/api/metacognition/v1/metrics")
+        metrics = admin.get("/api/metacognition/v1/monitors/prometheus")
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
         assert 'sutazai_alert_firing{rule="confidence_drift"} 1.0' in metrics.text
         assert 'sutazai_monitor_threshold{rule="abstention_rate"} 0.5' in metrics.text
@@ -106,7 +106,7 @@ def test_monitors_are_for_admins_and_refuse_bad_input(platform: Platform) -> Non
     user_key = asyncio.run(create_key(platform.backends, "user"))
     with httpx.Client(base_url=platform.url, timeout=60) as client:
         for path in ("/api/metacognition/v1/monitors", "/api/metacognition/v1/alerts",
-                     "/api/metacognition/v1/metrics"):
+                     "/api/metacognition/v1/monitors/prometheus"):
             assert client.get(path, headers=auth(user_key)).status_code == 403
             assert client.get(path).status_code == 401
         assert client.post("/api/metacognition/v1/monitors/reference", headers=auth(user_key)).status_code == 403
