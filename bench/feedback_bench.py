@@ -95,6 +95,43 @@ def give_feedback(client: httpx.Client, cases: list[dict[str, Any]]) -> dict[str
     return counts
 
 
+def rescore(source: Path, out: Path) -> None:
+    """The same stored answers, scored again by the current `is_right` (e.g. after a scoring fix)."""
+    from sutazai.learning.builtin_suites import companies, multistep_paraphrases  # noqa: PLC0415
+    from sutazai.learning.scoring import is_right  # noqa: PLC0415
+
+    report = json.loads(source.read_text())
+    cases = {c.case_id: c for built in (multistep_paraphrases(), companies())
+             for c in parse("".join(json.dumps(x) + "\n" for x in built.cases), "jsonl")}
+    changed = 0
+    for rows in report["results"].values():
+        for r in rows:
+            right = is_right(cases[r["case_id"]], r["answer"], abstained=r["abstained"])
+            changed += right != r["correct"]
+            r["correct"] = right
+    before = {s: {"results": report["results"][f"{s} before"]} for s in ("multistep-paraphrases", "companies")}
+    after = {s: {"results": report["results"][f"{s} after"]} for s in ("multistep-paraphrases", "companies")}
+    para = {f"multistep-para-{c.rsplit('-', 1)[1]}": c for c in report["corrected_cases"]}
+    every = {r["case_id"] for r in report["results"]["multistep-paraphrases before"]}
+
+    def measured(suite: str, keep: set[str] | None) -> dict[str, Any]:
+        a, b = outcomes(before[suite], keep), outcomes(after[suite], keep)
+        return {"before": summary(a), "after": summary(b), "comparison": compare(a, b)}
+
+    report |= {"rescored_from": str(source), "rescored_changes": changed,
+               "paraphrases_of_corrected": measured("multistep-paraphrases", set(para)),
+               "paraphrases_of_uncorrected": measured("multistep-paraphrases", every - set(para)),
+               "unrelated_companies": measured("companies", None)}
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"{changed} answers scored differently")
+    for name in ("paraphrases_of_corrected", "paraphrases_of_uncorrected", "unrelated_companies"):
+        m = report[name]
+        c = m["comparison"]
+        print(f"{name}: {m['before']['accuracy']:.3f} -> {m['after']['accuracy']:.3f}, difference "
+              f"{c['difference']:+.3f} [{c['difference_ci'][0]:+.3f}, {c['difference_ci'][1]:+.3f}], "
+              f"McNemar p {c['mcnemar_p']:.3g} ({c['cases']} cases)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b", help="the model `sutazai up` runs")
@@ -102,7 +139,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13, help="which half of the cases is corrected")
     parser.add_argument("--limit", type=int, default=None, help="only the first N cases of each suite")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "feedback.json")
+    parser.add_argument("--rescore", type=Path, default=None, help="score the answers stored in an earlier report "
+                        "again with the current scoring code (no stack is started) and write --out")
     args = parser.parse_args()
+    if args.rescore is not None:
+        rescore(args.rescore, args.out)
+        return
 
     cases = multistep().cases[:args.limit] if args.limit else multistep().cases
     rng = random.Random(args.seed)  # noqa: S311 - a reproducible split, not secrecy

@@ -29,6 +29,8 @@ from sutazai.lib.stats import percentile, wilson
 
 _NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?|[-−]?\.\d+")
 _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_MARKERS = re.compile(r"\s*\[(?:\d{1,3}(?:\s*,\s*\d{1,3})*|unsupported)\]")
+"""The pipeline's citation markers ("[1]", "[1, 2]") and "[unsupported]": never part of an answer."""
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -69,6 +71,7 @@ def final_answer(text: str) -> str:
 
 
 def is_right(case: Case, answer: str, *, abstained: bool = False, bare: bool = False) -> bool:
+    answer = _MARKERS.sub("", answer)
     if abstained or not answer.strip():
         return False
     if bare:

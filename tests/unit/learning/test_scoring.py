@@ -80,3 +80,11 @@ def test_passages_are_read_from_any_step_shape() -> None:
         {"output": None}, {"output": ["not", "a", "dict"]}, {}],
         "citations": [{"chunk_id": "c3", "document_id": "d", "source": "c.txt", "text": "C."}]}
     assert sorted(passages_in(trace)) == ["c1", "c2", "c3"]
+
+
+def test_citation_markers_are_not_part_of_the_answer() -> None:
+    # the pipeline puts "[1]" after a supported sentence; a year in brackets is not a marker
+    assert is_right(NUM, "1,250. [1] The source says: “The approved answer is: 1,250.” [1]")
+    assert is_right(NUM, "1250 [1, 2] and [unsupported]")
+    assert not is_right(NUM, "[1]")
+    assert is_right(Case(case_id="y", question="When?", numeric=Decimal(2020)), "In [2020].")
