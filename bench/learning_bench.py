@@ -61,14 +61,41 @@ def paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in compare(outcomes(a), outcomes(b)).items() if k != "changed"}
 
 
+def ensemble_only(suite: str, models_dir: Path, out: Path, report: dict[str, Any]) -> None:
+    """The default pipeline against a vote across the three models, on one built-in suite."""
+    from feedback_bench import wait_indexed  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="sutazai-ensemble-") as home:
+        stack = Stack(Path(home), model=TEACHER, models_dir=models_dir)
+        stack.env["SUTAZAI_EXTRA_MODELS"] = json.dumps([STUDENT, SMALLEST])
+        with stack, stack.client() as client:
+            stack.run("eval", "install", suite, "--key", stack.key)
+            if suite in ("multistep", "companies"):
+                wait_indexed(client, (f"eval-{suite}",))
+            teacher, student, smallest = (served_name(client, m) for m in (TEACHER, STUDENT, SMALLEST))
+            single = run(client, {"suite": suite, "label": f"pipeline {TEACHER}"})
+            swarm = run(client, {"suite": suite, "label": "ensemble", "ensemble": [teacher, student, smallest]})
+            report["stages"] = {"suite": suite, "single": {k: v for k, v in single.items() if k != "results"},
+                                "ensemble": {k: v for k, v in swarm.items() if k != "results"}
+                                | {"against_single": paired(single, swarm)}}
+            report["results"] = {r["label"]: r["results"] for r in (single, swarm)}
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models-dir", type=Path, required=True, help="where the three models are installed")
     parser.add_argument("--problems", type=int, default=100, help="GSM8K test problems measured (the first N)")
     parser.add_argument("--teach", type=int, default=50, help="GSM8K problems the teacher solves (after those)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "learning.json")
+    parser.add_argument("--ensemble-only-on", default=None, metavar="SUITE", help="only the soloist against the "
+                        "swarm, on this built-in suite (e.g. multistep, the free-form chained questions)")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": "2 vCPU, 24 GiB, no GPU (llama.cpp, 2 threads)", "stages": {}}
+    if args.ensemble_only_on:
+        ensemble_only(args.ensemble_only_on, args.models_dir, args.out, report)
+        return
 
     def save(name: str, value: Any) -> None:
         report["stages"][name] = value
