@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import tempfile
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from pathlib import Path
 
 from sutazai.learning.feedback import FeedbackBook
 from sutazai.learning.memory import MemoryBook
@@ -22,7 +19,6 @@ from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
-from sutazai.lib.worker import Worker
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,22 +62,11 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
 
 
 def _start_worker(components: LearningComponents) -> None:
-    """The embedded stack runs the evaluation worker inside the service process."""
-    from sutazai.learning import jobs
+    """The embedded stack runs the learning worker inside the service process."""
+    from sutazai.learning import jobs  # noqa: PLC0415 - jobs imports this module
 
-    resources = components.resources
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(Worker.of(queue, bus=resources.bus,
-                                           claim_idle_ms=components.settings.worker_claim_idle_ms,
-                                           heartbeat=Path(tempfile.gettempdir()) /
-                                           f"sutazai-learning-{os.getpid()}-{id(components):x}-{n}.heartbeat").run(stop))
-             for n, queue in enumerate(jobs.queues(components))]
-
-    async def shutdown() -> None:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    resources.on_close(shutdown)
+    lib_wiring.start_inprocess_workers(components.resources, jobs.queues(components), service="learning",
+                                       claim_idle_ms=components.settings.worker_claim_idle_ms)
 
 
 def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from sutazai.lib.ratelimit import AuthLimits
 from sutazai.lib.redis_client import close_redis, redis_from_url
 from sutazai.lib.security import Authenticator, TokenCodec
 from sutazai.lib.settings import CommonSettings
+from sutazai.lib.worker import Queue, Worker
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -137,3 +140,21 @@ async def started(
         components = await build(settings, resources)
         logger.info("%s started", settings.service_name)
         yield components
+
+
+def start_inprocess_workers(resources: Resources, queues: Sequence[Queue], *, service: str,
+                            claim_idle_ms: int) -> list[asyncio.Task[None]]:
+    """The embedded stack runs a service's worker inside the service process: one consumer per
+    queue, each with its own heartbeat file, stopped (finishing or leaving pending what it holds)
+    when the resources close."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(Worker.of(queue, bus=resources.bus, claim_idle_ms=claim_idle_ms, heartbeat=Path(
+        tempfile.gettempdir()) / f"sutazai-{service}-{os.getpid()}-{id(resources):x}-{n}.heartbeat").run(stop))
+             for n, queue in enumerate(queues)]
+
+    async def shutdown() -> None:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    resources.on_close(shutdown)
+    return tasks

@@ -289,7 +289,7 @@ async def alerts(admin: AdminPrincipal, meta: Metacognition,  # noqa: ARG001
     return [AlertOut.model_validate(r) for r in await meta.monitors.alerts(status=status, limit=limit)]
 
 
-@router.get("/monitors/prometheus", response_class=PlainTextResponse, summary="The monitors' readings and firing alerts in "
-            "Prometheus' text format (admins; scrape with a bearer key)")
+@router.get("/monitors/prometheus", response_class=PlainTextResponse, summary="The monitors' readings and "
+            "firing alerts in Prometheus' text format (admins; scrape with a bearer key)")
 async def monitor_metrics(admin: AdminPrincipal, meta: Metacognition) -> PlainTextResponse:  # noqa: ARG001
     return PlainTextResponse(await meta.monitors.prometheus(), media_type="text/plain; version=0.0.4")

@@ -3,9 +3,6 @@ resources (by the HTTP app's lifespan and by its worker)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +11,6 @@ from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.audit_client import AuditClient
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
-from sutazai.lib.worker import Worker
 from sutazai.metacognition.confidence import ConfidenceBook, LearningLabels
 from sutazai.metacognition.monitors import MonitorBook, Thresholds
 from sutazai.metacognition.proposals import ProposalBook, ReasoningRoutes
@@ -59,23 +55,11 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
 
 
 def _start_worker(components: MetacognitionComponents) -> None:
-    """The embedded stack runs the monitors' consumer inside the service process."""
+    """The embedded stack runs the metacognition worker inside the service process."""
     from sutazai.metacognition import jobs  # noqa: PLC0415 - jobs imports this module
 
-    resources = components.resources
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(Worker.of(queue, bus=resources.bus,
-                                           claim_idle_ms=components.settings.worker_claim_idle_ms,
-                                           heartbeat=Path(tempfile.gettempdir()) /
-                                           f"sutazai-metacognition-{os.getpid()}-{id(components):x}-{n}.heartbeat")
-                                 .run(stop))
-             for n, queue in enumerate(jobs.queues(components))]
-
-    async def shutdown() -> None:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    resources.on_close(shutdown)
+    lib_wiring.start_inprocess_workers(components.resources, jobs.queues(components), service="metacognition",
+                                       claim_idle_ms=components.settings.worker_claim_idle_ms)
 
 
 def started(settings: MetacognitionSettings) -> AbstractAsyncContextManager[MetacognitionComponents]:
