@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
 from tests.integration.conftest import Platform, create_key
@@ -27,6 +29,17 @@ ASSESS = "/api/metacognition/v1/assessments"
 SUTAZAI = str(Path(sys.executable).with_name("sutazai"))
 FEATURES = {"agreement": 1.0, "supported_fraction": None, "answer_kind": "number", "strategy": "compute",
             "computed": True, "samples": 1}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prior_after(platform: Platform) -> Iterator[None]:
+    """The calibrators fitted here are removed at the end: the newest calibrator is the one in use,
+    and the tests after this module expect the documented prior's confidences."""
+    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
+        newest = conn.execute("SELECT coalesce(max(version), 0) FROM metacognition.calibrators").fetchone()[0]
+    yield
+    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
+        conn.execute("DELETE FROM metacognition.calibrators WHERE version > %s", (newest,))
 
 
 def wait(client: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:
