@@ -9,6 +9,18 @@ from pathlib import Path
 from typing import Any
 
 
+def _save(fig: Any, out_dir: Path, name: str) -> list[Path]:
+    """The figure as NAME.png and NAME.svg, then closed."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    paths = [out_dir / f"{name}.{suffix}" for suffix in ("png", "svg")]
+    for path in paths:
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return paths
+
+
 def calibration_plots(reports: dict[str, dict[str, Any]], out_dir: Path, *, target_risk: float) -> list[Path]:
     """Write reliability.png/.svg and risk-coverage.png/.svg for the named reports; the paths written."""
     import matplotlib
@@ -39,12 +51,7 @@ def calibration_plots(reports: dict[str, dict[str, Any]], out_dir: Path, *, targ
     top.grid(alpha=0.3)
     bottom.set(xlabel="probability that the answer is right", ylabel="answers")
     bottom.grid(alpha=0.3)
-    fig.tight_layout()
-    for suffix in ("png", "svg"):
-        path = out_dir / f"reliability.{suffix}"
-        fig.savefig(path, dpi=120)
-        written.append(path)
-    plt.close(fig)
+    written += _save(fig, out_dir, "reliability")
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     for i, (name, report) in enumerate(reports.items()):
@@ -61,10 +68,5 @@ def calibration_plots(reports: dict[str, dict[str, Any]], out_dir: Path, *, targ
            xlim=(0, 1.02), ylim=(0, 1), title="Risk-coverage: what abstaining buys")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    for suffix in ("png", "svg"):
-        path = out_dir / f"risk-coverage.{suffix}"
-        fig.savefig(path, dpi=120)
-        written.append(path)
-    plt.close(fig)
+    written += _save(fig, out_dir, "risk-coverage")
     return written
