@@ -68,7 +68,8 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
                                                   metacognition_url=f"http://127.0.0.1:{port}",
                                                   **(learning_overrides or {})))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(
-            **common, learning_url=f"http://127.0.0.1:{port}", reasoning_url=f"http://127.0.0.1:{port}"))),
+            **common, learning_url=f"http://127.0.0.1:{port}", reasoning_url=f"http://127.0.0.1:{port}",
+            knowledge_url=f"http://127.0.0.1:{port}"))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
     ], fallback="web")
 

@@ -177,6 +177,7 @@ class FakeTraceStore:
 class FakeRouteStore:
     def __init__(self, saved: dict[str, str] | None = None) -> None:
         self.saved = dict(saved or {})
+        self.settings: dict[str, Any] = {}
 
     async def load(self) -> dict[str, str]:
         return dict(self.saved)
@@ -184,6 +185,13 @@ class FakeRouteStore:
     async def save(self, *, routes: dict[str, str], actor: str) -> None:
         del actor
         self.saved.update(routes)
+
+    async def load_setting(self, name: str) -> Any | None:
+        return self.settings.get(name)
+
+    async def save_setting(self, name: str, value: Any, *, actor: str) -> None:
+        del actor
+        self.settings[name] = value
 
 
 class FakeEvents:

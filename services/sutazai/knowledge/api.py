@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sutazai.knowledge.deps import Knowledge
 from sutazai.knowledge.ingest import Upload
-from sutazai.knowledge.retrieval import SearchMode
+from sutazai.knowledge.retrieval import MAX_WEIGHT, FusionWeights, SearchMode
 from sutazai.knowledge.search.interface import SearchFilters
 from sutazai.lib.access import CollectionName, Principal
 from sutazai.lib.deps import CurrentPrincipal
@@ -233,6 +233,11 @@ async def search(
     date_to: dt.date | None = None,
     known: Annotated[bool, Query(description="answer 404 (listing the collections you may use) when the "
                                              "named collection holds no documents, instead of no hits")] = False,
+    w_keyword: Annotated[float, Query(ge=0.0, le=MAX_WEIGHT, description="weight of the keyword ranking in the "
+                                      "fusion")] = 1.0,
+    w_vector: Annotated[float, Query(ge=0.0, le=MAX_WEIGHT, description="weight of the vector ranking")] = 1.0,
+    w_graph: Annotated[float, Query(ge=0.0, le=MAX_WEIGHT, description="weight of the graph ranking "
+                                    "(hybrid_graph)")] = 1.0,
 ) -> SearchResponse:
     if known and collection is not None:
         name = await knowledge.catalog.require_known(principal=principal, collection=collection)
@@ -240,7 +245,8 @@ async def search(
         name = principal.collection(collection)
     filters = SearchFilters(collections=[name], document_ids=[str(d) for d in document or []], tags=tag or [],
                             date_from=date_from, date_to=date_to)
-    hits = await knowledge.retriever.search(query=q, filters=filters, k=k, mode=mode)
+    weights = FusionWeights(keyword=w_keyword, vector=w_vector, graph=w_graph)
+    hits = await knowledge.retriever.search(query=q, filters=filters, k=k, mode=mode, weights=weights)
     return SearchResponse(query=q, collection=name, mode=mode,
                           hits=[SearchHit(**{k: v for k, v in h.__dict__.items() if k != "collection"})
                                 for h in hits])

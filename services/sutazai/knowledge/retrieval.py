@@ -25,6 +25,25 @@ class SearchMode(StrEnum):
 
 
 @dataclass(frozen=True)
+class FusionWeights:
+    """How much each ranked list counts in the fusion (1, 1, 1: plain reciprocal-rank fusion)."""
+
+    keyword: float = 1.0
+    vector: float = 1.0
+    graph: float = 1.0
+
+    def __post_init__(self) -> None:
+        values = (self.keyword, self.vector, self.graph)
+        if any(not 0.0 <= v <= MAX_WEIGHT for v in values):
+            raise ValidationFailed(f"fusion weights must lie between 0 and {MAX_WEIGHT:g}")
+        if self.keyword == 0.0 and self.vector == 0.0:
+            raise ValidationFailed("the keyword and vector weights cannot both be 0; one list must count")
+
+
+MAX_WEIGHT = 5.0
+
+
+@dataclass(frozen=True)
 class SearchResult:
     chunk_id: str
     document_id: str
@@ -52,7 +71,7 @@ class Retriever:
 
     async def search(
         self, *, query: str, filters: SearchFilters, k: int = 10, mode: SearchMode = SearchMode.hybrid,
-        candidates: int = 50,
+        candidates: int = 50, weights: FusionWeights | None = None,
     ) -> list[SearchResult]:
         text = query.strip()
         if not text:
@@ -65,7 +84,9 @@ class Retriever:
             self._vector(text, filters, pool) if mode != SearchMode.keyword else _none(),
         )
         graph = await self._graph_hits(text, filters, pool) if mode is SearchMode.hybrid_graph else []
-        ranked = reciprocal_rank_fusion([r for r in (keyword, vector, graph) if r])[:k]
+        w = weights or FusionWeights()
+        lists = [(r, weight) for r, weight in ((keyword, w.keyword), (vector, w.vector), (graph, w.graph)) if r]
+        ranked = reciprocal_rank_fusion([r for r, _ in lists], weights=[weight for _, weight in lists])[:k]
         return await self._materialise(ranked, keyword, vector, graph)
 
     async def _graph_hits(self, text: str, filters: SearchFilters, k: int) -> list[Hit]:

@@ -121,6 +121,43 @@ async def propose_threshold(body: ThresholdIn, admin: PlatformAdmin, meta: Metac
     return ProposalOut.model_validate(row)
 
 
+class RetrievalProposalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suites: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=20, description="suites whose questions are asked of a collection (e.g. companies, "
+        "squad-shifts); half tunes the setting, the other half measures it")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="which half is held out")
+
+
+@router.post("/proposals/retrieval", response_model=ProposalOut, status_code=201, summary="Propose the retrieval "
+             "depth and fusion weights that find the reference answers best on held-out evaluation questions — "
+             "offered only when they beat the settings in force with a 95% interval that excludes zero "
+             "(platform admins)")
+async def propose_retrieval(body: RetrievalProposalIn, request: Request, admin: PlatformAdmin,
+                            meta: Metacognition) -> ProposalOut:
+    credential = credential_from(request)
+    if credential is None:
+        raise Unauthenticated("a credential is needed to read the suites and search the collections")
+    evidence = await meta.retrieval.evidence(suites=body.suites, credential=credential, seed=body.seed)
+    now, then = evidence["current"], evidence["proposed"]
+
+    def said(s: dict[str, Any]) -> str:
+        w = s["weights"]
+        return f"depth {s['depth']}, weights {w['keyword']:g}/{w['vector']:g}: recall {s['recall']:.0%}"
+
+    lo, hi = evidence["utility_difference_ci"]
+    summary = (f"{said(then)}; in force {said(now)}; utility difference {evidence['utility_difference']:+.3f} "
+               f"[{lo:+.3f}, {hi:+.3f}] over {evidence['held_out_cases']} held-out questions")
+    if not evidence["wins"]:
+        why = "the tuning half chose the settings in force" if evidence["same_as_current"] else summary
+        raise ValidationFailed(f"no better retrieval setting to offer: {why}; the proposal must have "
+                               f"{evidence['criterion']}", extra={"evidence": evidence})
+    row = await meta.proposals.propose(principal=admin, kind="retrieval",
+                                       change={"retrieval": {k: then[k] for k in ("depth", "weights")}},
+                                       evidence=evidence, rationale=summary, source="metacognition")
+    return ProposalOut.model_validate(row)
+
+
 class VersionOut(BaseModel):
     version: int
     settings: dict[str, Any]

@@ -1,6 +1,7 @@
 """Improvement proposals and the settings they change: bounded changes (the abstention threshold,
-model routes), never code, each with its evidence. Other services (learning, for model routes)
-and this service (a threshold from the calibrator's held-out labels) propose; a platform admin
+model routes, the retrieval depth and fusion weights), never code, each with its evidence. Other
+services (learning, for model routes) and this service (a threshold from the calibrator's held-out
+labels; retrieval settings tuned on evaluation questions) propose; a platform admin
 approves or rejects.
 
 Approving is one step that cannot be half done: the proposal is locked and marked approved in
@@ -21,6 +22,7 @@ from sutazai.lib.access import Principal
 from sutazai.lib.db import Database
 from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, NotFound, SutazaiError, ValidationFailed
 from sutazai.lib.http_client import ResilientClient
+from sutazai.metacognition.retrieval_tuning import check_setting
 from sutazai.metacognition.store import proposals as store
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,12 @@ def check_change(kind: str, change: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed(f'an abstain_below proposal changes {{"abstain_below": <{low:g} to {high:g}>}} '
                                    "and nothing else")
         return change
-    raise ValidationFailed(f"proposals of kind {kind!r} are not accepted yet; the kinds are routes, abstain_below")
+    if kind == "retrieval":
+        if set(change) != {"retrieval"}:
+            check_setting(None)  # raises, saying the shape
+        return {"retrieval": check_setting(change["retrieval"])}
+    raise ValidationFailed(f"proposals of kind {kind!r} are not accepted yet; the kinds are routes, abstain_below, "
+                           "retrieval")
 
 
 class Audit(Protocol):
@@ -93,12 +100,21 @@ class ReasoningRoutes:
         return await self._call("PUT", credential, json={"routes": routes})
 
 
+class Retrieval(Protocol):
+    """Where the retrieval depth and fusion weights act (the reasoning service)."""
+
+    async def current(self, *, credential: str) -> dict[str, Any]: ...
+
+    async def put(self, *, retrieval: dict[str, Any], credential: str) -> dict[str, Any]: ...
+
+
 class ProposalBook:
     """Proposals, decisions and settings versions; knows nothing of HTTP."""
 
     def __init__(self, *, db: Database, audit: Audit | None = None, routes: Routes | None = None,
-                 default_threshold: float = 0.5) -> None:
+                 retrieval: Retrieval | None = None, default_threshold: float = 0.5) -> None:
         self._db, self._audit, self._routes, self._default_threshold = db, audit, routes, default_threshold
+        self._retrieval = retrieval
 
     async def propose(self, *, principal: Principal, kind: str, change: dict[str, Any], evidence: dict[str, Any],
                       rationale: str, source: str) -> dict[str, Any]:
@@ -127,7 +143,8 @@ class ProposalBook:
         async with self._db.connection() as conn:
             newest = await store.newest_version(conn=conn)
         if newest is None:
-            return {"version": 0, "settings": {"abstain_below": self._default_threshold, "routes": None}}
+            return {"version": 0, "settings": {"abstain_below": self._default_threshold, "routes": None,
+                                               "retrieval": None}}
         return {"version": newest["version"], "settings": newest["settings"]}
 
     async def threshold(self) -> float:
@@ -168,12 +185,14 @@ class ProposalBook:
             raise Conflict(f"proposal {proposal_id} is {proposal['status']}; only an approved proposal that was "
                            "not applied can be applied")
         current = (await self.in_force())["settings"]
-        routes = await self._snapshot(current.get("routes"), credential)  # every version holds the whole bundle
-        wanted = {**current, **proposal["change"], "routes": routes}
+        routes, retrieval = await self._snapshot(current, credential)  # every version holds the whole bundle
+        wanted = {**current, **proposal["change"], "routes": routes, "retrieval": retrieval}
         if proposal["kind"] == "routes":
             wanted["routes"] = {**(routes or {}), **proposal["change"]["routes"]}
+        if proposal["kind"] == "retrieval":
+            wanted["retrieval"] = proposal["change"]["retrieval"]
         try:
-            wanted = await self._act(wanted, credential=credential, routes_changed=proposal["kind"] == "routes")
+            wanted = await self._act(wanted, credential=credential, changed={proposal["kind"]})
         except SutazaiError as exc:
             async with self._db.connection() as conn, conn.transaction():
                 failed = await store.mark(conn=conn, proposal_id=proposal_id, status="failed",
@@ -204,30 +223,43 @@ class ProposalBook:
         if earlier is None:
             raise NotFound(f"no settings version {version}; `sutazai meta versions` lists them")
         await self._record(credential, "settings.restore", None, {"version": version, "note": note})
-        settings = await self._act(dict(earlier["settings"]), credential=credential, routes_changed=True)
+        settings = await self._act(dict(earlier["settings"]), credential=credential, changed={"routes", "retrieval"})
         async with self._db.connection() as conn, conn.transaction():
             made = await store.insert_version(conn=conn, settings=settings, proposal_id=None, restored_from=version,
                                               actor=principal.subject, reason=note)
         logger.info("settings version %s restored as %s by %s", version, made["version"], principal.subject)
         return made
 
-    async def _act(self, settings: dict[str, Any], *, credential: str | None, routes_changed: bool) -> dict[str, Any]:
-        """Make the settings act where they act; the settings as they now are."""
-        if routes_changed and settings.get("routes") is not None:
+    async def _act(self, settings: dict[str, Any], *, credential: str | None, changed: set[str]) -> dict[str, Any]:
+        """Make the settings act where they act (routes and retrieval: the reasoning service); the
+        settings as they now are."""
+        if "routes" in changed and settings.get("routes") is not None:
             if self._routes is None or credential is None:
                 raise DependencyUnavailable("model routes cannot be changed from here (no reasoning service)")
             settings = {**settings, "routes": await self._routes.put(routes=settings["routes"], credential=credential)}
+        if "retrieval" in changed and settings.get("retrieval") is not None:
+            if self._retrieval is None or credential is None:
+                raise DependencyUnavailable("retrieval settings cannot be changed from here (no reasoning service)")
+            settings = {**settings, "retrieval": await self._retrieval.put(retrieval=settings["retrieval"],
+                                                                           credential=credential)}
         return settings
 
-    async def _snapshot(self, known: dict[str, str] | None, credential: str | None) -> dict[str, str] | None:
-        """The routes in force at the reasoning service (what the last version says when it cannot be asked)."""
-        if self._routes is None or credential is None:
-            return known
+    async def _snapshot(self, known: dict[str, Any],
+                        credential: str | None) -> tuple[dict[str, str] | None, dict[str, Any] | None]:
+        """The routes and retrieval settings in force at the reasoning service (what the last
+        version says when it cannot be asked)."""
+        routes, retrieval = known.get("routes"), known.get("retrieval")
+        if credential is None:
+            return routes, retrieval
         try:
-            return await self._routes.current(credential=credential)
+            if self._routes is not None:
+                routes = await self._routes.current(credential=credential)
+            if self._retrieval is not None:
+                retrieval = await self._retrieval.current(credential=credential)
         except SutazaiError as exc:
-            logger.warning("routes not read from the reasoning service (%s); the last version's are kept", exc.detail)
-            return known
+            logger.warning("settings not read from the reasoning service (%s); the last version's are kept",
+                           exc.detail)
+        return routes, retrieval
 
     async def _record(self, credential: str | None, action: str, proposal_id: uuid.UUID | None,
                       detail: dict[str, Any]) -> None:

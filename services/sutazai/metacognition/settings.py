@@ -13,6 +13,8 @@ class MetacognitionSettings(CommonSettings):
                               description="where the learning service answers (labelled outcomes for calibration)")
     reasoning_url: str = Field(default="http://127.0.0.1:8080",
                                description="where the reasoning service answers (applying model route proposals)")
+    knowledge_url: str = Field(default="http://127.0.0.1:8080",
+                               description="where the knowledge service answers (searches tuning retrieval proposals)")
     abstain_below: float = Field(default=0.5, ge=0.0, le=1.0, description=(
         "answers whose calibrated probability of being right is below this abstain, unless the question's "
         "options set their own threshold; an applied proposal (a settings version) takes its place"))

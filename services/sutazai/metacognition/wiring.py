@@ -14,6 +14,7 @@ from sutazai.lib.wiring import Resources, ServiceComponents, identity_authentica
 from sutazai.metacognition.confidence import ConfidenceBook, LearningLabels
 from sutazai.metacognition.monitors import MonitorBook, Thresholds
 from sutazai.metacognition.proposals import ProposalBook, ReasoningRoutes
+from sutazai.metacognition.retrieval_tuning import KnowledgeSearches, LearningSuites, ReasoningRetrieval, RetrievalTuner
 from sutazai.metacognition.settings import MetacognitionSettings
 
 SCHEMA = "metacognition"
@@ -26,6 +27,7 @@ class MetacognitionComponents(ServiceComponents):
     proposals: ProposalBook
     confidence: ConfidenceBook
     monitors: MonitorBook
+    retrieval: RetrievalTuner
 
 
 async def build(settings: MetacognitionSettings, resources: Resources) -> MetacognitionComponents:
@@ -35,8 +37,12 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
     resources.on_close(reasoning.close)
     identity = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
     resources.on_close(identity.close)
+    knowledge = ResilientClient(settings.knowledge_url, name="knowledge service (search)", timeout=30.0)
+    resources.on_close(knowledge.close)
+    in_force = ReasoningRetrieval(reasoning)
     proposals = ProposalBook(db=resources.db, audit=AuditClient(identity), routes=ReasoningRoutes(reasoning),
-                             default_threshold=settings.abstain_below)
+                             retrieval=in_force, default_threshold=settings.abstain_below)
+    tuner = RetrievalTuner(suites=LearningSuites(learning), searcher=KnowledgeSearches(knowledge), in_force=in_force)
     confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(learning), threshold=proposals.threshold,
                                 target_risk=settings.target_risk, min_labels=settings.calibration_min_labels)
     thresholds = Thresholds(
@@ -48,7 +54,8 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
     components = MetacognitionComponents(resources=resources, settings=settings,
                                          authenticator=identity_authenticator(settings, resources),
                                          proposals=proposals, confidence=confidence,
-                                         monitors=MonitorBook(db=resources.db, thresholds=thresholds))
+                                         monitors=MonitorBook(db=resources.db, thresholds=thresholds),
+                                         retrieval=tuner)
     if settings.inprocess_worker:
         _start_worker(components)
     return components

@@ -1,4 +1,4 @@
-"""HTTP adapter of the reasoning service: ask (plain and streamed), traces, replay, routes."""
+"""HTTP adapter of the reasoning service: ask (plain and streamed), traces, replay, routes, retrieval settings."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.lib.access import CollectionName, Principal
 from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
-from sutazai.lib.errors import SutazaiError
+from sutazai.lib.errors import SutazaiError, ValidationFailed
 from sutazai.lib.security import credential_from
 from sutazai.reasoning.answers import MAX_SEED, Answer, AskOptions
 from sutazai.reasoning.core import Reasoner, error_payload
 from sutazai.reasoning.deps import ReasonerDep
+from sutazai.reasoning.planning import RetrievalSettings
 from sutazai.reasoning.tools.answering import Claim
 
 router = APIRouter(prefix="/api/reasoning/v1", tags=["reasoning"])
@@ -148,6 +149,19 @@ class Routes(BaseModel):
     models: list[str] = Field(default_factory=list, description="models a route may name")
 
 
+class FusionWeightsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keyword: float = Field(default=1.0, ge=0.0, le=3.0, description="weight of the keyword (BM25) ranking")
+    vector: float = Field(default=1.0, ge=0.0, le=3.0, description="weight of the vector ranking")
+
+
+class Retrieval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    depth: int = Field(ge=1, le=12, description="passages the question's own search returns (entity searches: "
+                       "one less)")
+    weights: FusionWeightsIn = Field(default_factory=FusionWeightsIn, description="reciprocal-rank fusion weights")
+
+
 @router.post("/ask", response_model=AskResponse, summary="Ask a question")
 async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
               reasoner: ReasonerDep) -> AskResponse:
@@ -216,3 +230,18 @@ async def get_routes(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Rout
 async def put_routes(body: Routes, request: Request, admin: PlatformAdmin, reasoner: ReasonerDep) -> Routes:
     routes = await reasoner.set_routes(routes=body.routes, actor=admin.subject, credential=credential_from(request))
     return Routes(routes=routes, models=reasoner.router.models())
+
+
+@router.get("/retrieval", response_model=Retrieval, summary="How deep searches go and how their rankings are fused")
+async def get_retrieval(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Retrieval:  # noqa: ARG001
+    return Retrieval.model_validate((await reasoner.retrieval()).to_dict())
+
+
+@router.put("/retrieval", response_model=Retrieval, summary="Set the retrieval depth and fusion weights (admin; "
+            "kept in PostgreSQL; audited)")
+async def put_retrieval(body: Retrieval, request: Request, admin: PlatformAdmin, reasoner: ReasonerDep) -> Retrieval:
+    if body.weights.keyword == 0.0 and body.weights.vector == 0.0:
+        raise ValidationFailed("the keyword and vector weights cannot both be 0; one ranking must count")
+    settings = RetrievalSettings(depth=body.depth, keyword=body.weights.keyword, vector=body.weights.vector)
+    found = await reasoner.set_retrieval(settings=settings, actor=admin.subject, credential=credential_from(request))
+    return Retrieval.model_validate(found.to_dict())

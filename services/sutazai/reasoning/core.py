@@ -34,6 +34,7 @@ from sutazai.reasoning.planning import (
     PlanInvalid,
     PlannedStep,
     PlanRequest,
+    RetrievalSettings,
     asks_quantity,
     remembered_plan,
     rules_plan,
@@ -58,6 +59,8 @@ __all__ = ["Answer", "AskOptions", "Policy", "Reasoner", "error_payload"]
 
 
 logger = logging.getLogger(__name__)
+RETRIEVAL = "retrieval"
+"""The name the retrieval settings are kept under."""
 
 
 class EventPublisher(Protocol):
@@ -182,7 +185,7 @@ class Reasoner:
         request = PlanRequest(question=text, has_knowledge=consult and wants_sources(text),
                               samples=max(int(options.samples or 1), len(ensemble)), temperature=options.temperature,
                               sample_temperature=self._policy.sample_temperature, seed=options.seed,
-                              ensemble=ensemble)
+                              ensemble=ensemble, retrieval=await self.retrieval() if consult else RetrievalSettings())
         started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
         recall_step = replace(RECALL, input={"question": text})
         recall = await self._recall(executor, recall_step) if consult and wants_sources(text) else None
@@ -230,7 +233,8 @@ class Reasoner:
         main = result_of(found.get(MAIN_SEARCH), SearchOutput)
         if not (main and main.passages):
             return plan
-        proposed, note = await self._planner.propose(request.question, preface=plan.first_wave())
+        proposed, note = await self._planner.propose(request.question, preface=plan.first_wave(),
+                                                     retrieval=request.retrieval)
         if proposed is not None:
             try:
                 proposed.validate(self._tools)
@@ -336,6 +340,25 @@ class Reasoner:
         differences = _differences(original, again)
         return {"trace_id": answer.trace_id, "replay_of": trace_id, "reproduced": not differences,
                 "differences": differences, "answer": answer.answer}
+
+    async def retrieval(self) -> RetrievalSettings:
+        """The retrieval settings in force (read each time: every instance agrees at once)."""
+        stored = await self._routes.load_setting(RETRIEVAL)
+        if not isinstance(stored, dict):
+            return RetrievalSettings()
+        weights = stored.get("weights") or {}
+        return RetrievalSettings(depth=int(stored.get("depth", 4)), keyword=float(weights.get("keyword", 1.0)),
+                                 vector=float(weights.get("vector", 1.0)))
+
+    async def set_retrieval(self, *, settings: RetrievalSettings, actor: str,
+                            credential: str | None = None) -> RetrievalSettings:
+        """Change the retrieval depth and fusion weights; audited first (no record, no change)."""
+        if self._audit is not None:
+            await self._audit.record(credential=credential, action="retrieval_settings.update", target="reasoning",
+                                     detail={"retrieval": settings.to_dict(),
+                                             "before": (await self.retrieval()).to_dict()})
+        await self._routes.save_setting(RETRIEVAL, settings.to_dict(), actor=actor)
+        return await self.retrieval()
 
     async def load_routes(self) -> None:
         self._router.restore(await self._routes.load())

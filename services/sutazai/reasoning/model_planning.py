@@ -30,7 +30,7 @@ from typing import Any
 from sutazai.lib.errors import ModelOutputInvalid, SutazaiError
 from sutazai.lib.models import ChatMessage, ModelBackend
 from sutazai.lib.models.manifest import model_suits
-from sutazai.reasoning.planning import Plan, PlanInvalid, PlannedStep, ref
+from sutazai.reasoning.planning import Plan, PlanInvalid, PlannedStep, RetrievalSettings, ref
 from sutazai.reasoning.strategies import Calculated, Extracted, OutcomeReader, Synthesized
 
 MAX_STEPS = 8
@@ -120,7 +120,7 @@ def _formatted(text: str, answers: Mapping[str, str], where: str) -> Any:
 
 
 def plan_from_model(data: Mapping[str, Any], *, question: str, samples: int = 1,
-                    preface: Sequence[PlannedStep] = ()) -> Plan:
+                    preface: Sequence[PlannedStep] = (), retrieval: RetrievalSettings | None = None) -> Plan:
     """The model's plan as a Plan the executor runs, or PlanInvalid saying what is wrong."""
     raw_steps = list(data.get("steps") or [])
     if not raw_steps or len(raw_steps) > MAX_STEPS:
@@ -142,7 +142,8 @@ def plan_from_model(data: Mapping[str, Any], *, question: str, samples: int = 1,
         if tool == "search":
             query = _formatted(str(raw.get("query", "")).strip(), answers, where)
             after = tuple(a["$ref"].split(".")[0] for a in query["args"]) if isinstance(query, dict) else ()
-            step = PlannedStep(step_id, "search", {"query": query, "k": 4}, after, "search the collection")
+            step = PlannedStep(step_id, "search", (retrieval or RetrievalSettings()).search(query), after,
+                               "search the collection")
         elif tool == "extract_value":
             source = earlier(str(raw.get("from")), ("search", "synthesize"))
             about = _formatted(str(raw.get("about") or "").strip(), answers, where) or None
@@ -216,8 +217,8 @@ class ModelPlanner:
             return self._mode == "on"
         return suits_planning(self._route("plan").chat_model)
 
-    async def propose(self, question: str, *, samples: int = 1,
-                      preface: Sequence[PlannedStep] = ()) -> tuple[Plan | None, str]:
+    async def propose(self, question: str, *, samples: int = 1, preface: Sequence[PlannedStep] = (),
+                      retrieval: RetrievalSettings | None = None) -> tuple[Plan | None, str]:
         """(the model's plan, a note for the trace); (None, why) when it is unusable."""
         model = self._route("plan")
         clock = time.perf_counter()
@@ -228,7 +229,8 @@ class ModelPlanner:
         try:
             result = await model.chat(messages, temperature=0.0, max_tokens=self._max_tokens, seed=0,
                                       json_schema=SCHEMA)
-            plan = plan_from_model(result.json(), question=question, samples=samples, preface=preface)
+            plan = plan_from_model(result.json(), question=question, samples=samples, preface=preface,
+                                   retrieval=retrieval)
         except (PlanInvalid, ModelOutputInvalid) as exc:
             reason = exc.detail if isinstance(exc, SutazaiError) else str(exc)
             return None, f"the plan {who} wrote was not used ({reason}); planned by rules"

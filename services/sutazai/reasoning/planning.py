@@ -18,6 +18,26 @@ MAIN_SEARCH = "s1"
 """A plan made with knowledge starts with the search for the question itself."""
 
 
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How deep the question's own search goes and how its rankings are fused (an admin sets it;
+    the metacognition service proposes changes measured on held-out questions). Searches for one
+    named entity go one passage less deep."""
+
+    depth: int = 4
+    keyword: float = 1.0
+    vector: float = 1.0
+
+    def search(self, query: Any, *, k: int | None = None) -> dict[str, Any]:
+        """A search step's input: the weights appear only when they differ from plain fusion."""
+        weighted = (self.keyword, self.vector) != (1.0, 1.0)
+        return {"query": query, "k": k or self.depth,
+                **({"weights": {"keyword": self.keyword, "vector": self.vector}} if weighted else {})}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"depth": self.depth, "weights": {"keyword": self.keyword, "vector": self.vector}}
+
+
 class PlanInvalid(ValueError):
     """A plan that cannot run: unknown tool or dependency, or a cycle."""
 
@@ -258,6 +278,7 @@ class PlanRequest:
     seed: int
     ensemble: tuple[str, ...] = ()
     """models the samples are spread over, one after the other (a vote across models)"""
+    retrieval: RetrievalSettings = RetrievalSettings()
 
 
 def _sampling(req: PlanRequest, i: int) -> dict[str, Any]:
@@ -328,11 +349,12 @@ def remembered_plan(req: PlanRequest, passages: list[dict[str, Any]], *,
 
 def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], numeric: bool) -> None:
     focus = focus_terms(req.question, entities)
-    main = plan.add("search", {"query": req.question, "k": 4}, purpose="find passages about the question")
+    main = plan.add("search", req.retrieval.search(req.question), purpose="find passages about the question")
     per_entity: list[tuple[str, str]] = []
     if len(entities) >= 2:
         for entity in entities:
-            step = plan.add("search", {"query": f"{entity} {focus}".strip(), "k": 3},
+            step = plan.add("search", req.retrieval.search(f"{entity} {focus}".strip(),
+                                                           k=max(req.retrieval.depth - 1, 1)),
                             purpose=f"find passages about {entity}")
             per_entity.append((entity, step))
     graph = [plan.add("graph_lookup", {"name": e}, purpose=f"facts about {e} from the knowledge graph")

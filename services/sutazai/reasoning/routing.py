@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol
+from typing import Any, Protocol
 
 from sutazai.lib.db import Database
 from sutazai.lib.errors import ValidationFailed
@@ -36,9 +36,15 @@ def pinned(kind: str, model: str | None) -> Iterator[None]:
 
 
 class RouteStore(Protocol):
+    """Model routes and the other settings an admin sets at run time (retrieval)."""
+
     async def load(self) -> dict[str, str]: ...
 
     async def save(self, *, routes: dict[str, str], actor: str) -> None: ...
+
+    async def load_setting(self, name: str) -> Any | None: ...
+
+    async def save_setting(self, name: str, value: Any, *, actor: str) -> None: ...
 
 
 class StoredRoutes:
@@ -54,6 +60,14 @@ class StoredRoutes:
     async def save(self, *, routes: dict[str, str], actor: str) -> None:
         async with self._db.connection() as conn, conn.transaction():
             await route_rows.save_routes(conn=conn, routes=routes, actor=actor)
+
+    async def load_setting(self, name: str) -> Any | None:
+        async with self._db.connection() as conn:
+            return await route_rows.get_setting(conn=conn, name=name)
+
+    async def save_setting(self, name: str, value: Any, *, actor: str) -> None:
+        async with self._db.connection() as conn, conn.transaction():
+            await route_rows.save_setting(conn=conn, name=name, value=value, actor=actor)
 
 
 class ModelRouter:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from sutazai.lib.fusion import weighted_rrf
+
 
 @dataclass(frozen=True)
 class IndexedChunk:
@@ -64,11 +66,10 @@ class SearchIndex(Protocol):
     async def close(self) -> None: ...
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], *, k: int = 60) -> list[Hit]:
-    """Fuse ranked lists: score(d) = sum over lists of 1 / (k + rank). Robust to scores on
-    different scales, which is why BM25 and cosine similarity can be combined at all."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, hit in enumerate(ranking, start=1):
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (k + rank)
-    return [Hit(cid, s) for cid, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], *, k: int = 60,
+                           weights: Sequence[float] | None = None) -> list[Hit]:
+    """Fuse ranked lists: score(d) = sum over lists of w / (k + rank), w = 1 unless weighted.
+    Robust to scores on different scales, which is why BM25 and cosine similarity can be
+    combined at all; a list weighted 0 adds nothing."""
+    fused = weighted_rrf([[h.chunk_id for h in ranking] for ranking in rankings], k=k, weights=weights)
+    return [Hit(cid, s) for cid, s in fused]

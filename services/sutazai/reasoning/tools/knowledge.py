@@ -50,9 +50,16 @@ class Passage(BaseModel):
     score: float
 
 
+class FusionWeights(BaseModel):
+    keyword: float = Field(default=1.0, ge=0.0, le=5.0)
+    vector: float = Field(default=1.0, ge=0.0, le=5.0)
+
+
 class SearchInput(BaseModel):
     query: str = Field(min_length=1, max_length=1000)
     k: int = Field(default=4, ge=1, le=20)
+    weights: FusionWeights | None = Field(default=None, description="how the keyword and vector rankings count "
+                                          "in the fusion (plain reciprocal-rank fusion when absent)")
 
 
 class SearchOutput(BaseModel):
@@ -76,7 +83,9 @@ class KnowledgeSearch:
         known = {"known": "true"} if ctx.named else {}  # a named collection must exist: 404 otherwise
         demoted = ctx.memory.demoted
         k = min(data.k + len(demoted), 20) if demoted else data.k
-        body = await self._client.get("/search", ctx, q=data.query, k=k, **known)
+        weighted = ({"w_keyword": data.weights.keyword, "w_vector": data.weights.vector}
+                    if data.weights is not None else {})
+        body = await self._client.get("/search", ctx, q=data.query, k=k, **known, **weighted)
         found = [Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
                          text=h["text"], score=h["score"]) for h in body["hits"]]
         ranked = [p for p in found if p.chunk_id not in demoted] + [p for p in found if p.chunk_id in demoted]
