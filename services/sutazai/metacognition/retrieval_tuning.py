@@ -105,7 +105,8 @@ def cases_of(suite: dict[str, Any]) -> list[Case]:
 
 def _normal(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(re.sub(r"[^\w.%-]+", " ", folded).split())
+    tokens = (t.strip(".-") for t in re.sub(r"[^\w.%-]+", " ", folded).split())  # "4.5" and "QX-12" stay whole
+    return " ".join(t for t in tokens if t)
 
 
 def contains_answer(text: str, answers: Sequence[str]) -> bool:

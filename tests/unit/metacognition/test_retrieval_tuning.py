@@ -18,6 +18,8 @@ from sutazai.metacognition.retrieval_tuning import Case, Setting, cases_of, cont
 def test_an_answer_is_found_as_whole_words_whatever_the_case_and_punctuation() -> None:
     assert contains_answer("Founded in Tallinn, Estonia.", ["tallinn"])
     assert contains_answer("Revenue was 4,200 euros", ["4,200"])
+    assert contains_answer("registered under the code QR-1234.", ["QR-1234"])
+    assert contains_answer("it grew 4.5% in 2020", ["4.5%"]) and not contains_answer("it grew 4.5%", ["4"])
     assert not contains_answer("In 2012 it moved", ["12"])
     assert not contains_answer("Porto Alegre", ["Port"])
     assert contains_answer("the  Kestrel   Systems board", ["Kestrel Systems"])
