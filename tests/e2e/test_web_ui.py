@@ -473,8 +473,9 @@ def test_calibration_page_draws_the_live_labels_and_explains_a_refused_fit(brows
     user.context.close()
 
 
-def test_monitors_and_proposals_pages(stack: tuple[CliStack, str], page: Page) -> None:
+def test_monitors_and_proposals_pages(stack: tuple[CliStack, str], page: Page, watch: Watch) -> None:
     cli, key = stack
+    watch.expected.append("status of 404")  # the retrieval proposal for a suite that does not exist, below
     page.get_by_role("link", name="Monitors").click()
     expect(page.get_by_role("heading", name="Monitors", exact=True)).to_be_visible()
     readings = page.locator("table.monitor-readings")
@@ -506,8 +507,12 @@ def test_monitors_and_proposals_pages(stack: tuple[CliStack, str], page: Page) -
     versions = page.locator("table.versions tbody tr")
     expect(versions.first).to_contain_text("answers more, same risk")
     expect(versions.first).to_contain_text("in force")
+    expect(versions.first).to_contain_text("depth 4, keyword 1 / vector 1")  # the whole bundle, retrieval too
     versions.nth(1).get_by_role("button", name=re.compile(r"Restore \d+")).click()
     page.get_by_role("dialog").get_by_role("button", name="Restore").click()
     expect(page.locator(".form-status")).to_contain_text(re.compile(r"Version \d+ restored as version \d+"))
     expect(page.locator("table.versions tbody tr").first).to_contain_text("0.40")
+    page.get_by_label("Suites to tune retrieval on (comma-separated)").fill("no-such-suite")
+    page.get_by_role("button", name="Propose retrieval").click()
+    expect(page.locator(".form-status .error")).to_contain_text("no suite 'no-such-suite'")
     shot(page, "proposals")

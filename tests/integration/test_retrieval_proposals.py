@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +40,12 @@ def registry(rng: random.Random, n: int) -> tuple[list[str], list[dict[str, Any]
         cases.append({"id": f"v{i}", "question": f"Which code is the vessel {name} registered under?",
                       "answer": code})
     return documents, cases
+
+
+def meta(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUTAZAI_URL": platform.url, "SUTAZAI_API_KEY": platform.admin_key, "COLUMNS": "250"}
+    return subprocess.run([str(Path(sys.executable).with_name("sutazai")), "meta", *args], capture_output=True,
+                          text=True, env=env, timeout=600, check=False)
 
 
 def test_a_retrieval_proposal_is_tuned_offered_applied_used_and_restored(platform: Platform) -> None:
@@ -68,9 +78,11 @@ def test_a_retrieval_proposal_is_tuned_offered_applied_used_and_restored(platfor
         assert admin.get(f"{API}/settings").json()["settings"]["retrieval"] == poor
 
         try:
-            offered = admin.post(f"{API}/proposals/retrieval", json={"suites": [suite]})
-            assert offered.status_code == 201, offered.text
-            proposal = offered.json()
+            offered = meta(platform, "propose-retrieval", "--suite", suite)  # as an admin would, from the CLI
+            assert offered.returncode == 0, offered.stderr
+            assert "retrieval depth" in offered.stdout and "held-out questions" in offered.stdout
+            proposal_id = offered.stdout.split("proposal ", 1)[1].split(":", 1)[0]
+            proposal = admin.get(f"{API}/proposals/{proposal_id}").json()
             evidence = proposal["evidence"]
             assert proposal["kind"] == "retrieval" and proposal["source"] == "metacognition"
             assert evidence["current"] == {**poor, "recall": evidence["current"]["recall"],
@@ -102,6 +114,8 @@ def test_a_retrieval_proposal_is_tuned_offered_applied_used_and_restored(platfor
                                   json={"note": "measure the baseline again"})
             assert restored.status_code == 201, restored.text
             assert admin.get("/api/reasoning/v1/retrieval").json() == poor
+            shown = meta(platform, "versions")
+            assert shown.returncode == 0 and "depth 1, keyword 0 / vector 1" in shown.stdout, shown.stdout
             actions = [json.loads(line) for line in admin.get("/api/identity/v1/audit/export").text.splitlines()]
             assert any(a["action"] == "retrieval_settings.update" and a["detail"]["retrieval"] == change
                        for a in actions)

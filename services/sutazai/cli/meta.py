@@ -94,9 +94,17 @@ def _uuid(text: str) -> str:
         raise _fail(f"{text!r} is not a proposal id (`sutazai meta proposals` lists them)") from None
 
 
+def _retrieval(r: dict[str, Any] | None) -> str:
+    if not r:
+        return "defaults"
+    return f"depth {r['depth']}, keyword {r['weights']['keyword']:g} / vector {r['weights']['vector']:g}"
+
+
 def _change(change: dict[str, Any]) -> str:
     if "abstain_below" in change:
         return f"abstain below {change['abstain_below']:.2f}"
+    if "retrieval" in change:
+        return f"retrieval {_retrieval(change['retrieval'])}"
     return ", ".join(f"{k} → {v}" for k, v in (change.get("routes") or {}).items())
 
 
@@ -111,7 +119,8 @@ def proposals(
     with _client(url, key, data_dir) as client:
         rows = _send(client, "GET", "/api/metacognition/v1/proposals", (200,), params=params)
     if not rows:
-        out.print("no proposal" + (f" is {status}" if status else " yet: `sutazai meta propose-threshold`, or "
+        out.print("no proposal" + (f" is {status}" if status else " yet: `sutazai meta propose-threshold` or "
+                                   "`propose-retrieval`, or "
                                    "`sutazai eval` routing recommendations with --propose"))
         return
     table = Table("id", "kind", "change", "status", "from", "why")
@@ -132,6 +141,23 @@ def propose_threshold(
     with _client(url, key, data_dir) as client:
         made = _send(client, "POST", "/api/metacognition/v1/proposals/threshold", (201,),
                      json={} if target_risk is None else {"target_risk": target_risk})
+    out.print(f"proposal {made['id']}: {_change(made['change'])} — {made['rationale']}", highlight=False)
+    out.print(f"approve with `sutazai meta approve {made['id']} --note WHY`", highlight=False)
+
+
+@meta_app.command("propose-retrieval")
+def propose_retrieval(
+    suite: Annotated[list[str], typer.Option("--suite", help="A suite whose questions are asked of a collection "
+                                             "(companies, squad-shifts, your own); repeat for several.")],
+    seed: Annotated[int, typer.Option(min=0, help="Which half of the questions is held out.")] = 0,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Propose the retrieval depth and fusion weights that find the suites' reference answers best:
+    tuned on half of the questions, measured on the other half through the real search, offered only
+    when they beat the settings in force with an interval that excludes zero."""
+    with _client(url, key, data_dir) as client, out.status("tuning retrieval on the suites' questions…"):
+        made = _send(client, "POST", "/api/metacognition/v1/proposals/retrieval", (201,),
+                     json={"suites": suite, "seed": seed})
     out.print(f"proposal {made['id']}: {_change(made['change'])} — {made['rationale']}", highlight=False)
     out.print(f"approve with `sutazai meta approve {made['id']} --note WHY`", highlight=False)
 
@@ -175,11 +201,12 @@ def versions(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> N
     if not rows:
         out.print("no settings version yet: the defaults are in force")
         return
-    table = Table("version", "abstain below", "routes", "by", "why", "when")
+    table = Table("version", "abstain below", "routes", "retrieval", "by", "why", "when")
     for r in rows:
         origin = f" (restored {r['restored_from']})" if r["restored_from"] else ""
         table.add_row(f"{r['version']}{origin}", f"{r['settings'].get('abstain_below', 0):.2f}",
                       ", ".join(f"{k}={v}" for k, v in (r["settings"].get("routes") or {}).items()),
+                      _retrieval(r["settings"].get("retrieval")),
                       r["actor"], r["reason"][:80], r["created_at"][:19])
     out.print(table)
 
