@@ -106,3 +106,29 @@ async def test_readiness_reports_an_open_circuit_to_identity() -> None:
     with pytest.raises(DependencyUnavailable, match="circuit to the identity service is open"):
         await verifier.ready()
     await client.close()
+
+
+async def test_a_429_is_waited_out_as_its_retry_after_says_up_to_the_cap() -> None:
+    import asyncio
+    import time
+
+    seen: list[float] = []
+    told = {"seconds": "1"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return httpx.Response(429, headers={"Retry-After": told["seconds"]}, request=request)
+        return httpx.Response(200, request=request)
+
+    async with ResilientClient("http://svc", name="svc", transport=httpx.MockTransport(handler),
+                               retry_after_cap=5.0) as patient:
+        assert (await patient.request("GET", "/x")).status_code == 200
+    assert len(seen) == 2 and seen[1] - seen[0] >= 0.9  # waited as told, not the 0.2 s backoff
+
+    seen.clear()
+    told["seconds"] = "3600"  # an hour: only the cap lets this finish within the bound below
+    async with ResilientClient("http://svc", name="svc", transport=httpx.MockTransport(handler),
+                               retry_after_cap=0.1) as hasty:
+        assert (await asyncio.wait_for(hasty.request("GET", "/x"), 60)).status_code == 200
+    assert len(seen) == 2

@@ -15,6 +15,7 @@ import pybreaker
 from opentelemetry import propagate
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential,
@@ -37,6 +38,24 @@ class TransientHTTPError(Exception):
 
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TimeoutException, httpx.TransportError, TransientHTTPError))
+
+
+class _WaitAsTold:
+    """Wait as long as a 429's Retry-After asks (capped), else back off exponentially."""
+
+    def __init__(self, cap: float) -> None:
+        self._cap, self._backoff = cap, wait_exponential(multiplier=0.2, max=2.0)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, TransientHTTPError) and exc.response.status_code == 429:
+            try:
+                told = float(exc.response.headers.get("Retry-After", ""))
+            except ValueError:
+                told = 0.0
+            if told > 0:
+                return min(told, self._cap)
+        return float(self._backoff(state))
 
 
 class ClientClosedError(RuntimeError):
@@ -67,8 +86,12 @@ class ResilientClient:
         failure_threshold: int = 5,
         reset_seconds: float = 30,
         transport: httpx.AsyncBaseTransport | None = None,
+        retry_after_cap: float = 2.0,
     ) -> None:
+        """`retry_after_cap`: the longest a retry waits when a 429 says how long to (a caller that
+        sends many requests in a row, e.g. tuning over a suite, sets it to a minute)."""
         self.name = name
+        self._wait = _WaitAsTold(retry_after_cap)
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
                                          verify=internal_ca())
         self._attempts = attempts
@@ -100,7 +123,7 @@ class ResilientClient:
     async def _with_retries(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=0.2, max=2.0),
+            wait=self._wait,
             retry=retry_if_exception(_is_transient),
             reraise=True,
         )

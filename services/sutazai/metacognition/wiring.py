@@ -37,7 +37,9 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
     resources.on_close(reasoning.close)
     identity = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
     resources.on_close(identity.close)
-    knowledge = ResilientClient(settings.knowledge_url, name="knowledge service (search)", timeout=30.0)
+    # tuning retrieval searches hundreds of times as the admin: a 429 is waited out as it says
+    knowledge = ResilientClient(settings.knowledge_url, name="knowledge service (search)", timeout=30.0,
+                                attempts=4, retry_after_cap=65.0)
     resources.on_close(knowledge.close)
     in_force = ReasoningRetrieval(reasoning)
     proposals = ProposalBook(db=resources.db, audit=AuditClient(identity), routes=ReasoningRoutes(reasoning),
