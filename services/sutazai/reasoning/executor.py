@@ -147,6 +147,8 @@ class Executor:
         record.model, record.model_digest = usage.model, usage.digest
         record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         self.spend.tokens += usage.prompt_tokens + usage.completion_tokens
+        self.spend.prompt_tokens += usage.prompt_tokens
+        self.spend.completion_tokens += usage.completion_tokens
 
     async def prefetch(self, steps: list[PlannedStep], *,
                        fatal: tuple[type[SutazaiError], ...] = ()) -> dict[str, StepRecord]:

@@ -24,9 +24,12 @@ class Spend:
     steps: int = 0
     tokens: int = 0
     exhausted: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "tokens": self.tokens, "exhausted": self.exhausted}
+        return {"steps": self.steps, "tokens": self.tokens, "exhausted": self.exhausted,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
 
 
 @dataclass

@@ -7,6 +7,7 @@ from sutazai.lib.models.interface import (
     Embedder,
     EmbeddingKind,
     ModelBackend,
+    StreamEnd,
 )
 
-__all__ = ["ChatMessage", "ChatResult", "Embedder", "EmbeddingKind", "ModelBackend"]
+__all__ = ["ChatMessage", "ChatResult", "Embedder", "EmbeddingKind", "ModelBackend", "StreamEnd"]

@@ -12,7 +12,7 @@ from typing import Any
 import pybreaker
 
 from sutazai.lib.errors import ModelUnavailable
-from sutazai.lib.models.interface import ChatMessage, ChatResult, EmbeddingKind, ModelBackend
+from sutazai.lib.models.interface import ChatMessage, ChatResult, EmbeddingKind, ModelBackend, StreamEnd
 
 
 class GuardedBackend:
@@ -58,7 +58,7 @@ class GuardedBackend:
             raise self._open_error(exc.__cause__ if isinstance(exc.__cause__, Exception) else None) from exc
 
     async def stream(self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
-                     seed: int | None = None) -> AsyncIterator[str]:
+                     seed: int | None = None) -> AsyncIterator[str | StreamEnd]:
         try:
             with self.breaker.calling():
                 async for piece in self.inner.stream(messages, temperature=temperature, max_tokens=max_tokens,
@@ -69,6 +69,10 @@ class GuardedBackend:
 
     async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> list[list[float]]:
         return await self.inner.embed(texts, kind=kind)
+
+    def count_tokens(self, texts: Sequence[str], *, kind: EmbeddingKind) -> int | None:
+        counter = getattr(self.inner, "count_tokens", None)
+        return int(counter(texts, kind=kind)) if counter is not None else None
 
     async def ping(self) -> None:
         await self.inner.ping()

@@ -36,6 +36,16 @@ class ChatResult:
         return json.loads(self.text)
 
 
+@dataclass(frozen=True)
+class StreamEnd:
+    """The last item a stream yields, after the text: why it stopped ("stop" or "length") and the
+    tokens read and written."""
+
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
 class Embedder(Protocol):
     """Text to L2-normalised vectors; queries and passages may be encoded differently."""
 
@@ -68,7 +78,8 @@ class ModelBackend(Embedder, Protocol):
         temperature: float = 0.0,
         max_tokens: int = 256,
         seed: int | None = None,
-    ) -> AsyncIterator[str]: ...
+    ) -> AsyncIterator[str | StreamEnd]: ...
+    """The answer's text as it is written, then one StreamEnd."""
 
     async def ping(self) -> None: ...
 

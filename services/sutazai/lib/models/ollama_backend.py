@@ -13,6 +13,7 @@ from sutazai.lib.models.interface import (
     ChatMessage,
     ChatResult,
     EmbeddingKind,
+    StreamEnd,
     validate_schema_output,
 )
 
@@ -91,13 +92,16 @@ class OllamaBackend:
     async def stream(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
         seed: int | None = None,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | StreamEnd]:
         self._check_open()
         with translated(self._errors):
             parts = await self._client.chat(**self._request(messages, temperature, max_tokens, seed), stream=True)
             async for part in parts:
                 if part.message.content:
                     yield part.message.content
+                if part.done:
+                    yield StreamEnd(str(part.done_reason or "stop"), int(part.prompt_eval_count or 0),
+                                    int(part.eval_count or 0))
 
     async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> list[list[float]]:
         self._check_open()
