@@ -90,9 +90,16 @@ def vector(f: Features) -> list[float]:
             float(f.strategy == "remembered")]
 
 
+UNGROUNDED_CAP = 0.45
+"""The prior's ceiling for an answer nothing backs (no source checked, nothing computed)."""
+
+
 def prior(f: Features) -> float:
-    """The documented prior: agreement times the supported share (1 when nothing was checked)."""
-    return f.agreement * (1.0 if f.supported_fraction is None else f.supported_fraction)
+    """The documented prior: agreement times the supported share; when nothing was checked, the
+    agreement alone for a computed answer, else at most UNGROUNDED_CAP (the model's word alone)."""
+    if f.supported_fraction is None:
+        return min(f.agreement, 1.0 if f.computed else UNGROUNDED_CAP)
+    return f.agreement * f.supported_fraction
 
 
 @dataclass(frozen=True)

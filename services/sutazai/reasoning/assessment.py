@@ -61,7 +61,8 @@ async def assess(assessor: Assessor | None, *, features: dict[str, Any], trace_i
             note = f"the metacognition service could not assess the answer ({exc.detail}); the prior decided"
             logger.warning("assessment of %s: %s", trace_id, exc.detail)
     probability = confidence(AnswerFeatures(agreement=features["agreement"],
-                                            supported_fraction=features["supported_fraction"]))
+                                            supported_fraction=features["supported_fraction"],
+                                            computed=bool(features.get("computed"))))
     threshold = fallback_threshold if explicit_threshold is None else explicit_threshold
     return {"probability": probability, "calibrator": None, "method": "prior", "threshold": threshold,
             "abstain": probability < threshold, "features": features, "note": note}

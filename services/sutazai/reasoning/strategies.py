@@ -36,9 +36,28 @@ class OutcomeReader(Protocol):
     def read(self, records: Records) -> Outcome: ...
 
 
+PLAIN_FAILURES = {
+    "search": "the documents could not be searched",
+    "graph_lookup": "the knowledge graph could not be read",
+    "graph_path": "the knowledge graph could not be read",
+    "recall": "the answers approved before could not be read",
+}
+"""What a person is told when a step fails; the step's own error (a model's malformed output, a
+service's status) stays in the trace, for whoever may read it."""
+SHOWN_ERRORS = ("calculator", "compare", "dates")
+"""Tools whose errors are about the question itself (an expression that divides by zero, a date
+that does not exist): those are shown as they are."""
+
+
+def plain_failure(record: StepRecord) -> str:
+    if record.tool in SHOWN_ERRORS and record.error:
+        return f"the {record.tool} step could not be done: {record.error}"
+    return PLAIN_FAILURES.get(record.tool, "the model did not write a usable answer") + " (the trace has the details)"
+
+
 def first_failure(records: Records) -> str | None:
-    """The first step that failed, as a reason a person can read."""
-    return next((f"{r.tool} failed: {r.error}" for r in records.values() if r.status == "error"), None)
+    """The first step that failed, as a reason a person can read (no internals)."""
+    return next((plain_failure(r) for r in records.values() if r.status == "error"), None)
 
 
 def passages_of(records: Records, searches: Sequence[str]) -> list[Passage]:

@@ -57,7 +57,10 @@ def test_features_refuse_values_out_of_range_with_what_to_fix() -> None:
 
 def test_the_prior_is_the_documented_formula() -> None:
     assert prior(Features(agreement=0.6, supported_fraction=0.5)) == pytest.approx(0.3)
-    assert PRIOR.probability(Features(agreement=0.6, supported_fraction=None)) == pytest.approx(0.6)
+    assert PRIOR.probability(Features(agreement=0.4, supported_fraction=None)) == pytest.approx(0.4)
+    # nothing checked and nothing computed: the model's word alone is capped below the default threshold
+    assert PRIOR.probability(Features(agreement=1.0, supported_fraction=None)) == pytest.approx(0.45)
+    assert PRIOR.probability(Features(agreement=1.0, supported_fraction=None, computed=True)) == pytest.approx(1.0)
 
 
 def synthetic(n: int, seed: int) -> list[tuple[Features, bool]]:
@@ -112,7 +115,7 @@ def test_an_isotonic_calibrator_is_monotone_in_the_prior() -> None:
     calibrator = Calibrator(version=2, method="isotonic", params={"x": [0.0, 0.5, 1.0], "y": [0.1, 0.3, 0.7]})
     low, high = Features(agreement=0.2, supported_fraction=None), Features(agreement=0.9, supported_fraction=None)
     assert calibrator.probability(low) <= calibrator.probability(high)
-    assert calibrator.probability(Features(agreement=0.75, supported_fraction=None)) == pytest.approx(0.5)
+    assert calibrator.probability(Features(agreement=0.75, supported_fraction=1.0)) == pytest.approx(0.5)
 
 
 def test_too_few_labels_or_one_kind_keep_the_prior_and_say_what_to_do() -> None:
