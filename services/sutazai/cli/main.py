@@ -51,6 +51,11 @@ def _add_account_commands() -> None:
     from sutazai.cli.meta import meta_app
 
     app.add_typer(meta_app, name="meta")
+    from sutazai.cli.resources import documents_app, keys_app, traces_app
+
+    app.add_typer(documents_app, name="documents")
+    app.add_typer(traces_app, name="traces")
+    app.add_typer(keys_app, name="keys")
 
 
 _add_account_commands()
