@@ -41,16 +41,20 @@ def stream(client: httpx.Client, body: dict[str, Any], console: Console) -> dict
             if response.status_code != 200:
                 response.read()
                 raise CliError(problem_of(response))
+            ran, plans = 0, 0
             with console.status("planning…") as status:
                 for kind, data in events(response):
                     if kind == "plan":
-                        count = len(data["steps"])
-                        console.print(f"[bold]plan[/bold] ({data['strategy']}): {count} step{'s' * (count != 1)}",
-                                      highlight=False)
+                        count, plans = len(data["steps"]), plans + 1
+                        what = "plan" if plans == 1 else "plan revised"
+                        console.print(f"[bold]{what}[/bold] ({data['strategy']}): {count} step{'s' * (count != 1)} "
+                                      "planned", highlight=False)
                     elif kind == "step" and data["id"] != "plan":
+                        ran += 1
                         console.print(_step_line(data), highlight=False)
-                        status.update(f"working… ({data['seq']} steps done)")
+                        status.update(f"working… ({ran} step{'s' * (ran != 1)} done)")
                     elif kind == "answer":
+                        console.print(f"[dim]{ran} step{'s' * (ran != 1)} ran[/dim]", highlight=False)
                         return data
                     elif kind == "error":
                         raise CliError(f"{data['detail']} (trace {data.get('trace_id', '?')})")

@@ -106,7 +106,13 @@ def _follow(client: httpx.Client, outcomes: list[Outcome], progress: Progress, t
     while True:
         open_jobs = [o for o in outcomes if o.state == "queued"]
         for outcome in open_jobs:
-            job = call(client, "GET", f"/api/knowledge/v1/jobs/{outcome.job_id}").json()
+            response = call(client, "GET", f"/api/knowledge/v1/jobs/{outcome.job_id}")
+            if response.status_code in (429, 502, 503, 504):
+                continue  # busy or restarting: asked again at the next poll
+            if response.status_code != 200:  # refused or gone: say so for this file, go on with the others
+                outcome.state, outcome.detail = "failed", f"its job could not be followed: {problem_of(response)}"
+                continue
+            job = response.json()
             outcome.percent = float(job.get("percent", 0))
             if job["state"] == "done":
                 outcome.state, outcome.percent = "done", 100
@@ -114,7 +120,7 @@ def _follow(client: httpx.Client, outcomes: list[Outcome], progress: Progress, t
                 outcome.state, outcome.detail, outcome.percent = "failed", job.get("error") or "failed", 100
         done = sum(o.percent for o in outcomes)
         running = [o.path.name for o in outcomes if o.state == "queued"]
-        progress.update(task, completed=done, status=(running[0] if running else "finished"))
+        progress.update(task, completed=done, status=(running[0] if running else _finished(outcomes)))
         if not running:
             return
         if time.monotonic() > deadline:
@@ -123,6 +129,12 @@ def _follow(client: httpx.Client, outcomes: list[Outcome], progress: Progress, t
                     outcome.state, outcome.detail = "failed", "still running when the CLI stopped waiting"
             return
         time.sleep(poll_seconds)
+
+
+def _finished(outcomes: list[Outcome]) -> str:
+    """What the bar says at the end: finished only when nothing failed."""
+    failed = sum(o.state == "failed" for o in outcomes)
+    return f"[red]{failed} of {len(outcomes)} failed[/red]" if failed else "finished"
 
 
 def _follow_graph(client: httpx.Client, outcomes: list[Outcome], progress: Progress, task: TaskID,
@@ -134,8 +146,13 @@ def _follow_graph(client: httpx.Client, outcomes: list[Outcome], progress: Progr
         for outcome in indexed:
             if outcome.graph in ("done", "failed", "off") and outcome.chunks:
                 continue
-            document = call(client, "GET", f"/api/knowledge/v1/documents/{outcome.document_id}").json()
-            stage = document.get("graph") or {}
+            response = call(client, "GET", f"/api/knowledge/v1/documents/{outcome.document_id}")
+            if response.status_code != 200:
+                if response.status_code not in (429, 502, 503, 504):
+                    outcome.graph, outcome.detail = "failed", f"its graph stage could not be followed: " \
+                                                              f"{problem_of(response)}"
+                continue
+            stage = response.json().get("graph") or {}
             outcome.graph = stage.get("state", "off")
             outcome.chunks_read, outcome.chunks = int(stage.get("chunks_read", 0)), int(stage.get("chunks", 0))
             if outcome.graph == "failed":
