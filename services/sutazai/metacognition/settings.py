@@ -28,14 +28,20 @@ class MetacognitionSettings(CommonSettings):
     monitor_reference: int = Field(default=200, ge=5, le=100_000, description=(
         "answers before the recent window that drift is measured against"))
     monitor_min_observations: int = Field(default=20, ge=2, description="answers a rule needs before it can fire")
-    alert_abstention_rate: float = Field(default=0.5, ge=0.0, le=1.0)
-    alert_negative_feedback_rate: float = Field(default=0.3, ge=0.0, le=1.0)
+    alert_abstention_rate: float = Field(default=0.5, ge=0.0, le=1.0, description=(
+        "share of abstentions in the recent window that raises an alert"))
+    alert_negative_feedback_rate: float = Field(default=0.3, ge=0.0, le=1.0, description=(
+        "share of ratings down in the recent window that raises an alert"))
     alert_confidence_psi: float = Field(default=0.25, ge=0.0, description=(
         "population stability index of recent confidences against the reference window that raises an alert"))
-    alert_latency_p95_s: float = Field(default=120.0, gt=0.0)
-    alert_tool_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
-    alert_empty_retrieval_rate: float = Field(default=0.5, ge=0.0, le=1.0)
-    worker_claim_idle_ms: int = Field(default=30_000, ge=1000)
+    alert_latency_p95_s: float = Field(default=120.0, gt=0.0, description=(
+        "95th percentile latency (seconds) of a step kind in the recent window that raises an alert"))
+    alert_tool_error_rate: float = Field(default=0.2, ge=0.0, le=1.0, description=(
+        "share of failed tool steps in the recent window that raises an alert"))
+    alert_empty_retrieval_rate: float = Field(default=0.5, ge=0.0, le=1.0, description=(
+        "share of answers whose searches found nothing that raises an alert"))
+    worker_claim_idle_ms: int = Field(default=30_000, ge=1000, description=(
+        "a monitor event unacknowledged this long is taken over by another worker"))
 
 
 @lru_cache

@@ -61,22 +61,36 @@ def _fits_in_memory(path: Path, size: int) -> Path:
     return path
 
 
-PASSED_THROUGH = (
-    "SUTAZAI_LOG_LEVEL", "SUTAZAI_OTLP_ENDPOINT", "SUTAZAI_LLAMACPP_THREADS", "SUTAZAI_LLAMACPP_CONTEXT",
-    "SUTAZAI_GRAPH_EXTRACTION", "SUTAZAI_GRAPH_EXTRACTOR", "SUTAZAI_MAX_DOCUMENT_BYTES", "SUTAZAI_CHUNK_MAX_CHARS",
-    "SUTAZAI_EMBED_BATCH", "SUTAZAI_STALLED_AFTER_SECONDS", "SUTAZAI_SAMPLES", "SUTAZAI_ABSTAIN_BELOW",
-    "SUTAZAI_MODEL_PLANNING", "SUTAZAI_MODEL_VERIFICATION", "SUTAZAI_INTROSPECTION_CACHE_SECONDS",
-    "SUTAZAI_AUTH_FAILURES_PER_MINUTE", "SUTAZAI_KEY_REQUESTS_PER_MINUTE", "SUTAZAI_PARSE_TIMEOUT_SECONDS",
-    "SUTAZAI_PARSE_MEMORY_MB", "SUTAZAI_LOCKOUT_THRESHOLD", "SUTAZAI_LOCKOUT_MINUTES", "SUTAZAI_PASSWORD_MIN_LENGTH",
-    "SUTAZAI_LDAP_URL", "SUTAZAI_LDAP_USER_DN_TEMPLATE", "SUTAZAI_LDAP_GROUP_BASE", "SUTAZAI_LDAP_GROUP_FILTER",
-    "SUTAZAI_LDAP_TIMEOUT_SECONDS", "SUTAZAI_OIDC_ISSUER", "SUTAZAI_OIDC_CLIENT_ID", "SUTAZAI_OIDC_CLIENT_SECRET",
-    "SUTAZAI_OIDC_LABEL", "SUTAZAI_OIDC_GROUPS_CLAIM", "SUTAZAI_OIDC_USERNAME_CLAIM", "SUTAZAI_MEMORY",
-    "SUTAZAI_MEMORY_JUDGE", "SUTAZAI_MEMORY_UNJUDGED_SIMILARITY", "SUTAZAI_MEMORY_MIN_SIMILARITY",
-    "SUTAZAI_MEMORY_EXEMPLARS", "SUTAZAI_EXTRA_MODELS", "SUTAZAI_MODEL_ROUTES", "SUTAZAI_CALIBRATED_CONFIDENCE",
-    "SUTAZAI_TARGET_RISK", "SUTAZAI_CALIBRATION_MIN_LABELS",
-)
-"""Settings a user may give `sutazai up` in the environment; the rest of SUTAZAI_* is the stack's own
-(addresses, secrets, the model path), so a stray variable from another deployment cannot leak in."""
+STACK_OWNED = {
+    "SUTAZAI_HOST": "--host", "SUTAZAI_PORT": "--port", "SUTAZAI_DATABASE_URL": "the embedded PostgreSQL",
+    "SUTAZAI_REDIS_URL": "the embedded Redis", "SUTAZAI_JWT_SECRET": "a secret kept in the data directory",
+    "SUTAZAI_IDENTITY_URL": "the stack's own address", "SUTAZAI_KNOWLEDGE_URL": "the stack's own address",
+    "SUTAZAI_REASONING_URL": "the stack's own address", "SUTAZAI_LEARNING_URL": "the stack's own address",
+    "SUTAZAI_METACOGNITION_URL": "the stack's own address", "SUTAZAI_LLAMACPP_MODEL_PATH": "--model",
+    "SUTAZAI_ENVIRONMENT": "development", "SUTAZAI_DATA_DIR": "--data-dir", "SUTAZAI_SERVICE_NAME": "one per service",
+    "SUTAZAI_INPROCESS_WORKER": "the embedded stack runs its workers in process",
+    "SUTAZAI_VAULT_ADDR": "Compose only", "SUTAZAI_VAULT_ROLE_ID_FILE": "Compose only",
+    "SUTAZAI_VAULT_SECRET_ID_FILE": "Compose only", "SUTAZAI_VAULT_MOUNT": "Compose only",
+    "SUTAZAI_SECURE_COOKIES": "the embedded stack serves plain HTTP on loopback",
+}
+"""Settings the embedded stack sets itself (and why); every other setting of every service passes
+from the environment of `sutazai up` / `make up` to the services."""
+
+
+def passed_through() -> tuple[str, ...]:
+    """Every service setting (as its SUTAZAI_* variable) but the stack's own: one list, read from
+    the services' settings classes, so a new setting reaches the services without being listed."""
+    from sutazai.identity.settings import IdentitySettings  # noqa: PLC0415 - only when starting
+    from sutazai.knowledge.settings import KnowledgeSettings  # noqa: PLC0415
+    from sutazai.learning.settings import LearningSettings  # noqa: PLC0415
+    from sutazai.metacognition.settings import MetacognitionSettings  # noqa: PLC0415
+    from sutazai.reasoning.settings import ReasoningSettings  # noqa: PLC0415
+    from sutazai.web.settings import WebSettings  # noqa: PLC0415
+
+    names = {f"SUTAZAI_{field.upper()}" for settings in (IdentitySettings, KnowledgeSettings, LearningSettings,
+                                                         MetacognitionSettings, ReasoningSettings, WebSettings)
+             for field in settings.model_fields}
+    return tuple(sorted(names - set(STACK_OWNED)))
 
 
 @dataclass
@@ -280,7 +294,7 @@ class Stack:
             # the cores the other one is using.
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
         })
-        for key in PASSED_THROUGH:
+        for key in passed_through():
             if key in os.environ:
                 env[key] = os.environ[key]
         env.update(config.extra_env)
