@@ -11,10 +11,9 @@ from tests.e2e.stack import CliStack
 
 @contextmanager
 def cli_stack(home: Path) -> Iterator[CliStack]:
-    """`sutazai up` in a fresh data directory under `home`, `sutazai down` afterwards."""
-    data = home / "data"
-    data.mkdir()
-    cli = CliStack(data)
+    """`sutazai up` in a fresh data directory under `home` (that `up` creates), `sutazai down`
+    afterwards."""
+    cli = CliStack(home / "stacks" / "data")
     started = cli.up()
     try:
         assert started.returncode == 0, started.stdout + started.stderr

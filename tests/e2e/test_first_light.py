@@ -28,6 +28,20 @@ def test_status_shows_every_service_and_backend_healthy(stack: CliStack) -> None
     assert table.returncode == 0 and "reasoning" in table.stdout and "down" not in table.stdout
 
 
+def test_later_commands_find_the_stack_without_repeating_the_data_directory(stack: CliStack) -> None:
+    import json
+    import subprocess
+
+    from tests.e2e.stack import SUTAZAI
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(stack.data_dir.parent), "COLUMNS": "200"}  # as `up` had
+    found = subprocess.run([SUTAZAI, "status", "--json"], capture_output=True, text=True, env=env, timeout=120,
+                           check=False)  # no --data-dir, no SUTAZAI_DATA_DIR: `up` noted where it runs
+    assert found.returncode == 0, found.stderr
+    report = json.loads(found.stdout)
+    assert report["running"] and report["data_dir"] == str(stack.data_dir)
+
+
 def test_first_light_question_answer_and_trace(stack: CliStack) -> None:
     key = stack.create_key("user")
     headers = {"Authorization": f"Bearer {key}"}

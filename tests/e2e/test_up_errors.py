@@ -11,13 +11,14 @@ import pytest
 from tests.e2e.stack import CliStack, one_line_error
 
 
-def test_missing_data_directory(tmp_path: Path) -> None:
-    cli = CliStack(tmp_path / "nope")
+def test_a_data_directory_that_cannot_be_created(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    cli = CliStack(tmp_path / "a-file" / "data")
     result = cli.up()
     assert result.returncode == 1
     line = one_line_error(result)
-    assert "does not exist" in line and "mkdir -p" in line
-    assert cli.nothing_running() and not (tmp_path / "nope").exists()
+    assert "cannot be created" in line and "--data-dir" in line
+    assert cli.nothing_running()
 
 
 def test_data_directory_not_writable(tmp_path: Path) -> None:

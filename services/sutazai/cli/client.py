@@ -18,9 +18,9 @@ class CliError(SutazaiError):
 def base_url(url: str | None, data_dir: Path | None) -> str:
     if url:
         return url.rstrip("/")
-    from sutazai.runtime.stack import Stack, default_data_dir
+    from sutazai.runtime.stack import Stack, resolve_data_dir
 
-    state = Stack(data_dir or default_data_dir()).state()
+    state = Stack(resolve_data_dir(data_dir)).state()
     return state.url if state else "http://127.0.0.1:8080"
 
 

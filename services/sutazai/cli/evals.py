@@ -78,13 +78,13 @@ def install(
     SHA-256 checked) or generate them, and import them; nothing is committed to the repository."""
     from sutazai.learning.builtin_suites import BUILTIN
     from sutazai.lib.errors import SutazaiError
-    from sutazai.runtime.stack import default_data_dir
+    from sutazai.runtime.stack import resolve_data_dir
 
     chosen = names or list(BUILTIN)
     unknown = [n for n in chosen if n not in BUILTIN]
     if unknown:
         raise _fail(f"unknown suite(s) {', '.join(unknown)}; the built-in suites are {', '.join(BUILTIN)}")
-    folder = cache or (data_dir or default_data_dir()) / "eval-packages"
+    folder = cache or resolve_data_dir(data_dir) / "eval-packages"
     with _client(url, key, data_dir) as client:
         for name in chosen:
             try:

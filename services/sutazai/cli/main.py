@@ -66,9 +66,9 @@ DataDir = Annotated[Path | None, typer.Option(
 
 
 def _stack(data_dir: Path | None) -> Stack:
-    from sutazai.runtime.stack import Stack, default_data_dir
+    from sutazai.runtime.stack import Stack, resolve_data_dir
 
-    return Stack(data_dir or default_data_dir())
+    return Stack(resolve_data_dir(data_dir))
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -99,7 +99,7 @@ def up(
     config = StackConfig(
         data_dir=stack.data_dir, host=host, port=port, postgres_port=postgres_port,
         redis_port=redis_port, model=model or DEFAULT_MODEL, model_path=model_path, startup_timeout=timeout,
-        create_data_dir=data_dir is None,
+        create_data_dir=True,
     )
     try:
         with out.status("starting SutazAI", spinner="dots") as status:
@@ -430,13 +430,13 @@ def worker_health(
 def _models(data_dir: Path | None) -> tuple[Manifest, ModelStore]:
     from sutazai.lib.models.installer import ModelStore, models_dir
     from sutazai.lib.models.manifest import ManifestError, load_manifest
-    from sutazai.runtime.stack import default_data_dir
+    from sutazai.runtime.stack import resolve_data_dir
 
     try:
         manifest = load_manifest()
     except ManifestError as exc:
         raise _fail(str(exc)) from None
-    return manifest, ModelStore(models_dir(data_dir or default_data_dir()))
+    return manifest, ModelStore(models_dir(resolve_data_dir(data_dir)))
 
 
 def _entry(manifest: Manifest, name: str) -> ModelEntry:

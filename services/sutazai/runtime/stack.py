@@ -5,6 +5,7 @@ what `up` recorded in <data>/run/state.json, nothing else."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import subprocess
@@ -32,6 +33,9 @@ SERVICE_PREFIX = {name: probe_prefix(name) for name in SERVICES}
 Progress = Callable[[str], None]
 
 
+logger = logging.getLogger(__name__)
+
+
 class StackError(RuntimeError):
     """A one-line, actionable reason the stack cannot start or be reached."""
 
@@ -39,6 +43,25 @@ class StackError(RuntimeError):
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "sutazai"
+
+
+def pointer_file() -> Path:
+    """Where `up` notes the data directory of the stack it started, so that later commands find it
+    without --data-dir (`down` removes the note)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "sutazai" / "current"
+
+
+def resolve_data_dir(explicit: Path | None) -> Path:
+    """--data-dir / SUTAZAI_DATA_DIR when given; else the running stack's that `up` noted; else
+    the default."""
+    if explicit is not None:
+        return explicit
+    try:
+        noted = Path(pointer_file().read_text().strip())
+    except OSError:
+        return default_data_dir()
+    return noted if (noted / "run" / "state.json").is_file() else default_data_dir()
 
 
 def _install_quietly(entry: ModelEntry, store: ModelStore) -> Path:
@@ -161,7 +184,11 @@ class Stack:
                     f"data directory {self.data_dir} does not exist; create it "
                     f"(mkdir -p {self.data_dir}) or choose another with --data-dir"
                 )
-            self.data_dir.mkdir(mode=0o700, parents=True)  # parents made here get the umask; none is changed
+            try:
+                self.data_dir.mkdir(mode=0o700, parents=True)  # parents made here get the umask; none is changed
+            except OSError as exc:
+                raise StackError(f"data directory {self.data_dir} cannot be created ({exc.strerror}); choose "
+                                 "another with --data-dir") from exc
         if not self.data_dir.is_dir():
             raise StackError(f"data directory {self.data_dir} is not a directory; "
                              "choose another with --data-dir")
@@ -265,6 +292,7 @@ class Stack:
             started_at=datetime.now(UTC).isoformat(),
         )
         self.state_file.write_text(json.dumps(asdict(state), indent=2))
+        self._note_pointer()
         self._wait_ready(url, app_pid, config.startup_timeout, progress)
         return state
 
@@ -375,7 +403,23 @@ class Stack:
             stopped.append(f"PostgreSQL (pid {state.postgres_pid})")
             progress(f"stopped PostgreSQL (pid {state.postgres_pid})")
         self.state_file.unlink(missing_ok=True)
+        self._clear_pointer()
         return stopped
+
+    def _note_pointer(self) -> None:
+        try:
+            pointer = pointer_file()
+            pointer.parent.mkdir(parents=True, exist_ok=True)
+            pointer.write_text(str(self.data_dir) + "\n")
+        except OSError as exc:  # later commands then need --data-dir; the stack itself is fine
+            logger.warning("could not note the data directory in %s: %s", pointer_file(), exc)
+
+    def _clear_pointer(self) -> None:
+        try:
+            if Path(pointer_file().read_text().strip()) == self.data_dir:
+                pointer_file().unlink()
+        except OSError:
+            pass
 
     # ---- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
