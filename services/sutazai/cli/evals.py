@@ -142,13 +142,16 @@ def export_suite(
     key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
 ) -> None:
     """Export a suite as JSON lines or CSV, in the form `sutazai eval import` reads."""
-    from sutazai.cli.client import call, problem_of
+    from sutazai.cli.client import CliError, call, problem_of
 
     if fmt not in FORMATS:
         raise _fail(f"--format must be one of {', '.join(FORMATS)}")
     with _client(url, key, data_dir) as client:
         params: dict[str, str | int] = {"format": fmt} | ({"version": version} if version else {})
-        answer = call(client, "GET", f"/api/learning/v1/suites/{name}/export", params=params)
+        try:
+            answer = call(client, "GET", f"/api/learning/v1/suites/{name}/export", params=params)
+        except CliError as exc:
+            raise _fail(exc.detail) from None
     if answer.status_code != 200:
         raise _fail(problem_of(answer))
     if output is None:
@@ -161,14 +164,10 @@ def export_suite(
 @eval_app.command("suites")
 def list_suites(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """The suites, newest version of each."""
-    from sutazai.cli.client import call, problem_of
-
     with _client(url, key, data_dir) as client:
-        answer = call(client, "GET", "/api/learning/v1/suites")
-    if answer.status_code != 200:
-        raise _fail(problem_of(answer))
+        suites = send(client, "GET", "/api/learning/v1/suites", (200,))
     table = Table("suite", "version", "cases", "source", "description")
-    for suite in answer.json():
+    for suite in suites:
         table.add_row(suite["name"], f"v{suite['version']} (of {suite['versions']})", str(suite["cases"]),
                       suite["source"], suite["description"])
     out.print(table)
