@@ -11,8 +11,9 @@ PYTEST_ARGS ?=
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-install: ## Create .venv and install the locked dependencies (cached llama.cpp build)
+install: ## Create .venv and install the locked dependencies (cached llama.cpp build), generate the gRPC code
 	@bash scripts/bootstrap.sh
+	@.venv/bin/python -m sutazai.grpc_api.codegen >/dev/null
 
 up: install ## Start the embedded stack on http://127.0.0.1:8080 (no Docker, no root)
 	@$(SUTAZAI) up

@@ -25,6 +25,7 @@ class CliStack:
     port: int = field(default_factory=free_port)
     postgres_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
@@ -46,7 +47,8 @@ class CliStack:
     def up(self, *extra: str, user: str | None = None, env: dict[str, str] | None = None,
            ) -> subprocess.CompletedProcess[str]:
         return self.run("up", extra=("--port", str(self.port), "--postgres-port", str(self.postgres_port),
-                                     "--redis-port", str(self.redis_port), *extra), user=user, env=env)
+                                     "--redis-port", str(self.redis_port), "--grpc-port", str(self.grpc_port),
+                                     *extra), user=user, env=env)
 
     def down(self) -> subprocess.CompletedProcess[str]:
         return self.run("down")
@@ -60,7 +62,8 @@ class CliStack:
         return result.stdout.strip()
 
     def nothing_running(self) -> bool:
-        ports_free = not any(port_in_use("127.0.0.1", p) for p in (self.port, self.postgres_port, self.redis_port))
+        ports_free = not any(port_in_use("127.0.0.1", p)
+                             for p in (self.port, self.postgres_port, self.redis_port, self.grpc_port))
         ours = [p for p in psutil.process_iter(["cmdline"])
                 if str(self.data_dir) in " ".join(p.info["cmdline"] or [])]
         return ports_free and not ours

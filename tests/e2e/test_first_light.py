@@ -83,3 +83,28 @@ def test_data_lives_under_one_directory(stack: CliStack) -> None:
     entries = {p.name for p in Path(stack.data_dir).iterdir()}
     assert {"postgres", "redis", "logs", "run", "secrets"} <= entries
     assert oct(Path(stack.data_dir, "secrets").stat().st_mode)[-3:] == "700"
+
+
+def test_the_stack_serves_grpc_on_its_own_port(stack: CliStack) -> None:
+    import time
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from sutazai.grpc_api.codegen import ensure
+
+    ensure()
+    from sutazaipb.v1 import sutazai_pb2 as pb
+    from sutazaipb.v1 import sutazai_pb2_grpc as rpc
+
+    assert stack.status()["grpc"] == f"127.0.0.1:{stack.grpc_port}"
+    key = stack.create_key("user")
+    with grpc.insecure_channel(f"127.0.0.1:{stack.grpc_port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        deadline = time.monotonic() + 30
+        while health.Check(health_pb2.HealthCheckRequest()).status != health_pb2.HealthCheckResponse.SERVING:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        events = list(rpc.ReasoningStub(channel).Ask(pb.AskRequest(question="What is 2 + 3?"), timeout=300,
+                                                     metadata=[("authorization", f"Bearer {key}")]))
+        assert events[-1].answer.answer.startswith("5")

@@ -83,6 +83,8 @@ def up(
     port: Annotated[int, typer.Option(envvar="SUTAZAI_PORT", help="HTTP port of the API.")] = 8080,
     postgres_port: Annotated[int, typer.Option(envvar="SUTAZAI_POSTGRES_PORT")] = 15432,
     redis_port: Annotated[int, typer.Option(envvar="SUTAZAI_REDIS_PORT")] = 16379,
+    grpc_port: Annotated[int, typer.Option(envvar="SUTAZAI_GRPC_PORT", min=0, max=65535,
+                                           help="Port of the gRPC interface (0: none).")] = 50051,
     model: Annotated[str | None, typer.Option(
         envvar="SUTAZAI_MODEL", show_default=False,
         help="A model from `sutazai models list`, installed on first use \\[default: the manifest's default].")] = None,
@@ -98,7 +100,8 @@ def up(
     stack = _stack(data_dir)
     config = StackConfig(
         data_dir=stack.data_dir, host=host, port=port, postgres_port=postgres_port,
-        redis_port=redis_port, model=model or DEFAULT_MODEL, model_path=model_path, startup_timeout=timeout,
+        redis_port=redis_port, grpc_port=grpc_port, model=model or DEFAULT_MODEL, model_path=model_path,
+        startup_timeout=timeout,
         create_data_dir=True,
     )
     try:

@@ -44,8 +44,15 @@ def build_app(service: str = "all") -> ASGIApp:
         if service not in factories:
             raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)} or all")
         return factories[service][0]()
-    return Gateway([(name, prefixes, make()) for name, (make, prefixes) in factories.items()],
-                   fallback="web")
+    gateway = Gateway([(name, prefixes, make()) for name, (make, prefixes) in factories.items()], fallback="web")
+    grpc_port = int(os.environ.get("SUTAZAI_GRPC_PORT", "0") or 0)
+    if not grpc_port:
+        return gateway
+    from sutazai.runtime.grpc_runtime import WithGrpc  # noqa: PLC0415 - only when gRPC is served
+
+    host = os.environ.get("SUTAZAI_HOST", "127.0.0.1")
+    return WithGrpc(gateway, http_url=f"http://{host}:{os.environ.get('SUTAZAI_PORT', '8080')}",
+                    address=f"{host}:{grpc_port}")
 
 
 def serve(service: str, host: str, port: int, log_level: str, *, tls_cert: str | None = None,

@@ -85,7 +85,8 @@ def _fits_in_memory(path: Path, size: int) -> Path:
 
 
 STACK_OWNED = {
-    "SUTAZAI_HOST": "--host", "SUTAZAI_PORT": "--port", "SUTAZAI_DATABASE_URL": "the embedded PostgreSQL",
+    "SUTAZAI_HOST": "--host", "SUTAZAI_PORT": "--port", "SUTAZAI_GRPC_PORT": "--grpc-port",
+    "SUTAZAI_DATABASE_URL": "the embedded PostgreSQL",
     "SUTAZAI_REDIS_URL": "the embedded Redis", "SUTAZAI_JWT_SECRET": "a secret kept in the data directory",
     "SUTAZAI_IDENTITY_URL": "the stack's own address", "SUTAZAI_KNOWLEDGE_URL": "the stack's own address",
     "SUTAZAI_REASONING_URL": "the stack's own address", "SUTAZAI_LEARNING_URL": "the stack's own address",
@@ -123,6 +124,8 @@ class StackConfig:
     port: int = 8080
     postgres_port: int = 15432
     redis_port: int = 16379
+    grpc_port: int = 50051
+    """the gRPC interface (0: none)"""
     model: str = DEFAULT_MODEL
     model_path: Path | None = None
     startup_timeout: float = 180.0
@@ -144,6 +147,7 @@ class StackState:
     redis_port: int
     redis_pid: int
     started_at: str
+    grpc_port: int = 0
 
 
 class Stack:
@@ -207,8 +211,9 @@ class Stack:
             ("the API", config.port, "--port / SUTAZAI_PORT"),
             ("PostgreSQL", config.postgres_port, "--postgres-port / SUTAZAI_POSTGRES_PORT"),
             ("Redis", config.redis_port, "--redis-port / SUTAZAI_REDIS_PORT"),
+            ("gRPC", config.grpc_port, "--grpc-port / SUTAZAI_GRPC_PORT (0: no gRPC)"),
         ):
-            if port_in_use(config.host if what == "the API" else "127.0.0.1", port):
+            if port and port_in_use(config.host if what in ("the API", "gRPC") else "127.0.0.1", port):
                 raise StackError(
                     f"port {port} (for {what}) is already in use; stop the program using it "
                     f"or choose another port with {flag}"
@@ -289,7 +294,7 @@ class Stack:
             data_dir=str(self.data_dir), host=config.host, port=config.port, url=url,
             app_pid=app_pid, postgres_port=config.postgres_port, postgres_pid=pg_pid,
             redis_port=config.redis_port, redis_pid=redis_pid,
-            started_at=datetime.now(UTC).isoformat(),
+            started_at=datetime.now(UTC).isoformat(), grpc_port=config.grpc_port,
         )
         self.state_file.write_text(json.dumps(asdict(state), indent=2))
         self._note_pointer()
@@ -309,6 +314,7 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUTAZAI_")}
         env.update({
             "SUTAZAI_HOST": config.host, "SUTAZAI_PORT": str(config.port),
+            "SUTAZAI_GRPC_PORT": str(config.grpc_port),
             "SUTAZAI_DATABASE_URL": dsn, "SUTAZAI_REDIS_URL": redis_url,
             "SUTAZAI_JWT_SECRET": self._secret("jwt.secret"),
             "SUTAZAI_IDENTITY_URL": f"http://{config.host}:{config.port}",
@@ -442,6 +448,7 @@ class Stack:
         healthy = all(s["status"] == "ready" for s in services.values()) and all(
             b["status"] == "up" for b in backends.values())
         return {"running": True, "healthy": healthy, "url": state.url, "data_dir": state.data_dir,
+                "grpc": f"{state.host}:{state.grpc_port}" if state.grpc_port else None,
                 "started_at": state.started_at, "services": services, "backends": backends}
 
 
