@@ -549,6 +549,24 @@ def models_remove(
     out.print(f"removed {entry.name} ({store.path(entry)})", highlight=False)
 
 
+@app.command("serve-grpc")
+def serve_grpc(
+    host: Annotated[str, typer.Option(envvar="SUTAZAI_HOST", help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="SUTAZAI_GRPC_PORT", min=1, max=65535)] = 50051,
+    http_url: Annotated[str, typer.Option(envvar="SUTAZAI_API_URL", help="The HTTP API the calls are carried "
+                                          "out by (Compose: each service's own address from SUTAZAI_*_URL).")]
+    = "http://127.0.0.1:8080",
+) -> None:
+    """Run the gRPC interface alone, in front of the HTTP API (as in Compose), until SIGTERM."""
+    import asyncio
+
+    from sutazai.grpc_api.server import serve_forever
+    from sutazai.lib.logging import configure_logging
+
+    configure_logging(os.environ.get("SUTAZAI_LOG_LEVEL", "INFO"))
+    asyncio.run(serve_forever(http_url=http_url, address=f"{host}:{port}"))
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -19,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from sutazai.grpc_api.codegen import ensure
+from sutazai.lib.http_client import internal_ca
 
 ensure()
 from sutazaipb.v1 import sutazai_pb2 as pb  # noqa: E402 - generated at build time, importable after ensure()
@@ -45,11 +46,35 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:500] or response.reason_phrase
 
 
+class _Routed(httpx.AsyncBaseTransport):
+    """Each API prefix to the service that serves it (Compose: straight to the service over the
+    internal TLS, not back through HAProxy); anything else to the default."""
+
+    def __init__(self, routes: dict[str, str], default: httpx.AsyncBaseTransport) -> None:
+        self._routes = sorted(((p, httpx.URL(u)) for p, u in routes.items()), key=lambda r: -len(r[0]))
+        self._default = default
+        self._transport = httpx.AsyncHTTPTransport(verify=internal_ca())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for prefix, base in self._routes:
+            if request.url.path.startswith(prefix):
+                request.url = request.url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
+                return await self._transport.handle_async_request(request)
+        return await self._default.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+        await self._default.aclose()
+
+
 class Bridge:
     """Calls of the HTTP API with the caller's credential; refusals become gRPC statuses."""
 
-    def __init__(self, http_url: str) -> None:
-        self.client = httpx.AsyncClient(base_url=http_url, timeout=httpx.Timeout(600.0, connect=5.0))
+    def __init__(self, http_url: str, routes: dict[str, str] | None = None) -> None:
+        default = httpx.AsyncHTTPTransport(verify=internal_ca())
+        transport: httpx.AsyncBaseTransport = _Routed(routes, default) if routes else default
+        self.client = httpx.AsyncClient(base_url=http_url, timeout=httpx.Timeout(600.0, connect=5.0),
+                                        transport=transport)
 
     @staticmethod
     def credential(context: grpc.aio.ServicerContext) -> dict[str, str]:
@@ -221,8 +246,8 @@ class Learning(rpc.LearningServicer):  # type: ignore[misc] # generated, untyped
 class GrpcServer:
     """The gRPC server on `address` in front of the HTTP API at `http_url`."""
 
-    def __init__(self, *, http_url: str, address: str) -> None:
-        self.bridge = Bridge(http_url)
+    def __init__(self, *, http_url: str, address: str, routes: dict[str, str] | None = None) -> None:
+        self.bridge = Bridge(http_url, routes)
         self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)])
         rpc.add_ReasoningServicer_to_server(Reasoning(self.bridge), self.server)
         rpc.add_KnowledgeServicer_to_server(Knowledge(self.bridge), self.server)
@@ -271,3 +296,30 @@ async def _set(servicer: Any, name: str, status: int) -> None:
     result = servicer.set(name, status)
     if asyncio.iscoroutine(result):
         await result
+
+
+def routes_from_environment() -> dict[str, str]:
+    """Compose gives each service's address (SUTAZAI_<SERVICE>_URL): calls go straight there."""
+    import os  # noqa: PLC0415
+
+    found = {}
+    for service in ("identity", "reasoning", "knowledge", "learning"):
+        url = os.environ.get(f"SUTAZAI_{service.upper()}_URL")
+        if url:
+            found[f"/api/{service}/"] = url
+    return found
+
+
+async def serve_forever(*, http_url: str, address: str) -> None:
+    """Run until SIGTERM or SIGINT (`sutazai serve-grpc`, the Compose `grpc` service)."""
+    import signal  # noqa: PLC0415
+
+    server = GrpcServer(http_url=http_url, address=address, routes=routes_from_environment())
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    logger.info("gRPC on %s, in front of %s", address, http_url)
+    await stop.wait()
+    await server.stop()
