@@ -36,6 +36,16 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def id_arg(text: str, what: str) -> str:
+    """`text` as a UUID, or a one-line error saying it is not a `what` id."""
+    import uuid  # noqa: PLC0415
+
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise _fail(f"{text!r} is not a {what} id (a UUID, as the CLI prints them)") from None
+
+
 def _client(url: str | None, key: str | None, data_dir: Path | None) -> httpx.Client:
     from sutazai.cli.client import CliError, api_client, base_url
 

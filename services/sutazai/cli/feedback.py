@@ -4,7 +4,6 @@ question asked in other words)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _fail
+from sutazai.cli.evals import id_arg as _id
 from sutazai.cli.evals import send as _send
 
 feedback_app = typer.Typer(no_args_is_help=True, help="Rate and correct answers, review corrections (admins), "
@@ -19,12 +19,6 @@ feedback_app = typer.Typer(no_args_is_help=True, help="Rate and correct answers,
 out = Console()
 err = Console(stderr=True)
 
-
-def _id(text: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise _fail(f"{text!r} is not a {what} id") from None
 
 
 @feedback_app.command("rate")

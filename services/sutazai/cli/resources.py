@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _fail
+from sutazai.cli.evals import id_arg as _id
 from sutazai.cli.evals import send as _send
 
 documents_app = typer.Typer(no_args_is_help=True, help="List, show and delete documents (the ids other commands "
@@ -22,12 +22,6 @@ traces_app = typer.Typer(no_args_is_help=True, help="Read a stored trace: the pl
 keys_app = typer.Typer(no_args_is_help=True, help="List and revoke API keys (admins, within their collections).")
 out = Console()
 
-
-def _id(text: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise _fail(f"{text!r} is not a {what} id (a UUID, as `sutazai {what}s list` prints it)") from None
 
 
 @documents_app.command("list")
