@@ -462,7 +462,7 @@ def test_calibration_page_draws_the_live_labels_and_explains_a_refused_fit(brows
     page.get_by_label("Target risk (share of wrong answers among those given)").press("Enter")
     expect(page.locator("table.calibration-sets thead")).to_contain_text("≤ 30.0% wrong")
     page.get_by_role("button", name="Fit a calibrator").click()  # a handful of labels: refused, and why
-    expect(page.locator("#main .error").first).to_contain_text("needs at least 40")
+    expect(page.locator("#main .error").first).to_contain_text("needs at least 40", timeout=LONG)  # reads labels
     shot(page, "calibration")
 
     user = watched_page(browser, Watch())

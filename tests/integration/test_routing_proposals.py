@@ -126,7 +126,8 @@ def test_proposals_bounds_supersession_and_who_may(platform: Platform) -> None:
                                       ({"routes": {}}, "routes", "and nothing else"),
                                       ({"routes": {"plan": "m"}, "extra": 1}, "routes", "and nothing else"),
                                       ({"abstain_below": 2.0}, "abstain_below", "0 to 0.95"),
-                                      ({"depth": 3}, "retrieval", "not accepted yet")):
+                                      ({"depth": 3}, "retrieval", "retrieval proposal changes"),
+                                      ({"threshold": 3}, "exemplars", "not accepted yet")):
             refused = admin.post(url, json={"kind": kind, "change": change})
             assert refused.status_code == 422 and message in refused.json()["detail"], (change, refused.text)
         assert admin.get(f"{url}/{uuid.uuid4()}").status_code == 404

@@ -121,9 +121,12 @@ async def propose_threshold(body: ThresholdIn, admin: PlatformAdmin, meta: Metac
     return ProposalOut.model_validate(row)
 
 
+SuiteName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", description="a suite name")]
+
+
 class RetrievalProposalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    suites: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    suites: list[SuiteName] = Field(
         min_length=1, max_length=20, description="suites whose questions are asked of a collection (e.g. companies, "
         "squad-shifts); half tunes the setting, the other half measures it")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="which half is held out")

@@ -288,6 +288,8 @@ class LearningSuites:
         self._client = client
 
     async def suite(self, *, name: str, credential: str) -> dict[str, Any]:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):  # it goes into the URL's path
+            raise ValidationFailed(f"{name[:80]!r} is not a suite name (letters, digits, '.', '_' or '-')")
         try:
             response = await self._client.request("GET", f"/api/learning/v1/suites/{name}",
                                                   headers={"Authorization": f"Bearer {credential}"})
