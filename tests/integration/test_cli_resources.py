@@ -20,9 +20,9 @@ SUTAZAI = str(Path(sys.executable).with_name("sutazai"))
 
 
 def cli(platform: Platform, *args: str, key: str | None = None, url: str | None = None,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        stdin: str | None = None, columns: str = "250") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SUTAZAI_URL": url or platform.url, "SUTAZAI_API_KEY": key or platform.admin_key,
-           "COLUMNS": "250"}
+           "COLUMNS": columns}
     return subprocess.run([SUTAZAI, *args], capture_output=True, text=True, env=env, timeout=300, check=False,
                           input=stdin)
 
@@ -36,6 +36,8 @@ def test_documents_list_show_and_delete(platform: Platform) -> None:
     listed = cli(platform, "documents", "list", "--collection", collection)
     assert listed.returncode == 0 and doc_id in listed.stdout and "lighthouse.txt" in listed.stdout
     assert "1 document" in listed.stdout
+    narrow = cli(platform, "documents", "list", "--collection", collection, columns="80")
+    assert narrow.returncode == 0 and doc_id in narrow.stdout  # an 80-column terminal still shows the whole id
     shown = cli(platform, "documents", "show", doc_id)
     assert shown.returncode == 0 and "sha256" in shown.stdout and "ready" in shown.stdout
     kept = cli(platform, "documents", "delete", doc_id, stdin="n\n")  # not confirmed: nothing deleted
@@ -56,6 +58,7 @@ def test_traces_show_lists_every_step_and_the_answer(platform: Platform) -> None
     steps = len(httpx.get(f"{platform.url}/api/reasoning/v1/traces/{trace}",
                           headers=auth(platform.admin_key)).json()["steps"])
     assert f"{steps} step{'s' if steps != 1 else ''}" in shown.stdout  # the count tells the truth
+    assert f"(the plan and {steps - 1} that ran)" in shown.stdout  # as `sutazai ask` counts them
     assert "144" in shown.stdout
     as_json = cli(platform, "traces", "show", trace, "--json")
     assert as_json.returncode == 0 and '"steps"' in as_json.stdout

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _fail
 from sutazai.cli.evals import id_arg as _id
@@ -37,7 +37,8 @@ def documents_list(
     if not rows:
         out.print("no document yet: `sutazai ingest FILE...` adds some")
         return
-    table = Table("id", "source", "collection", "state", "graph", "chunks", "updated")
+    table = Table(Column("id", overflow="fold", min_width=36), "source", "collection", "state", "graph", "chunks",
+                  "updated")  # the id whole, whatever the width: it is what gets copied
     for r in rows:
         table.add_row(r["id"], r["source"], r["collection"], r["status"], r["graph"]["state"], str(r["chunk_count"]),
                       r["updated_at"][:19])
@@ -101,7 +102,9 @@ def traces_show(
         table.add_row(s["step_id"] or str(s["seq"]), s["tool"], s["status"] + (f": {s['error']}" if s["error"] else ""),
                       s["model"] or "–", f"{s['latency_ms']:.0f}", s["purpose"][:60])
     out.print(table)
-    out.print(f"{len(steps)} step{'s' if len(steps) != 1 else ''}", highlight=False)
+    ran = [s for s in steps if s["step_id"] != "plan"]
+    out.print(f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
+              + (f" (the plan and {len(ran)} that ran)" if len(ran) != len(steps) else ""), highlight=False)
     if found["answer"] is not None:
         confidence = "–" if found["confidence"] is None else f"{found['confidence']:.2f}"
         out.print(f"answer ({'abstained' if found['abstained'] else 'given'}, confidence {confidence}): "
@@ -119,7 +122,8 @@ def keys_list(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> 
     with _client(url, key, data_dir) as client:
         rows = _send(client, "GET", "/api/identity/v1/keys", (200,))
     shown = [r for r in rows if not r["revoked_at"]]
-    table = Table("key id", "name", "role", "collections", "created", "last used")
+    table = Table(Column("key id", overflow="fold", min_width=12), "name", "role", "collections", "created",
+                  "last used")
     for r in shown:
         table.add_row(r["key_id"], r["name"], r["role"], ", ".join(r["collections"]) or "every collection",
                       r["created_at"][:19], (r["last_used_at"] or "never")[:19])
