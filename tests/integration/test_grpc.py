@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 from google.protobuf import descriptor_pool, message_factory
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from sutazai.grpc_api.codegen import ensure
-from sutazai.grpc_api.server import GrpcServer
+from sutazai.grpc_api.server import GrpcServer, _event
 from sutazai.runtime.processes import free_port
 from tests.integration.conftest import Platform, create_key
+from tests.integration.knowledge_helpers import auth, wait_for_graph
 
 ensure()
 from sutazaipb.v1 import sutazai_pb2 as pb  # noqa: E402
@@ -113,6 +115,15 @@ def test_ingest_as_a_client_stream_then_follow_search_list_get_delete(target: st
         found = knowledge.Search(pb.SearchRequest(query="Who founded the Harbin observatory?", collection=collection),
                                  metadata=as_(platform.admin_key))
         assert found.hits and "Lena Quill" in found.hits[0].text and found.hits[0].document_id == reply.document_id
+        with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=60) as http:
+            wait_for_graph(http, reply.document_id)  # the model is free again: the ask does not queue behind it
+        asked = list(rpc.ReasoningStub(channel).Ask(pb.AskRequest(question="Who founded the Harbin observatory?",
+                                                                  collection=collection, samples=1),
+                                                    metadata=as_(platform.admin_key), timeout=300))
+        kinds = [e.WhichOneof("event") for e in asked]
+        drafts = [e.draft for e in asked if e.WhichOneof("event") == "draft"]
+        assert drafts and kinds.index("draft") < kinds.index("answer")  # the answer's text as it was written
+        assert len({d.step for d in drafts}) == 1 and "".join(d.delta for d in drafts).strip()
         listed = documents.List(pb.ListDocumentsRequest(collection=collection), metadata=as_(platform.admin_key))
         assert [d.id for d in listed.documents] == [reply.document_id]
         got = documents.Get(pb.DocumentRequest(document_id=reply.document_id), metadata=as_(platform.admin_key))
@@ -148,3 +159,12 @@ def test_the_same_credentials_scopes_and_errors_as_http(target: str, platform: P
         missing = refused(rpc.DocumentsStub(channel).Get, pb.DocumentRequest(document_id=str(uuid.uuid4())),
                           metadata=as_(platform.admin_key))
         assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_failed_ask_ends_with_the_problems_status_not_the_traces() -> None:
+    """An ask that fails streams the trace's own error event (status "exhausted", "failed") and then
+    the problem (an HTTP status): the call ends with the problem's code, mapped."""
+    assert _event("error", {"status": "exhausted", "detail": "the budget ran out"}) is None
+    assert _event("error", {"status": 422, "detail": "the budget ran out"}) == (
+        grpc.StatusCode.INVALID_ARGUMENT, "the budget ran out")
+    assert _event("error", {"status": 503, "detail": "down"})[0] == grpc.StatusCode.UNAVAILABLE  # type: ignore[index]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterator
 
+import httpx
 import jsonschema
 import openai
 import pytest
 
 from tests.integration.conftest import Platform
+from tests.integration.knowledge_helpers import auth, ingest_text
 
 
 @pytest.fixture
@@ -89,6 +93,45 @@ def test_the_pipeline_streams_its_steps_as_they_happen_then_the_answer_and_usage
     assert all(c.usage is None for c in chunks[:-1])
 
 
+def unmarked(text: str) -> str:
+    return " ".join(re.sub(r"\s*\[(?:\d+(?:,\s*\d+)*|unsupported)\]", "", text).split())
+
+
+def test_a_document_answer_streams_token_by_token_before_it_is_checked(client: openai.OpenAI,
+                                                                       platform: Platform) -> None:
+    collection = f"oa-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as http:
+        ingest_text(http, "Orvane Systems is a maker of marine sensors. Orvane Systems is based in Tallinn, "
+                    "Estonia, and was founded in 1998 by Mari Kask.", graph=False, collection=collection,
+                    source="orvane.txt")
+    question = [{"role": "user", "content": "Who founded Orvane Systems?"}]
+    chunks = list(client.chat.completions.create(model="sutazai", stream=True, messages=question,
+                                                 extra_body={"collection": collection}))
+    events = [(c.model_extra or {}).get("sutazai", {}).get("event") for c in chunks]
+    steps = [(c.model_extra or {})["sutazai"]["data"] for c, e in zip(chunks, events, strict=True) if e == "step"]
+    texts = [i for i, c in enumerate(chunks) if c.choices and c.choices[0].delta.content]
+    verified_at = next(i for i, c in enumerate(chunks) if events[i] == "step"
+                       and (c.model_extra or {})["sutazai"]["data"]["tool"] == "verify")
+    drafted = [i for i in texts if i < verified_at]
+    assert len(drafted) >= 2, "the answer's tokens come as the model writes them, before the check"
+    assert any(s["tool"] == "synthesize" for s in steps)
+    final = next(c for c in chunks if c.choices and c.choices[0].finish_reason)
+    extra = final.model_extra["sutazai"]
+    draft = "".join(chunks[i].choices[0].delta.content for i in drafted)
+    rest = "".join(chunks[i].choices[0].delta.content for i in texts if i > verified_at)
+    if extra["draft_kept"]:  # the sources follow; the checked text (with citation marks) is in the extension
+        assert not extra["abstained"] and (rest == "" or rest.startswith("\n\nSources:\n[1] orvane.txt: "))
+        assert unmarked(extra["answer"]) == unmarked(draft)
+    else:  # withdrawn: said so, then the checked reply in full
+        assert rest.startswith("\n\n[withdrawn after checking]\n\n") and extra["answer"] in rest
+    whole = client.chat.completions.create(model="sutazai", stream=True, messages=question,
+                                           extra_body={"collection": collection, "stream_draft": False})
+    checked_only = list(whole)
+    first_text = next(i for i, c in enumerate(checked_only) if c.choices and c.choices[0].delta.content)
+    checked_events = [(c.model_extra or {}).get("sutazai", {}).get("event") for c in checked_only]
+    assert max(i for i, e in enumerate(checked_events) if e == "step") < first_text  # only after checking
+
+
 def test_the_local_model_stream_ends_with_length_when_cut_and_reports_usage(client: openai.OpenAI) -> None:
     model = next(m.id for m in client.models.list() if m.id.startswith("SmolLM2"))
     messages = [{"role": "user", "content": "Count from one to twenty in words."}]
@@ -116,9 +159,14 @@ def test_json_mode_and_json_schema_constrain_the_reply(client: openai.OpenAI) ->
         made = client.chat.completions.create(
             model=model, messages=messages, max_tokens=60, seed=1, stream=stream,
             response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}})
-        text = "".join(c.choices[0].delta.content or "" for c in made if c.choices) if stream \
-            else made.choices[0].message.content
-        jsonschema.validate(json.loads(text), schema)
+        pieces = [c.choices[0].delta.content for c in made if c.choices and c.choices[0].delta.content] \
+            if stream else [made.choices[0].message.content]
+        jsonschema.validate(json.loads("".join(pieces)), schema)
+        assert not stream or len(pieces) > 4  # token by token under the grammar, not replayed whole
+    cut = list(client.chat.completions.create(
+        model=model, messages=messages, max_tokens=5, seed=1, stream=True,
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}))
+    assert [c.choices[0].finish_reason for c in cut if c.choices and c.choices[0].finish_reason] == ["length"]
     with pytest.raises(openai.UnprocessableEntityError, match="JSON schema is not valid"):
         client.chat.completions.create(model=model, messages=messages, response_format={
             "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "no-such-type"}}})

@@ -65,9 +65,12 @@ class FakeModel(FakeEmbedder):
                           finish_reason="stop")
 
     async def stream(self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
-                     seed: int | None = None) -> AsyncIterator[str | StreamEnd]:
-        whole = await self.chat(messages, temperature=temperature, max_tokens=max_tokens, seed=seed)
-        yield whole.text
+                     seed: int | None = None,
+                     json_schema: dict[str, Any] | None = None) -> AsyncIterator[str | StreamEnd]:
+        whole = await self.chat(messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                json_schema=json_schema)
+        for start in range(0, len(whole.text), 3):  # a few characters at a time, as a model writes
+            yield whole.text[start:start + 3]
         yield StreamEnd(whole.finish_reason, whole.prompt_tokens, whole.completion_tokens)
 
     async def ping(self) -> None:

@@ -41,7 +41,7 @@ def stream(client: httpx.Client, body: dict[str, Any], console: Console) -> dict
             if response.status_code != 200:
                 response.read()
                 raise CliError(problem_of(response))
-            ran, plans = 0, 0
+            ran, plans, drafted = 0, 0, ""
             with console.status("planning…") as status:
                 for kind, data in events(response):
                     if kind == "plan":
@@ -53,6 +53,9 @@ def stream(client: httpx.Client, body: dict[str, Any], console: Console) -> dict
                         ran += 1
                         console.print(_step_line(data), highlight=False)
                         status.update(f"working… ({ran} step{'s' * (ran != 1)} done)")
+                    elif kind == "draft":  # the answer as it is written, before it is checked
+                        drafted += data["delta"]
+                        status.update(f"writing… {escape(' '.join(drafted.split())[-70:])}")
                     elif kind == "answer":
                         console.print(f"[dim]{ran} step{'s' * (ran != 1)} ran[/dim]", highlight=False)
                         return data

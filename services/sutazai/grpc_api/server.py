@@ -150,10 +150,13 @@ def _event(kind: str, data: dict[str, Any]) -> pb.AskEvent | tuple[grpc.StatusCo
                                         status=data["status"], purpose=data.get("purpose", ""),
                                         model=data.get("model") or "", latency_ms=float(data.get("latency_ms", 0)),
                                         error=data.get("error") or ""))
+    if kind == "draft":
+        return pb.AskEvent(draft=pb.Draft(step=str(data["step"]), delta=str(data["delta"])))
     if kind == "answer":
         return pb.AskEvent(answer=_answer(data))
-    if kind == "error":
-        return STATUS.get(int(data.get("status", 500)), grpc.StatusCode.INTERNAL), str(data.get("detail"))
+    if kind == "error" and isinstance(data.get("status"), int):  # the problem (the trace's own "error" event,
+        # whose status is the trace's, e.g. "exhausted", comes first and says the same)
+        return STATUS.get(int(data["status"]), grpc.StatusCode.INTERNAL), str(data.get("detail"))
     return None
 
 

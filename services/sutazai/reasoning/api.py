@@ -171,7 +171,7 @@ async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
 
 
 @router.post("/ask/stream", response_model=None, summary="Ask, streaming each step as server-sent events "
-             "(trace, plan, step..., answer or error)",
+             "(trace, plan, step..., draft... (the answer as it is written, not yet checked), answer or error)",
              responses={200: {"content": {"text/event-stream": {}}, "description": "a stream of events"}})
 async def ask_stream(body: AskRequest, request: Request, principal: CurrentPrincipal,
                      reasoner: ReasonerDep) -> EventSourceResponse:

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
@@ -42,7 +43,7 @@ from sutazai.reasoning.planning import (
 )
 from sutazai.reasoning.routing import ModelRouter, RouteStore
 from sutazai.reasoning.steps import result_of
-from sutazai.reasoning.strategies import Outcome
+from sutazai.reasoning.strategies import Outcome, Synthesized
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify, VerifyOutput
 from sutazai.reasoning.tools.base import Remembered
@@ -156,7 +157,7 @@ class Reasoner:
                                  options={**asdict(options), "budget": asdict(budget)},
                                  request_id=current_request_id(), replay_of=replay_of)
         await emit("trace", {"trace_id": str(trace_id), "budget": asdict(budget)})
-        recorder = TraceRecorder(self._traces, trace_id, emit)
+        recorder = TraceRecorder(self._traces, trace_id, emit, listened=emit is not _no_emit)
         memory: dict[str, Remembered] = {"held": Remembered()}  # what the recall step found, for later steps
         executor = Executor(tools=self._tools, budget=budget, recorder=recorder.record,
                             context=lambda allowance: ToolContext(
@@ -206,6 +207,9 @@ class Reasoner:
             plan.steps.insert(0, recall_step)
             found = {recall_step.id: recall, **found}
         plan = await recorder.plan(plan, self._tools, started=started, clock=clock)
+        if recorder.listened and isinstance(plan.reader, Synthesized) and plan.reader.samples:
+            writer = plan.reader.samples[0]  # the first sample's answer is sent as it is written
+            executor.drafting = (writer, partial(recorder.draft, writer))
         records = await executor.run(plan, done_before=found)
         outcome = plan.reader.read(records) if plan.reader else Outcome(failure="the plan has no strategy")
         if memory["held"].passages:  # approved answers are sources the claims may be checked against

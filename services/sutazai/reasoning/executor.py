@@ -34,6 +34,8 @@ class Executor:
         self._tools, self._budget, self._context, self._record = tools, budget, context, recorder
         self.spend = Spend()
         self._deadline = time.monotonic() + budget.max_seconds
+        self.drafting: tuple[str, Callable[[str], Awaitable[None]]] | None = None
+        """(step id, sink): that step sends its answer's text to the sink as the model writes it"""
 
     def _refusal(self, step: PlannedStep) -> str | None:
         if self.spend.steps >= self._budget.max_steps:
@@ -124,6 +126,8 @@ class Executor:
                             purpose=step.purpose, input=raw)
         allowance = max(self._budget.max_tokens - self.spend.tokens, 1)
         ctx = self._context(allowance)
+        if self.drafting is not None and self.drafting[0] == step.id:
+            ctx.draft = self.drafting[1]
         clock = time.perf_counter()
         try:
             tool = self._tools[step.tool]

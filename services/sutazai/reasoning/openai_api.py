@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import struct
 import time
 import uuid
@@ -98,6 +99,10 @@ class ChatRequest(BaseModel):
                                                      '{"type": "function", "function": {"name": ...}}')
     collection: CollectionName | None = Field(default=None,
                                               description="SutazAI extension: collection to ground in")
+    stream_draft: bool = Field(default=True, description=(
+        "SutazAI extension, model `sutazai` with `stream`: send the answer's text as the model writes it "
+        "(then the sources once it is checked, or a withdrawal and the checked reply when checking "
+        "changed it); false: send only the checked reply, after checking"))
 
     def usage_wanted(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
@@ -149,6 +154,8 @@ async def chat_completions(body: ChatRequest, request: Request, principal: Curre
     schema, tools = _constraint(body)
     if schema is not None:
         messages = [ChatMessage("system", _constraint_note(body, tools)), *messages]
+        if body.stream and not tools:  # JSON mode: written token by token under the grammar, as OpenAI does
+            return EventSourceResponse(_model_stream(completion_id, model, messages, body, max_tokens, schema))
         result = await model.chat(messages, temperature=body.temperature or 0.0, max_tokens=max_tokens,
                                   seed=body.seed, json_schema=schema)
         message, finish = _constrained_message(result.text, tools)
@@ -294,6 +301,22 @@ def _render(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"\s*\[(?:\d+(?:\s*,\s*\d+)*|unsupported)\]", "", text).split())
+
+
+def _after_draft(answer: Answer, draft: str) -> tuple[str, bool]:
+    """What follows an answer sent as it was written: its sources when checking kept it (the
+    checked text, with its citation marks, is in the final chunk's extension); when checking
+    withdrew it (abstained, or the samples' vote chose another answer), a withdrawal and the
+    checked reply."""
+    kept = not answer.abstained and _plain(answer.answer) == _plain(draft)
+    if kept:
+        rendered = _render(answer)
+        return rendered[len(answer.answer):], True
+    return "\n\n[withdrawn after checking]\n\n" + _render(answer), False
+
+
 def _extra(answer: Answer) -> dict[str, Any]:
     return {"sutazai": {"trace_id": str(answer.trace_id), "confidence": answer.confidence,
                         "abstained": answer.abstained, "reason": answer.reason, "citations": answer.citations}}
@@ -346,13 +369,15 @@ async def _replay_stream(completion_id: str, model: str, message: dict[str, Any]
 
 
 async def _model_stream(completion_id: str, model: ModelBackend, messages: list[ChatMessage], body: ChatRequest,
-                        max_tokens: int) -> AsyncIterator[bytes]:
-    """The raw model's tokens as they are written; the finish reason and usage from its end."""
+                        max_tokens: int, schema: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+    """The raw model's tokens as they are written (under `schema`'s grammar when given; a reply cut
+    by max_tokens ends with finish_reason "length", its JSON unfinished, as OpenAI's JSON mode
+    does); the finish reason and usage from its end."""
     wanted = body.usage_wanted()
     yield _chunk(completion_id, model.chat_model, {"role": "assistant", "content": ""}, with_usage=wanted)
     end = StreamEnd("stop", 0, 0)
     async for piece in model.stream(messages, temperature=body.temperature or 0.0, max_tokens=max_tokens,
-                                    seed=body.seed):
+                                    seed=body.seed, json_schema=schema):
         if isinstance(piece, StreamEnd):
             end = piece
         else:
@@ -368,7 +393,9 @@ async def _model_stream(completion_id: str, model: ModelBackend, messages: list[
 async def _pipeline_stream(completion_id: str, reasoner: Reasoner, question: str, principal: Principal,
                            body: ChatRequest, options: AskOptions, credential: str | None) -> AsyncIterator[bytes]:
     """The pipeline's steps as they happen (chunks with an empty delta and the `sutazai` extension:
-    {"event": "plan" | "step" | ..., "data": ...}), then the answer, then its finish and usage."""
+    {"event": "plan" | "step" | ..., "data": ...}); the answer's tokens as the model writes them
+    (`stream_draft`); once checked, its sources (or, when checking changed it, a withdrawal and the
+    checked reply); the finish (its extension holds the checked answer) and usage."""
     wanted = body.usage_wanted()
     queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
 
@@ -389,13 +416,21 @@ async def _pipeline_stream(completion_id: str, reasoner: Reasoner, question: str
     _running.add(task)
     task.add_done_callback(_running.discard)
     yield _chunk(completion_id, PIPELINE, {"role": "assistant", "content": ""}, with_usage=wanted)
+    drafted: list[str] = []
     while (item := await queue.get()) is not None:
         kind, data = item
-        if kind == "__answer__":
-            content = _render(data)
+        if kind == "draft":
+            if body.stream_draft:
+                drafted.append(data["delta"])
+                yield _chunk(completion_id, PIPELINE, {"content": data["delta"]}, with_usage=wanted)
+        elif kind == "__answer__":
+            content, kept = _after_draft(data, "".join(drafted)) if drafted else (_render(data), None)
             for start in range(0, len(content), 64):
                 yield _chunk(completion_id, PIPELINE, {"content": content[start:start + 64]}, with_usage=wanted)
-            yield _chunk(completion_id, PIPELINE, {}, "stop", _extra(data), with_usage=wanted)
+            extra = _extra(data)
+            if kept is not None:
+                extra["sutazai"].update(answer=data.answer, draft_kept=kept)
+            yield _chunk(completion_id, PIPELINE, {}, "stop", extra, with_usage=wanted)
             if wanted:
                 yield _chunk(completion_id, PIPELINE, None, usage=_pipeline_usage(data), with_usage=True)
         elif kind == "__error__":

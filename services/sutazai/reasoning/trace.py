@@ -75,8 +75,10 @@ class StoredTraces:
 class TraceRecorder:
     """One trace being written: numbers steps in the order they finish and streams events."""
 
-    def __init__(self, store: TraceStore, trace_id: uuid.UUID, emit: Emit) -> None:
+    def __init__(self, store: TraceStore, trace_id: uuid.UUID, emit: Emit, *, listened: bool = False) -> None:
         self._store, self.trace_id, self._emit = store, trace_id, emit
+        self.listened = listened
+        """whether someone reads the events as they come (then the answer is also sent as it is written)"""
         self._seq = 0
         self.steps: list[dict[str, Any]] = []
         """what the monitors see of each step: tool, status, latency, model, and for a search whether it
@@ -103,6 +105,11 @@ class TraceRecorder:
         self.steps.append(seen)
         await self._store.add_step(trace_id=self.trace_id, seq=self._seq, step=step)
         await self._emit("step", {"seq": self._seq, **step.to_event()})
+
+    async def draft(self, step_id: str, delta: str) -> None:
+        """Send the next characters of the answer as step `step_id` writes it; not stored (the
+        step's output and the trace's answer are)."""
+        await self._emit("draft", {"step": step_id, "delta": delta})
 
     async def fail(self, *, status: str, error: str | None, spend: dict[str, Any]) -> None:
         await self._store.finish(trace_id=self.trace_id, status=status, answer=None, error=error, spend=spend)

@@ -58,11 +58,12 @@ class GuardedBackend:
             raise self._open_error(exc.__cause__ if isinstance(exc.__cause__, Exception) else None) from exc
 
     async def stream(self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
-                     seed: int | None = None) -> AsyncIterator[str | StreamEnd]:
+                     seed: int | None = None,
+                     json_schema: dict[str, Any] | None = None) -> AsyncIterator[str | StreamEnd]:
         try:
             with self.breaker.calling():
                 async for piece in self.inner.stream(messages, temperature=temperature, max_tokens=max_tokens,
-                                                     seed=seed):
+                                                     seed=seed, json_schema=json_schema):
                     yield piece
         except pybreaker.CircuitBreakerError as exc:
             raise self._open_error() from exc

@@ -78,8 +78,10 @@ class ModelBackend(Embedder, Protocol):
         temperature: float = 0.0,
         max_tokens: int = 256,
         seed: int | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[str | StreamEnd]: ...
-    """The answer's text as it is written, then one StreamEnd."""
+    """The answer's text as it is written, then one StreamEnd; with `json_schema`, constrained to
+    it as `chat` is (the caller checks the whole text against the schema at the end)."""
 
     async def ping(self) -> None: ...
 

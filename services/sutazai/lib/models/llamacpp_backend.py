@@ -120,9 +120,11 @@ class LlamaCppBackend:
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
-        seed: int | None = None,
+        seed: int | None = None, json_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[str | StreamEnd]:
         self._check_open()
+        constrained: dict[str, Any] = {} if json_schema is None else {
+            "response_format": {"type": "json_object", "schema": json_schema}}
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
@@ -132,7 +134,7 @@ class LlamaCppBackend:
             try:
                 chunks: Iterator[Any] = self._llama.create_chat_completion(  # type: ignore[assignment]
                     messages=payload, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                    stream=True,
+                    stream=True, **constrained,
                 )
                 written, finish = 0, "stop"
                 for chunk in chunks:

@@ -91,11 +91,12 @@ class OllamaBackend:
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, temperature: float = 0.0, max_tokens: int = 256,
-        seed: int | None = None,
+        seed: int | None = None, json_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[str | StreamEnd]:
         self._check_open()
         with translated(self._errors):
-            parts = await self._client.chat(**self._request(messages, temperature, max_tokens, seed), stream=True)
+            parts = await self._client.chat(**self._request(messages, temperature, max_tokens, seed), stream=True,
+                                            format=json_schema)
             async for part in parts:
                 if part.message.content:
                     yield part.message.content

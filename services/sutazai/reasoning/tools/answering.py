@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sutazai.lib.models import ChatMessage
 from sutazai.reasoning.tools.base import ToolContext, expect
 from sutazai.reasoning.tools.knowledge import Fact, Passage
-from sutazai.reasoning.tools.modeltools import Router, chat_json, numbers_in
+from sutazai.reasoning.tools.modeltools import Router, chat_json, chat_json_drafted, numbers_in
 
 MAX_SOURCES = 6
 MAX_SOURCE_CHARS = 700
@@ -86,8 +86,8 @@ class Synthesize:
                             "items": {"type": "integer", "minimum": 1, "maximum": max(len(passages), 1)}}}}
             messages = [ChatMessage("system", SYSTEM),
                         ChatMessage("user", f"Sources:\n{numbered}\n\nQuestion: {data.question}")]
-        out = await chat_json(self._route(self.kind), ctx, messages, schema, temperature=data.temperature,
-                          seed=data.seed, max_tokens=200)
+        out = await chat_json_drafted(self._route(self.kind), ctx, messages, schema, field="answer",
+                                      temperature=data.temperature, seed=data.seed, max_tokens=200)
         cited = [passages[i - 1] for i in dict.fromkeys(out.get("sources") or []) if 0 < i <= len(passages)]
         return SynthesizeOutput(answer=str(out["answer"]).strip(), cited=cited, considered=passages)
 

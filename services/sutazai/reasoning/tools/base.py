@@ -5,6 +5,7 @@ step instead of crashing the request."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -51,7 +52,8 @@ class ToolContext:
     """Per-request facts a tool may use: the caller's credential for other services, the
     collection (and whether the caller named it, so that it must exist), the trace's reference
     date (so replays see the same 'today'), a token allowance for model calls, and what memory
-    recalled for the question."""
+    recalled for the question; and, for the step that writes the answer while someone listens, where
+    to send the answer's text as it is written."""
 
     collection: str | None
     credential: str | None
@@ -60,6 +62,9 @@ class ToolContext:
     max_tokens: int = 256
     usage: Usage = field(default_factory=Usage)
     memory: Remembered = field(default_factory=Remembered)
+    draft: Callable[[str], Awaitable[None]] | None = None
+    """where the answer-writing step sends its answer's text as the model writes it (set only for
+    the step whose answer a listener is waiting for; others write their answer whole)"""
 
 
 STEP_KINDS = ("plan", "retrieve", "extract", "compute", "synthesize", "verify")

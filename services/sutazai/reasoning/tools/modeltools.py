@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from sutazai.lib.errors import ModelOutputInvalid
-from sutazai.lib.models import ChatMessage, ModelBackend
+from sutazai.lib.models import ChatMessage, ChatResult, ModelBackend, StreamEnd
+from sutazai.lib.models.interface import validate_schema_output
 from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
 from sutazai.reasoning.tools.knowledge import Passage
 
@@ -54,6 +55,92 @@ async def chat_json(model: ModelBackend, ctx: ToolContext, messages: list[ChatMe
         raise ToolFailed(exc.detail) from exc
     ctx.usage.add(result)
     return result.json()
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _string_prefix(raw: str) -> str:
+    """The decoded characters of a JSON string's body written so far (`raw` starts after its
+    opening quote): up to the closing quote, or up to an escape not yet written whole."""
+    out, i = [], 0
+    while i < len(raw):
+        char = raw[i]
+        if char == '"':
+            break
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        if i + 1 >= len(raw):
+            break
+        kind = raw[i + 1]
+        if kind != "u":
+            out.append(_ESCAPES.get(kind, kind))
+            i += 2
+            continue
+        code = raw[i + 2:i + 6]
+        if len(code) < 4:
+            break
+        value = int(code, 16) if re.fullmatch(r"[0-9a-fA-F]{4}", code) else 0xFFFD
+        if 0xD800 <= value < 0xDC00:  # a surrogate pair: wait for its second half
+            low = raw[i + 6:i + 12]
+            if len(low) < 6:
+                break
+            if re.fullmatch(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}", low):
+                out.append(chr(0x10000 + ((value - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)))
+                i += 12
+                continue
+            value = 0xFFFD
+        out.append(chr(value))
+        i += 6
+    return "".join(out)
+
+
+class FieldReader:
+    """Reads one string field of a JSON object while the object is being written: feed each
+    piece of text as it comes; `feed` returns the characters of the field's value that are new."""
+
+    def __init__(self, name: str) -> None:
+        self._opening = re.compile(r'(?<!\\)"' + re.escape(name) + r'"\s*:\s*"')
+        self._text, self._shown = "", 0
+
+    def feed(self, piece: str) -> str:
+        self._text += piece
+        found = self._opening.search(self._text)
+        if found is None:
+            return ""
+        value = _string_prefix(self._text[found.end():])
+        new, self._shown = value[self._shown:], len(value)
+        return new
+
+
+async def chat_json_drafted(model: ModelBackend, ctx: ToolContext, messages: list[ChatMessage],
+                            schema: dict[str, Any], *, field: str, temperature: float, seed: int | None,
+                            max_tokens: int) -> Any:
+    """`chat_json`, but when someone listens (`ctx.draft`), the string `field` of the reply is sent
+    to them as the model writes it; the whole reply is checked against the schema at the end."""
+    if ctx.draft is None:
+        return await chat_json(model, ctx, messages, schema, temperature=temperature, seed=seed,
+                               max_tokens=max_tokens)
+    reader, parts, end = FieldReader(field), [], StreamEnd("stop", 0, 0)
+    try:
+        async for piece in model.stream(messages, temperature=temperature, seed=seed,
+                                        max_tokens=min(max_tokens, ctx.max_tokens), json_schema=schema):
+            if isinstance(piece, StreamEnd):
+                end = piece
+                continue
+            parts.append(piece)
+            if new := reader.feed(piece):
+                await ctx.draft(new)
+        text = "".join(parts)
+        ctx.usage.add(ChatResult(text=text, model=model.chat_model, prompt_tokens=end.prompt_tokens,
+                                 completion_tokens=end.completion_tokens, finish_reason=end.finish_reason,
+                                 digest=getattr(model, "digest", None)))
+        validate_schema_output(text, schema, model.chat_model)
+    except ModelOutputInvalid as exc:
+        raise ToolFailed(exc.detail) from exc
+    return json.loads(text)
 
 
 class FormulateInput(BaseModel):

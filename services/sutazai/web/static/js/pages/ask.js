@@ -55,6 +55,7 @@ async function run(body, signal, progress, result) {
     for await (const { event, data } of stream('/api/reasoning/v1/ask/stream', body, signal)) {
       if (event === 'plan') showPlan(list, note, data);
       else if (event === 'step') showStep(list, data);
+      else if (event === 'draft') showDraft(result, data);
       else if (event === 'answer') showAnswer(result, data);
       else if (event === 'error') showFailure(result, data);
     }
@@ -129,6 +130,18 @@ function answerText(text, citations) {
 function openCitation(citation, n) {
   passageDialog({ title: `Source [${n}]`, source: citation.source, text: citation.text,
     meta: [`document ${citation.document_id}`, `passage ${citation.chunk_id}`] });
+}
+
+// The answer as the model writes it, marked as not yet checked; the checked answer replaces it.
+function showDraft(result, draft) {
+  let text = result.querySelector('.draft-text');
+  if (!text) {
+    clear(result).hidden = false;
+    text = h('p', { class: 'answer-text draft-text' });
+    result.append(h('div', { class: 'draft' },
+      h('p', { class: 'muted draft-note' }, 'Writing… not yet checked against the sources'), text));
+  }
+  text.textContent += draft.delta;
 }
 
 function showAnswer(result, answer) {
