@@ -4,6 +4,7 @@ embeddings): ingestion, search with exact citations, versions, deletion, bad inp
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 import httpx
@@ -186,6 +187,11 @@ def test_readiness_turns_red_when_an_ingestion_job_stops_moving(platform: Platfo
             red = client.get("/api/knowledge/readyz")
             assert red.status_code == 503
             assert "have not moved" in red.json()["checks"]["ingestion"]["error"]
+            scraped = client.get("/api/knowledge/metrics").text  # what the alerts read says the same
+            assert 'sutazai_dependency_up{check="ingestion",service="knowledge"} 0.0' in scraped
+            assert re.search(r"^sutazai_jobs_stalled [1-9]", scraped, flags=re.M)
+            assert float(re.search(r'^sutazai_jobs_oldest_seconds\{kind="index"\} (\S+)', scraped,
+                                   flags=re.M).group(1)) >= 0  # type: ignore[union-attr]
         finally:
             conn.execute("UPDATE knowledge.jobs SET state = 'done', updated_at = now() WHERE id = %s", (job_id,))
     green = client.get("/api/knowledge/readyz")

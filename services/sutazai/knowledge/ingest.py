@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from prometheus_client.core import GaugeMetricFamily
+
 from sutazai.knowledge.chunking import chunk_document
 from sutazai.knowledge.parsing import ParsedDocument, UnreadableDocument, media_type_for, parse
 from sutazai.knowledge.pipeline import chunk_rows, embed_and_index
@@ -56,6 +58,26 @@ class IngestionHealth:
     def __init__(self, *, db: Database, stalled_after: float) -> None:
         self._db, self._stalled_after = db, stalled_after
         self.tasks: list[asyncio.Task[None]] = []
+
+    async def metrics(self) -> list[Any]:
+        """`sutazai_jobs{kind,state}` (queued and running), `sutazai_jobs_oldest_seconds{kind}` (age
+        of the oldest unfinished job) and `sutazai_jobs_stalled` (not moved for `stalled_after`)."""
+        async with self._db.connection() as conn:
+            state = await jobs.queue_state(conn=conn, quiet_seconds=self._stalled_after)
+        count = GaugeMetricFamily("sutazai_jobs", "Unfinished ingestion jobs", labels=["kind", "state"])
+        oldest = GaugeMetricFamily("sutazai_jobs_oldest_seconds", "Age of the oldest unfinished job", labels=["kind"])
+        ages: dict[str, float] = {}
+        seen = {(kind, st): n for kind, st, n, _ in state["counts"]}
+        for kind in ("index", "graph"):
+            for st in ("queued", "running"):
+                count.add_metric([kind, st], float(seen.get((kind, st), 0)))
+        for kind, _, _, age in state["counts"]:
+            ages[kind] = max(ages.get(kind, 0.0), age)
+        for kind in ("index", "graph"):
+            oldest.add_metric([kind], ages.get(kind, 0.0))
+        stalled = GaugeMetricFamily("sutazai_jobs_stalled", "Unfinished jobs that have not moved for "
+                                    "SUTAZAI_STALLED_AFTER_SECONDS", value=float(state["stalled"]))
+        return [count, oldest, stalled]
 
     async def check(self) -> None:
         for task in self.tasks:

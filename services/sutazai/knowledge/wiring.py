@@ -10,6 +10,7 @@ import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sutazai.knowledge import jobs
 from sutazai.knowledge.catalog import Catalog
@@ -51,6 +52,10 @@ class KnowledgeComponents(ServiceComponents):
         whether ingestion jobs are moving."""
         return {**super().readiness(), "graph": self.graph.ping, "search": self.index.ping,
                 "ingestion": self.ingestion.check}
+
+    async def metrics(self) -> list[Any]:
+        """Measured at each scrape of /metrics: the ingestion job queue."""
+        return await self.ingestion.metrics()
 
 
 def build_search_index(settings: KnowledgeSettings, resources: Resources) -> SearchIndex:

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sutazai import __version__
@@ -295,4 +296,31 @@ def _add_probe_routes(app: FastAPI, spec: ServiceSpec[Any], metrics: _Metrics) -
 
     @app.get(f"{primary}/metrics", tags=["probes"], summary="Prometheus metrics")
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """Requests and latency; each readiness check as `sutazai_dependency_up` (1 up, 0 down);
+        and what the service's components measure at scrape time (e.g. the job queue)."""
+        _, checks = await _run_checks(app, spec.readiness_timeout_seconds)
+        up = GaugeMetricFamily("sutazai_dependency_up", "1 while a readiness check of the service passes",
+                               labels=["service", "check"])
+        for name, result in checks.items():
+            up.add_metric([spec.name, name], 1.0 if result["status"] == "up" else 0.0)
+        families: list[Any] = [up]
+        container = getattr(app.state, COMPONENTS, None)
+        measure = getattr(container, "metrics", None)
+        if measure is not None:
+            try:
+                families += await asyncio.wait_for(measure(), timeout=spec.readiness_timeout_seconds)
+            except Exception as exc:  # noqa: BLE001 - a scrape never fails for a backend that is down
+                logger.warning("%s metrics not measured: %s", spec.name, exc)
+        scraped = CollectorRegistry()
+        scraped.register(_Snapshot(families))
+        return Response(generate_latest(metrics.registry) + generate_latest(scraped), media_type=CONTENT_TYPE_LATEST)
+
+
+class _Snapshot:
+    """Metric families measured for one scrape."""
+
+    def __init__(self, families: list[Any]) -> None:
+        self._families = families
+
+    def collect(self) -> list[Any]:
+        return self._families

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sutazai.knowledge.store import Conn, Row
 
 
@@ -50,6 +52,17 @@ async def stalled_jobs(*, conn: Conn, quiet_seconds: float) -> int:
         {"quiet": quiet_seconds},
     )).fetchone()
     return int(row["stalled"]) if row else 0
+
+
+async def queue_state(*, conn: Conn, quiet_seconds: float) -> dict[str, Any]:
+    """The job queue for metrics: unfinished jobs by kind and state, the age of the oldest
+    unfinished job of each kind, and how many are stalled (as `stalled_jobs` counts them)."""
+    counts = await (await conn.execute(
+        """SELECT kind, state, count(*) AS n,
+                  EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+             FROM knowledge.jobs WHERE state IN ('queued', 'running') GROUP BY kind, state""")).fetchall()
+    return {"counts": [(r["kind"], r["state"], int(r["n"]), float(r["oldest"])) for r in counts],
+            "stalled": await stalled_jobs(conn=conn, quiet_seconds=quiet_seconds)}
 
 
 async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[tuple[str, str]]:
