@@ -200,6 +200,22 @@ def _print_status(report: dict[str, object]) -> None:
                          str(b.get("port", "")), str(b.get("error", "")))
     out.print(services)
     out.print(backends)
+    processes = Table(title="Processes (supervised: a process that dies is started again)", title_justify="left")
+    for column in ("process", "state", "pid", "up for", "unexpected exits", "latest"):
+        processes.add_column(column)
+    for proc in report.get("processes", []):  # type: ignore[attr-defined]
+        running = proc["state"] == "RUNNING"
+        state = f"[green]● {proc['state'].lower()}[/green]" if running else f"[red]● {proc['state'].lower()}[/red]"
+        latest = ", ".join(f"{e['how']} at {e['at'][11:19]}" for e in proc["exits"])
+        processes.add_row(proc["name"], state, str(proc["pid"] or ""), _duration(proc["uptime_s"]) if running else "",
+                          str(proc["unexpected_exits"]), latest)
+    out.print(processes)
+
+
+def _duration(seconds: int) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 @app.command()

@@ -187,6 +187,37 @@ class EmbeddedPostgres:
     def pid(self) -> int | None:
         return read_pidfile(self.pgdata / "postmaster.pid")
 
+    def prepare(self) -> bool:
+        """Make the server's directories and, on first use, its cluster; True when fresh (then
+        `bootstrap` must run once the server accepts connections)."""
+        user = self._run_as()
+        self._prepare_root(user)
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        if fresh:
+            self._initdb(user)
+        return fresh
+
+    def command(self) -> tuple[list[str], str | None]:
+        """The server in the foreground (for a supervisor), and the user it runs as (None: this one)."""
+        user = self._run_as()
+        return ([str(_binaries(user) / "bin" / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+                 "-h", "127.0.0.1", "-k", str(self.socket_dir)], user)
+
+    def bootstrap(self) -> None:
+        """Role, database and pgvector, on a fresh cluster that accepts connections."""
+        self._bootstrap_database(self._run_as())
+
+    def accepts_connections(self) -> bool:
+        """Whether the server answers on its socket (local connections are trusted)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(host=str(self.socket_dir), port=self.port, user="postgres", dbname="postgres",
+                                 connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
+
     def start(self) -> int:
         """Initialise on first use, start, and ensure role, database and pgvector exist."""
         user = self._run_as()

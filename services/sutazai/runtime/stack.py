@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psutil
@@ -24,11 +24,13 @@ import psutil
 from sutazai.lib.models.installer import ModelInstallError, ModelStore, PipFetcher, memory_needed, models_dir
 from sutazai.lib.models.manifest import DEFAULT_MODEL, ManifestError, ModelEntry, load_manifest
 from sutazai.runtime.postgres import BackendStartError, EmbeddedPostgres
-from sutazai.runtime.processes import is_alive, port_in_use, tail, terminate
+from sutazai.runtime.processes import port_in_use, tail, terminate
 from sutazai.runtime.redis_server import EmbeddedRedis
 from sutazai.runtime.server import SERVICES, probe_prefix
+from sutazai.runtime.supervision import Program, Supervisor, SupervisorError
 
 APP_HINT = "sutazai.runtime.server"
+T = TypeVar("T")
 SERVICE_PREFIX = {name: probe_prefix(name) for name in SERVICES}
 Progress = Callable[[str], None]
 
@@ -141,11 +143,10 @@ class StackState:
     host: str
     port: int
     url: str
-    app_pid: int
+    supervisor_pid: int
+    """supervisord, which runs PostgreSQL, Redis and the server and restarts whichever dies"""
     postgres_port: int
-    postgres_pid: int
     redis_port: int
-    redis_pid: int
     started_at: str
     grpc_port: int = 0
 
@@ -172,6 +173,9 @@ class Stack:
 
     def redis(self, port: int) -> EmbeddedRedis:
         return EmbeddedRedis(self.data_dir / "redis", port, self.secrets_dir / "redis.password")
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.run_dir, self.logs_dir)
 
     def _secret(self, name: str) -> str:
         path = self.secrets_dir / name
@@ -250,8 +254,9 @@ class Stack:
     def up(self, config: StackConfig, progress: Progress) -> StackState:
         self._check_data_dir(config.create_data_dir)
         current = self.state()
-        if current and is_alive(current.app_pid, cmdline_hint=APP_HINT):
-            progress(f"already running at {current.url} (pid {current.app_pid})")
+        if current and self.supervisor().pid() == current.supervisor_pid:
+            progress(f"already running at {current.url} (supervisor pid {current.supervisor_pid}; "
+                     "`sutazai status` shows each process)")
             return current
         if current:
             progress("cleaning up after an earlier run that did not stop cleanly")
@@ -277,32 +282,65 @@ class Stack:
     def _start_all(
         self, config: StackConfig, model: Path, progress: Progress, started: list[Callable[[], None]]
     ) -> StackState:
-        pg = self.postgres(config.postgres_port)
-        progress(f"starting PostgreSQL 18 + pgvector on 127.0.0.1:{config.postgres_port}")
-        started.append(pg.stop)
-        pg_pid = self._backend(pg.start, "PostgreSQL")
-        rd = self.redis(config.redis_port)
-        progress(f"starting Redis + FalkorDB on 127.0.0.1:{config.redis_port}")
-        started.append(rd.stop)
-        redis_pid = self._backend(rd.start, "Redis")
-        progress(f"starting services on http://{config.host}:{config.port} (model {model.name})")
+        """PostgreSQL, Redis and the server as programs of one supervisord, started in that order,
+        each waited for before the next."""
+        pg, rd, supervisor = self.postgres(config.postgres_port), self.redis(config.redis_port), self.supervisor()
+        fresh = self._backend(pg.prepare, "PostgreSQL")
         env = self._app_env(config, model, pg.dsn(), rd.url())
-        app_pid = self._spawn_app(env)
-        started.append(lambda: _stop_app(app_pid))
+        env_file = self.run_dir / "server.env.json"
+        env_file.touch(mode=0o600)
+        env_file.write_text(json.dumps(env))
+        pg_command, pg_user = pg.command()
+        supervisor.write_config([
+            Program("postgres", pg_command, log=pg.log, directory=pg.home, priority=10, stopsignal="INT",
+                    stopwaitsecs=60, user=pg_user, stopasgroup=False),  # SIGINT: fast shutdown of its own
+            Program("redis", rd.command(), log=rd.root / "redis.out", directory=rd.root, priority=20),
+            Program("server", [sys.executable, "-m", "sutazai.runtime.launch", str(env_file)],
+                    log=self.logs_dir / "sutazai.log", directory=self.data_dir, priority=30, autostart=False,
+                    stopwaitsecs=30, startsecs=5),
+        ])
+        progress(f"starting PostgreSQL 18 + pgvector on 127.0.0.1:{config.postgres_port} and Redis + FalkorDB "
+                 f"on 127.0.0.1:{config.redis_port}, supervised")
+        started.append(lambda: None if supervisor.shutdown() else None)
+        try:
+            supervisor_pid = supervisor.start()
+        except SupervisorError as exc:
+            raise StackError(str(exc)) from exc
+        self._await("postgres", "PostgreSQL", pg.accepts_connections, pg.log, config.startup_timeout)
+        if fresh:
+            self._backend(pg.bootstrap, "PostgreSQL")
+        self._await("redis", "Redis", rd.answers, rd.log, config.startup_timeout)
+        progress(f"starting services on http://{config.host}:{config.port} (model {model.name})")
+        supervisor.start_program("server")
         url = f"http://{config.host}:{config.port}"
         state = StackState(
             data_dir=str(self.data_dir), host=config.host, port=config.port, url=url,
-            app_pid=app_pid, postgres_port=config.postgres_port, postgres_pid=pg_pid,
-            redis_port=config.redis_port, redis_pid=redis_pid,
+            supervisor_pid=supervisor_pid, postgres_port=config.postgres_port, redis_port=config.redis_port,
             started_at=datetime.now(UTC).isoformat(), grpc_port=config.grpc_port,
         )
         self.state_file.write_text(json.dumps(asdict(state), indent=2))
         self._note_pointer()
-        self._wait_ready(url, app_pid, config.startup_timeout, progress)
+        self._wait_ready(url, config.startup_timeout, progress)
         return state
 
+    def _await(self, program: str, name: str, ready: Callable[[], bool], log: Path, timeout: float) -> None:
+        """Until `ready()`; a program that supervisord gave up on (it kept exiting) ends the start
+        with the last lines it and its log wrote."""
+        supervisor = self.supervisor()
+        deadline = time.monotonic() + timeout
+        while not ready():
+            info = supervisor.info(program)
+            if info["statename"] in ("FATAL", "EXITED") or time.monotonic() > deadline:
+                said = "; ".join(line.strip() for line in
+                                 (tail(Path(info["stdout_logfile"]), 3) + "\n" + tail(log, 2)).splitlines()
+                                 if line.strip() and "***" not in line)
+                gave_up = info["statename"] in ("FATAL", "EXITED")
+                how = "kept exiting" if gave_up else f"not ready after {timeout:.0f}s"
+                raise StackError(f"{name} did not start ({how}): {said or 'no output'} (log: {log})")
+            time.sleep(0.2)
+
     @staticmethod
-    def _backend(start: Callable[[], int], name: str) -> int:
+    def _backend(start: Callable[[], T], name: str) -> T:
         try:
             return start()
         except BackendStartError as exc:
@@ -346,13 +384,14 @@ class Stack:
             log.close()
         return proc.pid
 
-    def _wait_ready(self, url: str, app_pid: int, timeout: float, progress: Progress) -> None:
+    def _wait_ready(self, url: str, timeout: float, progress: Progress) -> None:
         deadline = time.monotonic() + timeout
         pending = set(SERVICES)
         last: dict[str, str] = {}
+        supervisor = self.supervisor()
         with httpx.Client(base_url=url, timeout=3) as client:
             while pending:
-                if not is_alive(app_pid):
+                if supervisor.info("server")["statename"] in ("FATAL", "EXITED", "BACKOFF"):
                     raise StackError("the SutazAI server exited during start-up: "
                                      f"{self._app_failure()} (log: {self.logs_dir / 'sutazai.log'})")
                 for name in sorted(pending):
@@ -393,21 +432,41 @@ class Stack:
     def down(self, progress: Progress) -> list[str]:
         state = self.state()
         if state is None:
-            return []
+            return self._down_unsupervised(progress)
         stopped: list[str] = []
-        if terminate(state.app_pid, cmdline_hint=APP_HINT, timeout=30):
-            stopped.append(f"services (pid {state.app_pid})")
-            progress(f"stopped services (pid {state.app_pid})")
-        rd = self.redis(state.redis_port)
-        if rd.pid() == state.redis_pid and is_alive(state.redis_pid, cmdline_hint="redis-server"):
+        supervisor = self.supervisor()
+        if supervisor.pid() == state.supervisor_pid:
+            running = [p["name"] for p in supervisor.programs() if p["state"] == "RUNNING"]
+            supervisor.shutdown()
+            names = {"server": "services", "redis": "Redis", "postgres": "PostgreSQL"}
+            for name in ("server", "redis", "postgres"):
+                if name in running:
+                    stopped.append(names[name])
+                    progress(f"stopped {names[name]}")
+        self.state_file.unlink(missing_ok=True)
+        self._clear_pointer()
+        return stopped
+
+    def _down_unsupervised(self, progress: Progress) -> list[str]:
+        """A stack started by a SutazAI from before supervision (its state names each pid)."""
+        try:
+            legacy = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return []
+        if not isinstance(legacy, dict) or "app_pid" not in legacy:
+            return []
+        stopped = []
+        if terminate(int(legacy["app_pid"]), cmdline_hint=APP_HINT, timeout=30):
+            stopped.append("services")
+        rd, pg = self.redis(int(legacy["redis_port"])), self.postgres(int(legacy["postgres_port"]))
+        if rd.pid() == legacy.get("redis_pid"):
             rd.stop()
-            stopped.append(f"Redis (pid {state.redis_pid})")
-            progress(f"stopped Redis (pid {state.redis_pid})")
-        pg = self.postgres(state.postgres_port)
-        if pg.pid() == state.postgres_pid and is_alive(state.postgres_pid, cmdline_hint="postgres"):
+            stopped.append("Redis")
+        if pg.pid() == legacy.get("postgres_pid"):
             pg.stop()
-            stopped.append(f"PostgreSQL (pid {state.postgres_pid})")
-            progress(f"stopped PostgreSQL (pid {state.postgres_pid})")
+            stopped.append("PostgreSQL")
+        for name in stopped:
+            progress(f"stopped {name}")
         self.state_file.unlink(missing_ok=True)
         self._clear_pointer()
         return stopped
@@ -430,30 +489,28 @@ class Stack:
     # ---- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         state = self.state()
-        if state is None or not is_alive(state.app_pid, cmdline_hint=APP_HINT):
-            return {"running": False, "data_dir": str(self.data_dir), "services": {}, "backends": {}}
+        supervisor = self.supervisor()
+        if state is None or supervisor.pid() != state.supervisor_pid:
+            return {"running": False, "data_dir": str(self.data_dir), "services": {}, "backends": {},
+                    "processes": []}
+        processes = supervisor.programs()
+        by_name = {p["name"]: p for p in processes}
         services: dict[str, Any] = {}
         with httpx.Client(base_url=state.url, timeout=5) as client:
             for name in SERVICES:
                 services[name] = _readiness(client, SERVICE_PREFIX[name])
         backends = {
-            "postgres": _backend_status(state.postgres_pid, "postgres", state.postgres_port,
-                                        services["identity"], "postgres"),
-            "redis": _backend_status(state.redis_pid, "redis-server", state.redis_port,
-                                     services["identity"], "redis"),
-            "falkordb": _backend_status(state.redis_pid, "redis-server", state.redis_port,
-                                        services["knowledge"], "graph"),
-            "model": _backend_status(state.app_pid, APP_HINT, None, services["reasoning"], "model"),
+            "postgres": _backend_status(by_name.get("postgres"), state.postgres_port, services["identity"], "postgres"),
+            "redis": _backend_status(by_name.get("redis"), state.redis_port, services["identity"], "redis"),
+            "falkordb": _backend_status(by_name.get("redis"), state.redis_port, services["knowledge"], "graph"),
+            "model": _backend_status(by_name.get("server"), None, services["reasoning"], "model"),
         }
         healthy = all(s["status"] == "ready" for s in services.values()) and all(
             b["status"] == "up" for b in backends.values())
         return {"running": True, "healthy": healthy, "url": state.url, "data_dir": state.data_dir,
                 "grpc": f"{state.host}:{state.grpc_port}" if state.grpc_port else None,
-                "started_at": state.started_at, "services": services, "backends": backends}
-
-
-def _stop_app(pid: int) -> None:
-    terminate(pid, cmdline_hint=APP_HINT)
+                "started_at": state.started_at, "services": services, "backends": backends,
+                "processes": processes}
 
 
 def _failing_checks(response: httpx.Response) -> str:
@@ -474,15 +531,15 @@ def _readiness(client: httpx.Client, prefix: str) -> dict[str, Any]:
     return {"status": body.get("status", "down"), "checks": body.get("checks", {})}
 
 
-def _backend_status(
-    pid: int, hint: str, port: int | None, service: dict[str, Any], check: str
-) -> dict[str, Any]:
-    alive = is_alive(pid, cmdline_hint=hint)
+def _backend_status(program: dict[str, Any] | None, port: int | None, service: dict[str, Any],
+                    check: str) -> dict[str, Any]:
+    alive = program is not None and program["state"] == "RUNNING"
     seen = service.get("checks", {}).get(check, {})
     up = alive and seen.get("status") == "up"
-    result: dict[str, Any] = {"status": "up" if up else "down", "pid": pid}
+    result: dict[str, Any] = {"status": "up" if up else "down", "pid": program["pid"] if program else None}
     if port is not None:
         result["port"] = port
     if not up:
-        result["error"] = seen.get("error") or ("process not running" if not alive else "unknown")
+        result["error"] = seen.get("error") or (f"process {program['state'].lower()}" if program
+                                                else "process not supervised")
     return result
