@@ -91,3 +91,16 @@ def test_a_killed_server_is_restarted(stack: CliStack) -> None:
     seen = exits_of(stack, "server")
     assert seen["pid"] != old_pid and seen["unexpected_exits"] == 1
 
+
+
+def test_down_stops_everything_even_after_the_supervisor_itself_was_killed(stack: CliStack) -> None:
+    """Last in this module: it ends the shared stack."""
+    import json
+
+    state = json.loads((stack.data_dir / "run" / "state.json").read_text())
+    os.kill(state["supervisor_pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    stopped = stack.down()
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped services" in stopped.stdout and "stopped PostgreSQL" in stopped.stdout
+    assert stack.nothing_running()

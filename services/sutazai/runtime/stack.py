@@ -24,7 +24,7 @@ import psutil
 from sutazai.lib.models.installer import ModelInstallError, ModelStore, PipFetcher, memory_needed, models_dir
 from sutazai.lib.models.manifest import DEFAULT_MODEL, ManifestError, ModelEntry, load_manifest
 from sutazai.runtime.postgres import BackendStartError, EmbeddedPostgres
-from sutazai.runtime.processes import port_in_use, tail, terminate
+from sutazai.runtime.processes import is_alive, port_in_use, tail, terminate
 from sutazai.runtime.redis_server import EmbeddedRedis
 from sutazai.runtime.server import SERVICES, probe_prefix
 from sutazai.runtime.supervision import Program, Supervisor, SupervisorError
@@ -439,12 +439,30 @@ class Stack:
             running = [p["name"] for p in supervisor.programs() if p["state"] == "RUNNING"]
             supervisor.shutdown()
             names = {"server": "services", "redis": "Redis", "postgres": "PostgreSQL"}
-            for name in ("server", "redis", "postgres"):
-                if name in running:
-                    stopped.append(names[name])
-                    progress(f"stopped {names[name]}")
+            stopped = [names[n] for n in ("server", "redis", "postgres") if n in running]
+        else:  # supervisord itself was killed: its programs run on, unsupervised; stop ours one by one
+            stopped = self._stop_orphans(state)
+        for name in stopped:
+            progress(f"stopped {name}")
         self.state_file.unlink(missing_ok=True)
         self._clear_pointer()
+        return stopped
+
+    def _stop_orphans(self, state: StackState) -> list[str]:
+        """The server (our interpreter running APP_HINT in this data directory), Redis and
+        PostgreSQL (by their pid files), when no supervisor is left to stop them."""
+        stopped = []
+        for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+            if APP_HINT in (proc.info["cmdline"] or []) and proc.info["cwd"] == str(self.data_dir) \
+                    and terminate(proc.info["pid"], cmdline_hint=APP_HINT, timeout=30):
+                stopped.append("services")
+        rd, pg = self.redis(state.redis_port), self.postgres(state.postgres_port)
+        if rd.pid() is not None and is_alive(rd.pid(), cmdline_hint="redis-server"):
+            rd.stop()
+            stopped.append("Redis")
+        if pg.pid() is not None and is_alive(pg.pid(), cmdline_hint="postgres"):
+            pg.stop()
+            stopped.append("PostgreSQL")
         return stopped
 
     def _down_unsupervised(self, progress: Progress) -> list[str]:
