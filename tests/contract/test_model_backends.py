@@ -91,6 +91,11 @@ async def test_output_is_constrained_by_a_json_schema(backend: ModelBackend) -> 
                 ChatMessage("user", "Which city is the capital of France, how sure are you, and two tags?")]
     result = await backend.chat(messages, max_tokens=120, seed=5, json_schema=ANSWER_SCHEMA)
     jsonschema.validate(result.json(), ANSWER_SCHEMA)
+    # streamed under the same grammar: the same reply, token by token (the pipeline's drafts)
+    *pieces, end = [piece async for piece in backend.stream(messages, max_tokens=120, seed=5,
+                                                            json_schema=ANSWER_SCHEMA)]
+    assert len(pieces) > 3 and isinstance(end, StreamEnd) and end.finish_reason == "stop"
+    assert "".join(str(p) for p in pieces) == result.text
 
 
 async def test_embeddings_are_normalised_and_rank_by_meaning(backend: ModelBackend) -> None:
