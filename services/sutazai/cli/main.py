@@ -56,6 +56,9 @@ def _add_account_commands() -> None:
     app.add_typer(documents_app, name="documents")
     app.add_typer(traces_app, name="traces")
     app.add_typer(keys_app, name="keys")
+    from sutazai.cli import backup
+
+    backup.register(app)
 
 
 _add_account_commands()

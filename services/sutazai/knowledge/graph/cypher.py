@@ -46,6 +46,16 @@ WHERE degree = 0
 DELETE e
 """
 
+ALL_ENTITIES = f"""
+MATCH (e:Entity {{collection: $collection}}) WHERE e.id > $after
+RETURN {ENTITY_FIELDS} ORDER BY e.id LIMIT $limit
+"""
+
+ALL_FACTS = f"""
+MATCH (a:Entity {{collection: $collection}})-[r:REL]->(b:Entity {{collection: $collection}}) WHERE r.id > $after
+RETURN {FACT_FIELDS} ORDER BY r.id LIMIT $limit
+"""
+
 GET_ENTITIES = f"""
 MATCH (e:Entity {{collection: $collection}}) WHERE e.id IN $ids
 RETURN {ENTITY_FIELDS}

@@ -3,7 +3,7 @@ no datetime(), so the portable representation is a number on both backends."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,6 +53,10 @@ class GraphStore(Protocol):
     async def close_facts(self, collection: str, document_id: str, *, before_version: int, at: float) -> int: ...
 
     async def delete_document(self, collection: str, document_id: str) -> None: ...
+
+    def export(self, collection: str, *, page: int = 500) -> AsyncIterator[Entity | Fact]:
+        """Every entity, then every fact, of the collection (for backups)."""
+        ...
 
     async def get_entities(self, collection: str, ids: Sequence[str]) -> list[Entity]: ...
 
