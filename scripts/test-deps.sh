@@ -2,7 +2,8 @@
 # System packages the test suite needs beyond the Python wheels: Debian's haproxy (to check
 # haproxy/haproxy.cfg with `haproxy -c`) and chromium (the browser the web UI tests drive with
 # Playwright), slapd (the real LDAP server the single sign-on tests start on loopback) and
-# prometheus (for promtool, which checks and unit-tests the alert rules; no daemon is started).
+# prometheus (for promtool, which checks and unit-tests the alert rules; no daemon is started),
+# and patroni + etcd-server (the HA tier: tests/ha starts them on loopback and kills them).
 # Installed with apt when missing and running as root.
 set -euo pipefail
 missing=()
@@ -10,11 +11,13 @@ command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 [ -x "${SUTAZAI_TEST_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v patroni >/dev/null 2>&1 || missing+=(patroni)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"
   apt-get update -qq >/dev/null
-  # RUNLEVEL=1: install the packages without starting their daemons (prometheus, slapd)
+  # RUNLEVEL=1: install the packages without starting their daemons (prometheus, slapd, etcd, patroni)
   RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "error: the tests need: ${missing[*]}; install them (sudo apt-get install ${missing[*]})" >&2
