@@ -6,7 +6,7 @@ SUTAZAI := $(VENV)/bin/sutazai
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down status test test-unit test-integration test-e2e lint clean
+.PHONY: help install up down status test test-unit test-integration test-e2e test-ha lint clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ test-integration: install ## Only the integration tier (real local servers)
 test-e2e: install ## Only the end-to-end tier (the web UI tests drive Debian's chromium)
 	@bash scripts/test-deps.sh
 	@$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
+
+test-ha: install ## Only the HA tier (etcd, Patroni, PostgreSQL, HAProxy killed under load)
+	@bash scripts/test-deps.sh
+	@$(VENV)/bin/pytest -m ha $(PYTEST_ARGS)
 
 lint: install ## ruff, mypy --strict and the service-independence contracts
 	@echo "==> lint: ruff, mypy --strict, import contracts"
