@@ -77,7 +77,7 @@ for svc in $SERVICES; do
   v write "auth/approle/role/sutazai-$svc" token_policies="sutazai-$svc" \
     token_ttl=1h token_max_ttl=24h secret_id_ttl=0 >/dev/null
   if ! v kv get "secret/sutazai/$svc" >/dev/null 2>&1; then
-    pg="postgresql://sutazai:${POSTGRES_PASSWORD}@${POSTGRES_HOST:-postgres-primary}:5432/sutazai"
+    pg="postgresql://sutazai:${POSTGRES_PASSWORD}@${POSTGRES_HOST:-postgres-router}:5432/sutazai"
     redis="${REDIS_URL:-redis+sentinel://:${REDIS_PASSWORD}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/sutazai/0}"
     case "$svc" in
       knowledge)

@@ -38,7 +38,8 @@ def test_the_design_card_stack_is_all_there() -> None:
     services = project()["services"]
     for name in ("haproxy", "identity", "reasoning", "knowledge", "learning", "metacognition", "web",
                  "knowledge-worker", "learning-worker", "metacognition-worker", "ollama", "neo4j",
-                 "elasticsearch", "postgres-primary", "postgres-replica", "redis-master",
+                 "elasticsearch", "etcd-1", "etcd-2", "etcd-3", "postgres-1", "postgres-2", "postgres-router",
+                 "redis-master",
                  "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3",
                  "vault", "vault-init"):
         assert name in services, name
@@ -138,3 +139,31 @@ def test_services_talk_to_each_other_over_tls_from_vaults_pki() -> None:
     haproxy = (ROOT / "haproxy" / "haproxy.cfg").read_text()
     assert 'ssl verify required ca-file "${SUTAZAI_INTERNAL_CA}"' in haproxy
     assert haproxy.count("verifyhost") == 6
+
+
+def test_the_database_tier_is_the_topology_the_ha_tier_proves() -> None:
+    """Patroni over etcd with synchronous replication, and a router that sends every connection to
+    the member whose Patroni REST API answers /primary: the arrangement tests/ha kills under load."""
+    import subprocess
+
+    from tests.ha.cluster import DCS
+
+    services = project()["services"]
+    patroni = yaml.safe_load((ROOT / "compose/postgres/patroni.yml").read_text())
+    for key in ("synchronous_mode", "synchronous_mode_strict"):
+        assert patroni["bootstrap"]["dcs"][key] == DCS[key], key
+    assert patroni["bootstrap"]["dcs"]["postgresql"]["use_pg_rewind"] is True
+    etcd = sorted(n for n in services if n.startswith("etcd-"))
+    assert len(etcd) == 3 and sorted(h.split(":")[0] for h in patroni["etcd3"]["hosts"].split(",")) == etcd
+    assert all(not rule.startswith("host all all all trust") for rule in patroni["postgresql"]["pg_hba"])
+    members = sorted(n for n in services if n.startswith("postgres-") and n != "postgres-router")
+    router = (ROOT / "compose/postgres/haproxy.cfg").read_text()
+    assert "option httpchk GET /primary" in router and "on-marked-down shutdown-sessions" in router
+    for member in members:
+        assert f"server {member} {member}:5432 check port 8008" in router
+    checked = subprocess.run(["haproxy", "-c", "-f", str(ROOT / "compose/postgres/haproxy.cfg")],  # noqa: S607
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "postgres-router" in (ROOT / "vault/init.sh").read_text()  # what the services connect to
+    assert all(services[s]["depends_on"].get("postgres-router") for s in ("identity", "knowledge", "reasoning"))
+    assert "replica-entrypoint.sh" not in (ROOT / "docker-compose.yml").read_text()  # no hand-rolled replica

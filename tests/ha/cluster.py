@@ -27,6 +27,17 @@ SUPERUSER_PASSWORD = "ha-test-superuser"
 REPLICATION_PASSWORD = "ha-test-replication"
 TTL = 8
 """seconds the leader key lives in etcd: the floor of the time a failover takes"""
+DCS: dict[str, Any] = {
+    # the leader key lives `ttl` seconds; loop_wait + 2 * retry_timeout must stay below it
+    "ttl": TTL, "loop_wait": 1, "retry_timeout": 3,
+    # a commit is acknowledged only once the synchronous standby has it (RPO 0); the promoted
+    # standby then accepts writes alone until a standby is back (not strict)
+    "synchronous_mode": True, "synchronous_mode_strict": False,
+    "postgresql": {"use_pg_rewind": True, "use_slots": True, "parameters": {
+        "wal_level": "replica", "hot_standby": "on", "wal_log_hints": "on",
+        "max_wal_senders": 10, "max_replication_slots": 10, "wal_keep_size": "128MB"}},
+}
+"""The cluster-wide settings, as compose/postgres/patroni.yml has them (but the timings)."""
 
 
 def run_as() -> str | None:
@@ -135,14 +146,7 @@ class PatroniNode:
             "restapi": {"listen": f"127.0.0.1:{self.api_port}", "connect_address": f"127.0.0.1:{self.api_port}"},
             "etcd3": {"hosts": [f"127.0.0.1:{self.etcd.client_port}"]},
             "bootstrap": {
-                # the leader key lives `ttl` seconds; loop_wait + 2 * retry_timeout must stay below it
-                "dcs": {"ttl": TTL, "loop_wait": 1, "retry_timeout": 3,
-                        # a commit is acknowledged only once the synchronous standby has it (RPO 0); the
-                        # promoted standby then accepts writes alone until a standby is back (not strict)
-                        "synchronous_mode": True, "synchronous_mode_strict": False,
-                        "postgresql": {"use_pg_rewind": True, "use_slots": True, "parameters": {
-                            "wal_level": "replica", "hot_standby": "on", "wal_log_hints": "on",
-                            "max_wal_senders": 10, "max_replication_slots": 10, "wal_keep_size": "128MB"}}},
+                "dcs": DCS,
                 "initdb": [{"encoding": "UTF8"}, {"auth-local": "trust"}, {"auth-host": "scram-sha-256"}],
             },
             "postgresql": {
