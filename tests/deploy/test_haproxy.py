@@ -51,3 +51,12 @@ def test_everything_else_goes_to_the_web_ui() -> None:
     assert re.search(r"^\s*default_backend web$", text, re.M)
     backend = text.split("backend web\n", 1)[1].split("\nresolvers ", 1)[0]
     assert "option httpchk GET /web/readyz" in backend and "server web web:8000" in backend
+
+
+def test_service_metrics_are_not_served_to_the_outside() -> None:
+    frontend = CFG.read_text().split("frontend sutazai\n", 1)[1].split("\nfrontend ", 1)[0]
+    assert "http-request deny deny_status 404 if { path -m reg ^/api/[a-z]+/metrics$ }" in frontend
+    rule = re.compile(r"^/api/[a-z]+/metrics$")
+    for path in ("/api/knowledge/metrics", "/api/identity/metrics", "/api/metacognition/metrics"):
+        assert rule.match(path)
+    assert not rule.match("/api/metacognition/v1/monitors/prometheus")  # admin-keyed, stays reachable

@@ -61,6 +61,9 @@ def test_errors_reach_the_client_clearly(client: openai.OpenAI, platform: Platfo
         client.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "hi"}])
     with pytest.raises(openai.UnprocessableEntityError, match="at least one user message"):
         client.chat.completions.create(model="sutazai", messages=[{"role": "system", "content": "x"}])
+    with pytest.raises(openai.UnprocessableEntityError, match="stream_draft"):
+        client.chat.completions.create(model="sutazai", messages=[{"role": "user", "content": "hi"}], stream=True,
+                                       extra_body={"stream_draft": "maybe"})
     with openai.OpenAI(base_url=f"{platform.url}/v1", api_key="szk_nope_nope", max_retries=0) as stranger, \
             pytest.raises(openai.AuthenticationError):
         stranger.models.list()
