@@ -61,17 +61,17 @@ class PortableGraphStore(ABC):
 
     async def export(self, collection: str, *, page: int = 500) -> AsyncIterator[Entity | Fact]:
         """Every entity, then every fact, of the collection, in pages by id (for backups)."""
+        async for row in self._pages(collection, cypher.ALL_ENTITIES, page):
+            yield entity_of(row)
+        async for row in self._pages(collection, cypher.ALL_FACTS, page):
+            yield fact_of(row)
+
+    async def _pages(self, collection: str, query: str, page: int) -> AsyncIterator[dict[str, Any]]:
         after = ""
-        while rows := await self._run(collection, cypher.ALL_ENTITIES,
-                                      {"collection": collection, "after": after, "limit": page}, timeout_ms=60_000):
+        while rows := await self._run(collection, query, {"collection": collection, "after": after, "limit": page},
+                                      timeout_ms=60_000):
             for row in rows:
-                yield entity_of(row)
-            after = rows[-1]["id"]
-        after = ""
-        while rows := await self._run(collection, cypher.ALL_FACTS,
-                                      {"collection": collection, "after": after, "limit": page}, timeout_ms=60_000):
-            for row in rows:
-                yield fact_of(row)
+                yield row
             after = rows[-1]["id"]
 
     async def get_entities(self, collection: str, ids: Sequence[str]) -> list[Entity]:
