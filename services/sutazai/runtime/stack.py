@@ -268,7 +268,10 @@ class Stack:
             path.chmod(0o700)  # logs and run files hold document text and sockets: owner only
         started: list[Callable[[], None]] = []
         try:
-            return self._start_all(config, model, progress, started)
+            try:
+                return self._start_all(config, model, progress, started)
+            except SupervisorError as exc:
+                raise StackError(str(exc)) from exc
         except BaseException:
             progress("start-up failed; stopping what was started")
             for undo in reversed(started):

@@ -144,11 +144,18 @@ class Supervisor:
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def start_program(self, name: str) -> None:
-        with contextlib.suppress(xmlrpc.client.Fault):  # ALREADY_STARTED
+        try:
             self.rpc().supervisor.startProcess(name, False)
+        except xmlrpc.client.Fault:
+            pass  # already started
+        except OSError as exc:
+            raise SupervisorError(f"supervisord stopped answering ({exc}); see {self.log}") from exc
 
     def info(self, name: str) -> dict[str, Any]:
-        return dict(self.rpc().supervisor.getProcessInfo(name))
+        try:
+            return dict(self.rpc().supervisor.getProcessInfo(name))
+        except (OSError, xmlrpc.client.Fault) as exc:
+            raise SupervisorError(f"supervisord cannot say how {name} is ({exc}); see {self.log}") from exc
 
     def programs(self) -> list[dict[str, Any]]:
         """Each program: name, state, pid, uptime (s), how many times it exited unexpectedly since
