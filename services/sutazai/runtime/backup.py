@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -34,7 +35,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sutazai import __version__
 from sutazai.knowledge.graph.interface import Entity, Fact, GraphStore
@@ -52,11 +53,8 @@ class BackupError(RuntimeError):
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _tool(name: str) -> str:
@@ -161,11 +159,9 @@ def verify(archive: Path) -> dict[str, Any]:
                 handle = tar.extractfile(member)
                 if handle is None or not member.isfile():
                     raise BackupError(f"{archive}: {name} is not a file")
-                digest = hashlib.sha256()
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
-                    digest.update(block)
+                digest = hashlib.file_digest(cast(io.BufferedReader, handle), "sha256").hexdigest()  # tar's reader
                 expected = manifest["members"][name]
-                if digest.hexdigest() != expected["sha256"] or member.size != expected["bytes"]:
+                if digest != expected["sha256"] or member.size != expected["bytes"]:
                     raise BackupError(f"{archive}: {name} does not match its checksum; the archive is damaged "
                                       "or was altered — restore from another copy")
     except (tarfile.TarError, OSError, EOFError, json.JSONDecodeError, KeyError) as exc:
