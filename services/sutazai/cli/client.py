@@ -29,7 +29,10 @@ def api_client(url: str, key: str | None, *, timeout: float = 120) -> httpx.Clie
     if not key:
         raise CliError("no API key: pass --key or set SUTAZAI_API_KEY (create one with "
                        "`sutazai admin create-key`)")
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+    # A proxy from the environment is for reaching other hosts; this machine's own stack never goes through one.
+    loopback = httpx.URL(url).host in ("127.0.0.1", "localhost", "::1", "[::1]")
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout,
+                        trust_env=not loopback)
 
 
 def problem_of(response: httpx.Response) -> str:

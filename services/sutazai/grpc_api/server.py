@@ -74,7 +74,7 @@ class Bridge:
         default = httpx.AsyncHTTPTransport(verify=internal_ca())
         transport: httpx.AsyncBaseTransport = _Routed(routes, default) if routes else default
         self.client = httpx.AsyncClient(base_url=http_url, timeout=httpx.Timeout(600.0, connect=5.0),
-                                        transport=transport)
+                                        transport=transport, trust_env=False)  # internal: never via a proxy
 
     @staticmethod
     def credential(context: grpc.aio.ServicerContext) -> dict[str, str]:

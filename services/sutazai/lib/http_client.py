@@ -92,8 +92,9 @@ class ResilientClient:
         sends many requests in a row, e.g. tuning over a suite, sets it to a minute)."""
         self.name = name
         self._wait = _WaitAsTold(retry_after_cap)
+        # trust_env=False: calls between services never go through a proxy named in the environment
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
-                                         verify=internal_ca())
+                                         verify=internal_ca(), trust_env=False)
         self._attempts = attempts
         self._reset_seconds = reset_seconds
         self.breaker = pybreaker.CircuitBreaker(fail_max=failure_threshold, reset_timeout=reset_seconds)

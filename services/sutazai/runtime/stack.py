@@ -392,7 +392,7 @@ class Stack:
         pending = set(SERVICES)
         last: dict[str, str] = {}
         supervisor = self.supervisor()
-        with httpx.Client(base_url=url, timeout=3) as client:
+        with httpx.Client(base_url=url, timeout=3, trust_env=False) as client:  # loopback: never via a proxy
             while pending:
                 if supervisor.info("server")["statename"] in ("FATAL", "EXITED", "BACKOFF"):
                     raise StackError("the SutazAI server exited during start-up: "
@@ -517,7 +517,7 @@ class Stack:
         processes = supervisor.programs()
         by_name = {p["name"]: p for p in processes}
         services: dict[str, Any] = {}
-        with httpx.Client(base_url=state.url, timeout=5) as client:
+        with httpx.Client(base_url=state.url, timeout=5, trust_env=False) as client:
             for name in SERVICES:
                 services[name] = _readiness(client, SERVICE_PREFIX[name])
         backends = {

