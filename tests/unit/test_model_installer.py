@@ -70,7 +70,7 @@ def test_a_wrong_digest_is_refused_with_both_digests_and_nothing_is_installed(tm
 
 def test_parts_larger_than_the_manifest_says_stop_the_install_early(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "models")
-    with pytest.raises(ModelInstallError, match="hold more than"):
+    with pytest.raises(ModelInstallError, match="more than the .* bytes the manifest names"):
         store.install(entry(size=100), fetch=FakeFetcher(tmp_path))
     assert list(store.directory.iterdir()) == []
 
@@ -145,3 +145,23 @@ def test_the_committed_modelfiles_are_the_generated_ones() -> None:
         assert text == model.modelfile() and f"FROM ./{model.filename}" in text and model.sha256 in text
     compose = (folder.parent / "docker-compose.yml").read_text()
     assert f"SUTAZAI_CHAT_MODEL:-{manifest.get(DEFAULT_MODEL).ollama}" in compose
+
+
+def test_a_model_file_at_hand_is_copied_verified_and_recorded(tmp_path: Path) -> None:
+    carried = tmp_path / "carried.gguf"
+    carried.write_bytes(WHOLE)
+    store, seen = ModelStore(tmp_path / "models"), []
+    path = store.install_file(entry(), carried, progress=seen.append)
+    assert path.read_bytes() == WHOLE and sum(seen) == len(WHOLE) and carried.is_file()
+    assert store.recorded_digest(entry()) == hashlib.sha256(WHOLE).hexdigest()
+
+
+def test_a_model_file_that_is_not_the_manifests_is_refused_and_nothing_is_installed(tmp_path: Path) -> None:
+    carried = tmp_path / "carried.gguf"
+    carried.write_bytes(WHOLE[:-1] + b"X")
+    store = ModelStore(tmp_path / "models")
+    with pytest.raises(ModelInstallError, match=f"does not match the manifest.*from {carried}"):
+        store.install_file(entry(), carried)
+    with pytest.raises(ModelInstallError, match="is not a file; name the model's .gguf file"):
+        store.install_file(entry(), tmp_path / "missing.gguf")
+    assert not store.installed(entry()) and leftovers(store.directory) == []

@@ -167,14 +167,17 @@ def unpack(archive: Path, into: Path | None, *, expect: str | None = None,
             seen.add(name)
             stream = tar.extractfile(info)
             assert stream is not None  # noqa: S101 - checked isfile above
-            if into is None:
-                digest = _copy(stream, None, expected)
-            else:
-                target = into / safe_path(name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with target.open("xb") as out:
-                    digest = _copy(stream, out, expected)
-                target.chmod(0o755 if expected.executable else 0o644)
+            try:
+                if into is None:
+                    digest = _copy(stream, None, expected)
+                else:
+                    target = into / safe_path(name)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with target.open("xb") as out:
+                        digest = _copy(stream, out, expected)
+                    target.chmod(0o755 if expected.executable else 0o644)
+            except tarfile.TarError as exc:
+                raise BundleError(f"the bundle is truncated or damaged in {name} ({exc}); copy it again") from exc
             if digest != expected.sha256:
                 raise BundleError(f"{name} in the bundle has sha256 {digest}, but the manifest names "
                                   f"{expected.sha256}; the bundle is damaged or was altered, so nothing was installed")

@@ -208,7 +208,7 @@ class ModelStore:
                         written += len(block)
                         if written > entry.size:
                             raise ModelInstallError(
-                                f"{origin} hold(s) more than the {entry.size:,} bytes the manifest names for "
+                                f"{origin}: more than the {entry.size:,} bytes the manifest names for "
                                 f"{entry.name}; not the expected file, so nothing was installed")
                         out.write(block)
                         digest.update(block)
