@@ -3,9 +3,23 @@
 # haproxy/haproxy.cfg with `haproxy -c`) and chromium (the browser the web UI tests drive with
 # Playwright), slapd (the real LDAP server the single sign-on tests start on loopback) and
 # prometheus (for promtool, which checks and unit-tests the alert rules; no daemon is started),
-# and patroni + etcd-server (the HA tier: tests/ha starts them on loopback and kills them).
+# and patroni + etcd-server (the HA tier: tests/ha starts them on loopback and kills them);
+# util-linux's unshare runs the offline install in a network namespace with no route out.
 # Installed with apt when missing and running as root.
 set -euo pipefail
+
+# The air-gap bundle test (tests/e2e/test_bundle.py) exports with --wheelhouse, so the test itself
+# fetches nothing: this fills that folder from the package index once per lock (about 600 MB).
+WHEELHOUSE="${SUTAZAI_TEST_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/sutazai/wheelhouse}"
+cd "$(dirname "$0")/.."
+want="$(cat requirements.lock scripts/bootstrap.sh models/ner-requirements.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$WHEELHOUSE/.stamp" 2>/dev/null)" != "$want" ]; then
+  echo "==> filling the test wheelhouse $WHEELHOUSE (once per lock)"
+  rm -rf "$WHEELHOUSE"
+  .venv/bin/sutazai bundle wheels "$WHEELHOUSE" >/dev/null
+  echo "$want" > "$WHEELHOUSE/.stamp"
+fi
+
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 [ -x "${SUTAZAI_TEST_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
@@ -13,6 +27,7 @@ command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v patroni >/dev/null 2>&1 || missing+=(patroni)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"

@@ -26,6 +26,8 @@ class CliStack:
     postgres_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
+    sutazai: str = SUTAZAI
+    """The `sutazai` command to run (another installation's, e.g. one installed from a bundle)."""
 
     @property
     def url(self) -> str:
@@ -36,7 +38,7 @@ class CliStack:
             input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002 - as subprocess names it
         stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
-            [SUTAZAI, *args, "--data-dir", str(self.data_dir), *extra], capture_output=True,
+            [self.sutazai, *args, "--data-dir", str(self.data_dir), *extra], capture_output=True,
             text=True, timeout=timeout, check=False, user=user, **stdin,  # type: ignore[call-overload]
             env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200",
                  "SUTAZAI_MODEL": TEST_MODEL,
