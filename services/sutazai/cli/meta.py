@@ -22,7 +22,7 @@ err = Console(stderr=True)
 
 @meta_app.command("fit")
 def fit(
-    seed: Annotated[int, typer.Option(min=0, help="Which quarter of the labels is held out to measure it.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="How the labels are split into the folds it is measured on.")] = 0,
     key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
 ) -> None:
     """Fit a calibrator on every labelled answer (logistic or isotonic, whichever cross-validates
@@ -31,12 +31,18 @@ def fit(
         made = _send(client, "POST", "/api/metacognition/v1/calibrators", (201,), json={"seed": seed})
     m = made["metrics"]
     held, prior = m["held_out_metrics"], m["prior_held_out_metrics"]
-    out.print(f"calibrator {made['version']} ({made['method']}) fitted on {m['fitted_on']} labels, measured on "
-              f"{m['held_out']} it never saw:", highlight=False)
+    out.print(f"calibrator {made['version']} ({made['method']}) fitted on {m['fitted_on']} labels, measured out of "
+              f"fold on {m['held_out']} (each by a calibrator fitted without it):", highlight=False)
     table = Table("", "ECE", "Brier")
     table.add_row(f"calibrator {made['version']}", f"{held['ece']:.3f}", f"{held['brier']:.3f}")
     table.add_row("prior (agreement × support)", f"{prior['ece']:.3f}", f"{prior['brier']:.3f}")
     out.print(table)
+    floor = m.get("ece_if_perfectly_calibrated")
+    if floor:
+        needed = m.get("labels_to_verify_target")
+        out.print(f"a perfectly calibrated model would measure ECE {floor['mean']:.3f} (95% of the time at most "
+                  f"{floor['p95']:.3f}) on {m['held_out']} cases by chance alone; measuring ECE ≤ "
+                  f"{m['ece_target']:.2f} reliably needs about {needed or 'over 25,600'} labels", highlight=False)
     threshold = (m.get("held_out_report") or {}).get("threshold")
     if threshold:
         out.print(f"answering from a probability of {threshold['threshold']:.2f} keeps the risk at "

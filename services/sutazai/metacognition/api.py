@@ -259,12 +259,12 @@ class CalibratorOut(BaseModel):
 
 class FitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seed: int = Field(default=0, ge=0, description="which quarter of the labels is held out")
+    seed: int = Field(default=0, ge=0, description="how the labels are split into the folds it is measured on")
 
 
 @router.post("/calibrators", response_model=CalibratorOut, status_code=201, summary="Read the labelled outcomes "
              "from the learning service and fit a calibrator on them (logistic or isotonic, whichever "
-             "cross-validates better), measured on a held-out quarter; it is used from the next answer on "
+             "cross-validates better), measured out of fold on every label; it is used from the next answer on "
              "(platform admins)")
 async def fit_calibrator(request: Request, admin: PlatformAdmin, meta: Metacognition,
                          body: FitIn | None = None) -> CalibratorOut:

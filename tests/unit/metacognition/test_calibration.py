@@ -89,9 +89,42 @@ def test_a_fitted_calibrator_is_calibrated_on_cases_it_never_saw() -> None:
     prior_probs = [prior(f) for f, _ in fresh]
     assert ece(probs, labels) <= 0.05
     assert brier(probs, labels) < brier(prior_probs, labels)
-    assert fitted.metrics["held_out"] == 375 and fitted.metrics["fitted_on"] == 1125
+    assert fitted.metrics["held_out"] == 1500 == len(fitted.held_out)  # every label, predicted out of fold
     assert fitted.metrics["held_out_metrics"]["ece"] <= 0.06
     assert fitted.metrics["held_out_metrics"]["brier"] < fitted.metrics["prior_held_out_metrics"]["brier"]
+    floor = fitted.metrics["ece_if_perfectly_calibrated"]
+    assert 0 < floor["mean"] < floor["p95"] < 0.05  # 1500 cases: chance alone stays under the target
+    assert fitted.metrics["labels_to_verify_target"] <= 1600
+
+
+def test_out_of_fold_probabilities_come_from_calibrators_that_never_saw_the_label() -> None:
+    from sutazai.metacognition.calibration import _choose, _fitted, _folds
+
+    data = synthetic(300, seed=6)
+    fitted = fit(data, seed=0)
+    xs = np.asarray([vector(f) for f, _ in data])
+    scores = np.asarray([prior(f) for f, _ in data])
+    ys = np.asarray([int(y) for _, y in data])
+    folds = list(_folds(ys, 0).split(xs, ys))
+    assert len(folds) == 5 and sorted(np.concatenate([test for _, test in folds]).tolist()) == list(range(300))
+    for train, test in folds:
+        assert not set(train) & set(test)
+        method, _ = _choose(xs[train], scores[train], ys[train], 0)
+        alone = _fitted(method, xs[train], scores[train], ys[train])  # what this fold's calibrator knew
+        assert [fitted.held_out[i][0] for i in test] == [alone.probability(data[i][0]) for i in test]
+    in_use = Calibrator(version=1, method=fitted.method, params=fitted.params)
+    assert [in_use.probability(f) for f, _ in data] != [p for p, _ in fitted.held_out]  # in use: fitted on all
+
+
+def test_the_chance_floor_of_ece_shrinks_with_more_cases_and_says_how_many_are_needed() -> None:
+    from sutazai.metacognition.calibration import ece_floor, labels_to_verify
+
+    probabilities = [0.2, 0.5, 0.8, 0.95] * 10
+    small, large = ece_floor(probabilities, cases=32), ece_floor(probabilities, cases=2000)
+    assert small["mean"] > 0.1 > 0.03 > large["mean"]  # 32 cases: a perfect model measures about 0.1 or more
+    needed = labels_to_verify(probabilities, target=0.05)
+    assert needed is not None and 200 <= needed <= 3200
+    assert ece_floor(probabilities, cases=needed, simulations=400)["p95"] <= 0.05
 
 
 def test_stored_logistic_numbers_reproduce_scikit_learn() -> None:

@@ -1,5 +1,5 @@
 // Calibration (platform admins): how far the confidence can be trusted. The calibrator in use,
-// measured on labels it never saw, and the probabilities given live against their labels: the
+// measured out of fold (each label by a calibrator that never saw it), and the probabilities given live against their labels: the
 // reliability diagram (stated probability against the share right, with 95% intervals), the
 // risk–coverage curve (what abstaining buys) with the threshold for a target risk, and a table
 // per suite. "Fit a calibrator" reads the labels from evaluation runs and feedback.
@@ -41,8 +41,12 @@ export function render(root) {
     fill(status, h('h2', { id: 'in-use-title' }, 'In use'),
       h('p', {}, active.version
         ? `Calibrator ${active.version} (${active.method}), fitted ${formatTime(active.created_at)} on ${active.metrics.fitted_on} labels. `
-          + `On ${active.metrics.held_out} it never saw: ECE ${held.ece.toFixed(3)}, Brier ${held.brier.toFixed(3)} `
+          + `Out of fold on ${active.metrics.held_out} (each by a calibrator that never saw it): ECE ${held.ece.toFixed(3)}, Brier ${held.brier.toFixed(3)} `
           + `(the prior: ECE ${active.metrics.prior_held_out_metrics.ece.toFixed(3)}, Brier ${active.metrics.prior_held_out_metrics.brier.toFixed(3)}).`
+          + (active.metrics.ece_if_perfectly_calibrated
+            ? ` By chance alone a perfectly calibrated model would measure ECE ${active.metrics.ece_if_perfectly_calibrated.mean.toFixed(3)} on this many cases; `
+              + `measuring ECE ≤ ${active.metrics.ece_target.toFixed(2)} reliably takes about ${active.metrics.labels_to_verify_target ?? 'over 25,600'} labels.`
+            : '')
         : 'The documented prior (agreement of samples × share of supported claims): no calibrator has been fitted yet.'),
       h('p', {}, `Answers abstain below a probability of ${report.abstain_below.toFixed(2)}.`,
         held && held.threshold ? ` For at most ${pct(report.target_risk)} wrong, answer from ${held.threshold.threshold.toFixed(2)}: `
