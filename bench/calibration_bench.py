@@ -4,8 +4,9 @@ metacognition service), on evaluation cases the calibrator never saw.
 1. Install built-in suites and run them through the pipeline: every answer is assessed (features
    recorded), and every case becomes a label — the answer, or the one withheld for low confidence,
    scored by code.
-2. Fit a calibrator (`POST /api/metacognition/v1/calibrators`): fitted on three quarters of the
-   labels, measured on the held-out quarter, next to the documented prior on the same cases.
+2. Fit a calibrator (`POST /api/metacognition/v1/calibrators`): measured out of fold on every
+   label (5-fold cross-fitting), next to the documented prior on the same cases, with the ECE a
+   perfectly calibrated model would show by chance on that many cases.
 3. Report ECE and Brier score with bootstrap 95% intervals, the threshold for a 10% target risk,
    and whether a threshold proposal beats the threshold in force; draw the reliability diagram and
    the risk-coverage curve (PNG and SVG).
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--suites", nargs="+", default=["companies", "multistep", "gsm8k"])
     parser.add_argument("--limit", type=int, default=40, help="cases per suite (the first N)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "calibration.json")
+    parser.add_argument("--skip-loop", action="store_true",
+                        help="do not propose, approve, measure and roll back a threshold (saves a second run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sutazai-calibration-") as home, \
             Stack(Path(home), model=args.model, models_dir=args.models_dir) as stack, stack.client() as client:
@@ -70,8 +73,8 @@ def main() -> None:
         calibrator = fitted.json()
         report = client.get("/api/metacognition/v1/calibration", params={"target_risk": 0.1, "pairs": True}).json()
         proposal = client.post("/api/metacognition/v1/proposals/threshold", json={"target_risk": 0.1})
-        loop: dict[str, Any] = {"offered": proposal.status_code == 201}
-        if proposal.status_code == 201:  # approve, measure a new run under it, roll back
+        loop: dict[str, Any] = {"offered": proposal.status_code == 201, "skipped": args.skip_loop}
+        if proposal.status_code == 201 and not args.skip_loop:  # approve, measure a new run under it, roll back
             before = client.get("/api/metacognition/v1/settings").json()
             approved = client.post(f"/api/metacognition/v1/proposals/{proposal.json()['id']}/approve",
                                    json={"note": "calibration bench: threshold for 10% risk"}).json()
@@ -102,7 +105,9 @@ def main() -> None:
         "runs": {s: {k: r[k] for k in ("run_id", "label", "summary")} for s, r in runs.items()},
         "calibrator": {k: calibrator[k] for k in ("version", "method")},
         "labels": metrics["labels"], "fitted_on": metrics["fitted_on"], "held_out": metrics["held_out"],
-        "cross_validated_brier": metrics["cross_validated_brier"],
+        "cross_validated_brier": metrics["cross_validated_brier"], "measured_by": metrics.get("measured_by"),
+        "ece_if_perfectly_calibrated": metrics.get("ece_if_perfectly_calibrated"),
+        "labels_to_verify_target": metrics.get("labels_to_verify_target"),
         "held_out_metrics": metrics["held_out_metrics"], "prior_held_out_metrics": metrics["prior_held_out_metrics"],
         "held_out_intervals": bootstrap(pairs),
         "threshold_for_10pct_risk": held["threshold"],
@@ -115,9 +120,10 @@ def main() -> None:
                                **({"live (as given)": report["live"]} if report["live"] else {})},
                               args.out.with_suffix(""), target_risk=0.1)
     m, p = metrics["held_out_metrics"], metrics["prior_held_out_metrics"]
-    print(f"{metrics['labels']} labels; calibrator {calibrator['method']} on {metrics['fitted_on']}, held out "
-          f"{metrics['held_out']}: ECE {m['ece']:.3f} (prior {p['ece']:.3f}), Brier {m['brier']:.3f} "
-          f"(prior {p['brier']:.3f}); plots: {', '.join(str(x) for x in plots)}")
+    print(f"{metrics['labels']} labels; calibrator {calibrator['method']}, out of fold on {metrics['held_out']}: "
+          f"ECE {m['ece']:.3f} (prior {p['ece']:.3f}; a perfectly calibrated model: "
+          f"{metrics['ece_if_perfectly_calibrated']['mean']:.3f}), Brier {m['brier']:.3f} (prior {p['brier']:.3f}); "
+          f"plots: {', '.join(str(x) for x in plots)}")
     print(f"wrote {args.out}")
 
 
