@@ -150,7 +150,7 @@ def test_the_database_tier_is_the_topology_the_ha_tier_proves() -> None:
 
     services = project()["services"]
     patroni = yaml.safe_load((ROOT / "compose/postgres/patroni.yml").read_text())
-    for key in ("synchronous_mode", "synchronous_mode_strict"):
+    for key in ("synchronous_mode", "synchronous_mode_strict", "ttl", "loop_wait", "retry_timeout"):
         assert patroni["bootstrap"]["dcs"][key] == DCS[key], key
     assert patroni["bootstrap"]["dcs"]["postgresql"]["use_pg_rewind"] is True
     etcd = sorted(n for n in services if n.startswith("etcd-"))
