@@ -100,6 +100,12 @@ def damaged(tmp_path: Path, how: str) -> Path:
         manifest["format"] = "something-else/3"
     elif how == "not json":
         manifest = b"{not json"
+    elif how == "model as an option":
+        assert isinstance(manifest, dict)
+        manifest["models"] = [{"name": "--data-dir=/etc", "file": "tiny.gguf", "size": 1, "sha256": "0" * 64}]
+    elif how == "model not carried":
+        assert isinstance(manifest, dict)
+        manifest["models"] = [{"name": "tiny", "file": "other.gguf", "size": 1, "sha256": "0" * 64}]
     elif how == "no digest":
         assert isinstance(manifest, dict)
         manifest["members"]["source/README.md"] = {"size": 10}
@@ -117,6 +123,8 @@ def damaged(tmp_path: Path, how: str) -> Path:
     ("other format", "not a sutazai-bundle/1 bundle"),
     ("not json", "manifest is not JSON"),
     ("no digest", "'source/README.md' has no valid sha256 and size"),
+    ("model as an option", "names a model it does not carry properly"),
+    ("model not carried", "names a model it does not carry properly"),
 ])
 def test_a_damaged_or_altered_bundle_is_refused_and_nothing_is_installed(tmp_path: Path, how: str,
                                                                           says: str) -> None:

@@ -94,6 +94,22 @@ def _members(manifest: Mapping[str, Any]) -> dict[str, Member]:
     return found
 
 
+def models_of(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's models, each a name the model manifest could hold and a file the bundle
+    carries (checked before anything is run with them)."""
+    raw = manifest.get("models", [])
+    members = manifest.get("members") or {}
+    if not isinstance(raw, list):
+        raise BundleError("the bundle's manifest lists its models wrongly; it is damaged")
+    for model in raw:
+        name, file = (model.get("name"), model.get("file")) if isinstance(model, dict) else (None, None)
+        if not (isinstance(name, str) and re.fullmatch(r"[a-z0-9][a-z0-9._:-]{0,63}", name)
+                and isinstance(file, str) and f"{MODELS}{file}" in members and isinstance(model.get("size"), int)):
+            raise BundleError(f"the bundle's manifest names a model it does not carry properly ({model!r}); it is "
+                              "damaged or was altered, so nothing was installed")
+    return raw
+
+
 def _copy(source: IO[bytes], target: IO[bytes] | None, expected: Member) -> str:
     digest, seen = hashlib.sha256(), 0
     while block := source.read(BLOCK):
@@ -243,7 +259,9 @@ def install(archive: Path, into: Path, *, python: str | None = None, data_dir: P
     try:
         verified = unpack(archive, staging, expect=expect, progress=say)
         manifest = verified.manifest
-        want = str(manifest.get("python", {}).get("version", ""))
+        models = models_of(manifest)
+        python_entry = manifest.get("python")
+        want = str(python_entry.get("version", "")) if isinstance(python_entry, dict) else ""
         have = _python_version(interpreter)
         if want and have != want:
             raise BundleError(f"the bundle's wheels are for Python {want}, and {interpreter} is Python {have}; "
@@ -266,7 +284,7 @@ def install(archive: Path, into: Path, *, python: str | None = None, data_dir: P
              what="generating the gRPC code")
         if data_dir is not None:
             env["SUTAZAI_DATA_DIR"] = str(data_dir)
-        for model in manifest.get("models", []):
+        for model in models:
             say(f"installing the model {model['name']} ({model['size'] / 1e6:,.0f} MB)")
             _run([str(src / ".venv" / "bin" / "sutazai"), "models", "install", str(model["name"]),
                   "--file", str(staging / safe_path(f"{MODELS}{model['file']}"))],
