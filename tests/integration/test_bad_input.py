@@ -127,6 +127,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
                                                             "trace_id": NUL}}),
     ("POST", "/api/metacognition/v1/assessments", {"content": DEEP, "headers": {"content-type": "application/json"}}),
     ("POST", "/api/metacognition/v1/calibrators", {"json": {"seed": HUGE}}),
+    ("POST", "/api/metacognition/v1/calibrators", {"json": {"seed": 2**32}}),  # past scikit-learn's random_state
+    ("POST", "/api/metacognition/v1/calibrators", {"json": {"seed": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": 1.5}}),
     ("GET", "/api/learning/v1/outcomes", {"params": {"since": NUL, "limit": HUGE}}),

@@ -259,7 +259,8 @@ class CalibratorOut(BaseModel):
 
 class FitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seed: int = Field(default=0, ge=0, description="how the labels are split into the folds it is measured on")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1,  # the range scikit-learn's random_state takes
+                      description="how the labels are split into the folds it is measured on")
 
 
 @router.post("/calibrators", response_model=CalibratorOut, status_code=201, summary="Read the labelled outcomes "
