@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,38 @@ def bootstrap(pairs: list[tuple[float, bool]], resamples: int = 2000, seed: int 
     return {"ece_ci": ci(eces), "brier_ci": ci(briers)}
 
 
+def run_until(client: Any, body: dict[str, Any], deadline: float) -> dict[str, Any]:
+    """A run of the learning service, cancelled at the deadline (its finished cases are kept and
+    labelled like a whole run's)."""
+    started = client.post("/api/learning/v1/runs", json=body)
+    if started.status_code != 202:
+        raise RuntimeError(f"run refused: {started.text}")
+    run_id = started.json()["run_id"]
+    clock = time.monotonic()
+    while (found := client.get(f"/api/learning/v1/runs/{run_id}").json())["status"] in ("queued", "running"):
+        print(f"\r  {body['label']}: {found['finished']}/{found['total']} ({time.monotonic() - clock:.0f} s)",
+              end="", file=sys.stderr, flush=True)
+        if time.monotonic() > deadline:
+            client.post(f"/api/learning/v1/runs/{run_id}/cancel")  # a run that just finished answers 409
+            print(f"\n  {body['label']}: deadline reached, cancelled after {found['finished']} cases",
+                  file=sys.stderr)
+            time.sleep(5)
+            continue
+        time.sleep(3)
+    print(f"\r  {body['label']}: {found['status']}, {found['finished']} cases "
+          f"({time.monotonic() - clock:.0f} s)", file=sys.stderr)
+    return found
+
+
+def save_labels(client: Any, path: Path) -> int:
+    """Every labelled assessment the metacognition service holds, one JSON object a line."""
+    got = client.get("/api/metacognition/v1/labels", params={"limit": 100_000, "source": "evaluation"})
+    got.raise_for_status()
+    rows = got.json()["labels"]
+    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    return len(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
@@ -59,6 +93,11 @@ def main() -> None:
     parser.add_argument("--suites", nargs="+", default=["companies", "multistep", "gsm8k"])
     parser.add_argument("--limit", type=int, default=40, help="cases per suite (the first N)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "calibration.json")
+    parser.add_argument("--limits", nargs="+", type=int, default=None,
+                        help="cases per suite, one number per --suites entry (overrides --limit)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop evaluating after this long: the run in progress is cancelled and its finished "
+                             "cases count")
     parser.add_argument("--skip-loop", action="store_true",
                         help="do not propose, approve, measure and roll back a threshold (saves a second run)")
     args = parser.parse_args()
@@ -66,8 +105,15 @@ def main() -> None:
             Stack(Path(home), model=args.model, models_dir=args.models_dir) as stack, stack.client() as client:
         stack.run("eval", "install", *args.suites, "--key", stack.key)
         wait_indexed(client, tuple(f"eval-{s}" for s in args.suites if s in ("companies", "multistep")))
-        runs = {s: run(client, {"suite": s, "label": f"{s} for calibration", "limit": args.limit})
-                for s in args.suites}
+        limits = dict(zip(args.suites, args.limits or [args.limit] * len(args.suites), strict=True))
+        deadline = time.monotonic() + 60 * args.minutes if args.minutes else math.inf
+        labels_file = args.out.with_suffix(".labels.jsonl")
+        runs = {}
+        for s in args.suites:
+            if time.monotonic() > deadline:
+                break
+            runs[s] = run_until(client, {"suite": s, "label": f"{s} for calibration", "limit": limits[s]}, deadline)
+            print(f"  {save_labels(client, labels_file)} labels so far in {labels_file}", file=sys.stderr)
         fitted = client.post("/api/metacognition/v1/calibrators", json={"seed": 0})
         fitted.raise_for_status()
         calibrator = fitted.json()
@@ -80,7 +126,8 @@ def main() -> None:
                                    json={"note": "calibration bench: threshold for 10% risk"}).json()
             loop["approved"] = {k: approved[k] for k in ("status", "applied_version")}
             suite = args.suites[0]
-            after = run(client, {"suite": suite, "label": f"{suite} under the proposed threshold", "limit": args.limit})
+            after = run(client, {"suite": suite, "label": f"{suite} under the proposed threshold",
+                                 "limit": limits[suite]})
             loop["measured"] = {"suite": suite, "before": runs[suite]["summary"], "after": after["summary"],
                                 "comparison": client.get("/api/learning/v1/runs/compare", params={
                                     "a": runs[suite]["run_id"], "b": after["run_id"]}).json()["comparison"]}
@@ -101,8 +148,9 @@ def main() -> None:
     pairs = [(float(p), bool(y)) for p, y in report["active"]["held_out_pairs"]]
     out = {
         "machine": "2 vCPU, 24 GiB, no GPU (llama.cpp, 2 threads)", "model": args.model, "suites": args.suites,
-        "limit": args.limit,
-        "runs": {s: {k: r[k] for k in ("run_id", "label", "summary")} for s, r in runs.items()},
+        "limits": limits,
+        "runs": {s: {k: r[k] for k in ("run_id", "label", "status", "finished", "summary")} for s, r in runs.items()},
+        "labels_file": labels_file.name,
         "calibrator": {k: calibrator[k] for k in ("version", "method")},
         "labels": metrics["labels"], "fitted_on": metrics["fitted_on"], "held_out": metrics["held_out"],
         "cross_validated_brier": metrics["cross_validated_brier"], "measured_by": metrics.get("measured_by"),

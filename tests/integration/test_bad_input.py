@@ -131,6 +131,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/metacognition/v1/calibrators", {"json": {"seed": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": 1.5}}),
+    ("GET", "/api/metacognition/v1/labels", {"params": {"suite": NUL}}),
+    ("GET", "/api/metacognition/v1/labels", {"params": {"source": "rumour"}}),
+    ("GET", "/api/metacognition/v1/labels", {"params": {"limit": HUGE}}),
+    ("GET", "/api/metacognition/v1/labels", {"params": {"limit": 0, "sync": NUL}}),
     ("GET", "/api/learning/v1/outcomes", {"params": {"since": NUL, "limit": HUGE}}),
     # monitors, decisions, settings versions
     ("POST", "/api/metacognition/v1/proposals/00000000-0000-0000-0000-000000000000/approve", {"json": {"note": NUL}}),

@@ -188,6 +188,43 @@ def test_the_cli_fits_and_draws_the_calibration(platform: Platform, tmp_path: Pa
     assert refused.returncode != 0 and "Traceback" not in refused.stderr and "admin" in refused.stderr
 
 
+def test_the_labels_can_be_read_and_exported_by_an_admin_only(platform: Platform, tmp_path: Path) -> None:
+    suite = f"export-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        seed_labels(platform, admin, suite, 12)
+        got = admin.get("/api/metacognition/v1/labels", params={"suite": suite})
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert body["total"] == 12 and len(body["labels"]) == 12
+        first = body["labels"][0]
+        assert first["source"] == "evaluation" and first["suite"] == suite and isinstance(first["correct"], bool)
+        assert {"agreement", "supported_fraction", "computed"} <= set(first["features"])
+        assert 0 <= first["probability"] <= 1
+        stamps = [r["assessed_at"] for r in body["labels"]]
+        assert stamps == sorted(stamps, reverse=True)  # newest first
+        assert len(admin.get("/api/metacognition/v1/labels", params={"suite": suite, "limit": 5}).json()["labels"]) == 5
+        assert admin.get("/api/metacognition/v1/labels", params={"suite": suite, "source": "feedback"}).json()[
+            "total"] == 0
+    for name in ("labels.jsonl", "labels.csv"):
+        done = meta(platform, platform.admin_key, "labels", "--suite", suite, "--out", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+        assert "wrote 12 of 12 labels" in done.stdout
+    lines = (tmp_path / "labels.jsonl").read_text().splitlines()
+    assert len(lines) == 12 and all(json.loads(line)["suite"] == suite for line in lines)
+    rows = (tmp_path / "labels.csv").read_text().splitlines()
+    assert len(rows) == 13 and rows[0].startswith("trace_id,source,suite") and "agreement" in rows[0]
+    wrong_file = meta(platform, platform.admin_key, "labels", "--out", str(tmp_path / "labels.txt"))
+    assert wrong_file.returncode == 2 and ".jsonl or a .csv" in wrong_file.stderr
+    user_key = asyncio.run(create_key(platform.backends, "user"))
+    scoped_admin = asyncio.run(create_key(platform.backends, "admin", ["some-collection"]))
+    with httpx.Client(base_url=platform.url, timeout=60) as client:
+        assert client.get("/api/metacognition/v1/labels").status_code == 401
+        assert client.get("/api/metacognition/v1/labels", headers=auth(user_key)).status_code == 403
+        assert client.get("/api/metacognition/v1/labels", headers=auth(scoped_admin)).status_code == 403
+    refused = meta(platform, user_key, "labels", "--out", str(tmp_path / "mine.jsonl"))
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr and "admin" in refused.stderr
+
+
 def test_fitting_refuses_a_bad_seed_with_the_field_named(platform: Platform) -> None:
     with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=60) as admin:
         refused = admin.post("/api/metacognition/v1/calibrators", json={"seed": -1})

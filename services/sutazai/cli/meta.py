@@ -89,6 +89,54 @@ def calibration(
         out.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
+@meta_app.command("labels")
+def labels(
+    out_file: Annotated[Path, typer.Option("--out", help="Write them here, one JSON object a line (.jsonl) or as "
+                                           "CSV (.csv).")],
+    source: Annotated[str | None, typer.Option(help="Only 'evaluation' or only 'feedback' labels.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Only this evaluation suite's labels.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many, newest first.")] = 100_000,
+    key: ApiKey = None, url: Url = None, data_dir: DataDir = None,
+) -> None:
+    """Export the labelled answers calibrators are fitted on: each answer's features, the
+    probability it was given and whether it was right; to audit them or fit elsewhere."""
+    if source not in (None, "evaluation", "feedback"):
+        err.print("--source must be 'evaluation' or 'feedback'")
+        raise typer.Exit(2)
+    if out_file.suffix not in (".jsonl", ".csv"):
+        err.print(f"--out {out_file}: name a .jsonl or a .csv file")
+        raise typer.Exit(2)
+    params: dict[str, Any] = {"limit": limit} | ({"source": source} if source else {}) | \
+        ({"suite": suite} if suite else {})
+    with _client(url, key, data_dir) as client:
+        got = _send(client, "GET", "/api/metacognition/v1/labels", (200,), params=params)
+    if got.get("stale"):
+        err.print(f"[yellow]{got['stale']}[/yellow]", highlight=False)
+    rows = got["labels"]
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    if out_file.suffix == ".csv":
+        import csv
+        import json
+
+        names = sorted({k for r in rows for k in r["features"]})
+        with out_file.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["trace_id", "source", "suite", "run_id", "probability", "calibrator", "correct",
+                             "assessed_at", *names])
+            for r in rows:
+                writer.writerow([r["trace_id"], r["source"], r["suite"] or "", r["run_id"] or "", r["probability"],
+                                 r["calibrator"], r["correct"], r["assessed_at"],
+                                 *(json.dumps(v) if isinstance(v := r["features"].get(n), list | dict) else
+                                   "" if v is None else v for n in names)])
+    else:
+        import json
+
+        out_file.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    right = sum(1 for r in rows if r["correct"])
+    out.print(f"wrote {len(rows)} of {got['total']} labels ({right} right, {len(rows) - right} wrong) to {out_file}",
+              highlight=False)
+
+
 def _uuid(text: str) -> str:
     import uuid
 

@@ -298,6 +298,21 @@ async def calibration(request: Request, admin: PlatformAdmin, meta: Metacognitio
                                              sync_with=credential_from(request) if sync else None, pairs=pairs)
 
 
+@router.get("/labels", summary="The labelled assessments calibrators are fitted on: each answer's features, the "
+            "probability given then and whether it was right (evaluation cases and feedback), newest first; for "
+            "audit, export and fitting elsewhere (platform admins)")
+async def labels(request: Request, admin: PlatformAdmin, meta: Metacognition,  # noqa: ARG001
+                 source: Annotated[Literal["evaluation", "feedback"] | None, Query(
+                     description="only labels from evaluation runs or only from feedback")] = None,
+                 suite: Annotated[str | None, Query(min_length=1, max_length=200,
+                                                    description="only this evaluation suite's labels")] = None,
+                 limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+                 sync: Annotated[bool, Query(description="read new labels from the learning service "
+                                             "first")] = True) -> dict[str, Any]:
+    return await meta.confidence.labels(source=source, suite=suite, limit=limit,
+                                        sync_with=credential_from(request) if sync else None)
+
+
 # -- monitors and alerts -------------------------------------------------------------------------
 
 class AlertOut(BaseModel):

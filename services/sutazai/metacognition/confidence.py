@@ -105,6 +105,25 @@ class ConfidenceBook:
             rows = await store.labelled(conn=conn, source=source, suite=suite)
         return [r for r in rows if r["source"] == "evaluation" or not r["features"].get("abstained")]
 
+    async def labels(self, *, source: str | None, suite: str | None, limit: int,
+                     sync_with: str | None = None) -> dict[str, Any]:
+        """The labelled assessments a calibrator is fitted on (what the answer looked like when it
+        was decided, the probability given then and whether it was right), for audit and export;
+        newest `limit`, with how many there are in all."""
+        stale = None
+        if sync_with is not None:
+            try:
+                await self.sync(credential=sync_with)
+            except DependencyUnavailable as exc:
+                stale = f"labels not refreshed: {exc.detail}"
+        rows = await self.labelled(source=source, suite=suite)
+        rows.sort(key=lambda r: r["created_at"], reverse=True)
+        return {"total": len(rows), "stale": stale,
+                "labels": [{"trace_id": r["trace_id"], "source": r["source"], "suite": r["suite"],
+                            "run_id": r["run_id"], "features": r["features"], "probability": float(r["probability"]),
+                            "calibrator": r["calibrator"], "correct": bool(r["correct"]),
+                            "assessed_at": r["created_at"]} for r in rows[:limit]]}
+
     async def refit(self, *, principal: Principal, credential: str, seed: int = 0) -> dict[str, Any]:
         """Read new labels, fit a calibrator on every labelled assessment and make it the one in use."""
         if not principal.administers(None):
