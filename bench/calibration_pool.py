@@ -1,0 +1,98 @@
+"""Calibration measured on labels exported from one or more stacks (`sutazai meta labels --out
+X.jsonl`, or the `.labels.jsonl` the calibration bench writes), pooled: the product's own fitting
+procedure (`sutazai.metacognition.calibration.fit`: 5-fold cross-fitting, the method chosen inside
+each fold) gives every label a probability from a calibrator fitted without it; the ECE and Brier
+score of those are reported with bootstrap 95% intervals, next to the prior's on the same cases,
+the ECE a perfectly calibrated model would show on this many cases, and per suite.
+
+Labels from different models or pipeline versions should not be pooled: the script refuses files
+whose labels name different models unless --mixed is given.
+
+    .venv/bin/python bench/calibration_pool.py bench/results/calibration-qwen05.labels.jsonl \\
+        --out bench/results/calibration-qwen05-pooled.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from calibration_bench import bootstrap  # noqa: E402
+
+from sutazai.cli.plots import calibration_plots  # noqa: E402
+from sutazai.metacognition.calibration import Features, fit, prior  # noqa: E402
+from sutazai.metacognition.reliability import brier, ece, report  # noqa: E402
+
+
+def load(paths: list[Path]) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                row["features"], row["correct"]  # noqa: B018 - both must be there
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise SystemExit(f"{path}:{n}: not a label line ({exc}); export with `sutazai meta labels`") from exc
+            rows[row.get("trace_id") or f"{path}:{n}"] = row  # the same answer exported twice counts once
+    return list(rows.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("labels", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixed", action="store_true", help="pool labels of different models")
+    args = parser.parse_args()
+    rows = load(args.labels)
+    models = sorted({"+".join(r["features"].get("models") or ["?"]) for r in rows})
+    if len(models) > 1 and not args.mixed:
+        raise SystemExit(f"these labels come from different models ({', '.join(models)}); pass --mixed to pool them")
+    labelled = [(Features.of(r["features"]), bool(r["correct"])) for r in rows]
+    fitted = fit(labelled, seed=args.seed)
+    held = fitted.held_out
+    baseline = [(round(min(1.0, max(0.0, prior(f))), 3), ok) for f, ok in labelled]
+    suites: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        suites.setdefault(r.get("suite") or "(feedback)", []).append(i)
+
+    def measured(pairs: list[tuple[float, bool]]) -> dict[str, Any]:
+        probs, labels = [p for p, _ in pairs], [int(y) for _, y in pairs]
+        return {"cases": len(pairs), "accuracy": round(sum(labels) / len(labels), 4), "ece": ece(probs, labels),
+                "brier": brier(probs, labels), **bootstrap(pairs)}
+
+    out = {
+        "labels_files": [str(p) for p in args.labels], "models": models, "labels": len(rows),
+        "right": sum(1 for _, ok in labelled if ok), "method_in_use": fitted.method,
+        "measured_by": fitted.metrics["measured_by"], "cross_validated_brier": fitted.metrics["cross_validated_brier"],
+        "held_out": measured(held), "prior": measured(baseline),
+        "ece_if_perfectly_calibrated": fitted.metrics["ece_if_perfectly_calibrated"],
+        "ece_target": fitted.metrics["ece_target"],
+        "labels_to_verify_target": fitted.metrics["labels_to_verify_target"],
+        "per_suite": {s: {"held_out": measured([held[i] for i in idx]), "prior": measured([baseline[i] for i in idx])}
+                      for s, idx in sorted(suites.items())},
+        "threshold_for_10pct_risk": report(held, target_risk=0.1)["threshold"],
+    }
+    args.out.write_text(json.dumps(out, indent=2))
+    plots = calibration_plots({f"held out ({fitted.method}, out of fold)": report(held, target_risk=0.1),
+                               "prior": report(baseline, target_risk=0.1)}, args.out.with_suffix(""), target_risk=0.1)
+    h, p, floor = out["held_out"], out["prior"], out["ece_if_perfectly_calibrated"]
+    print(f"{len(rows)} labels ({', '.join(models)}); {fitted.method}, out of fold: ECE {h['ece']:.3f} "
+          f"{h['ece_ci']}, Brier {h['brier']:.3f} {h['brier_ci']}; prior ECE {p['ece']:.3f}, Brier {p['brier']:.3f}; "
+          f"a perfectly calibrated model: ECE {floor['mean']:.3f} (95% <= {floor['p95']:.3f})")
+    for s, r in out["per_suite"].items():
+        print(f"  {s}: {r['held_out']['cases']} cases, accuracy {r['held_out']['accuracy']:.2f}, "
+              f"ECE {r['held_out']['ece']:.3f} (prior {r['prior']['ece']:.3f})")
+    print(f"wrote {args.out} and {', '.join(str(x) for x in plots)}")
+
+
+if __name__ == "__main__":
+    main()
