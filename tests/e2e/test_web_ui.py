@@ -461,6 +461,14 @@ def test_calibration_page_draws_the_live_labels_and_explains_a_refused_fit(brows
     page.get_by_label("Target risk (share of wrong answers among those given)").fill("0.3")
     page.get_by_label("Target risk (share of wrong answers among those given)").press("Enter")
     expect(page.locator("table.calibration-sets thead")).to_contain_text("≤ 30.0% wrong")
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Export labels (CSV)").click()
+    exported = Path(downloading.value.path()).read_text().splitlines()
+    assert downloading.value.suggested_filename == "sutazai-labels.csv"
+    assert exported[0].startswith("trace_id,source,suite,run_id,probability,calibrator,correct,assessed_at,")
+    assert "agreement" in exported[0].split(",") and len(exported) > 1
+    assert any(",arith-ui," in line for line in exported[1:])
+    expect(page.locator("#main .form-status").first).to_contain_text("Exported")
     page.get_by_role("button", name="Fit a calibrator").click()  # a handful of labels: refused, and why
     expect(page.locator("#main .error").first).to_contain_text("needs at least 40", timeout=LONG)  # reads labels
     shot(page, "calibration")

@@ -14,6 +14,7 @@ const COLOURS = ['set-0', 'set-1', 'set-2', 'set-3', 'set-4', 'set-5'];
 export function render(root) {
   const refresh = h('button', { type: 'button', class: 'ghost small' }, 'Refresh');
   const fit = h('button', { type: 'button', class: 'primary small' }, 'Fit a calibrator');
+  const exportLabels = h('button', { type: 'button', class: 'ghost small' }, 'Export labels (CSV)');
   const risk = h('input', { type: 'number', name: 'target_risk', min: '0.01', max: '0.5', step: '0.01', value: '0.10',
     'aria-label': 'Target risk (share of wrong answers among those given)' });
   const controls = h('form', { class: 'inline-form', 'aria-label': 'Target risk' },
@@ -24,7 +25,7 @@ export function render(root) {
     h('h2', { id: 'charts-title' }, 'Reliability and risk–coverage'));
   const sets = h('section', { class: 'card', 'aria-labelledby': 'sets-title' }, h('h2', { id: 'sets-title' }, 'By set'));
   const notice = h('div', { class: 'form-status', role: 'status' });
-  root.append(pageHeader('Calibration', controls, fit, refresh), notice, status, charts, sets);
+  root.append(pageHeader('Calibration', controls, fit, exportLabels, refresh), notice, status, charts, sets);
   let alive = true;
 
   const load = async () => {
@@ -84,11 +85,41 @@ export function render(root) {
     fit.disabled = false;
     load();
   });
+  exportLabels.addEventListener('click', async () => {
+    exportLabels.disabled = true;
+    try {
+      const got = await api('/api/metacognition/v1/labels?limit=100000');
+      const link = h('a', { href: URL.createObjectURL(new Blob([labelsCsv(got.labels)], { type: 'text/csv' })),
+        download: 'sutazai-labels.csv' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      const text = `Exported ${got.labels.length} labelled answers (features, the probability given, right or not).`;
+      fill(notice, text);
+      announce(text);
+    } catch (err) {
+      fill(notice, errorBox(err.message));
+    }
+    exportLabels.disabled = false;
+  });
   refresh.addEventListener('click', load);
   controls.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   risk.addEventListener('change', load);
   load();
   return () => { alive = false; };
+}
+
+// One row per labelled answer, its features as columns (lists as JSON), quoted as RFC 4180 asks.
+function labelsCsv(rows) {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.features)))].sort();
+  const cell = (v) => {
+    const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const head = ['trace_id', 'source', 'suite', 'run_id', 'probability', 'calibrator', 'correct', 'assessed_at', ...names];
+  const lines = rows.map((r) => [r.trace_id, r.source, r.suite, r.run_id, r.probability, r.calibrator, r.correct,
+    r.assessed_at, ...names.map((n) => r.features[n])].map(cell).join(','));
+  return [head.join(','), ...lines].join('\r\n') + '\r\n';
 }
 
 function setTable(named, target) {
