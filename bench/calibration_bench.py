@@ -54,29 +54,6 @@ def bootstrap(pairs: list[tuple[float, bool]], resamples: int = 2000, seed: int 
     return {"ece_ci": ci(eces), "brier_ci": ci(briers)}
 
 
-def run_until(client: Any, body: dict[str, Any], deadline: float) -> dict[str, Any]:
-    """A run of the learning service, cancelled at the deadline (its finished cases are kept and
-    labelled like a whole run's)."""
-    started = client.post("/api/learning/v1/runs", json=body)
-    if started.status_code != 202:
-        raise RuntimeError(f"run refused: {started.text}")
-    run_id = started.json()["run_id"]
-    clock = time.monotonic()
-    while (found := client.get(f"/api/learning/v1/runs/{run_id}").json())["status"] in ("queued", "running"):
-        print(f"\r  {body['label']}: {found['finished']}/{found['total']} ({time.monotonic() - clock:.0f} s)",
-              end="", file=sys.stderr, flush=True)
-        if time.monotonic() > deadline:
-            client.post(f"/api/learning/v1/runs/{run_id}/cancel")  # a run that just finished answers 409
-            print(f"\n  {body['label']}: deadline reached, cancelled after {found['finished']} cases",
-                  file=sys.stderr)
-            time.sleep(5)
-            continue
-        time.sleep(3)
-    print(f"\r  {body['label']}: {found['status']}, {found['finished']} cases "
-          f"({time.monotonic() - clock:.0f} s)", file=sys.stderr)
-    return found
-
-
 def save_labels(client: Any, path: Path) -> int:
     """Every labelled assessment the metacognition service holds, one JSON object a line."""
     got = client.get("/api/metacognition/v1/labels", params={"limit": 100_000, "source": "evaluation"})
@@ -112,7 +89,7 @@ def main() -> None:
         for s in args.suites:
             if time.monotonic() > deadline:
                 break
-            runs[s] = run_until(client, {"suite": s, "label": f"{s} for calibration", "limit": limits[s]}, deadline)
+            runs[s] = run(client, {"suite": s, "label": f"{s} for calibration", "limit": limits[s]}, deadline)
             print(f"  {save_labels(client, labels_file)} labels so far in {labels_file}", file=sys.stderr)
         fitted = client.post("/api/metacognition/v1/calibrators", json={"seed": 0})
         fitted.raise_for_status()

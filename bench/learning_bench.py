@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -40,7 +41,9 @@ def served_name(client: httpx.Client, manifest_name: str) -> str:
     return next(m["served_as"] for m in models if m["name"] == manifest_name and m["served_as"])
 
 
-def run(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+def run(client: httpx.Client, body: dict[str, Any], deadline: float = math.inf) -> dict[str, Any]:
+    """An evaluation run, waited for; at the deadline (time.monotonic()) it is cancelled and its
+    finished cases kept."""
     started = client.post("/api/learning/v1/runs", json=body)
     if started.status_code != 202:
         raise RuntimeError(f"run refused: {started.text}")
@@ -49,10 +52,13 @@ def run(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     while (found := client.get(f"/api/learning/v1/runs/{run_id}").json())["status"] in ("queued", "running"):
         print(f"\r  {body['label']}: {found['finished']}/{found['total']} ({time.monotonic() - clock:.0f} s)",
               end="", file=sys.stderr, flush=True)
+        if time.monotonic() > deadline:
+            client.post(f"/api/learning/v1/runs/{run_id}/cancel")  # a run that just finished answers 409
+            print(f"\n  {body['label']}: deadline reached, cancelled", file=sys.stderr)
         time.sleep(3)
     s = found["summary"]
-    print(f"\r  {body['label']}: accuracy {s['accuracy']:.3f}, coverage {s['coverage']:.3f} "
-          f"({time.monotonic() - clock:.0f} s)", file=sys.stderr)
+    print(f"\r  {body['label']}: {found['status']}, {found['finished']} cases, accuracy {s['accuracy']:.3f}, "
+          f"coverage {s['coverage']:.3f} ({time.monotonic() - clock:.0f} s)", file=sys.stderr)
     found["results"] = client.get(f"/api/learning/v1/runs/{run_id}/results").json()
     return found
 
