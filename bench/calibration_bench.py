@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "calibration.json")
     parser.add_argument("--limits", nargs="+", type=int, default=None,
                         help="cases per suite, one number per --suites entry (overrides --limit)")
+    parser.add_argument("--offsets", nargs="+", type=int, default=None,
+                        help="cases to skip per suite, one number per --suites entry: a later run labels cases an "
+                             "earlier one did not reach, so that their label files can be pooled")
     parser.add_argument("--minutes", type=float, default=None,
                         help="stop evaluating after this long: the run in progress is cancelled and its finished "
                              "cases count")
@@ -83,13 +86,15 @@ def main() -> None:
         stack.run("eval", "install", *args.suites, "--key", stack.key)
         wait_indexed(client, tuple(f"eval-{s}" for s in args.suites if s in ("companies", "multistep")))
         limits = dict(zip(args.suites, args.limits or [args.limit] * len(args.suites), strict=True))
+        offsets = dict(zip(args.suites, args.offsets or [0] * len(args.suites), strict=True))
         deadline = time.monotonic() + 60 * args.minutes if args.minutes else math.inf
         labels_file = args.out.with_suffix(".labels.jsonl")
         runs = {}
         for s in args.suites:
             if time.monotonic() > deadline:
                 break
-            runs[s] = run(client, {"suite": s, "label": f"{s} for calibration", "limit": limits[s]}, deadline)
+            runs[s] = run(client, {"suite": s, "label": f"{s} for calibration", "limit": limits[s],
+                                  "offset": offsets[s]}, deadline)
             print(f"  {save_labels(client, labels_file)} labels so far in {labels_file}", file=sys.stderr)
         fitted = client.post("/api/metacognition/v1/calibrators", json={"seed": 0})
         fitted.raise_for_status()
@@ -125,7 +130,7 @@ def main() -> None:
     pairs = [(float(p), bool(y)) for p, y in report["active"]["held_out_pairs"]]
     out = {
         "machine": "2 vCPU, 24 GiB, no GPU (llama.cpp, 2 threads)", "model": args.model, "suites": args.suites,
-        "limits": limits,
+        "limits": limits, "offsets": offsets,
         "runs": {s: {k: r[k] for k in ("run_id", "label", "status", "finished", "summary")} for s, r in runs.items()},
         "labels_file": labels_file.name,
         "calibrator": {k: calibrator[k] for k in ("version", "method")},

@@ -50,6 +50,9 @@ def main() -> None:
     parser.add_argument("labels", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="also cross-fit with seeds seed..seed+N-1 and report the spread the fold split alone "
+                             "causes (the headline figures are the first seed's)")
     parser.add_argument("--mixed", action="store_true", help="pool labels of different models")
     args = parser.parse_args()
     rows = load(args.labels)
@@ -69,11 +72,14 @@ def main() -> None:
         return {"cases": len(pairs), "accuracy": round(sum(labels) / len(labels), 4), "ece": ece(probs, labels),
                 "brier": brier(probs, labels), **bootstrap(pairs)}
 
+    splits = [fit(labelled, seed=args.seed + k).metrics["held_out_metrics"]["ece"] for k in range(args.repeats)]
     out = {
         "labels_files": [str(p) for p in args.labels], "models": models, "labels": len(rows),
         "right": sum(1 for _, ok in labelled if ok), "method_in_use": fitted.method,
         "measured_by": fitted.metrics["measured_by"], "cross_validated_brier": fitted.metrics["cross_validated_brier"],
         "held_out": measured(held), "prior": measured(baseline),
+        "held_out_ece_over_fold_splits": {"seeds": [args.seed, args.seed + args.repeats - 1], "ece": splits,
+                                          "mean": round(sum(splits) / len(splits), 4) if splits else None},
         "ece_if_perfectly_calibrated": fitted.metrics["ece_if_perfectly_calibrated"],
         "ece_target": fitted.metrics["ece_target"],
         "labels_to_verify_target": fitted.metrics["labels_to_verify_target"],
@@ -88,6 +94,9 @@ def main() -> None:
     print(f"{len(rows)} labels ({', '.join(models)}); {fitted.method}, out of fold: ECE {h['ece']:.3f} "
           f"{h['ece_ci']}, Brier {h['brier']:.3f} {h['brier_ci']}; prior ECE {p['ece']:.3f}, Brier {p['brier']:.3f}; "
           f"a perfectly calibrated model: ECE {floor['mean']:.3f} (95% <= {floor['p95']:.3f})")
+    if splits:
+        print(f"  ECE over {len(splits)} fold splits: mean {sum(splits) / len(splits):.3f}, "
+              f"{min(splits):.3f} to {max(splits):.3f}")
     for s, r in out["per_suite"].items():
         print(f"  {s}: {r['held_out']['cases']} cases, accuracy {r['held_out']['accuracy']:.2f}, "
               f"ECE {r['held_out']['ece']:.3f} (prior {r['prior']['ece']:.3f})")

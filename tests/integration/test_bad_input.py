@@ -131,6 +131,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/metacognition/v1/calibrators", {"json": {"seed": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": NUL}}),
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": 1.5}}),
+    ("POST", "/api/learning/v1/runs", {"json": {"suite": "x", "offset": HUGE}}),
+    ("POST", "/api/learning/v1/runs", {"json": {"suite": "x", "offset": NUL}}),
     ("GET", "/api/metacognition/v1/labels", {"params": {"suite": NUL}}),
     ("GET", "/api/metacognition/v1/labels", {"params": {"source": "rumour"}}),
     ("GET", "/api/metacognition/v1/labels", {"params": {"limit": HUGE}}),

@@ -103,6 +103,16 @@ def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
         again = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
         assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
 
+        # a slice: offset 1, limit 1 asks the second case only, and records it at its place in the suite
+        sliced = wait(client, client.post("/api/learning/v1/runs", json={"suite": suite, "offset": 1, "limit": 1,
+                                                                         "label": "slice"}).json()["run_id"])
+        assert sliced["status"] == "done" and sliced["total"] == 1 and sliced["config"]["offset"] == 1
+        only = client.get(f"/api/learning/v1/runs/{sliced['run_id']}/results").json()
+        assert [(r["case_id"], r["position"]) for r in only] == [("add", 1)]
+        past = client.post("/api/learning/v1/runs", json={"suite": suite, "offset": 3})
+        assert past.status_code == 422 and "offset 3 skips every case" in past.json()["detail"]
+        assert client.post("/api/learning/v1/runs", json={"suite": suite, "offset": -1}).status_code == 422
+
         # a suite asking in a collection that does not exist is refused before anything runs
         nowhere = f"nowhere-{uuid.uuid4().hex[:6]}"
         assert client.post(f"/api/learning/v1/suites/{nowhere}", content=json.dumps(

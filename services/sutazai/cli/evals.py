@@ -284,7 +284,8 @@ def run_suite(
     ensemble: Annotated[str | None, typer.Option(help="MODEL,MODEL[,…]: vote across these models (2 to 5).")] = None,
     samples: Annotated[int | None, typer.Option(min=1, max=16, help="Self-consistency samples.")] = None,
     abstain_below: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Abstention threshold.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases (after --offset).")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip the first N cases (with --limit: a slice).")] = 0,
     version: Annotated[int | None, typer.Option(min=1, help="A suite version \\[default: the newest].")] = None,
     label: Annotated[str, typer.Option(help="How the run is named in comparisons.")] = "",
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the run with a progress bar.")] = True,
@@ -300,8 +301,8 @@ def run_suite(
     if models is not None and not 2 <= len(models) <= 5:
         raise _fail("--ensemble names 2 to 5 models, separated by commas")
     body: dict[str, Any] = {"suite": suite, "mode": mode, "model": model, "routes": _routes(route), "ensemble": models,
-                            "samples": samples, "abstain_below": abstain_below, "limit": limit, "version": version,
-                            "label": label}
+                            "samples": samples, "abstain_below": abstain_below, "limit": limit, "offset": offset,
+                            "version": version, "label": label}
     with _client(url, key, data_dir) as client:
         try:
             answer = call(client, "POST", "/api/learning/v1/runs", json={k: v for k, v in body.items() if v})

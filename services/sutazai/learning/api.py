@@ -354,7 +354,9 @@ class RunIn(BaseModel):
                                        "votes across these models")
     samples: int | None = Field(default=None, ge=1, le=16)
     abstain_below: float | None = Field(default=None, ge=0.0, le=1.0)
-    limit: int | None = Field(default=None, ge=1, le=100_000, description="only the first N cases")
+    limit: int | None = Field(default=None, ge=1, le=100_000, description="only the first N cases (after offset)")
+    offset: int = Field(default=0, ge=0, le=100_000, description="skip the first N cases: with limit, a slice of "
+                        "the suite (e.g. cases a previous run did not reach)")
 
 
 class RunOut(BaseModel):
@@ -399,7 +401,7 @@ async def start_run(body: RunIn, request: Request, admin: AdminPrincipal, learni
     if credential is None:  # pragma: no cover - the dependency required one
         raise ValidationFailed("a credential is needed")
     run = await learning.runs.start(principal=admin, credential=credential, suite=body.suite, version=body.version,
-                                    label=body.label, limit=body.limit,
+                                    label=body.label, limit=body.limit, offset=body.offset,
                                     config=RunConfig(mode=body.mode, model=body.model, samples=body.samples,
                                                      abstain_below=body.abstain_below, routes=body.routes,
                                                      ensemble=body.ensemble))

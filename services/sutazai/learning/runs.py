@@ -111,10 +111,14 @@ class RunBook:
         return in_force
 
     async def start(self, *, principal: Principal, credential: str, suite: str, version: int | None, label: str,
-                    config: RunConfig, limit: int | None) -> dict[str, Any]:
+                    config: RunConfig, limit: int | None, offset: int = 0) -> dict[str, Any]:
         if config.mode not in MODES:
             raise ValidationFailed(f"mode must be one of {', '.join(MODES)}")
         row, cases = await self._suites.suite(principal=principal, name=suite, version=version)
+        if offset >= len(cases):
+            raise ValidationFailed(f"offset {offset} skips every case: {row['name']} v{row['version']} has "
+                                   f"{len(cases)}; give an offset below {len(cases)}")
+        cases = cases[offset:]
         cases = cases[:limit] if limit else cases
         collections = sorted({c.collection for c in cases if c.collection})
         outside = [c for c in collections if not principal.may_use(c)]
@@ -126,7 +130,8 @@ class RunBook:
         async with self._db.connection() as conn:
             run = await store.insert_run(conn=conn, run_id=run_id, suite_id=row["suite_id"],
                                          label=label or f"{row['name']} v{row['version']} {config.mode}",
-                                         config=config.to_dict() | {"limit": limit, "routes_in_force": in_force},
+                                         config=config.to_dict() | {"limit": limit, "offset": offset,
+                                                                     "routes_in_force": in_force},
                                          total=len(cases),
                                          created_by=principal.subject)
         key_id, key = await self._run_key(credential, run_id, collections)
@@ -164,7 +169,9 @@ class RunBook:
             cases = [case_of(r) for r in await suite_store.suite_cases(conn=conn, suite_id=run["suite_id"])]
             done = await store.finished_cases(conn=conn, run_id=run_id)
         config = RunConfig(**{k: v for k, v in run["config"].items() if k in RunConfig.__dataclass_fields__})
-        todo = [(n, c) for n, c in enumerate(cases[:run["total"]]) if c.case_id not in done]
+        offset = int(run["config"].get("offset") or 0)
+        todo = [(n, c) for n, c in enumerate(cases[offset:offset + run["total"]], start=offset)
+                if c.case_id not in done]
         for position, case in todo[:CASES_PER_MESSAGE]:
             async with self._db.connection() as conn:
                 current = await store.get_run(conn=conn, run_id=run_id)
