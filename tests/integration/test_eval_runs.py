@@ -150,6 +150,9 @@ def test_cli_runs_shows_and_compares(platform: Platform) -> None:
                       timeout=60) as client:
         assert wait(client, run_b)["status"] == "done"
 
+    sliced = cli(platform, "run", suite, "--offset", "2", "--label", "last case")
+    assert sliced.returncode == 0 and "1 of 1 cases" in sliced.stdout, sliced.stdout + sliced.stderr
+
     listed = cli(platform, "runs")
     assert listed.returncode == 0 and run_a in listed.stdout and run_b in listed.stdout
     shown = cli(platform, "show", run_b, "--cases")
@@ -164,6 +167,7 @@ def test_cli_runs_shows_and_compares(platform: Platform) -> None:
                           (("run", suite, "--route", "synthesize"), "is not KIND=MODEL"),
                           (("run", "no-such-suite"), "no-such-suite"),
                           (("run", suite, "--mode", "bare", "--model", "gpt-9"), "unknown model 'gpt-9'"),
+                          (("run", suite, "--offset", "3"), "offset 3 skips every case"),
                           (("compare", run_a, str(uuid.uuid4())), "no evaluation run")):
         refused = cli(platform, *args)
         assert refused.returncode != 0 and message in refused.stderr, (args, refused.stderr)
