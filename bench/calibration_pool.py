@@ -42,7 +42,7 @@ def load(paths: list[Path]) -> list[dict[str, Any]]:
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise SystemExit(f"{path}:{n}: not a label line ({exc}); export with `sutazai meta labels`") from exc
             rows[row.get("trace_id") or f"{path}:{n}"] = row  # the same answer exported twice counts once
-    return list(rows.values())
+    return sorted(rows.values(), key=lambda r: str(r.get("trace_id") or ""))  # the order the service fits in
 
 
 def main() -> None:
