@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from calibration_bench import bootstrap  # noqa: E402
 
 from sutazai.cli.plots import calibration_plots  # noqa: E402
-from sutazai.metacognition.calibration import Features, fit, prior  # noqa: E402
+from sutazai.metacognition.calibration import Features, by_group, fit, prior  # noqa: E402
 from sutazai.metacognition.reliability import brier, ece, report  # noqa: E402
 
 
@@ -72,6 +72,7 @@ def main() -> None:
         return {"cases": len(pairs), "accuracy": round(sum(labels) / len(labels), 4), "ece": ece(probs, labels),
                 "brier": brier(probs, labels), **bootstrap(pairs)}
 
+    groups = by_group(held, [r.get("suite") or "(feedback)" for r in rows], seed=args.seed)
     splits = [fit(labelled, seed=args.seed + k).metrics["held_out_metrics"]["ece"] for k in range(args.repeats)]
     out = {
         "labels_files": [str(p) for p in args.labels], "models": models, "labels": len(rows),
@@ -83,7 +84,8 @@ def main() -> None:
         "ece_if_perfectly_calibrated": fitted.metrics["ece_if_perfectly_calibrated"],
         "ece_target": fitted.metrics["ece_target"],
         "labels_to_verify_target": fitted.metrics["labels_to_verify_target"],
-        "per_suite": {s: {"held_out": measured([held[i] for i in idx]), "prior": measured([baseline[i] for i in idx])}
+        "per_suite": {s: {"held_out": measured([held[i] for i in idx]), "prior": measured([baseline[i] for i in idx]),
+                          "ece_if_perfectly_calibrated": groups[s]["ece_if_perfectly_calibrated"]}
                       for s, idx in sorted(suites.items())},
         "threshold_for_10pct_risk": report(held, target_risk=0.1)["threshold"],
     }
@@ -99,7 +101,8 @@ def main() -> None:
               f"{min(splits):.3f} to {max(splits):.3f}")
     for s, r in out["per_suite"].items():
         print(f"  {s}: {r['held_out']['cases']} cases, accuracy {r['held_out']['accuracy']:.2f}, "
-              f"ECE {r['held_out']['ece']:.3f} (prior {r['prior']['ece']:.3f})")
+              f"ECE {r['held_out']['ece']:.3f} (prior {r['prior']['ece']:.3f}; a perfectly calibrated model "
+              f"{r['ece_if_perfectly_calibrated']['mean']:.3f}, 95% <= {r['ece_if_perfectly_calibrated']['p95']:.3f})")
     print(f"wrote {args.out} and {', '.join(str(x) for x in plots)}")
 
 

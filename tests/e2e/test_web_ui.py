@@ -461,6 +461,7 @@ def test_calibration_page_draws_the_live_labels_and_explains_a_refused_fit(brows
     page.get_by_label("Target risk (share of wrong answers among those given)").fill("0.3")
     page.get_by_label("Target risk (share of wrong answers among those given)").press("Enter")
     expect(page.locator("table.calibration-sets thead")).to_contain_text("≤ 30.0% wrong")
+    expect(page.locator("table.calibration-sets thead")).to_contain_text("ECE of the calibrator, held out")
     with page.expect_download() as downloading:
         page.get_by_role("button", name="Export labels (CSV)").click()
     exported = Path(downloading.value.path()).read_text().splitlines()

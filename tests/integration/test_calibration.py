@@ -149,6 +149,10 @@ def test_a_calibrator_is_fitted_from_labels_and_used_from_the_next_answer(platfo
         assert metrics["held_out"] >= 60 and set(metrics["cross_validated_brier"]) == {"logistic", "isotonic"}
         # computed answers are right 90% of the time whatever their agreement: the prior says 1/3 for some
         assert metrics["held_out_metrics"]["brier"] < metrics["prior_held_out_metrics"]["brier"]
+        mine = metrics["held_out_by_group"][suite]  # the held-out measurement of this suite's labels alone
+        assert mine["cases"] == 240 and 0 <= mine["ece"] <= 1 and 0 <= mine["brier"] <= 1
+        assert 0 < mine["ece_if_perfectly_calibrated"]["mean"] <= mine["ece_if_perfectly_calibrated"]["p95"]
+        assert sum(g["cases"] for g in metrics["held_out_by_group"].values()) == metrics["held_out"]
 
         used = admin.post(ASSESS, json={"features": {**FEATURES, "agreement": 1 / 3, "samples": 3}}).json()
         assert used["calibrator"] == calibrator["version"] and used["method"] == calibrator["method"]
@@ -177,6 +181,7 @@ def test_the_cli_fits_and_draws_the_calibration(platform: Platform, tmp_path: Pa
     fitted = meta(platform, platform.admin_key, "fit", "--seed", "2")
     assert fitted.returncode == 0, fitted.stderr
     assert "fitted on" in fitted.stdout and "prior (agreement × support)" in fitted.stdout
+    assert "held out, by set" in fitted.stdout and "a perfectly calibrated model, by chance" in fitted.stdout
     shown = meta(platform, platform.admin_key, "calibration", "--out", str(tmp_path / "plots"), "--target-risk", "0.2")
     assert shown.returncode == 0, shown.stderr
     assert "held out (calibrator" in shown.stdout and "ECE" in shown.stdout

@@ -43,6 +43,15 @@ def fit(
         out.print(f"a perfectly calibrated model would measure ECE {floor['mean']:.3f} (95% of the time at most "
                   f"{floor['p95']:.3f}) on {m['held_out']} cases by chance alone; measuring ECE ≤ "
                   f"{m['ece_target']:.2f} reliably needs about {needed or 'over 25,600'} labels", highlight=False)
+    groups = m.get("held_out_by_group") or {}
+    if len(groups) > 1:
+        per = Table("set", "cases", "accuracy", "ECE, held out", "a perfectly calibrated model, by chance", "Brier",
+                    title="held out, by set")
+        for name, g in groups.items():
+            chance = g["ece_if_perfectly_calibrated"]
+            per.add_row(name, str(g["cases"]), f"{g['accuracy']:.0%}", f"{g['ece']:.3f}",
+                        f"{chance['mean']:.3f} (95%: ≤ {chance['p95']:.3f})", f"{g['brier']:.3f}")
+        out.print(per)
     threshold = (m.get("held_out_report") or {}).get("threshold")
     if threshold:
         out.print(f"answering from a probability of {threshold['threshold']:.2f} keeps the risk at "

@@ -231,6 +231,23 @@ def labels_to_verify(probabilities: Sequence[float], target: float = ECE_TARGET,
     return None
 
 
+def by_group(held_out: Sequence[tuple[float, bool]], groups: Sequence[str], *, seed: int = 0) -> dict[str, Any]:
+    """The held-out measurement broken down by group (a suite, or feedback): per group its cases,
+    accuracy, ECE and Brier score of the out-of-fold probabilities, and the ECE a perfectly
+    calibrated model shows by chance on that group's size — a small suite's ECE means little
+    without it."""
+    members: dict[str, list[tuple[float, bool]]] = {}
+    for pair, group in zip(held_out, groups, strict=True):
+        members.setdefault(group, []).append(pair)
+    out = {}
+    for group, pairs in sorted(members.items()):
+        probs, labels = [p for p, _ in pairs], [int(y) for _, y in pairs]
+        out[group] = {"cases": len(pairs), "accuracy": round(sum(labels) / len(labels), 4),
+                      "ece": ece(probs, labels), "brier": brier(probs, labels),
+                      "ece_if_perfectly_calibrated": ece_floor(probs, seed=seed)}
+    return out
+
+
 def fit(labelled: Sequence[tuple[Features, bool]], *, seed: int = 0, min_labels: int = MIN_LABELS) -> Fitted:
     """Measure the fitting procedure out of fold on every label (each fold predicted by a
     calibrator fitted, method chosen included, on the other folds), then fit the calibrator put

@@ -16,7 +16,7 @@ from sutazai.lib.access import Principal
 from sutazai.lib.db import Database
 from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, SutazaiError, ValidationFailed
 from sutazai.lib.http_client import ResilientClient
-from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, fit
+from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, by_group, fit
 from sutazai.metacognition.reliability import compare_thresholds, report, threshold_for_risk
 from sutazai.metacognition.store import calibration as store
 
@@ -136,7 +136,9 @@ class ConfidenceBook:
         except ValidationFailed as exc:
             exc.extra["labels_read"] = synced
             raise
+        groups = [r["suite"] if r["source"] == "evaluation" else "(feedback)" for r in rows]
         metrics = {**fitted.metrics, "labels_read": synced,
+                   "held_out_by_group": by_group(fitted.held_out, groups, seed=seed),
                    "held_out_report": report(fitted.held_out, target_risk=self._target_risk)}
         async with self._db.connection() as conn, conn.transaction():
             row = await store.insert_calibrator(conn=conn, method=fitted.method, params=fitted.params, metrics=metrics,

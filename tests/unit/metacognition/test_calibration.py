@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sutazai.lib.errors import ValidationFailed
-from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, NotEnoughLabels, fit, prior, vector
+from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, NotEnoughLabels, by_group, fit, prior, vector
 from sutazai.metacognition.reliability import brier, ece, reliability, risk_coverage, threshold_for_risk
 
 
@@ -172,3 +172,18 @@ def test_a_threshold_wins_only_when_its_interval_excludes_zero() -> None:
     assert not same["wins"]  # a sliver more or less: the interval straddles zero
     bolder = compare_thresholds(pairs, current=0.95, proposed=0.85, target=0.2)
     assert bolder["coverage_difference_ci"][0] > 0 and bolder["wins"]
+
+
+def test_the_held_out_measurement_by_group_carries_each_groups_chance_floor() -> None:
+    rng = random.Random(3)
+    held = [(0.9, rng.random() < 0.9) for _ in range(400)] + [(0.2, rng.random() < 0.6) for _ in range(60)]
+    groups = ["big"] * 400 + ["small"] * 60
+    out = by_group(held, groups)
+    assert set(out) == {"big", "small"} and out["big"]["cases"] == 400 and out["small"]["cases"] == 60
+    big, small = out["big"], out["small"]
+    assert big["ece"] == ece([p for p, _ in held[:400]], [int(y) for _, y in held[:400]])
+    assert small["ece"] > 0.25  # stated 0.2, right about 60% of the time: miscalibrated, far above its floor
+    assert small["ece"] > small["ece_if_perfectly_calibrated"]["p95"]
+    assert big["ece_if_perfectly_calibrated"]["mean"] < small["ece_if_perfectly_calibrated"]["mean"]  # more cases
+    with pytest.raises(ValueError):
+        by_group(held, groups[:-1])

@@ -66,7 +66,8 @@ export function render(root) {
     const drawn = named.slice(0, 2);  // the calibrator's held-out set and the live one; the table has the rest
     fill(charts, h('h2', { id: 'charts-title' }, 'Reliability and risk–coverage'),
       h('div', { class: 'chart-pair' }, reliabilityChart(drawn), riskChart(drawn, report.target_risk)));
-    fill(sets, h('h2', { id: 'sets-title' }, 'By set'), setTable(named, report.target_risk));
+    fill(sets, h('h2', { id: 'sets-title' }, 'By set'),
+      setTable(named, report.target_risk, (active.metrics && active.metrics.held_out_by_group) || {}));
   };
 
   fit.addEventListener('click', async () => {
@@ -122,13 +123,20 @@ function labelsCsv(rows) {
   return [head.join(','), ...lines].join('\r\n') + '\r\n';
 }
 
-function setTable(named, target) {
+// Per set, as given (ECE of the probabilities the answers had) and, for each suite, the calibrator
+// in use out of fold on that suite's labels next to what chance gives a perfect model on that many.
+function setTable(named, target, heldByGroup) {
+  const heldCell = (name) => {
+    const g = heldByGroup[name];
+    return g ? h('td', { 'data-held-ece': g.ece, title: `a perfectly calibrated model would measure ${g.ece_if_perfectly_calibrated.mean.toFixed(3)} on ${g.cases} cases by chance (95%: ≤ ${g.ece_if_perfectly_calibrated.p95.toFixed(3)})` },
+      `${g.ece.toFixed(3)} (chance ${g.ece_if_perfectly_calibrated.mean.toFixed(3)})`) : h('td', {}, '–');
+  };
   return h('div', { class: 'table-wrap' }, h('table', { class: 'calibration-sets' },
-    h('thead', {}, h('tr', {}, ['Set', 'Cases', 'Accuracy [95%]', 'ECE', 'Brier', `Threshold for ≤ ${pct(target)} wrong`]
+    h('thead', {}, h('tr', {}, ['Set', 'Cases', 'Accuracy [95%]', 'ECE', 'ECE of the calibrator, held out', 'Brier', `Threshold for ≤ ${pct(target)} wrong`]
       .map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, named.map(([name, r]) => h('tr', { 'data-set': name },
       h('th', { scope: 'row' }, name), h('td', {}, String(r.cases)), h('td', {}, `${pct(r.accuracy)}${interval(r.accuracy_ci)}`),
-      h('td', { 'data-ece': r.ece }, r.ece.toFixed(3)), h('td', {}, r.brier.toFixed(3)),
+      h('td', { 'data-ece': r.ece }, r.ece.toFixed(3)), heldCell(name), h('td', {}, r.brier.toFixed(3)),
       h('td', {}, r.threshold ? `${r.threshold.threshold.toFixed(2)} (${pct(r.threshold.coverage)} answered, risk ${pct(r.threshold.risk)})`
         : 'none reaches it'))))));
 }
