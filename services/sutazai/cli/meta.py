@@ -98,6 +98,26 @@ def calibration(
         out.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes for a formula at the start of a cell."""
+
+
+def csv_cell(value: Any) -> str | float | int | bool:
+    """A value as a CSV cell: lists and objects as JSON, None empty, and text a spreadsheet would
+    run as a formula (features come from the assessment's caller) led by a quote, so it is shown
+    as text."""
+    import json
+
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    if isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 @meta_app.command("labels")
 def labels(
     out_file: Annotated[Path, typer.Option("--out", help="Write them here, one JSON object a line (.jsonl) or as "
@@ -125,7 +145,6 @@ def labels(
     out_file.parent.mkdir(parents=True, exist_ok=True)
     if out_file.suffix == ".csv":
         import csv
-        import json
 
         names = sorted({k for r in rows for k in r["features"]})
         with out_file.open("w", newline="") as f:
@@ -133,10 +152,9 @@ def labels(
             writer.writerow(["trace_id", "source", "suite", "run_id", "probability", "calibrator", "correct",
                              "assessed_at", *names])
             for r in rows:
-                writer.writerow([r["trace_id"], r["source"], r["suite"] or "", r["run_id"] or "", r["probability"],
-                                 r["calibrator"], r["correct"], r["assessed_at"],
-                                 *(json.dumps(v) if isinstance(v := r["features"].get(n), list | dict) else
-                                   "" if v is None else v for n in names)])
+                writer.writerow([csv_cell(v) for v in (
+                    r["trace_id"], r["source"], r["suite"], r["run_id"], r["probability"], r["calibrator"],
+                    r["correct"], r["assessed_at"], *(r["features"].get(n) for n in names))])
     else:
         import json
 

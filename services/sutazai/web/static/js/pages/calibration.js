@@ -110,11 +110,14 @@ export function render(root) {
   return () => { alive = false; };
 }
 
-// One row per labelled answer, its features as columns (lists as JSON), quoted as RFC 4180 asks.
-function labelsCsv(rows) {
+// One row per labelled answer, its features as columns (lists as JSON), quoted as RFC 4180 asks;
+// text a spreadsheet would run as a formula (features come from the assessment's caller) is led
+// by a quote, so it is shown as text.
+export function labelsCsv(rows) {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.features)))].sort();
   const cell = (v) => {
-    const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    let text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };
   const head = ['trace_id', 'source', 'suite', 'run_id', 'probability', 'calibrator', 'correct', 'assessed_at', ...names];
