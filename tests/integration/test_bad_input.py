@@ -133,6 +133,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/api/metacognition/v1/calibration", {"params": {"target_risk": 1.5}}),
     ("POST", "/api/learning/v1/runs", {"json": {"suite": "x", "offset": HUGE}}),
     ("POST", "/api/learning/v1/runs", {"json": {"suite": "x", "offset": NUL}}),
+    ("POST", "/api/learning/v1/runs", {"content": DEEP, "headers": {"content-type": "application/json"}}),
     ("GET", "/api/metacognition/v1/labels", {"params": {"suite": NUL}}),
     ("GET", "/api/metacognition/v1/labels", {"params": {"source": "rumour"}}),
     ("GET", "/api/metacognition/v1/labels", {"params": {"limit": HUGE}}),

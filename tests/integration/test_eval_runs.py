@@ -222,3 +222,20 @@ def test_a_teacher_runs_right_answers_become_worked_examples(platform: Platform)
     user = asyncio.run(create_key(platform.backends, "user"))
     assert httpx.post(f"{platform.url}/api/learning/v1/runs/{run['run_id']}/exemplars",
                       headers={"Authorization": f"Bearer {user}"}).status_code == 403
+
+
+def test_a_collection_scoped_admin_cannot_run_cases_in_another_collection(platform: Platform) -> None:
+    tag = uuid.uuid4().hex[:6]
+    mine, theirs = f"runs-mine-{tag}", f"runs-theirs-{tag}"
+    suite = f"mixed-{tag}"
+    cases = [{"id": "own", "question": "Who?", "answer": "x", "collection": mine},
+             {"id": "other", "question": "Who?", "answer": "x", "collection": theirs}]
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"},
+                      timeout=60) as admin:
+        body = "".join(json.dumps(c) + "\n" for c in cases).encode()
+        assert admin.post(f"/api/learning/v1/suites/{suite}", content=body).status_code == 201
+    scoped = asyncio.run(create_key(platform.backends, "admin", [mine]))
+    with httpx.Client(base_url=platform.url, headers={"Authorization": f"Bearer {scoped}"}, timeout=60) as client:
+        for body_json in ({"suite": suite}, {"suite": suite, "offset": 1}):  # the slice that is only theirs, too
+            refused = client.post("/api/learning/v1/runs", json=body_json)
+            assert refused.status_code == 403 and theirs in refused.json()["detail"], refused.text
