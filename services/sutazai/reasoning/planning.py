@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sutazai.reasoning.strategies import Calculated, Calendar, Compared, Extracted, OutcomeReader, Synthesized
+from sutazai.reasoning.strategies import (
+    Calculated,
+    Calendar,
+    Compared,
+    Extracted,
+    OutcomeReader,
+    Programmed,
+    Synthesized,
+)
 from sutazai.reasoning.tools.modeltools import numbers_in
 
 MAIN_SEARCH = "s1"
@@ -152,6 +160,7 @@ _MONTHS = ("january|february|march|april|may|june|july|august|september|october|
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DATE = re.compile(rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
                    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}|today|tomorrow|yesterday)\b", re.I)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _AGE = re.compile(r"\b(older|younger|how old|age)\b", re.I)
 _SPAN = re.compile(r"\b(\d+)\s+(day|week|month|year)s?\s+(after|before|from)\b", re.I)
 _STOP = _QUESTION_WORDS | {
@@ -159,6 +168,13 @@ _STOP = _QUESTION_WORDS | {
     "be", "been", "by", "with", "at", "as", "that", "this", "between", "difference", "total", "combined",
     "together", "sum", "both", "each", "other", "they", "them", "do", "does", "did",
 }
+
+
+def word_problem(question: str) -> bool:
+    """A self-contained quantity question: it asks for an amount and states the numbers to
+    compute it from (at least two), so it is computed from them, not read from documents."""
+    stated = [n for n in numbers_in(question) if not _YEAR.fullmatch(n)]
+    return asks_quantity(question) and len(stated) >= 2
 
 
 def asks_quantity(question: str) -> bool:
@@ -265,7 +281,7 @@ def date_request(question: str) -> dict[str, Any] | None:
 def wants_sources(question: str) -> bool:
     """Whether a plan for this question may use the collection (not pure arithmetic or dates):
     then the retrieval steps run first, and what the main search finds shapes the plan."""
-    return expression_in(question) is None and date_request(question) is None
+    return expression_in(question) is None and date_request(question) is None and not word_problem(question)
 
 
 @dataclass(frozen=True)
@@ -316,10 +332,10 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
     numeric = asks_quantity(req.question)
     if req.has_knowledge:
         _plan_with_knowledge(plan, req, entities, numeric)
-    elif numeric and len(numbers_in(req.question)) >= 2:
+    elif word_problem(req.question):
         plan.strategy = "compute"
-        _compute_chains(plan, req, question=req.question, values={}, variables={}, after=())
-        plan.reader = Calculated(calculations=plan.ids("calculator"))
+        _program_samples(plan, req, inputs={}, described={}, after=())
+        plan.reader = Programmed(programs=plan.ids("program"))
     else:
         plan.strategy, plan.catch_all = "answer", True
         _synthesis_samples(plan, req, passages=[], after=())
@@ -383,10 +399,11 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
         if combine:
             plan.add("calculator", {"expression": combine, "variables": variables}, after=tuple(extracts),
                      purpose=f"combine the two values exactly: {combine}")
-        else:
-            _compute_chains(plan, req, question=req.question, values=values, variables=variables,
-                            after=tuple(extracts))
-        plan.reader = Calculated(calculations=plan.ids("calculator"), extracts=extracts, searches=plan.ids("search"))
+            plan.reader = Calculated(calculations=plan.ids("calculator"), extracts=extracts,
+                                     searches=plan.ids("search"))
+            return
+        _program_samples(plan, req, inputs=variables, described=values, after=tuple(extracts))
+        plan.reader = Programmed(programs=plan.ids("program"), extracts=extracts, searches=plan.ids("search"))
         return
     if numeric and not numbers_in(req.question):
         plan.strategy = "extract"
@@ -407,14 +424,13 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
     plan.reader = Synthesized(samples=plan.ids("synthesize"), searches=plan.ids("search"), numeric=numeric)
 
 
-def _compute_chains(plan: Plan, req: PlanRequest, *, question: str, values: dict[str, str],
-                    variables: dict[str, Any], after: tuple[str, ...]) -> None:
+def _program_samples(plan: Plan, req: PlanRequest, *, inputs: dict[str, Any], described: dict[str, str],
+                     after: tuple[str, ...]) -> None:
+    """Program-aided reasoning: each sample is a program the model writes, run in the sandbox."""
     for i in range(req.samples):
-        formulate = plan.add("formulate", {"question": question, "values": values, **_sampling(req, i)},
-                             after=after, model=_sample_model(req, i),
-                             purpose=f"sample {i + 1}: write the arithmetic for the question{_sample_note(req, i)}")
-        plan.add("calculator", {"expression": ref(f"{formulate}.expression"), "variables": variables},
-                 after=(formulate, *after), purpose=f"sample {i + 1}: compute it exactly")
+        plan.add("program", {"question": req.question, "inputs": inputs, "described": described,
+                             **_sampling(req, i)}, after=after, model=_sample_model(req, i),
+                 purpose=f"sample {i + 1}: write a program that computes the answer and run it{_sample_note(req, i)}")
 
 
 def _synthesis_samples(plan: Plan, req: PlanRequest, *, passages: list[Any], after: tuple[str, ...],

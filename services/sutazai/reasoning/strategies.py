@@ -16,6 +16,7 @@ from sutazai.reasoning.tools.calculator import CalculatorOutput, CompareOutput
 from sutazai.reasoning.tools.dates import DateOutput
 from sutazai.reasoning.tools.knowledge import Passage, SearchOutput
 from sutazai.reasoning.tools.modeltools import ExtractOutput, numbers_in
+from sutazai.reasoning.tools.program import ProgramOutput
 
 Records = Mapping[str, StepRecord]
 
@@ -165,6 +166,30 @@ class Calculated:
                      *_quotes(extracts), f"Computed exactly: {expression} = {exact}."]
         computed = [normalize_number(str(result.winner)) or str(result.winner), *numbers_in(expression),
                     *numbers_in(exact), *(str(e.value) for e in extracts)]
+        return Outcome(text=" ".join(sentences), vote=result, passages=passages_of(records, self.searches),
+                       cited=[str(e.chunk_id) for e in extracts], computed=computed)
+
+
+@dataclass(frozen=True)
+class Programmed:
+    """Strategy 'compute' by programs: several samples of a program written by the model, each run
+    in the sandbox; their results are voted on, and values read from the sources are quoted."""
+
+    programs: Sequence[str]
+    extracts: Sequence[str] = ()
+    searches: Sequence[str] = ()
+
+    def read(self, records: Records) -> Outcome:
+        outputs = [result_of(records.get(i), ProgramOutput) for i in self.programs]
+        result = vote([o.result if o else None for o in outputs], numeric=True)
+        winner = next((o for o in outputs if o is not None and o.result == result.winner), None)
+        if winner is None or result.winner is None:
+            return Outcome(vote=result, failure=first_failure(records) or "no program computed an answer")
+        extracts = _extracts(records, self.extracts)
+        agreed = f"{result.votes} of {result.samples} programs" if result.samples > 1 else "a program"
+        sentences = [f"{result.winner}.", *_quotes(extracts), f"Computed by {agreed} run in the sandbox."]
+        computed = [normalize_number(result.winner) or result.winner, *(str(v) for v in winner.inputs.values()),
+                    *(str(e.value) for e in extracts)]
         return Outcome(text=" ".join(sentences), vote=result, passages=passages_of(records, self.searches),
                        cited=[str(e.chunk_id) for e in extracts], computed=computed)
 

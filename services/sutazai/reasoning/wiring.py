@@ -107,7 +107,8 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
                                         timeout=10.0)
         resources.on_close(metacognition.close)
         assessor = MetacognitionAssessor(metacognition)
-    sandbox = Sandbox(memory_bytes=1024**3, preload=("sutazai.reasoning.tools.calculator",))
+    sandbox = Sandbox(memory_bytes=1024**3,
+                      preload=("sutazai.reasoning.tools.calculator", "sutazai.reasoning.tools.program"))
     resources.on_close(sandbox.close)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,

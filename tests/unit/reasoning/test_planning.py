@@ -12,6 +12,7 @@ from sutazai.reasoning.planning import (
     expression_in,
     resolve,
     rules_plan,
+    wants_sources,
 )
 
 
@@ -37,14 +38,20 @@ def test_dates_go_to_the_date_tool() -> None:
     assert later == {"operation": "add", "date": "2026-11-21", "span": {"days": 90}}
 
 
-def test_a_word_problem_samples_the_arithmetic_and_computes_each_sample() -> None:
-    plan = plan_for("Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. How much money is left?")
-    assert tools(plan) == ["formulate", "calculator"] * 3
-    temperatures = [s.input["temperature"] for s in plan.steps if s.tool == "formulate"]
-    seeds = [s.input["seed"] for s in plan.steps if s.tool == "formulate"]
+def test_a_word_problem_samples_programs_even_when_the_collection_has_documents() -> None:
+    question = "Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. How much money is left?"
+    assert not wants_sources(question)  # its numbers are in the question: no passage is read for it
+    plan = plan_for(question)
+    assert tools(plan) == ["program"] * 3 and plan.strategy == "compute"
+    temperatures = [s.input["temperature"] for s in plan.steps]
+    seeds = [s.input["seed"] for s in plan.steps]
     assert temperatures == [0.0, 0.7, 0.7] and seeds == [0, 1, 2]
-    calc = plan.steps[1]
-    assert calc.depends_on == ("s1",) and calc.input["expression"] == {"$ref": "s1.expression"}
+    assert plan.steps[0].input["question"] == question and plan.steps[0].input["inputs"] == {}
+
+
+def test_years_are_not_the_numbers_of_a_word_problem() -> None:
+    assert wants_sources("What was the total revenue of Port Services in 2025 and 2026?")
+    assert not wants_sources("What is 12 times 7?")
 
 
 def test_a_comparison_across_two_documents_searches_each_and_extracts_each_value() -> None:
@@ -63,9 +70,9 @@ def test_a_comparison_across_two_documents_searches_each_and_extracts_each_value
 
 def test_when_the_wording_does_not_fix_the_operation_the_model_writes_it_in_samples() -> None:
     plan = plan_for("What is the average headcount of Orvane Systems and Kestrel Biotech?", knowledge=True)
-    assert [s.tool for s in plan.steps].count("formulate") == 3
-    calcs = [s for s in plan.steps if s.tool == "calculator"]
-    assert len(calcs) == 3 and calcs[0].input["variables"]["a"] == {"$ref": "s6.value"}
+    programs = [s for s in plan.steps if s.tool == "program"]
+    assert len(programs) == 3 and programs[0].input["inputs"]["a"] == {"$ref": "s6.value"}
+    assert programs[0].input["described"]["a"] == "average headcount of Orvane Systems"
     assert plan_for("How many employees do Orvane Systems and Kestrel Biotech have in total?",
                     knowledge=True).steps[-1].input["expression"] == "a + b"
 
@@ -78,7 +85,7 @@ def test_an_open_question_with_documents_is_synthesized_from_all_sources() -> No
 
 
 def test_every_rules_plan_is_a_valid_dag() -> None:
-    names = {"search", "graph_lookup", "graph_path", "calculator", "dates", "formulate", "extract_value",
+    names = {"search", "graph_lookup", "graph_path", "calculator", "dates", "formulate", "program", "extract_value",
              "model", "synthesize", "verify"}
     for question in ("What is 2+2?", "Who founded Orvane Systems and Kestrel Biotech?", "Why is the sky blue?"):
         plan_for(question, knowledge=True).validate(dict.fromkeys(names))

@@ -33,6 +33,7 @@ from sutazai.reasoning.tools.knowledge import (
     SearchOutput,
 )
 from sutazai.reasoning.tools.modeltools import ExtractValue, Formulate
+from sutazai.reasoning.tools.program import Program
 from tests.unit.fakes import FakeEvents, FakeModel, FakeRouteStore, FakeTraceStore, words
 
 USER = Principal("key:u1", Role.user, "api_key", "u1")
@@ -93,6 +94,8 @@ def scripted(answers: Sequence[str] = ("Paris",), expression: str = "23 - 5 * 3"
             return {"value": properties["value"]["enum"][0]}
         if "expression" in properties:
             return {"expression": expression}
+        if schema is None:  # the program tool asks for code
+            return f"```python\ndef solution(**inputs):\n    return {expression}\n```"
         return {"answer": next(turn), "sources": [1]} if "sources" in properties else {"answer": next(turn)}
 
     return reply
@@ -103,7 +106,7 @@ def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5
              assessor: Any = None) -> tuple[Reasoner, FakeTraceStore, FakeEvents]:
     router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
     tools: list[Tool] = [search, FakeGraphLookup(), FakeGraphPath(), Calculator(), Compare(), DateCalculator(),
-                         Formulate(router), ExtractValue(router), Synthesize(router), Verify()]
+                         Formulate(router), Program(router), ExtractValue(router), Synthesize(router), Verify()]
     traces, events = FakeTraceStore(), FakeEvents()
     policy = Policy(samples=3, sample_temperature=0.7, abstain_below=abstain_below, max_question_chars=4000,
                     default=Budget(32, 20_000, 60), limit=Budget(64, 50_000, 120))
@@ -145,16 +148,18 @@ async def test_a_quantity_is_read_from_the_collection_and_cited() -> None:
     assert all(ctx.named and ctx.collection == "firms" for ctx in search.contexts)  # named: must exist
 
 
-async def test_when_the_collection_knows_nothing_the_plan_goes_on_without_it() -> None:
-    search = FakeSearch([])
+async def test_a_word_problem_is_computed_by_programs_from_its_own_numbers_not_from_documents() -> None:
+    search = FakeSearch([ORVANE])
     found, traces, _ = reasoner(search, FakeModel(scripted(expression="23 - 5 * 3")))
     answer = await found.ask(question="Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. "
                                       "How much money is left?", principal=USER, collection=None,
                              options=AskOptions(), credential="szk_fake")
-    assert answer.answer.startswith("8") and not answer.abstained
+    assert answer.answer.startswith("8.") and not answer.abstained and answer.citations == []
+    assert "Computed by 3 of 3 programs" in answer.answer
     steps = next(iter(traces.traces.values()))["steps"]
-    assert steps[1]["tool"] == "search" and steps[1]["output"] == {"passages": []}  # looked, found nothing
-    assert [s["tool"] for s in steps].count("formulate") == 3 and not search.contexts[0].named
+    assert [s["tool"] for s in steps] == ["planner", "program", "program", "program", "verify"]
+    assert steps[1]["output"]["program"].startswith("def solution(") and steps[1]["output"]["result"] == "8"
+    assert search.contexts == []  # the documents were not consulted for it
 
 
 async def test_disagreeing_samples_abstain_and_say_why() -> None:

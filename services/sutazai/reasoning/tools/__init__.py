@@ -11,6 +11,7 @@ from sutazai.reasoning.tools.dates import DateCalculator
 from sutazai.reasoning.tools.knowledge import GraphLookup, GraphPath, KnowledgeClient, KnowledgeSearch
 from sutazai.reasoning.tools.memory import Recall
 from sutazai.reasoning.tools.modeltools import AskModel, ExtractValue, Formulate, Router
+from sutazai.reasoning.tools.program import Program
 
 __all__ = ["Tool", "ToolContext", "ToolFailed", "Usage", "build_tools"]
 
@@ -28,7 +29,8 @@ def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str 
 
     tools: list[Tool] = [
         KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(),
-        DateCalculator(), Formulate(route), ExtractValue(route), AskModel(route), Synthesize(route),
+        DateCalculator(), Formulate(route), Program(route, sandbox), ExtractValue(route), AskModel(route),
+        Synthesize(route),
         Verify(route, use_model=verify_with_model), *([recall] if recall is not None else []),
     ]
     return {tool.name: tool for tool in tools}
