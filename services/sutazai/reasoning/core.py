@@ -39,17 +39,20 @@ from sutazai.reasoning.planning import (
     asks_quantity,
     remembered_plan,
     rules_plan,
+    table_plan,
     wants_sources,
 )
 from sutazai.reasoning.routing import ModelRouter, RouteStore
 from sutazai.reasoning.steps import result_of
 from sutazai.reasoning.strategies import Outcome, Synthesized
+from sutazai.reasoning.tables import read_cell
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify, VerifyOutput
 from sutazai.reasoning.tools.base import Remembered
 from sutazai.reasoning.tools.knowledge import SearchOutput
 from sutazai.reasoning.tools.memory import RecallOutput, remembered
 from sutazai.reasoning.tools.modeltools import numbers_in
+from sutazai.reasoning.tools.table import passage_tables
 from sutazai.reasoning.trace import Emit, TraceRecorder, TraceStore
 
 TRACE_STREAM = "reasoning.traces"
@@ -202,6 +205,9 @@ class Reasoner:
                 main = result_of(found.get(MAIN_SEARCH), SearchOutput)
                 if not (main and main.passages):  # nothing in the collection about it: plan without it
                     plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
+                elif not wants_model_plan(text, catch_all=False):  # a chained question is the planner's
+                    plan = table_plan(request, preface=plan.first_wave(),
+                                      answers=read_cell(text, passage_tables(main.passages)) is not None) or plan
             plan = await self._model_plan(plan, request, found)
         if recall is not None:  # the recall ran before anything else: it opens the plan and the trace
             plan.steps.insert(0, recall_step)

@@ -19,6 +19,7 @@ from sutazai.reasoning.strategies import (
     OutcomeReader,
     Programmed,
     Synthesized,
+    Tabulated,
 )
 from sutazai.reasoning.tools.modeltools import numbers_in
 
@@ -340,6 +341,19 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
         plan.strategy, plan.catch_all = "answer", True
         _synthesis_samples(plan, req, passages=[], after=())
         plan.reader = Synthesized(samples=plan.ids("synthesize"), numeric=numeric)
+    return plan
+
+
+def table_plan(req: PlanRequest, *, preface: Sequence[PlannedStep], answers: bool) -> Plan | None:
+    """When a table in the main search's passages answers the question by row and column
+    (`answers`, found by the caller from what the search returned), the plan reads that cell:
+    the whole table is read, not one sampled row, and no model is asked."""
+    if not answers:
+        return None
+    plan = Plan(steps=list(preface), strategy="table")
+    step = plan.add("read_table", {"question": req.question, "passages": ref(f"{MAIN_SEARCH}.passages")},
+                    after=(MAIN_SEARCH,), purpose="read the cell the question asks for from a table in the passages")
+    plan.reader = Tabulated(step=step, searches=[s.id for s in preface if s.tool == "search"])
     return plan
 
 

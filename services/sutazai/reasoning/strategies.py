@@ -17,6 +17,7 @@ from sutazai.reasoning.tools.dates import DateOutput
 from sutazai.reasoning.tools.knowledge import Passage, SearchOutput
 from sutazai.reasoning.tools.modeltools import ExtractOutput, numbers_in
 from sutazai.reasoning.tools.program import ProgramOutput
+from sutazai.reasoning.tools.table import ReadTableOutput
 
 Records = Mapping[str, StepRecord]
 
@@ -192,6 +193,29 @@ class Programmed:
                     *(str(e.value) for e in extracts)]
         return Outcome(text=" ".join(sentences), vote=result, passages=passages_of(records, self.searches),
                        cited=[str(e.chunk_id) for e in extracts], computed=computed)
+
+
+@dataclass(frozen=True)
+class Tabulated:
+    """Strategy 'table': a cell read from a table in the passages by row and column."""
+
+    step: str
+    searches: Sequence[str] = ()
+
+    def read(self, records: Records) -> Outcome:
+        out = result_of(records.get(self.step), ReadTableOutput)
+        if out is None:
+            return Outcome(vote=Vote(samples=1), failure=first_failure(records))
+        where = f"the table in {out.source}" if out.source else "the table"
+        if out.ranking:
+            said = f"{out.answer}. In {where}, {out.row_label} has {out.how} ({out.column} {out.value}): " \
+                   + ", ".join(out.ranking[:10]) + "."
+        else:
+            said = f"{out.answer}. In {where}, {out.column} for {out.row_label} is {out.value} ({out.how})."
+        passages = passages_of(records, self.searches)
+        return Outcome(text=said, vote=Vote(winner=out.answer, key=out.answer, votes=1, samples=1, groups=1),
+                       passages=passages, cited=[out.chunk_id] if out.chunk_id else [],
+                       computed=[n for cell in out.row + out.ranking for n in numbers_in(cell)])
 
 
 def _substituted(expression: str, variables: Mapping[str, object]) -> str:

@@ -34,6 +34,7 @@ from sutazai.reasoning.tools.knowledge import (
 )
 from sutazai.reasoning.tools.modeltools import ExtractValue, Formulate
 from sutazai.reasoning.tools.program import Program
+from sutazai.reasoning.tools.table import ReadTable
 from tests.unit.fakes import FakeEvents, FakeModel, FakeRouteStore, FakeTraceStore, words
 
 USER = Principal("key:u1", Role.user, "api_key", "u1")
@@ -106,7 +107,8 @@ def reasoner(search: FakeSearch, model: FakeModel, *, abstain_below: float = 0.5
              assessor: Any = None) -> tuple[Reasoner, FakeTraceStore, FakeEvents]:
     router = ModelRouter(default=model, available=lambda: [model.chat_model], resolve=lambda _: model, routes={})
     tools: list[Tool] = [search, FakeGraphLookup(), FakeGraphPath(), Calculator(), Compare(), DateCalculator(),
-                         Formulate(router), Program(router), ExtractValue(router), Synthesize(router), Verify()]
+                         Formulate(router), Program(router), ReadTable(), ExtractValue(router), Synthesize(router),
+                         Verify()]
     traces, events = FakeTraceStore(), FakeEvents()
     policy = Policy(samples=3, sample_temperature=0.7, abstain_below=abstain_below, max_question_chars=4000,
                     default=Budget(32, 20_000, 60), limit=Budget(64, 50_000, 120))
@@ -313,3 +315,21 @@ async def test_when_metacognition_is_down_the_prior_decides_and_the_trace_says_w
     assert recorded["method"] == "prior" and recorded["calibrator"] is None
     assert "could not assess" in recorded["note"] and "connection refused" in recorded["note"]
     assert recorded["threshold"] == 0.5 and answer.abstained is recorded["abstain"]
+
+
+LEAVE = Passage(chunk_id="c9", document_id="d9", source="leave-policy.md", score=1.0, heading="Annual leave",
+                text="| Years of service | Annual leave (working days) |\n|---|---|\n| Less than 2 years | 24 |\n"
+                     "| 2 to 4 years | 26 |\n| 5 to 9 years | 28 |\n| 10 years or more | 30 |")
+
+
+async def test_a_table_in_the_passages_is_read_by_row_and_column_not_by_the_model() -> None:
+    model = FakeModel(scripted(answers=("30 working days [1]",)))  # what a model misreading the table says
+    found, traces, _ = reasoner(FakeSearch([LEAVE]), model)
+    answer = await found.ask(question="How many days of annual leave does an employee with 6 years of service get?",
+                             principal=USER, collection=None, options=AskOptions(), credential="szk_fake")
+    assert answer.answer.startswith("28.") and not answer.abstained
+    assert "6 falls in \u201c5 to 9 years\u201d" in answer.answer
+    assert [c["chunk_id"] for c in answer.citations] == ["c9"]
+    steps = next(iter(traces.traces.values()))["steps"]
+    assert [s["tool"] for s in steps if s["tool"] in ("read_table", "synthesize")] == ["read_table"]
+    assert model.chats == []  # the cell was read, not written by a model

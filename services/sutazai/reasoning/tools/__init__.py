@@ -12,6 +12,7 @@ from sutazai.reasoning.tools.knowledge import GraphLookup, GraphPath, KnowledgeC
 from sutazai.reasoning.tools.memory import Recall
 from sutazai.reasoning.tools.modeltools import AskModel, ExtractValue, Formulate, Router
 from sutazai.reasoning.tools.program import Program
+from sutazai.reasoning.tools.table import ReadTable
 
 __all__ = ["Tool", "ToolContext", "ToolFailed", "Usage", "build_tools"]
 
@@ -28,7 +29,7 @@ def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str 
         return model_suits(route("verify").chat_model, "verify")
 
     tools: list[Tool] = [
-        KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(),
+        KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(), ReadTable(),
         DateCalculator(), Formulate(route), Program(route, sandbox), ExtractValue(route), AskModel(route),
         Synthesize(route),
         Verify(route, use_model=verify_with_model), *([recall] if recall is not None else []),

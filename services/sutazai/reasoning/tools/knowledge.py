@@ -48,6 +48,8 @@ class Passage(BaseModel):
     source: str
     text: str
     score: float
+    heading: str | None = Field(default=None, description="the section the passage is in (and, for a part of "
+                                                          "a long table, the table's header line)")
 
 
 class FusionWeights(BaseModel):
@@ -87,7 +89,7 @@ class KnowledgeSearch:
                     if data.weights is not None else {})
         body = await self._client.get("/search", ctx, q=data.query, k=k, **known, **weighted)
         found = [Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
-                         text=h["text"], score=h["score"]) for h in body["hits"]]
+                         text=h["text"], score=h["score"], heading=h.get("heading")) for h in body["hits"]]
         ranked = [p for p in found if p.chunk_id not in demoted] + [p for p in found if p.chunk_id in demoted]
         return SearchOutput(passages=ranked[:data.k])
 

@@ -1,0 +1,300 @@
+"""Tables read as tables: rows and columns recovered from passage text (Markdown pipe tables,
+HTML tables as the knowledge service renders them, tab- or space-aligned text tables), and a
+cell read by row and column the way a person reads one.
+
+A row is chosen by what the question says about it: its name ("Port Services"), a number that
+falls in the row's range or condition ("6 years" in "5 to 9 years", "3,000 EUR" in "from 2,500
+EUR up to 10,000 EUR", "under 2,500", "10 or more"), or a member of the row's list ("Rotterdam"
+in "Tier B: Hamburg, Rotterdam"). A column is chosen by the words of its header the question
+uses. A superlative ("which project has the largest budget") ranks every row of the table by
+that column. Nothing here guesses: when the question does not single out one row and one
+column, no cell is read and the caller answers another way."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+_SEPARATOR_ROW = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:[,\u00a0 ]\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])-?\d+(?:\.\d+)?(?!\w)")
+_STOP = frozenset(
+    "a an the of to in on at by for with from and or is are was were be been it its this that which who what when "
+    "where how many much does do did has have had per each our their there than get gets got".split())
+_MOST = re.compile(r"\b(largest|biggest|highest|most|greatest|maximum|max|longest|latest|newest|top)\b", re.I)
+_LEAST = re.compile(r"\b(smallest|lowest|least|fewest|minimum|min|shortest|earliest|oldest|cheapest)\b", re.I)
+_NAMES_ROW = re.compile(r"^\s*(which|who|whose|name the|what is the name)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    chunk_id: str | None = None
+    document_id: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell read from a table, with how the row and column were chosen."""
+
+    value: str
+    row: tuple[str, ...]
+    column: str
+    row_label: str
+    how: str
+    table: Table
+    answer: str = ""
+    ranking: list[str] = field(default_factory=list)
+
+
+def cells_of(line: str) -> list[str] | None:
+    """The cells of one table line (pipes, tabs, or three spaces apart), or None for a line of prose."""
+    if "|" in line:
+        parts = [c.strip() for c in line.strip().strip("|").split("|")]
+        return parts if len(parts) >= 2 else None
+    if "\t" in line:
+        parts = [c.strip() for c in line.strip().split("\t") if c.strip()]
+        return parts if len(parts) >= 2 else None
+    parts = [c.strip() for c in re.split(r"\s{3,}", line.strip()) if c.strip()]
+    return parts if len(parts) >= 2 else None
+
+
+def tables_in(text: str, *, header: tuple[str, ...] | None = None) -> list[Table]:
+    """Every table in `text`: runs of at least two lines (three for space-aligned text) with the
+    same number of cells. The first line is the header unless `header` is given (a chunk cut from
+    a longer table carries its header separately) and the first line does not repeat it."""
+    found: list[Table] = []
+    run: list[list[str]] = []
+    kinds: list[bool] = []
+
+    def flush() -> None:
+        minimum = 2 if any(kinds) else 3
+        if len(run) >= minimum:
+            rows = [tuple(r) for r in run]
+            if header is not None and len(header) == len(rows[0]) and rows[0] != header:
+                found.append(Table(header=header, rows=tuple(rows)))
+            elif len(rows) >= 2:
+                found.append(Table(header=rows[0], rows=tuple(rows[1:])))
+        run.clear()
+        kinds.clear()
+
+    for line in text.splitlines():
+        if _SEPARATOR_ROW.match(line) and run:
+            continue
+        cells = cells_of(line)
+        if cells is None or (run and len(cells) != len(run[0])):
+            flush()
+            if cells is None:
+                continue
+        run.append(cells)
+        kinds.append("|" in line or "\t" in line)
+    flush()
+    return found
+
+
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2", "3rd": "3",
+             "4th": "4"}
+_PERIOD = re.compile(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+(quarter|half)\b")
+
+
+def words(text: str) -> set[str]:
+    """Content words by their first five letters; 'third quarter' is read as 'q3', 'first half' as 'h1'."""
+    text = _PERIOD.sub(lambda m: f"{m.group(2)[0]}{_ORDINALS[m.group(1)]}", text.lower())
+    return {w[:5] for w in _WORD.findall(text) if w not in _STOP and len(w) > 1}
+
+
+def number(text: str) -> Decimal | None:
+    """The first number in a cell ('1,240', '41.0 m EUR', '28 days'), as an exact decimal."""
+    found = _NUMBER.search(text)
+    if not found:
+        return None
+    try:
+        return Decimal(re.sub(r"[,\u00a0 ]", "", found.group(0)))
+    except InvalidOperation:
+        return None
+
+
+def _numbers(text: str) -> list[Decimal]:
+    out = []
+    for m in _NUMBER.finditer(text):
+        try:
+            out.append(Decimal(re.sub(r"[,\u00a0 ]", "", m.group(0))))
+        except InvalidOperation:
+            continue
+    return out
+
+
+_BELOW = re.compile(r"(?:\b(?:under|below|less than|fewer than|up to|at most|not more than|maximum of|max\.?)|<=?)\s*$")
+_ABOVE = re.compile(r"(?:\b(?:over|above|more than|at least|from|minimum of|min\.?)|>=?)\s*$")
+_ABOVE_AFTER = re.compile(r"^\s*(?:[a-z%\u20ac$]+\s*)?(\+|or more|or over|or above|and more|and above|or longer|"
+                          r"or later|and over|plus)\b", re.I)
+_RANGE = re.compile(r"(?P<a>\d[\d,.\u00a0 ]*)\s*(?:[a-z%\u20ac$]+\s*)?(?:to|-|\u2013|\u2014|until|through|and)\s*"
+                    r"(?:[a-z%\u20ac$]+\s*)?(?P<b>\d[\d,.\u00a0 ]*)", re.I)
+
+
+def condition(label: str) -> tuple[Decimal | None, Decimal | None, bool] | None:
+    """The numeric range a row label states: (low, high, high_inclusive), either end open; None
+    when the label states no range ('5 to 9 years', '10 or more', 'under 2,500 EUR',
+    'from 2,500 EUR up to 10,000 EUR', '< 5')."""
+    text = label.lower().replace("\u2212", "-")
+    values = list(_NUMBER.finditer(text))
+    if not values:
+        return None
+    between = _RANGE.search(text)
+    if len(values) >= 2 and (between or re.search(r"\bup to\b|\bbelow\b|\bunder\b|\bless than\b", text)):
+        low, high = _decimal(values[0].group(0)), _decimal(values[1].group(0))
+        exclusive = bool(re.search(r"\b(below|under|less than)\s*(?:[a-z%\u20ac$]+\s*)?" +
+                                   re.escape(values[1].group(0)), text))
+        return low, high, not exclusive
+    (only,) = values[:1]
+    before, after = text[:only.start()], text[only.end():]
+    value = _decimal(only.group(0))
+    if _BELOW.search(before):
+        strict = bool(re.search(r"\b(under|below|less than|fewer than)\s*$|<\s*$", before))
+        # "<= 5" is inclusive
+        return None, value, not strict
+    if _ABOVE.search(before) or _ABOVE_AFTER.search(after):
+        if re.search(r"\b(over|above|more than)\s*$|>\s*$", before) and value is not None:
+            return value + Decimal("0.000001"), None, True
+        return value, None, True
+    return None
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(re.sub(r"[,\u00a0 ]", "", text))
+    except InvalidOperation:
+        return None
+
+
+def _inside(value: Decimal, rule: tuple[Decimal | None, Decimal | None, bool]) -> bool:
+    low, high, inclusive = rule
+    if low is not None and value < low:
+        return False
+    if high is not None:
+        return value <= high if inclusive else value < high
+    return True
+
+
+def _named(question: str, label: str) -> int:
+    """How strongly the question names the row: every word of the label (2), or a listed member."""
+    asked = question.lower()
+    plain = re.sub(r"\s+", " ", label.lower()).strip(" .*")
+    if plain and len(plain) > 2 and re.search(rf"(?<!\w){re.escape(plain)}(?!\w)", asked):
+        return 3
+    members = [m.strip(" .*") for m in re.split(r",(?!\d{3})|[;:/]|\band\b", plain)]
+    members = [m for m in members if re.search(r"[a-z]{3,}", m) and not re.search(r"\d", m)]
+    if len(members) >= 2 and any(re.search(rf"(?<!\w){re.escape(m)}(?!\w)", asked) for m in members):
+        return 2
+    return 0
+
+
+def _column(question: str, table: Table, *, exclude: int | None) -> int | None:
+    asked = words(question)
+    scored = [(len(asked & words(h)), -i) for i, h in enumerate(table.header) if i != exclude]
+    best = max(scored, default=(0, 0))
+    if best[0] == 0:
+        return None
+    tied = [s for s in scored if s[0] == best[0]]
+    return -best[1] if len(tied) == 1 else None
+
+
+def _row_matches(question: str, table: Table) -> list[tuple[int, int, str, int]]:
+    """(row, strength, how, column) for rows the question singles out by name, list membership or
+    range (a year in the question is not matched against ranges of other quantities)."""
+    numbers = _numbers(question)
+    out = []
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row):
+            named = _named(question, cell)
+            if named:
+                out.append((r, named, "named" if named == 3 else "listed", c))
+                break
+            rule = condition(cell) if _same_units(question, cell) else None
+            inside = [n for n in numbers if rule and _inside(n, rule) and (not _year(n) or _years_rule(rule))]
+            if rule and inside:
+                out.append((r, 2, f"{', '.join(str(n) for n in inside)} falls in \u201c{cell}\u201d", c))
+                break
+    return out
+
+
+_RANGE_WORDS = frozenset({"to", "or", "more", "less", "than", "under", "over", "up", "from", "at", "least",
+                          "most", "above", "below", "and", "until", "through", "fewer", "longer", "later", "plus",
+                          "maxim", "minim", "max", "min", "not"})
+
+
+def _same_units(question: str, label: str) -> bool:
+    """Whether a range label's unit words (years, EUR, employees) are words of the question; a label
+    with no unit word matches any number."""
+    units = {w[:4] for w in words(label) if w.isalpha() and w not in _RANGE_WORDS}
+    return not units or bool(units & {w[:4] for w in words(question)})
+
+
+def _year(n: Decimal) -> bool:
+    return n == n.to_integral_value() and 1900 <= n <= 2100
+
+
+def _years_rule(rule: tuple[Decimal | None, Decimal | None, bool]) -> bool:
+    return any(b is not None and _year(b) for b in rule[:2])
+
+
+def read_cell(question: str, tables: list[Table]) -> Cell | None:
+    """The one cell the question asks for, or None when it does not single one out."""
+    candidates: list[tuple[int, Cell]] = []
+    for table in tables:
+        cell = _superlative(question, table) or _lookup(question, table)
+        if cell is not None:
+            candidates.append((len(words(question) & words(" ".join(table.header))), cell))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    if len(candidates) > 1 and candidates[0][0] == candidates[1][0] \
+            and candidates[0][1].value != candidates[1][1].value:
+        return None  # two tables answer differently and neither fits the question better
+    return candidates[0][1]
+
+
+def _lookup(question: str, table: Table) -> Cell | None:
+    matches = _row_matches(question, table)
+    if not matches:
+        return None
+    strongest = max(m[1] for m in matches)
+    chosen = [m for m in matches if m[1] == strongest]
+    if len({m[0] for m in chosen}) != 1:
+        return None
+    r, _, how, matched = chosen[0]
+    column = _column(question, table, exclude=matched)
+    if column is None and len(table.header) == 2:
+        column = 1 - matched  # a two-column table: the other column holds the value
+    if column is None:
+        return None
+    row = table.rows[r]
+    value = row[column]
+    label = row[matched]
+    return Cell(value=value, row=row, column=table.header[column], row_label=label, how=how, table=table,
+                answer=value)
+
+
+def _superlative(question: str, table: Table) -> Cell | None:
+    most, least = _MOST.search(question), _LEAST.search(question)
+    if bool(most) == bool(least):
+        return None
+    column = _column(re.sub(_MOST if most else _LEAST, " ", question), table, exclude=0)
+    if column is None:
+        return None
+    values = [(number(row[column]), r) for r, row in enumerate(table.rows)]
+    known = [(v, r) for v, r in values if v is not None]
+    if len(known) < 2 or len(known) < len(values) / 2:
+        return None
+    known.sort(key=lambda x: x[0], reverse=bool(most))
+    if known[0][0] == known[1][0]:
+        return None  # a tie: no single row answers
+    row = table.rows[known[0][1]]
+    ranking = [f"{table.rows[r][0]} {table.rows[r][column]}" for _, r in known]
+    answer = row[0] if _NAMES_ROW.search(question) else row[column]
+    return Cell(value=row[column], row=row, column=table.header[column], row_label=row[0],
+                how=f"the {'largest' if most else 'smallest'} {table.header[column]} of {len(known)} rows",
+                table=table, answer=answer, ranking=ranking)
