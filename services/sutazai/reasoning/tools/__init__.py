@@ -29,8 +29,8 @@ def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str 
         return model_suits(route("verify").chat_model, "verify")
 
     tools: list[Tool] = [
-        KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(), ReadTable(),
-        DateCalculator(), Formulate(route), Program(route, sandbox), ExtractValue(route), AskModel(route),
+        KnowledgeSearch(knowledge), GraphLookup(knowledge), GraphPath(knowledge), Calculator(sandbox), Compare(),
+        ReadTable(), DateCalculator(), Formulate(route), Program(route, sandbox), ExtractValue(route), AskModel(route),
         Synthesize(route),
         Verify(route, use_model=verify_with_model), *([recall] if recall is not None else []),
     ]
