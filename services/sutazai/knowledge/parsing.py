@@ -148,10 +148,10 @@ def _parse_html(content: bytes) -> ParsedDocument:
     parts: list[str] = []
     blocks: list[Block] = []
     length = 0
-    for element in soup.find_all(_HTML_BLOCKS):
-        if element.find_parent(_HTML_BLOCKS):
-            continue  # counted with its block ancestor
-        chunk = " ".join(element.get_text(" ").split())
+    for element in soup.find_all([*_HTML_BLOCKS, "table"]):
+        if element.find_parent([*_HTML_BLOCKS, "table"]):
+            continue  # counted with its block ancestor (or its table)
+        chunk = _table_text(element) if element.name == "table" else " ".join(element.get_text(" ").split())
         if not chunk:
             continue
         if parts:
@@ -166,6 +166,20 @@ def _parse_html(content: bytes) -> ParsedDocument:
         text = " ".join(soup.get_text(" ").split())
         return ParsedDocument(text, "text/html", title, [Block("paragraph", 0, len(text))] if text else [])
     return ParsedDocument("".join(parts), "text/html", title, blocks)
+
+
+def _table_text(table: Any) -> str:
+    """An HTML table as lines of cells separated by ' | ' (the header row first), the form the
+    chunker and the table reader know; a caption comes first, on a line of its own."""
+    lines = []
+    caption = table.find("caption")
+    if caption is not None:
+        lines.append(" ".join(caption.get_text(" ").split()))
+    for row in table.find_all("tr"):
+        cells = [" ".join(c.get_text(" ").split()).replace("|", "/") for c in row.find_all(["th", "td"])]
+        if any(cells):
+            lines.append(" | ".join(cells) if len(cells) > 1 else cells[0])
+    return "\n".join(lines)
 
 
 def _parse_pdf(content: bytes) -> ParsedDocument:

@@ -102,3 +102,48 @@ def test_blank_pdf_has_no_extractable_text() -> None:
         parse(pdf_bytes([" "]), "application/pdf")
 
 
+
+
+TABLE_MD = b"""# Leave policy
+
+Employees earn leave by completed years of service:
+| Years of service | Annual leave (working days) |
+|---|---|
+| Less than 2 years | 24 |
+| 5 to 9 years | 28 |
+
+Unused leave lapses on 31 March.
+"""
+
+
+def test_a_table_is_a_chunk_of_its_own_with_every_row() -> None:
+    doc = parse(TABLE_MD, "text/markdown")
+    chunks = chunk_document(doc, max_chars=1200)
+    texts = [c.text for c in chunks]
+    assert texts == ["Employees earn leave by completed years of service:",
+                     "| Years of service | Annual leave (working days) |\n|---|---|\n| Less than 2 years | 24 |\n"
+                     "| 5 to 9 years | 28 |",
+                     "Unused leave lapses on 31 March."]
+    assert all(TABLE_MD.decode()[c.start:c.end] == c.text for c in chunks)
+
+
+def test_a_long_table_is_cut_between_rows_and_each_piece_names_the_columns() -> None:
+    rows = "\n".join(f"| Project {i:03d} | Division {i % 4} | {1000 + i} |" for i in range(200))
+    text = f"# Projects\n\n| Project | Division | Budget |\n|---|---|---|\n{rows}\n".encode()
+    chunks = chunk_document(parse(text, "text/markdown"), max_chars=1200)
+    assert len(chunks) > 2 and all(len(c.text) <= 3000 for c in chunks)
+    assert chunks[0].heading == "Projects" and chunks[0].text.startswith("| Project | Division | Budget |")
+    assert all(c.heading == "Projects > | Project | Division | Budget |" for c in chunks[1:])
+    assert all(line.startswith(("| Project ", "|---")) for c in chunks for line in c.text.splitlines())  # whole rows
+    assert sum(c.text.count("\n") + 1 for c in chunks) == 202
+
+
+def test_an_html_table_keeps_its_rows_and_columns() -> None:
+    html = (b"<html><body><h1>Travel</h1><p>Daily allowances by city tier.</p><table><caption>Allowances"
+            b"</caption><tr><th>Tier</th><th>Cities</th><th>EUR</th></tr><tr><td>Tier A</td><td>London, Paris"
+            b"</td><td>95</td></tr><tr><td>Tier B</td><td>Hamburg, Rotterdam</td><td>80</td></tr></table>"
+            b"</body></html>")
+    doc = parse(html, "text/html")
+    assert "Tier | Cities | EUR\nTier A | London, Paris | 95\nTier B | Hamburg, Rotterdam | 80" in doc.text
+    chunks = chunk_document(doc)
+    assert any(c.text.endswith("Tier B | Hamburg, Rotterdam | 80") for c in chunks)
