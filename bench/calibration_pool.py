@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from calibration_bench import bootstrap  # noqa: E402
 
 from sutazai.cli.plots import calibration_plots  # noqa: E402
-from sutazai.metacognition.calibration import Features, by_group, fit, prior  # noqa: E402
+from sutazai.lib.confidence import AnswerFeatures, prior  # noqa: E402
+from sutazai.metacognition.calibration import by_group, fit  # noqa: E402
 from sutazai.metacognition.reliability import brier, ece, report  # noqa: E402
 
 
@@ -59,7 +60,7 @@ def main() -> None:
     models = sorted({"+".join(r["features"].get("models") or ["?"]) for r in rows})
     if len(models) > 1 and not args.mixed:
         raise SystemExit(f"these labels come from different models ({', '.join(models)}); pass --mixed to pool them")
-    labelled = [(Features.of(r["features"]), bool(r["correct"])) for r in rows]
+    labelled = [(AnswerFeatures.of(r["features"]), bool(r["correct"])) for r in rows]
     fitted = fit(labelled, seed=args.seed)
     held = fitted.held_out
     baseline = [(round(min(1.0, max(0.0, prior(f))), 3), ok) for f, ok in labelled]

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from sutazai.lib.confidence import AnswerFeatures, AnswerKind
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import Unauthenticated, ValidationFailed
 from sutazai.lib.security import credential_from
-from sutazai.metacognition.calibration import ANSWER_KINDS, Features
 from sutazai.metacognition.deps import Metacognition
 
 router = APIRouter(prefix="/api/metacognition/v1", tags=["metacognition"])
@@ -206,7 +206,7 @@ class FeaturesIn(BaseModel):
                                              "backs; null when nothing could be checked")
     retrieval_scores: list[float] = Field(default_factory=list, max_length=200,
                                           description="scores of the passages the answer could rest on")
-    answer_kind: Literal["number", "text"] = "text"
+    answer_kind: AnswerKind = Field(default="text", description="what the question asks for")
     strategy: str = Field(default="answer", max_length=40, description="the plan's strategy (answer, compute, "
                           "extract, remembered, ...)")
     step_kinds: list[str] = Field(default_factory=list, max_length=200)
@@ -233,18 +233,15 @@ class AssessmentOut(BaseModel):
     abstain: bool
 
 
-assert set(ANSWER_KINDS) == {"number", "text"}  # noqa: S101 - the schema above lists them
-
-
 @router.post("/assessments", response_model=AssessmentOut, summary="How likely an answer is right, from its "
              "features, by the calibrator in use; the reasoning service asks on every answer and abstains when "
              "told (anyone signed in; recorded for calibration)")
 async def assess(body: AssessmentIn, principal: CurrentPrincipal, meta: Metacognition) -> AssessmentOut:
     f = body.features
-    features = Features(agreement=f.agreement, supported_fraction=f.supported_fraction,
-                        retrieval_scores=tuple(f.retrieval_scores), answer_kind=f.answer_kind, strategy=f.strategy,
-                        step_kinds=tuple(f.step_kinds), models=tuple(f.models), samples=f.samples,
-                        computed=f.computed, citations=f.citations)
+    features = AnswerFeatures(agreement=f.agreement, supported_fraction=f.supported_fraction,
+                              retrieval_scores=tuple(f.retrieval_scores), answer_kind=f.answer_kind,
+                              strategy=f.strategy, step_kinds=tuple(f.step_kinds), models=tuple(f.models),
+                              samples=f.samples, computed=f.computed, citations=f.citations)
     return AssessmentOut.model_validate(await meta.confidence.assess(
         principal=principal, features=features, trace_id=body.trace_id, abstain_below=body.abstain_below))
 

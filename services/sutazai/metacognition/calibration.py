@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from sutazai.lib.confidence import AnswerFeatures, prior
 from sutazai.lib.errors import ValidationFailed
 from sutazai.metacognition.reliability import brier, ece
 
@@ -41,76 +42,18 @@ MIN_LABELS = 40
 FOLDS = 5
 ECE_TARGET = 0.05
 """The expected calibration error the platform aims for on held-out cases."""
-ANSWER_KINDS = ("number", "text")
-
-
-@dataclass(frozen=True)
-class Features:
-    """What the reasoning service knows about an answer when it decides it."""
-
-    agreement: float
-    """share of the samples that gave the winning answer (0-1)"""
-    supported_fraction: float | None
-    """share of the answer's claims a source backs; None when nothing could be checked"""
-    retrieval_scores: tuple[float, ...] = ()
-    """scores of the passages the answer could rest on, best first (any scale the search uses)"""
-    answer_kind: str = "text"
-    strategy: str = "answer"
-    step_kinds: tuple[str, ...] = ()
-    models: tuple[str, ...] = ()
-    samples: int = 1
-    computed: bool = False
-    """a tool (the calculator) computed the answer"""
-    citations: int = 0
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0.0 <= self.agreement <= 1.0:
-            problems.append("agreement must be between 0 and 1")
-        if self.supported_fraction is not None and not 0.0 <= self.supported_fraction <= 1.0:
-            problems.append("supported_fraction must be between 0 and 1, or null when nothing could be checked")
-        if self.answer_kind not in ANSWER_KINDS:
-            problems.append(f"answer_kind must be one of {', '.join(ANSWER_KINDS)}")
-        if self.samples < 1:
-            problems.append("samples must be at least 1")
-        if any(not math.isfinite(s) for s in self.retrieval_scores):
-            problems.append("retrieval_scores must be finite numbers")
-        if problems:
-            raise ValidationFailed("; ".join(problems))
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> Features:
-        """From stored JSON (an assessment's features)."""
-        return cls(agreement=float(data["agreement"]), supported_fraction=data.get("supported_fraction"),
-                   retrieval_scores=tuple(data.get("retrieval_scores") or ()),
-                   answer_kind=data.get("answer_kind", "text"), strategy=data.get("strategy", "answer"),
-                   step_kinds=tuple(data.get("step_kinds") or ()), models=tuple(data.get("models") or ()),
-                   samples=int(data.get("samples", 1)), computed=bool(data.get("computed", False)),
-                   citations=int(data.get("citations", 0)))
 
 
 VECTOR = ("agreement", "supported", "unchecked", "retrieval_top", "retrieved", "computed", "number", "cited",
           "single_sample", "remembered")
 
 
-def vector(f: Features) -> list[float]:
+def vector(f: AnswerFeatures) -> list[float]:
     """The numbers a logistic calibrator weighs, in the order of VECTOR."""
     return [f.agreement, f.supported_fraction or 0.0, float(f.supported_fraction is None),
             max(f.retrieval_scores, default=0.0), float(bool(f.retrieval_scores)), float(f.computed),
             float(f.answer_kind == "number"), min(f.citations, 5) / 5, float(f.samples == 1),
             float(f.strategy == "remembered")]
-
-
-UNGROUNDED_CAP = 0.45
-"""The prior's ceiling for an answer nothing backs (no source checked, nothing computed)."""
-
-
-def prior(f: Features) -> float:
-    """The documented prior: agreement times the supported share; when nothing was checked, the
-    agreement alone for a computed answer, else at most UNGROUNDED_CAP (the model's word alone)."""
-    if f.supported_fraction is None:
-        return min(f.agreement, 1.0 if f.computed else UNGROUNDED_CAP)
-    return f.agreement * f.supported_fraction
 
 
 @dataclass(frozen=True)
@@ -121,7 +64,7 @@ class Calibrator:
     method: str  # "prior" | "logistic" | "isotonic"
     params: dict[str, Any] = field(default_factory=dict)
 
-    def probability(self, f: Features) -> float:
+    def probability(self, f: AnswerFeatures) -> float:
         if self.method == "logistic":
             x = (np.asarray(vector(f)) - np.asarray(self.params["mean"])) / np.asarray(self.params["scale"])
             z = float(x @ np.asarray(self.params["coef"]) + self.params["intercept"])
@@ -248,7 +191,7 @@ def by_group(held_out: Sequence[tuple[float, bool]], groups: Sequence[str], *, s
     return out
 
 
-def fit(labelled: Sequence[tuple[Features, bool]], *, seed: int = 0, min_labels: int = MIN_LABELS) -> Fitted:
+def fit(labelled: Sequence[tuple[AnswerFeatures, bool]], *, seed: int = 0, min_labels: int = MIN_LABELS) -> Fitted:
     """Measure the fitting procedure out of fold on every label (each fold predicted by a
     calibrator fitted, method chosen included, on the other folds), then fit the calibrator put
     in use on all the labels."""

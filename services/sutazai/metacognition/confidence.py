@@ -13,10 +13,11 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
+from sutazai.lib.confidence import AnswerFeatures
 from sutazai.lib.db import Database
 from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, SutazaiError, ValidationFailed
 from sutazai.lib.http_client import ResilientClient
-from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, by_group, fit
+from sutazai.metacognition.calibration import PRIOR, Calibrator, by_group, fit
 from sutazai.metacognition.reliability import compare_thresholds, report, threshold_for_risk
 from sutazai.metacognition.store import calibration as store
 
@@ -68,7 +69,7 @@ class ConfidenceBook:
             row = await store.newest_calibrator(conn=conn)
         return PRIOR if row is None else Calibrator(version=row["version"], method=row["method"], params=row["params"])
 
-    async def assess(self, *, principal: Principal, features: Features, trace_id: uuid.UUID | None,
+    async def assess(self, *, principal: Principal, features: AnswerFeatures, trace_id: uuid.UUID | None,
                      abstain_below: float | None) -> dict[str, Any]:
         calibrator = await self.active()
         probability = calibrator.probability(features)
@@ -131,7 +132,7 @@ class ConfidenceBook:
         synced = await self.sync(credential=credential)
         rows = await self.labelled()
         try:
-            fitted = fit([(Features.of(r["features"]), bool(r["correct"])) for r in rows], seed=seed,
+            fitted = fit([(AnswerFeatures.of(r["features"]), bool(r["correct"])) for r in rows], seed=seed,
                          min_labels=self._min_labels)
         except ValidationFailed as exc:
             exc.extra["labels_read"] = synced

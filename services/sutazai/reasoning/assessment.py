@@ -1,6 +1,6 @@
 """How sure the platform is of an answer: the metacognition service's calibrated probability,
 asked for every answer with the answer's features and the asker's credential. When the service
-cannot be asked, the documented prior (`confidence.confidence`) and this service's own threshold
+cannot be asked, the documented prior (`sutazai.lib.confidence.prior`) and this service's own threshold
 decide, and the trace says so."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import logging
 import uuid
 from typing import Any, Protocol
 
+from sutazai.lib.confidence import AnswerFeatures, prior
 from sutazai.lib.errors import SutazaiError
 from sutazai.lib.http_client import ResilientClient
-from sutazai.reasoning.confidence import AnswerFeatures, confidence
 
 logger = logging.getLogger(__name__)
 ASSESSMENTS_PATH = "/api/metacognition/v1/assessments"
@@ -60,9 +60,7 @@ async def assess(assessor: Assessor | None, *, features: dict[str, Any], trace_i
         except SutazaiError as exc:
             note = f"the metacognition service could not assess the answer ({exc.detail}); the prior decided"
             logger.warning("assessment of %s: %s", trace_id, exc.detail)
-    probability = confidence(AnswerFeatures(agreement=features["agreement"],
-                                            supported_fraction=features["supported_fraction"],
-                                            computed=bool(features.get("computed"))))
+    probability = prior(AnswerFeatures.of(features))
     threshold = fallback_threshold if explicit_threshold is None else explicit_threshold
     return {"probability": probability, "calibrator": None, "method": "prior", "threshold": threshold,
             "abstain": probability < threshold, "features": features, "note": note}

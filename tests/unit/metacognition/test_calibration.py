@@ -10,8 +10,9 @@ import random
 import numpy as np
 import pytest
 
+from sutazai.lib.confidence import AnswerFeatures, prior
 from sutazai.lib.errors import ValidationFailed
-from sutazai.metacognition.calibration import PRIOR, Calibrator, Features, NotEnoughLabels, by_group, fit, prior, vector
+from sutazai.metacognition.calibration import PRIOR, Calibrator, NotEnoughLabels, by_group, fit, vector
 from sutazai.metacognition.reliability import brier, ece, reliability, risk_coverage, threshold_for_risk
 
 
@@ -50,20 +51,21 @@ def test_ties_share_one_point_on_the_curve() -> None:
 
 def test_features_refuse_values_out_of_range_with_what_to_fix() -> None:
     with pytest.raises(ValidationFailed, match="agreement must be between 0 and 1"):
-        Features(agreement=1.5, supported_fraction=None)
-    with pytest.raises(ValidationFailed, match="answer_kind must be one of number, text"):
-        Features(agreement=1.0, supported_fraction=0.5, answer_kind="poem")
+        AnswerFeatures(agreement=1.5, supported_fraction=None)
+    with pytest.raises(ValidationFailed, match="answer_kind must be one of number, date, name, reason, text"):
+        AnswerFeatures(agreement=1.0, supported_fraction=0.5, answer_kind="poem")
 
 
 def test_the_prior_is_the_documented_formula() -> None:
-    assert prior(Features(agreement=0.6, supported_fraction=0.5)) == pytest.approx(0.3)
-    assert PRIOR.probability(Features(agreement=0.4, supported_fraction=None)) == pytest.approx(0.4)
+    assert prior(AnswerFeatures(agreement=0.6, supported_fraction=0.5)) == pytest.approx(0.3)
+    assert PRIOR.probability(AnswerFeatures(agreement=0.4, supported_fraction=None)) == pytest.approx(0.4)
     # nothing checked and nothing computed: the model's word alone is capped below the default threshold
-    assert PRIOR.probability(Features(agreement=1.0, supported_fraction=None)) == pytest.approx(0.45)
-    assert PRIOR.probability(Features(agreement=1.0, supported_fraction=None, computed=True)) == pytest.approx(1.0)
+    assert PRIOR.probability(AnswerFeatures(agreement=1.0, supported_fraction=None)) == pytest.approx(0.45)
+    computed = AnswerFeatures(agreement=1.0, supported_fraction=None, computed=True)
+    assert PRIOR.probability(computed) == pytest.approx(1.0)
 
 
-def synthetic(n: int, seed: int) -> list[tuple[Features, bool]]:
+def synthetic(n: int, seed: int) -> list[tuple[AnswerFeatures, bool]]:
     """Answers whose chance of being right is known: the prior is overconfident for text answers
     with one sample (agreement 1 but right 40% of the time) and underconfident for computed ones."""
     rng = random.Random(seed)
@@ -74,7 +76,7 @@ def synthetic(n: int, seed: int) -> list[tuple[Features, bool]]:
         agreement = 1.0 if samples == 1 else rng.choice([1 / 3, 2 / 3, 1.0])
         supported = None if computed else rng.choice([0.0, 0.5, 1.0])
         truth = 0.85 if computed else 0.15 + 0.25 * agreement + 0.3 * (supported or 0.0)
-        f = Features(agreement=agreement, supported_fraction=supported, computed=computed, samples=samples,
+        f = AnswerFeatures(agreement=agreement, supported_fraction=supported, computed=computed, samples=samples,
                      answer_kind="number" if computed else "text", retrieval_scores=(rng.random(),))
         out.append((f, rng.random() < truth))
     return out
@@ -146,9 +148,10 @@ def test_stored_logistic_numbers_reproduce_scikit_learn() -> None:
 
 def test_an_isotonic_calibrator_is_monotone_in_the_prior() -> None:
     calibrator = Calibrator(version=2, method="isotonic", params={"x": [0.0, 0.5, 1.0], "y": [0.1, 0.3, 0.7]})
-    low, high = Features(agreement=0.2, supported_fraction=None), Features(agreement=0.9, supported_fraction=None)
+    low = AnswerFeatures(agreement=0.2, supported_fraction=None)
+    high = AnswerFeatures(agreement=0.9, supported_fraction=None)
     assert calibrator.probability(low) <= calibrator.probability(high)
-    assert calibrator.probability(Features(agreement=0.75, supported_fraction=1.0)) == pytest.approx(0.5)
+    assert calibrator.probability(AnswerFeatures(agreement=0.75, supported_fraction=1.0)) == pytest.approx(0.5)
 
 
 def test_too_few_labels_or_one_kind_keep_the_prior_and_say_what_to_do() -> None:

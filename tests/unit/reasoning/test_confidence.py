@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sutazai.reasoning.confidence import AnswerFeatures, confidence
+from sutazai.lib.confidence import AnswerFeatures
+from sutazai.lib.confidence import prior as confidence
 
 
 @pytest.mark.parametrize(("agreement", "supported", "expected"), [
@@ -31,6 +32,11 @@ def test_an_answer_nothing_backs_cannot_carry_high_confidence_unless_a_tool_comp
     assert confidence(AnswerFeatures(agreement=1.0, supported_fraction=None)) == 0.45
     assert confidence(AnswerFeatures(agreement=0.3, supported_fraction=None)) == 0.3
     assert confidence(AnswerFeatures(agreement=1.0, supported_fraction=None, computed=True)) == 1.0
+
+
+def test_a_general_answer_from_the_model_has_its_own_ceiling() -> None:
+    assert confidence(AnswerFeatures(agreement=1.0, supported_fraction=None, strategy="general")) == 0.6
+    assert confidence(AnswerFeatures(agreement=0.4, supported_fraction=None, strategy="general")) == 0.4
 
 
 def test_a_failed_step_is_told_plainly_and_its_internals_stay_in_the_trace() -> None:
