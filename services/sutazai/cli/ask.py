@@ -75,6 +75,12 @@ def render(answer: dict[str, Any], console: Console) -> None:
         console.print(f"[bold yellow]No answer:[/bold yellow] {escape(answer['reason'])}", highlight=False)
     else:
         console.print(escape(answer["answer"]), highlight=False, soft_wrap=True)
+        if answer.get("grounding") == "model":
+            console.print("[yellow]From the model's general knowledge — not from your documents, which do not "
+                          "cover this.[/yellow]", highlight=False)
+        elif answer.get("grounding") == "computed":
+            console.print("[dim]Computed from the numbers in the question (the trace shows how).[/dim]",
+                          highlight=False)
     if answer["citations"]:
         console.print("\n[bold]Sources[/bold]")
         for i, citation in enumerate(answer["citations"], start=1):

@@ -106,7 +106,7 @@ def _answer(data: dict[str, Any]) -> pb.Answer:
     return pb.Answer(trace_id=str(data["trace_id"]), answer=data.get("answer") or "",
                      confidence=float(data.get("confidence") or 0.0), abstained=bool(data.get("abstained")),
                      reason=data.get("reason") or "", model=data.get("model") or "",
-                     citations=[pb.Citation(document_id=c["document_id"], chunk_id=c["chunk_id"],
+                     grounding=data.get("grounding") or "none", citations=[pb.Citation(document_id=c["document_id"], chunk_id=c["chunk_id"],
                                             source=c.get("source") or "", text=c.get("text") or "")
                                 for c in data.get("citations") or []])
 

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sutazai.lib.confidence import Grounding
+
 MAX_SEED = 2**31 - 1 - 16
 """Seeds reach the model backends as 32-bit integers; sample i runs with seed + i (i < 16)."""
 
@@ -41,6 +43,9 @@ class Answer:
     """the confidence assessment: features, probability, calibrator version, threshold"""
     withheld: str | None = None
     """when abstaining for low confidence, the answer that was withheld"""
+    grounding: Grounding = "none"
+    """where the answer comes from: 'documents' (cited passages), 'computed' (a tool, from the question's
+    own values), 'model' (general knowledge: the documents do not cover the question), 'none' (abstained)"""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

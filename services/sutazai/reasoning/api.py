@@ -14,6 +14,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.lib.access import CollectionName, Principal
+from sutazai.lib.confidence import Grounding
 from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import SutazaiError, ValidationFailed
 from sutazai.lib.security import credential_from
@@ -87,6 +88,10 @@ class AskResponse(BaseModel):
                                               "(null: the prior) and the threshold applied")
     withheld: str | None = Field(default=None, description="when the answer was withheld for low confidence, the "
                                  "answer that was withheld")
+    grounding: Grounding = Field(default="none", description="where the answer comes from: 'documents' (the cited "
+                                 "passages), 'computed' (a tool, from the question's own values), 'model' (the "
+                                 "model's general knowledge: the documents do not cover the question), 'none' "
+                                 "(no answer)")
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:

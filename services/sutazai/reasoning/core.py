@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
+from sutazai.lib.confidence import AnswerFeatures, Grounding
 from sutazai.lib.context import current_request_id
 from sutazai.lib.errors import (
     BudgetExhausted,
@@ -36,7 +37,10 @@ from sutazai.reasoning.planning import (
     PlannedStep,
     PlanRequest,
     RetrievalSettings,
-    asks_quantity,
+    answer_kind,
+    covered,
+    general_plan,
+    general_question,
     remembered_plan,
     rules_plan,
     table_plan,
@@ -44,7 +48,7 @@ from sutazai.reasoning.planning import (
 )
 from sutazai.reasoning.routing import ModelRouter, RouteStore
 from sutazai.reasoning.steps import result_of
-from sutazai.reasoning.strategies import Outcome, Synthesized
+from sutazai.reasoning.strategies import NOT_STATED, Outcome, Synthesized
 from sutazai.reasoning.tables import read_cell
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify, VerifyOutput
@@ -205,6 +209,8 @@ class Reasoner:
                 main = result_of(found.get(MAIN_SEARCH), SearchOutput)
                 if not (main and main.passages):  # nothing in the collection about it: plan without it
                     plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
+                elif not covered(text, main.passages) and general_question(text):  # near it, not about it
+                    plan = general_plan(Plan(steps=plan.first_wave()), request)
                 elif not wants_model_plan(text, catch_all=False):  # a chained question is the planner's
                     plan = table_plan(request, preface=plan.first_wave(),
                                       answers=read_cell(text, passage_tables(main.passages)) is not None) or plan
@@ -281,7 +287,8 @@ class Reasoner:
                 f"options.budget (this service allows up to {self._policy.limit.max_steps} steps, "
                 f"{self._policy.limit.max_tokens} tokens, {self._policy.limit.max_seconds:g} s)",
                 extra={"trace_id": str(recorder.trace_id), "spent": executor.spend.to_dict()})
-        answer = Answer(trace_id=recorder.trace_id, answer=f"I don't know. {reason}.",
+        said = f"{reason[0].upper()}{reason[1:]}." if reason == NOT_STATED else f"I don't know. {reason}."
+        answer = Answer(trace_id=recorder.trace_id, answer=said,
                         model=self._router.default.chat_model, confidence=0.0, abstained=True, reason=reason,
                         budget=asdict(budget), spent=executor.spend.to_dict())
         await recorder.conclude(answer)
@@ -305,26 +312,28 @@ class Reasoner:
                      for c in order if c in by_chunk]
         text = _annotate(outcome.text or "", claims, order)
         model = "+".join(options.ensemble) if options.ensemble else self._router("synthesize").chat_model
-        features = {
-            "agreement": outcome.vote.agreement, "supported_fraction": supported,
-            "retrieval_scores": sorted((p.score for p in outcome.passages), reverse=True)[:20],
-            "answer_kind": "number" if outcome.computed or asks_quantity(question) else "text",
-            "strategy": plan.strategy, "step_kinds": sorted({step.tool for step in plan.steps}),
-            "models": sorted(set(model.split("+"))), "samples": max(1, outcome.vote.samples),
-            "computed": bool(outcome.computed), "citations": len(citations)}
+        features = AnswerFeatures(
+            agreement=outcome.vote.agreement, supported_fraction=supported,
+            retrieval_scores=tuple(sorted((p.score for p in outcome.passages), reverse=True)[:20]),
+            answer_kind=answer_kind(question), strategy=plan.strategy,
+            step_kinds=tuple(sorted({step.tool for step in plan.steps})), models=tuple(sorted(set(model.split("+")))),
+            samples=max(1, outcome.vote.samples), computed=bool(outcome.computed), citations=len(citations)).to_dict()
+        grounding: Grounding = "documents" if citations else "computed" if outcome.computed else "model"
         assessment = await assess(self._assessor, features=features, trace_id=trace_id,
                                   explicit_threshold=explicit_threshold,
                                   fallback_threshold=float(options.abstain_below or 0.0), credential=credential)
         score, threshold = float(assessment["probability"]), float(assessment["threshold"])
         base = Answer(trace_id=trace_id, answer=text, model=model, citations=citations, confidence=score,
-                      claims=claims, budget=asdict(budget), spent=executor.spend.to_dict(), assessment=assessment)
+                      claims=claims, budget=asdict(budget), spent=executor.spend.to_dict(), assessment=assessment,
+                      grounding=grounding)
         if not assessment["abstain"]:
             return base
         why = [f"{outcome.vote.votes} of {outcome.vote.samples} samples agreed"]
         if supported is not None and supported < 1:
             why.append(f"{round(supported * 100)}% of the answer's claims are supported by the sources")
         reason = f"confidence {score:.2f} is below {threshold:.2f}: " + "; ".join(why)
-        return replace(base, answer=f"I don't know. {reason}.", abstained=True, reason=reason, withheld=text)
+        return replace(base, answer=f"I don't know. {reason}.", abstained=True, reason=reason, withheld=text,
+                       grounding="none")
 
     async def trace(self, *, trace_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
         """A trace its asker may read, and an admin whose scope covers the trace's collection;

@@ -319,7 +319,8 @@ def _after_draft(answer: Answer, draft: str) -> tuple[str, bool]:
 
 def _extra(answer: Answer) -> dict[str, Any]:
     return {"sutazai": {"trace_id": str(answer.trace_id), "confidence": answer.confidence,
-                        "abstained": answer.abstained, "reason": answer.reason, "citations": answer.citations}}
+                        "abstained": answer.abstained, "reason": answer.reason, "citations": answer.citations,
+                        "grounding": answer.grounding}}
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:

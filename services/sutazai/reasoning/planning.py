@@ -16,6 +16,7 @@ from sutazai.reasoning.strategies import (
     Calendar,
     Compared,
     Extracted,
+    NotStated,
     OutcomeReader,
     Programmed,
     Synthesized,
@@ -171,6 +172,60 @@ _STOP = _QUESTION_WORDS | {
 }
 
 
+_REASON = re.compile(r"^\s*(why|how come|how does|how do|how did|how can|explain|describe|summari[sz]e|what (?:is|are) "
+                     r"the (?:reason|purpose|cause)s?|what caused|give an overview)\b", re.I)
+_DATE_ASKED = re.compile(r"^\s*(when|what date|on what date|in what year|which year|by when|until when)\b|"
+                         r"\b(what|which) (?:date|day|year|month|deadline)\b", re.I)
+_NAME_ASKED = re.compile(r"^\s*(?:(?:in|at|from|for|to|by|of|on|with)\s+)?(who|whom|whose|which|where|name the|"
+                         r"what is the name|what's the name)\b", re.I)
+
+
+def answer_kind(question: str) -> str:
+    """What the question asks for: a reason, a date, a number, a name, or text."""
+    if _REASON.search(question):
+        return "reason"
+    if _DATE_ASKED.search(question):
+        return "date"
+    if _NUMERIC.search(question) and not _NAME_ASKED.search(question):
+        return "number"
+    if _NAME_ASKED.search(question):
+        return "name"
+    return "text"
+
+
+_ORGANISATION = re.compile(r"\b(our|we|us|my|company|companies|employees?|staff|policy|policies|contracts?|division|"
+                           r"department|project|office|quarter|q[1-4]|budget|revenue|invoice|salary|leave|customer|"
+                           r"supplier|meeting|report|document|documents|register|handbook|team|board|minutes)\b", re.I)
+_GENERIC = frozenset({"explain", "sentences", "sentence", "briefly", "describe", "words", "short", "simple", "terms",
+                      "please", "tell", "give", "example", "examples", "mean", "means", "meaning", "define", "two",
+                      "three", "one", "what", "which", "who", "why", "how", "when", "where", "does", "is", "are",
+                      "the", "a", "an", "of", "in", "to", "and", "or", "for", "on", "with", "do", "did", "was",
+                      "were", "can", "could", "would", "should", "it", "its", "that", "this", "by", "be", "from"})
+
+
+def general_question(question: str) -> bool:
+    """A question about the world rather than the organisation's documents: it names nothing (no
+    capitalised name after the first word) and asks about nothing an organisation's documents hold
+    (no 'our', 'policy', 'employee', 'revenue', ...)."""
+    words = re.findall(r"[A-Za-z][\w'-]*", question)
+    named = [w for w in words[1:] if w[0].isupper() and w not in {"I"}]
+    return not named and not _ORGANISATION.search(question) and not numbers_in(question)
+
+
+def covered(question: str, passages: Sequence[Any]) -> bool:
+    """Whether one passage holds at least half of the question's content words (by their first five
+    letters): the documents found are about the question, not only near it."""
+    wanted = {w[:5] for w in re.findall(r"[a-z0-9][a-z0-9'-]*", question.lower()) if w not in _GENERIC and len(w) > 2}
+    if not wanted:
+        return True
+    for passage in passages:
+        text = f"{getattr(passage, 'heading', None) or ''} {getattr(passage, 'text', '')}".lower()
+        held = {w[:5] for w in re.findall(r"[a-z0-9][a-z0-9'-]*", text)}
+        if len(wanted & held) / len(wanted) >= 0.5:
+            return True
+    return False
+
+
 def word_problem(question: str) -> bool:
     """A self-contained quantity question: it asks for an amount and states the numbers to
     compute it from (at least two), so it is computed from them, not read from documents."""
@@ -179,8 +234,9 @@ def word_problem(question: str) -> bool:
 
 
 def asks_quantity(question: str) -> bool:
-    """Whether the question asks for an amount (how many, total, difference, older, ...)."""
-    return bool(_NUMERIC.search(question))
+    """Whether the question asks for an amount (how many, total, difference, older, ...); a question
+    asking why or for an explanation does not, whatever words it uses."""
+    return bool(_NUMERIC.search(question)) and not _REASON.search(question)
 
 
 def entities_in(question: str) -> list[str]:
@@ -337,10 +393,27 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
         plan.strategy = "compute"
         _program_samples(plan, req, inputs={}, described={}, after=())
         plan.reader = Programmed(programs=plan.ids("program"))
+    elif general_question(req.question):
+        general_plan(plan, req)
+    elif preface:  # the collection was searched and holds nothing about this question
+        plan.strategy, plan.reader = "not_stated", NotStated()
     else:
         plan.strategy, plan.catch_all = "answer", True
         _synthesis_samples(plan, req, passages=[], after=())
         plan.reader = Synthesized(samples=plan.ids("synthesize"), numeric=numeric)
+    return plan
+
+
+def general_plan(plan: Plan, req: PlanRequest) -> Plan:
+    """A general question the documents do not cover: the model answers it from what it knows, in
+    one sample at the request's temperature (free-text explanations seldom agree word for word,
+    so a vote would only refuse them); the answer is labelled as the model's, not the documents'."""
+    plan.strategy = "general"
+    for i in range(max(1, len(req.ensemble))):  # an ensemble still asks each of its models once
+        plan.add("synthesize", {"question": req.question, "passage_sets": [], "fact_sets": [], **_sampling(req, i)},
+                 model=_sample_model(req, i), purpose="a general question the documents do not cover: the model "
+                                                      f"answers from what it knows{_sample_note(req, i)}")
+    plan.reader = Synthesized(samples=plan.ids("synthesize"), numeric=answer_kind(req.question) == "number")
     return plan
 
 

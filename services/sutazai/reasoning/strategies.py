@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sutazai.reasoning.consistency import Vote, normalize_number, vote
 from sutazai.reasoning.steps import StepRecord, result_of
-from sutazai.reasoning.tools.answering import SynthesizeOutput
+from sutazai.reasoning.tools.answering import REFUSAL, SynthesizeOutput
 from sutazai.reasoning.tools.calculator import CalculatorOutput, CompareOutput
 from sutazai.reasoning.tools.dates import DateOutput
 from sutazai.reasoning.tools.knowledge import Passage, SearchOutput
@@ -82,6 +82,17 @@ def _quotes(extracts: Sequence[ExtractOutput]) -> list[str]:
     return [f"The source says: \u201c{e.quote}\u201d" for e in extracts]
 
 
+NOT_STATED = "the documents do not state the answer to this question"
+
+
+@dataclass(frozen=True)
+class NotStated:
+    """The collection was searched and holds nothing about the question: no answer is made up."""
+
+    def read(self, records: Records) -> Outcome:
+        return Outcome(failure=first_failure(records) or NOT_STATED)
+
+
 @dataclass(frozen=True)
 class Synthesized:
     """Strategy 'answer': several samples write the answer from the sources; the vote decides."""
@@ -96,6 +107,8 @@ class Synthesized:
         shown = [o for o in outputs if o is not None]
         considered = {p.chunk_id: p for o in shown for p in o.considered}
         winner = next((o for o in shown if o.answer == result.winner), None)
+        if result.winner and considered and REFUSAL.search(result.winner):  # the sources lack it: say so
+            return Outcome(vote=result, passages=list(considered.values()), failure=NOT_STATED)
         return Outcome(text=result.winner, vote=result,
                        passages=list(considered.values()) or passages_of(records, self.searches),
                        cited=[p.chunk_id for p in winner.cited] if winner else [], failure=first_failure(records))

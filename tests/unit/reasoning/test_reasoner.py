@@ -165,8 +165,8 @@ async def test_a_word_problem_is_computed_by_programs_from_its_own_numbers_not_f
 
 
 async def test_disagreeing_samples_abstain_and_say_why() -> None:
-    found, _, _ = reasoner(FakeSearch([]), FakeModel(scripted(answers=("Paris", "Lyon", "Nice"))))
-    answer = await found.ask(question="What is the capital of France?", principal=USER, collection=None,
+    found, _, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted(answers=("Paris", "Lyon", "Nice"))))
+    answer = await found.ask(question="In which city is Orvane Systems based?", principal=USER, collection=None,
                              options=AskOptions(), credential="szk_fake")
     assert answer.abstained and answer.confidence is not None and answer.confidence < 0.5
     assert "1 of 3 samples agreed" in (answer.reason or "") and answer.answer.startswith("I don't know.")
@@ -333,3 +333,43 @@ async def test_a_table_in_the_passages_is_read_by_row_and_column_not_by_the_mode
     steps = next(iter(traces.traces.values()))["steps"]
     assert [s["tool"] for s in steps if s["tool"] in ("read_table", "synthesize")] == ["read_table"]
     assert model.chats == []  # the cell was read, not written by a model
+
+
+async def test_a_general_question_the_documents_do_not_cover_is_answered_by_the_model_and_labelled() -> None:
+    model = FakeModel(scripted(answers=("A prime number has exactly two divisors: 1 and itself.",)))
+    found, traces, _ = reasoner(FakeSearch([ORVANE, LEAVE]), model)
+    answer = await found.ask(question="Explain in two sentences what a prime number is.", principal=USER,
+                             collection=None, options=AskOptions(), credential="szk_fake")
+    assert not answer.abstained and answer.grounding == "model" and answer.citations == []
+    assert answer.answer.startswith("A prime number has exactly two divisors")
+    assert answer.confidence == 0.6  # the prior's ceiling for the model's own word
+    trace = next(iter(traces.traces.values()))
+    assert trace["plan"]["strategy"] == "general" and "Sources:" not in model.chats[0][-1].content
+
+
+async def test_a_question_about_the_organisation_the_documents_do_not_answer_says_so() -> None:
+    model = FakeModel(scripted(answers=("Paris",)))
+    found, _, _ = reasoner(FakeSearch([]), model)
+    answer = await found.ask(question="What is the parental leave policy of Kestrel Biotech?", principal=USER,
+                             collection=None, options=AskOptions(), credential="szk_fake")
+    assert answer.abstained and answer.grounding == "none" and model.chats == []  # nothing made up
+    assert answer.answer == "The documents do not state the answer to this question."
+
+
+async def test_when_the_model_finds_the_sources_silent_the_answer_says_the_documents_do_not_state_it() -> None:
+    model = FakeModel(scripted(answers=("The sources do not mention the founding year.",)))
+    found, _, _ = reasoner(FakeSearch([ORVANE]), model)
+    answer = await found.ask(question="Who is the chief executive of Orvane Systems?", principal=USER,
+                             collection=None, options=AskOptions(), credential="szk_fake")
+    assert answer.abstained and answer.answer == "The documents do not state the answer to this question."
+
+
+async def test_answers_say_where_they_come_from() -> None:
+    found, _, _ = reasoner(FakeSearch([ORVANE]), FakeModel(scripted(answers=("Orvane Systems is based in Tallinn.",))))
+    cited = await found.ask(question="Where is Orvane Systems based?", principal=USER, collection=None,
+                            options=AskOptions(), credential="szk_fake")
+    assert cited.grounding == "documents" and cited.citations
+    assert cited.assessment is not None and cited.assessment["features"]["answer_kind"] == "name"
+    computed = await found.ask(question="What is 17 * 23?", principal=USER, collection=None, options=AskOptions(),
+                               credential="szk_fake")
+    assert computed.grounding == "computed" and computed.answer.startswith("391")

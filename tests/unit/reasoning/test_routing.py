@@ -77,8 +77,8 @@ async def test_a_pinned_step_uses_its_model_and_nothing_else_does() -> None:
 def test_an_ensemble_spreads_the_samples_over_its_models() -> None:
     from sutazai.reasoning.planning import PlanRequest, rules_plan
 
-    plan = rules_plan(PlanRequest(question="Who wrote it?", has_knowledge=False, samples=3, temperature=0.0,
-                                  sample_temperature=0.7, seed=5, ensemble=("large", "medium")))
+    plan = rules_plan(PlanRequest(question="Who wrote the Orvane report?", has_knowledge=False, samples=3,
+                                  temperature=0.0, sample_temperature=0.7, seed=5, ensemble=("large", "medium")))
     samples = [s for s in plan.steps if s.tool == "synthesize"]
     assert [s.model for s in samples] == ["large", "medium", "large"]
     assert [s.input["temperature"] for s in samples] == [0.0, 0.0, 0.7]  # each model's first sample is greedy

@@ -33,7 +33,9 @@ _STOP = frozenset(
     "what when where why how do does did has have had not no yes can could will would should may might".split()
 )
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\u201d\"'\u2019)]))\s+(?=[A-Z0-9\"'(\u201c])")
-_REFUSAL = re.compile(r"\b(i do not know|i don't know|not (?:mentioned|stated|given)|no information)\b", re.I)
+REFUSAL = re.compile(r"\b(i do not know|i don't know|i cannot answer|not (?:mentioned|stated|given|provided|specified)|"
+                     r"no information|do(?:es)? not (?:contain|mention|state|say|include|provide|specify))\b", re.I)
+"""A sentence in which the model says the sources do not hold the answer."""
 
 
 def unique_passages(sets: list[list[Passage]]) -> list[Passage]:
@@ -152,7 +154,7 @@ def about_question(claim: str, passage: str, question: str, *, threshold: float 
 def check_claims(data: VerifyInput) -> VerifyOutput:
     claims = []
     for sentence in sentences(data.answer):
-        if _REFUSAL.search(sentence):
+        if REFUSAL.search(sentence):
             continue
         backing = [p.chunk_id for p in data.passages if supports(sentence, p.text, data.computed)
                    and (data.question is None or about_question(sentence, p.text, data.question))]

@@ -144,6 +144,13 @@ function showDraft(result, draft) {
   text.textContent += draft.delta;
 }
 
+// Where an answer comes from, said under it; an answer from the model alone is marked as such.
+const GROUNDING = {
+  model: 'From the model\u2019s general knowledge \u2014 not from your documents, which do not cover this.',
+  computed: 'Computed from the numbers in the question (the trace shows the program or expression).',
+  documents: 'From your documents (sources below).',
+};
+
 function showAnswer(result, answer) {
   clear(result).hidden = false;
   if (answer.abstained) {
@@ -153,6 +160,8 @@ function showAnswer(result, answer) {
   result.append(h('div', { class: 'answer-head' },
     h('h2', {}, answer.abstained ? 'Best attempt (not an answer)' : 'Answer'), confidenceBadge(answer.confidence)));
   result.append(h('p', { class: 'answer-text' }, answerText(answer.answer || '', answer.citations)));
+  const from = GROUNDING[answer.grounding];
+  if (from) result.append(h('p', { class: `grounding ${answer.grounding}`, role: 'note' }, from));
   if (answer.citations.length) {
     result.append(h('h3', {}, 'Sources'), h('ol', { class: 'citations' }, answer.citations.map((c, i) =>
       h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => openCitation(c, i + 1) },
