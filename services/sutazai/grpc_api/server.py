@@ -103,12 +103,12 @@ class Bridge:
 
 
 def _answer(data: dict[str, Any]) -> pb.Answer:
+    citations = [pb.Citation(document_id=c["document_id"], chunk_id=c["chunk_id"], source=c.get("source") or "",
+                             text=c.get("text") or "") for c in data.get("citations") or []]
     return pb.Answer(trace_id=str(data["trace_id"]), answer=data.get("answer") or "",
                      confidence=float(data.get("confidence") or 0.0), abstained=bool(data.get("abstained")),
                      reason=data.get("reason") or "", model=data.get("model") or "",
-                     grounding=data.get("grounding") or "none", citations=[pb.Citation(document_id=c["document_id"], chunk_id=c["chunk_id"],
-                                            source=c.get("source") or "", text=c.get("text") or "")
-                                for c in data.get("citations") or []])
+                     grounding=data.get("grounding") or "none", citations=citations)
 
 
 class Reasoning(rpc.ReasoningServicer):  # type: ignore[misc] # generated, untyped
