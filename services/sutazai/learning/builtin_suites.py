@@ -270,6 +270,24 @@ def _typed(answer: str) -> int | str:
     return int(answer) if answer.lstrip("-").isdigit() else answer
 
 
+def enterprise(cache: Path | None = None, say: Callable[[str], object] = lambda _: None) -> BuiltSuite:  # noqa: ARG001
+    from sutazai.learning import enterprise_suite  # noqa: PLC0415 - the documents are only read when built
+
+    return BuiltSuite("enterprise", "A fictional organisation's documents (policies, tables, a quarterly report, "
+                      "registers, an org chart, meeting notes) and questions of every kind, a fifth unanswerable",
+                      enterprise_suite.cases(), enterprise_suite.COLLECTION, dict(enterprise_suite.DOCUMENTS))
+
+
+def enterprise_heldout(cache: Path | None = None,  # noqa: ARG001
+                       say: Callable[[str], object] = lambda _: None) -> BuiltSuite:  # noqa: ARG001
+    """The held-out half of `enterprise` (alternate cases of each kind): nothing is tuned on it."""
+    from sutazai.learning import enterprise_suite  # noqa: PLC0415
+
+    cases = [c for c in enterprise_suite.cases() if "heldout" in c["tags"]]
+    return BuiltSuite("enterprise-heldout", "The held-out half of the enterprise suite", cases,
+                      enterprise_suite.COLLECTION, dict(enterprise_suite.DOCUMENTS))
+
+
 BUILTIN: dict[str, Callable[..., BuiltSuite]] = {
     "gsm8k": gsm8k, "squad-shifts": squad_shifts, "companies": companies, "multistep": multistep,
-    "multistep-paraphrases": multistep_paraphrases}
+    "multistep-paraphrases": multistep_paraphrases, "enterprise": enterprise, "enterprise-heldout": enterprise_heldout}

@@ -9,7 +9,9 @@ model judging itself.
   it as whole words ("any of").
 - A bare model's chain of thought is scored on what follows its last "the answer is" (else its
   last number, or its last sentence).
-- An abstention is never right, and counts as not answered.
+- An abstention is never right, and counts as not answered, except on a case tagged
+  `unanswerable` (the documents do not hold its answer): there an abstention, or an answer saying
+  the documents do not state it, is the right answer, and any other answer is wrong.
 """
 
 from __future__ import annotations
@@ -70,8 +72,14 @@ def final_answer(text: str) -> str:
     return sentences[-1] if sentences else ""
 
 
+_NOT_STATED = re.compile(r"\b(?:documents?|sources?|passages?) (?:do|does) not (?:state|say|mention|contain)|"
+                         r"\bnot stated in the (?:documents?|sources?)", re.I)
+
+
 def is_right(case: Case, answer: str, *, abstained: bool = False, bare: bool = False) -> bool:
     answer = _MARKERS.sub("", answer)
+    if "unanswerable" in case.tags:
+        return abstained or bool(_NOT_STATED.search(answer))
     if abstained or not answer.strip():
         return False
     if bare:

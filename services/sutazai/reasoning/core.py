@@ -38,25 +38,20 @@ from sutazai.reasoning.planning import (
     PlanRequest,
     RetrievalSettings,
     answer_kind,
-    covered,
-    general_plan,
-    general_question,
     remembered_plan,
     rules_plan,
-    table_plan,
+    settled,
     wants_sources,
 )
 from sutazai.reasoning.routing import ModelRouter, RouteStore
 from sutazai.reasoning.steps import result_of
 from sutazai.reasoning.strategies import NOT_STATED, Outcome, Synthesized
-from sutazai.reasoning.tables import read_cell
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify, VerifyOutput
 from sutazai.reasoning.tools.base import Remembered
 from sutazai.reasoning.tools.knowledge import SearchOutput
 from sutazai.reasoning.tools.memory import RecallOutput, remembered
 from sutazai.reasoning.tools.modeltools import numbers_in
-from sutazai.reasoning.tools.table import passage_tables
 from sutazai.reasoning.trace import Emit, TraceRecorder, TraceStore
 
 TRACE_STREAM = "reasoning.traces"
@@ -209,11 +204,8 @@ class Reasoner:
                 main = result_of(found.get(MAIN_SEARCH), SearchOutput)
                 if not (main and main.passages):  # nothing in the collection about it: plan without it
                     plan = rules_plan(replace(request, has_knowledge=False), preface=plan.first_wave())
-                elif not covered(text, main.passages) and general_question(text):  # near it, not about it
-                    plan = general_plan(Plan(steps=plan.first_wave()), request)
-                elif not wants_model_plan(text, catch_all=False):  # a chained question is the planner's
-                    plan = table_plan(request, preface=plan.first_wave(),
-                                      answers=read_cell(text, passage_tables(main.passages)) is not None) or plan
+                else:
+                    plan = settled(plan, request, main.passages)
             plan = await self._model_plan(plan, request, found)
         if recall is not None:  # the recall ran before anything else: it opens the plan and the trace
             plan.steps.insert(0, recall_step)
@@ -243,7 +235,7 @@ class Reasoner:
         """The model's plan instead of the rules' catch-all one, for a multi-part question that
         reads the collection, when the planner is active; the rules' plan when the model's is
         invalid (the reason is kept in the plan's notes)."""
-        if not (request.has_knowledge and found and self._planner is not None
+        if not (request.has_knowledge and found and self._planner is not None and plan.strategy != "table"
                 and wants_model_plan(request.question, catch_all=plan.catch_all) and self._planner.active()):
             return plan
         main = result_of(found.get(MAIN_SEARCH), SearchOutput)

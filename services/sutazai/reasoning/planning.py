@@ -22,7 +22,10 @@ from sutazai.reasoning.strategies import (
     Synthesized,
     Tabulated,
 )
+from sutazai.reasoning.tables import answer_from_tables
+from sutazai.reasoning.tools.knowledge import Passage
 from sutazai.reasoning.tools.modeltools import numbers_in
+from sutazai.reasoning.tools.table import passage_tables
 
 MAIN_SEARCH = "s1"
 """A plan made with knowledge starts with the search for the question itself."""
@@ -173,7 +176,10 @@ _STOP = _QUESTION_WORDS | {
 
 
 _REASON = re.compile(r"^\s*(why|how come|how does|how do|how did|how can|explain|describe|summari[sz]e|what (?:is|are) "
-                     r"the (?:reason|purpose|cause)s?|what caused|give an overview)\b", re.I)
+                     r"the (?:reason|purpose|cause)s?|what caused|what drove|what happens|what happened|"
+                     r"give an overview)\b", re.I)
+_CHANGE = re.compile(r"\b(increase[sd]?|decrease[sd]?|after|grow|grew|fall|fell|change[sd]?|remain|left|than|"
+                     r"together|combined|total|sum|difference|between|average|per cent of|percent of|ratio)\b", re.I)
 _DATE_ASKED = re.compile(r"^\s*(when|what date|on what date|in what year|which year|by when|until when)\b|"
                          r"\b(what|which) (?:date|day|year|month|deadline)\b", re.I)
 _NAME_ASKED = re.compile(r"^\s*(?:(?:in|at|from|for|to|by|of|on|with)\s+)?(who|whom|whose|which|where|name the|"
@@ -417,11 +423,23 @@ def general_plan(plan: Plan, req: PlanRequest) -> Plan:
     return plan
 
 
+def settled(plan: Plan, req: PlanRequest, passages: Sequence[Passage]) -> Plan:
+    """The plan once the main search has found `passages`: a general question they are near but not
+    about is the model's to answer; a question a table among them answers by row and column reads
+    that cell; anything else keeps the plan made before the search."""
+    if not covered(req.question, passages) and general_question(req.question):
+        return general_plan(Plan(steps=plan.first_wave()), req)
+    answered = answer_from_tables(req.question, passage_tables(list(passages))) is not None
+    return table_plan(req, preface=plan.first_wave(), answers=answered) or plan
+
+
 def table_plan(req: PlanRequest, *, preface: Sequence[PlannedStep], answers: bool) -> Plan | None:
     """When a table in the main search's passages answers the question by row and column
     (`answers`, found by the caller from what the search returned), the plan reads that cell:
-    the whole table is read, not one sampled row, and no model is asked."""
-    if not answers:
+    the whole table is read, not one sampled row, and no model is asked. Not for a question that
+    asks why, or that computes from values (a change, a total, a difference): one cell is not its
+    answer."""
+    if not answers or answer_kind(req.question) == "reason" or _CHANGE.search(req.question):
         return None
     plan = Plan(steps=list(preface), strategy="table")
     step = plan.add("read_table", {"question": req.question, "passages": ref(f"{MAIN_SEARCH}.passages")},

@@ -24,6 +24,9 @@ _STOP = frozenset(
     "where how many much does do did has have had per each our their there than get gets got".split())
 _MOST = re.compile(r"\b(largest|biggest|highest|most|greatest|maximum|max|longest|latest|newest|top)\b", re.I)
 _LEAST = re.compile(r"\b(smallest|lowest|least|fewest|minimum|min|shortest|earliest|oldest|cheapest)\b", re.I)
+_ASKED = re.compile(r"^\s*(?:in |at |from |to |for |of )?(?:which|what|whose)\s+(\w+)", re.I)
+_VAGUE = frozenset({"is", "was", "are", "were", "does", "did", "do", "has", "have", "had", "kind", "type", "the",
+                    "a", "an", "of", "will", "would", "can", "could", "should", "must", "may", "happens", "time"})
 _NAMES_ROW = re.compile(r"^\s*(which|who|whose|name the|what is the name)\b", re.I)
 
 
@@ -34,6 +37,8 @@ class Table:
     chunk_id: str | None = None
     document_id: str | None = None
     source: str | None = None
+    context: str = ""
+    """the section the table is in (its heading), which often names what the table measures"""
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,33 @@ _PERIOD = re.compile(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+(quarter|
 def words(text: str) -> set[str]:
     """Content words by their first five letters; 'third quarter' is read as 'q3', 'first half' as 'h1'."""
     text = _PERIOD.sub(lambda m: f"{m.group(2)[0]}{_ORDINALS[m.group(1)]}", text.lower())
-    return {w[:5] for w in _WORD.findall(text) if w not in _STOP and len(w) > 1}
+    return {_stem(w) for w in _WORD.findall(text) if w not in _STOP and len(w) > 1}
+
+
+def _stem(word: str) -> str:
+    """A word's first five letters, a plural's 's' dropped first ('heads' and 'head' are one)."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word.isalpha():
+        word = word[:-1]
+    return word[:5]
+
+
+_MEASURES = frozenset(_stem(w) for w in (
+    "margin", "profit", "cost", "price", "revenue", "budget", "headcount", "area", "value", "allowance", "limit",
+    "salary", "rate", "fee", "turnover", "income", "loss", "sales", "population", "capacity", "deadline", "size",
+    "weight", "length", "duration", "score", "share", "volume", "ebit", "ebitda", "expenses", "debt"))
+"""Words that name what a question measures: a table must name it too (in its header or section)
+before a cell of it can answer ("operating margin" is not read from a revenue table)."""
+
+
+def about(question: str, table: Table) -> bool:
+    """Whether the table is about the question: they share a word, and every measure the question
+    names is named by the table (its header, its section or its cells)."""
+    asked = words(question)
+    named = words(" ".join(table.header) + " " + table.context)
+    if not asked & named:
+        return False
+    cells = words(" ".join(" ".join(r) for r in table.rows))
+    return not (asked & _MEASURES) - named - cells
 
 
 def number(text: str) -> Decimal | None:
@@ -118,6 +149,8 @@ def number(text: str) -> Decimal | None:
 
 
 def _numbers(text: str) -> list[Decimal]:
+    """The quantities a question states; identifiers such as 'C-106' or 'Q3' are not quantities."""
+    text = re.sub(r"\b[A-Za-z]+-?\d+\b", " ", text)
     out = []
     for m in _NUMBER.finditer(text):
         try:
@@ -192,14 +225,22 @@ def _named(question: str, label: str) -> int:
     return 0
 
 
-def _column(question: str, table: Table, *, exclude: int | None) -> int | None:
+def _column(question: str, table: Table, *, exclude: int | None, among: list[int] | None = None) -> int | None:
     asked = words(question)
-    scored = [(len(asked & words(h)), -i) for i, h in enumerate(table.header) if i != exclude]
+    scored = [(len(asked & words(h)), -i) for i, h in enumerate(table.header)
+              if i != exclude and (among is None or i in among)]
     best = max(scored, default=(0, 0))
     if best[0] == 0:
         return None
     tied = [s for s in scored if s[0] == best[0]]
-    return -best[1] if len(tied) == 1 else None
+    if len(tied) == 1:
+        return -best[1]
+    question_word = _ASKED.search(question)  # "which division ...": the word after the question word names the column
+    if question_word:
+        named = [-i for n, i in tied if _stem(question_word.group(1).lower()) in words(table.header[-i])]
+        if len(named) == 1:
+            return named[0]
+    return None
 
 
 def _row_matches(question: str, table: Table) -> list[tuple[int, int, str, int]]:
@@ -244,15 +285,19 @@ def _years_rule(rule: tuple[Decimal | None, Decimal | None, bool]) -> bool:
 def read_cell(question: str, tables: list[Table]) -> Cell | None:
     """The one cell the question asks for, or None when it does not single one out."""
     candidates: list[tuple[int, Cell]] = []
+    asked = _ASKED.search(question)
+    wanted = _stem(asked.group(1).lower()) if asked and asked.group(1).lower() not in _VAGUE else None
     for table in tables:
+        if not about(question, table) or wanted and wanted not in words(" ".join(table.header) + " " + table.context):
+            continue  # not about it, or it has no column for what is asked ("in which city ...")
         cell = _superlative(question, table) or _lookup(question, table)
         if cell is not None:
             candidates.append((len(words(question) & words(" ".join(table.header))), cell))
     if not candidates:
         return None
     candidates.sort(key=lambda c: c[0], reverse=True)
-    if len(candidates) > 1 and candidates[0][0] == candidates[1][0] \
-            and candidates[0][1].value != candidates[1][1].value:
+    candidates = [c for c in candidates if c[0] == candidates[0][0]]
+    if len({c[1].value for c in candidates}) > 1:
         return None  # two tables answer differently and neither fits the question better
     return candidates[0][1]
 
@@ -279,10 +324,15 @@ def _lookup(question: str, table: Table) -> Cell | None:
 
 
 def _superlative(question: str, table: Table) -> Cell | None:
-    most, least = _MOST.search(question), _LEAST.search(question)
+    plain = re.sub(r"\bat (?:most|least)\b", " ", question, flags=re.I)
+    most, least = _MOST.search(plain), _LEAST.search(plain)
     if bool(most) == bool(least):
         return None
-    column = _column(re.sub(_MOST if most else _LEAST, " ", question), table, exclude=0)
+    numeric = [c for c in range(1, len(table.header))
+               if sum(number(row[c]) is not None for row in table.rows) > len(table.rows) / 2]
+    unitless = re.sub(r"\b(days?|weeks?|months?|years?|hours?|eur|euros?|usd|number|amount|percent|k|m)\b", " ",
+                      re.sub(_MOST if most else _LEAST, " ", plain), flags=re.I)
+    column = _column(unitless, table, exclude=0, among=numeric)  # a unit alone does not name a column
     if column is None:
         return None
     values = [(number(row[column]), r) for r, row in enumerate(table.rows)]
@@ -294,7 +344,75 @@ def _superlative(question: str, table: Table) -> Cell | None:
         return None  # a tie: no single row answers
     row = table.rows[known[0][1]]
     ranking = [f"{table.rows[r][0]} {table.rows[r][column]}" for _, r in known]
-    answer = row[0] if _NAMES_ROW.search(question) else row[column]
+    answer = row[column]
+    if _NAMES_ROW.search(question):
+        named = _column(plain, table, exclude=column, among=[c for c in range(len(table.header)) if c not in numeric])
+        answer = row[named if named is not None else 0]
     return Cell(value=row[column], row=row, column=table.header[column], row_label=row[0],
                 how=f"the {'largest' if most else 'smallest'} {table.header[column]} of {len(known)} rows",
                 table=table, answer=answer, ranking=ranking)
+
+
+def _selected_rows(question: str, table: Table) -> list[tuple[tuple[str, ...], str, int]]:
+    """Rows of a table the question picks out by name (row, how, the column that named it), or its
+    top row by a superlative."""
+    top = _superlative(question, table)
+    if top is not None:
+        return [(top.row, top.how, -1)]
+    return [(table.rows[r], how, c) for r, strength, how, c in _row_matches(question, table) if strength == 3]
+
+
+def read_chain(question: str, tables: list[Table]) -> Cell | None:
+    """A two-hop read for a question that names something by what another table says of it ("who
+    heads the division that owns project X", "the city where the division with the highest Q3
+    revenue has its main office"): a row picked out in one table gives a value that names a row of
+    another table, whose cell the question asks for. None unless exactly one answer is found."""
+    found: dict[str, Cell] = {}
+    for first in tables:
+        if not _shares(question, first):
+            continue
+        for row, how, named_by in _selected_rows(question, first):
+            for c, value in enumerate(row):
+                if c == named_by or not re.search(r"[A-Za-z]{2,}", value):
+                    continue  # a hop goes through a name, never through a number or a date
+                for second in tables:
+                    if second is first or not _shares(question, second):
+                        continue
+                    hits = _rows_holding(second, value)
+                    if len(hits) != 1:
+                        continue  # the value names no row there, or several
+                    hit, holding = hits[0]
+                    column = _column(question, second, exclude=holding)
+                    if column is None or words(second.header[column]) <= words(first.header[c]):
+                        continue
+                    found.setdefault(hit[column], Cell(
+                        value=hit[column], row=hit, column=second.header[column], row_label=hit[0],
+                        how=f"{row[0]} ({how}) has {first.header[c]} {value}; {value} has {second.header[column]} "
+                            f"{hit[column]}", table=second, answer=hit[column]))
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _shares(question: str, table: Table) -> bool:
+    return bool(words(question) & words(" ".join(table.header) + " " + table.context))
+
+
+def _rows_holding(table: Table, value: str) -> list[tuple[tuple[str, ...], int]]:
+    """The rows with a cell equal to `value` (and which column holds it); its first column first."""
+    wanted = value.strip().lower()
+    for column in range(len(table.header)):
+        rows = [(r, column) for r in table.rows if r[column].strip().lower() == wanted]
+        if rows:
+            return rows
+    return []
+
+
+_CLAUSE = re.compile(r"\bthe \w+(?: \w+)? (?:that|which|who|whose|where|when)\b|"
+                     r"\b(?:headed|owned|run|led|held|managed) by\b", re.I)
+
+
+def answer_from_tables(question: str, tables: list[Table]) -> Cell | None:
+    """The cell that answers the question: through two tables when the question names something
+    by what another fact says of it, else one cell (or, failing that, two tables)."""
+    if _CLAUSE.search(question):
+        return read_chain(question, tables)
+    return read_cell(question, tables) or read_chain(question, tables)

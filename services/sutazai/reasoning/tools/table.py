@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from sutazai.reasoning.tables import Table, cells_of, read_cell, tables_in
+from sutazai.reasoning.tables import Table, answer_from_tables, cells_of, tables_in
 from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
 from sutazai.reasoning.tools.knowledge import Passage
 
@@ -43,7 +43,8 @@ def passage_tables(passages: list[Passage]) -> list[Table]:
             rows = table.rows if before is None else before.rows + tuple(r for r in table.rows if r not in before.rows)
             first = before or table
             joined[key] = Table(header=table.header, rows=rows, chunk_id=first.chunk_id or passage.chunk_id,
-                                document_id=passage.document_id, source=passage.source)
+                                document_id=passage.document_id, source=passage.source,
+                                context=first.context or (passage.heading or ""))
     return list(joined.values())
 
 
@@ -65,7 +66,7 @@ class ReadTable:
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:  # noqa: ARG002
         data = expect(data, ReadTableInput)
-        cell = read_cell(data.question, passage_tables(data.passages))
+        cell = answer_from_tables(data.question, passage_tables(data.passages))
         if cell is None:
             raise ToolFailed("no table in the passages singles out one row and one column for the question")
         table = cell.table
