@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sutazai.lib.errors import ModelUnavailable, SutazaiError
+from sutazai.reasoning.consistency import normalize
 from sutazai.reasoning.planning import Plan, PlannedStep, resolve
 from sutazai.reasoning.routing import pinned
 from sutazai.reasoning.steps import Budget, Spend, StepRecord
@@ -24,6 +25,31 @@ logger = logging.getLogger(__name__)
 
 Recorder = Callable[[StepRecord], Awaitable[None]]
 __all__ = ["Budget", "Executor", "Recorder", "Spend", "StepRecord"]
+
+
+ADAPTIVE_SKIP = "skipped: the earlier samples agree"
+"""Why a sample did not run (adaptive self-consistency); readers do not count it as a sample."""
+
+
+def agreed(step: PlannedStep, done: Mapping[str, StepRecord]) -> str | None:
+    """ADAPTIVE_SKIP (with the samples named) when the samples the step waits on all succeeded with
+    the same answer, so that another sample cannot change the vote's winner."""
+    if not step.unless_agreed:
+        return None
+    keys = {_answer_key(done[d]) for d in step.unless_agreed}
+    if len(keys) == 1 and None not in keys:
+        return f"{ADAPTIVE_SKIP} ({', '.join(step.unless_agreed)})"
+    return None
+
+
+def _answer_key(record: StepRecord) -> str | None:
+    if record.status != "ok" or not isinstance(record.output, dict):
+        return None
+    for field, numeric in (("result", True), ("value", True), ("answer", False)):
+        value = record.output.get(field)
+        if isinstance(value, str) and value.strip():
+            return normalize(value, numeric=numeric)
+    return None
 
 
 class Executor:
@@ -89,9 +115,9 @@ class Executor:
             if not all(d in done for d in step.depends_on):
                 continue
             del pending[step_id]
-            failed = [d for d in step.depends_on if done[d].status != "ok"]
+            failed = [d for d in step.depends_on if done[d].status != "ok" and d not in step.unless_agreed]
             reason = f"skipped: step {', '.join(failed)} did not succeed" if failed else None
-            reason = reason or self._refusal(step)
+            reason = reason or agreed(step, done) or self._refusal(step)
             if reason:
                 done[step_id] = self._skipped(step, reason)
                 await self._record(done[step_id])

@@ -64,11 +64,15 @@ class PlannedStep:
     purpose: str = ""
     model: str | None = None
     """the model this step must use (an ensemble's sample), instead of its kind's route"""
+    unless_agreed: tuple[str, ...] = ()
+    """earlier samples of the same answer: when they all agree, this sample is not needed and is
+    skipped (adaptive self-consistency); it runs after them"""
 
     def to_dict(self, kind: str) -> dict[str, Any]:
         return {"id": self.id, "tool": self.tool, "kind": kind, "input": self.input,
                 "depends_on": list(self.depends_on), "purpose": self.purpose,
-                **({"model": self.model} if self.model else {})}
+                **({"model": self.model} if self.model else {}),
+                **({"unless_agreed": list(self.unless_agreed)} if self.unless_agreed else {})}
 
 
 @dataclass
@@ -84,9 +88,9 @@ class Plan:
     """The rules had nothing specific for this question: search (if sources are used) and write."""
 
     def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "",
-            model: str | None = None) -> str:
+            model: str | None = None, unless_agreed: tuple[str, ...] = ()) -> str:
         step_id = f"s{len(self.steps) + 1}"
-        self.steps.append(PlannedStep(step_id, tool, input, after, purpose, model))
+        self.steps.append(PlannedStep(step_id, tool, input, (*after, *unless_agreed), purpose, model, unless_agreed))
         return step_id
 
     def to_dict(self, tools: Mapping[str, Any]) -> dict[str, Any]:
@@ -512,10 +516,12 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
         return
     if numeric and not numbers_in(req.question):
         plan.strategy = "extract"
+        first: list[str] = []
         for i in range(req.samples):
-            plan.add("extract_value", {"target": req.question, "passages": ref(f"{main}.passages"),
-                                       **_sampling(req, i)}, after=(main,), model=_sample_model(req, i),
-                     purpose=f"sample {i + 1}: read the quantity asked for from the passages{_sample_note(req, i)}")
+            first.append(plan.add(
+                "extract_value", {"target": req.question, "passages": ref(f"{main}.passages"), **_sampling(req, i)},
+                after=(main,), model=_sample_model(req, i), unless_agreed=_agreeing(req, first),
+                purpose=f"sample {i + 1}: read the quantity asked for from the passages{_sample_note(req, i)}"))
         plan.reader = Extracted(samples=plan.ids("extract_value"), searches=plan.ids("search"))
         return
     plan.strategy, plan.catch_all = "answer", True
@@ -529,18 +535,34 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
     plan.reader = Synthesized(samples=plan.ids("synthesize"), searches=plan.ids("search"), numeric=numeric)
 
 
+ADAPTIVE_AFTER = 2
+"""Samples beyond this many run only when the first ones disagree (adaptive self-consistency);
+not with an ensemble, whose point is that every model answers."""
+
+
+def _agreeing(req: PlanRequest, earlier: list[str]) -> tuple[str, ...]:
+    if req.ensemble or len(earlier) < ADAPTIVE_AFTER:
+        return ()
+    return tuple(earlier[:ADAPTIVE_AFTER])
+
+
 def _program_samples(plan: Plan, req: PlanRequest, *, inputs: dict[str, Any], described: dict[str, str],
                      after: tuple[str, ...]) -> None:
     """Program-aided reasoning: each sample is a program the model writes, run in the sandbox."""
+    first: list[str] = []
     for i in range(req.samples):
-        plan.add("program", {"question": req.question, "inputs": inputs, "described": described,
-                             **_sampling(req, i)}, after=after, model=_sample_model(req, i),
-                 purpose=f"sample {i + 1}: write a program that computes the answer and run it{_sample_note(req, i)}")
+        first.append(plan.add(
+            "program", {"question": req.question, "inputs": inputs, "described": described, **_sampling(req, i)},
+            after=after, model=_sample_model(req, i), unless_agreed=_agreeing(req, first),
+            purpose=f"sample {i + 1}: write a program that computes the answer and run it{_sample_note(req, i)}"))
 
 
 def _synthesis_samples(plan: Plan, req: PlanRequest, *, passages: list[Any], after: tuple[str, ...],
                        facts: list[Any] | None = None) -> None:
+    first: list[str] = []
     for i in range(req.samples):
-        plan.add("synthesize", {"question": req.question, "passage_sets": passages, "fact_sets": facts or [],
-                                **_sampling(req, i)}, after=after, model=_sample_model(req, i),
-                 purpose=f"sample {i + 1}: write the answer from the sources{_sample_note(req, i)}")
+        first.append(plan.add(
+            "synthesize", {"question": req.question, "passage_sets": passages, "fact_sets": facts or [],
+                           **_sampling(req, i)}, after=after, model=_sample_model(req, i),
+            unless_agreed=_agreeing(req, first),
+            purpose=f"sample {i + 1}: write the answer from the sources{_sample_note(req, i)}"))

@@ -62,6 +62,12 @@ def first_failure(records: Records) -> str | None:
     return next((plain_failure(r) for r in records.values() if r.status == "error"), None)
 
 
+def ran(records: Records, samples: Sequence[str]) -> list[str]:
+    """The samples that count in a vote: all but those skipped because earlier samples agreed."""
+    return [i for i in samples if not ((r := records.get(i)) is not None and r.status == "skipped"
+                                       and (r.error or "").startswith("skipped: the earlier samples agree"))]
+
+
 def passages_of(records: Records, searches: Sequence[str]) -> list[Passage]:
     """Every passage the searches found, once each, in the order found."""
     found: dict[str, Passage] = {}
@@ -102,7 +108,7 @@ class Synthesized:
     numeric: bool = False
 
     def read(self, records: Records) -> Outcome:
-        outputs = [result_of(records.get(i), SynthesizeOutput) for i in self.samples]
+        outputs = [result_of(records.get(i), SynthesizeOutput) for i in ran(records, self.samples)]
         result = vote([o.answer if o else None for o in outputs], numeric=self.numeric)
         shown = [o for o in outputs if o is not None]
         considered = {p.chunk_id: p for o in shown for p in o.considered}
@@ -122,7 +128,7 @@ class Extracted:
     searches: Sequence[str] = ()
 
     def read(self, records: Records) -> Outcome:
-        outputs = [result_of(records.get(i), ExtractOutput) for i in self.samples]
+        outputs = [result_of(records.get(i), ExtractOutput) for i in ran(records, self.samples)]
         result = vote([o.value if o else None for o in outputs], numeric=True)
         winner = next((o for o in outputs if o is not None and o.value == result.winner), None)
         if winner is None or winner.value is None:
@@ -194,7 +200,7 @@ class Programmed:
     searches: Sequence[str] = ()
 
     def read(self, records: Records) -> Outcome:
-        outputs = [result_of(records.get(i), ProgramOutput) for i in self.programs]
+        outputs = [result_of(records.get(i), ProgramOutput) for i in ran(records, self.programs)]
         result = vote([o.result if o else None for o in outputs], numeric=True)
         winner = next((o for o in outputs if o is not None and o.result == result.winner), None)
         if winner is None or result.winner is None:
@@ -203,7 +209,7 @@ class Programmed:
         agreed = f"{result.votes} of {result.samples} programs" if result.samples > 1 else "a program"
         sentences = [f"{result.winner}.", *_quotes(extracts), f"Computed by {agreed} run in the sandbox."]
         computed = [normalize_number(result.winner) or result.winner, *(str(v) for v in winner.inputs.values()),
-                    *(str(e.value) for e in extracts)]
+                    *(str(e.value) for e in extracts), str(result.votes), str(result.samples)]
         return Outcome(text=" ".join(sentences), vote=result, passages=passages_of(records, self.searches),
                        cited=[str(e.chunk_id) for e in extracts], computed=computed)
 

@@ -135,3 +135,6 @@ async def test_an_input_with_no_value_is_refused_before_the_model_is_asked() -> 
 def test_code_is_read_from_a_fenced_block_or_the_whole_reply() -> None:
     assert code_in("text\n```python\ndef solution():\n    return 1\n```\nmore") == "def solution():\n    return 1"
     assert code_in("def solution():\n    return 2") == "def solution():\n    return 2"
+    assert code_in("```python\nprint(12 * 7)\n```") == "def solution():\n    return 12 * 7"  # what was meant
+    assert code_in("(16 - 3 - 4) * 2") == "def solution():\n    return (16 - 3 - 4) * 2"
+    assert code_in("import os\nprint(os.getcwd())").startswith("import os")  # checked (and refused) as written

@@ -157,10 +157,12 @@ async def test_a_word_problem_is_computed_by_programs_from_its_own_numbers_not_f
                                       "How much money is left?", principal=USER, collection=None,
                              options=AskOptions(), credential="szk_fake")
     assert answer.answer.startswith("8.") and not answer.abstained and answer.citations == []
-    assert "Computed by 3 of 3 programs" in answer.answer
+    assert "Computed by 2 of 2 programs" in answer.answer and answer.confidence == 1.0
     steps = next(iter(traces.traces.values()))["steps"]
     assert [s["tool"] for s in steps] == ["planner", "program", "program", "program", "verify"]
     assert steps[1]["output"]["program"].startswith("def solution(") and steps[1]["output"]["result"] == "8"
+    # the first two programs agreed: the third sample was not needed (adaptive self-consistency)
+    assert steps[3]["status"] == "skipped" and steps[3]["error"].startswith("skipped: the earlier samples agree")
     assert search.contexts == []  # the documents were not consulted for it
 
 
@@ -373,3 +375,19 @@ async def test_answers_say_where_they_come_from() -> None:
     computed = await found.ask(question="What is 17 * 23?", principal=USER, collection=None, options=AskOptions(),
                                credential="szk_fake")
     assert computed.grounding == "computed" and computed.answer.startswith("391")
+
+
+async def test_when_the_first_two_samples_disagree_the_third_is_drawn_and_decides() -> None:
+    results = iter(["8", "9", "8"])
+
+    def reply(messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> Any:
+        del messages, schema
+        return f"```python\ndef solution():\n    return {next(results)}\n```"
+
+    found, traces, _ = reasoner(FakeSearch([]), FakeModel(reply))
+    answer = await found.ask(question="Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. How much "
+                                      "money is left?", principal=USER, collection=None, options=AskOptions(),
+                             credential="szk_fake")
+    assert answer.answer.startswith("8. Computed by 2 of 3 programs")
+    steps = next(iter(traces.traces.values()))["steps"]
+    assert [s["status"] for s in steps if s["tool"] == "program"] == ["ok", "ok", "ok"]

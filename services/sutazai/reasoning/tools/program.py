@@ -117,9 +117,22 @@ def _name_of(node: ast.AST) -> str | None:
 
 
 def code_in(text: str) -> str:
-    """The Python code of a model's reply: the first fenced block, else the whole reply."""
+    """The Python code of a model's reply: the first fenced block, else the whole reply. A reply
+    that is one expression (or prints one) instead of a function is taken as the function that
+    returns it: that is what the model meant."""
     fenced = _FENCE.search(text)
-    return (fenced.group(1) if fenced else text).strip()
+    code = (fenced.group(1) if fenced else text).strip()
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
+        value = tree.body[0].value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print" \
+                and len(value.args) == 1 and not value.keywords:
+            value = value.args[0]
+        return f"def {ENTRY}():\n    return {ast.unparse(value)}"
+    return code
 
 
 def check_program(source: str) -> ast.Module:
