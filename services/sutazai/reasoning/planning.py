@@ -210,16 +210,19 @@ _GENERIC = frozenset({"explain", "sentences", "sentence", "briefly", "describe",
                       "please", "tell", "give", "example", "examples", "mean", "means", "meaning", "define", "two",
                       "three", "one", "what", "which", "who", "why", "how", "when", "where", "does", "is", "are",
                       "the", "a", "an", "of", "in", "to", "and", "or", "for", "on", "with", "do", "did", "was",
-                      "were", "can", "could", "would", "should", "it", "its", "that", "this", "by", "be", "from"})
+                      "were", "can", "could", "would", "should", "it", "its", "that", "this", "by", "be", "from",
+                      "day", "days", "year", "years", "month", "months", "week", "weeks", "time", "number", "many",
+                      "much", "there", "have", "has", "people", "first", "last", "new", "old", "used", "use"})
 
 
-def general_question(question: str) -> bool:
-    """A question about the world rather than the organisation's documents: it names nothing (no
-    capitalised name after the first word) and asks about nothing an organisation's documents hold
-    (no 'our', 'policy', 'employee', 'revenue', ...)."""
+def general_question(question: str, *, names_allowed: bool = False) -> bool:
+    """A question about the world rather than the organisation's documents: it asks about nothing
+    an organisation's documents hold (no 'our', 'policy', 'employee', 'revenue', ...), states no
+    quantity, and names nothing (no capitalised name after the first word) unless `names_allowed`
+    (the documents were searched and are not about it: 'the capital of Norway')."""
     words = re.findall(r"[A-Za-z][\w'-]*", question)
     named = [w for w in words[1:] if w[0].isupper() and w not in {"I"}]
-    return not named and not _ORGANISATION.search(question) and not numbers_in(question)
+    return (names_allowed or not named) and not _ORGANISATION.search(question) and not numbers_in(question)
 
 
 def covered(question: str, passages: Sequence[Any]) -> bool:
@@ -239,8 +242,16 @@ def covered(question: str, passages: Sequence[Any]) -> bool:
 def word_problem(question: str) -> bool:
     """A self-contained quantity question: it asks for an amount and states the numbers to
     compute it from (at least two), so it is computed from them, not read from documents."""
-    stated = [n for n in numbers_in(question) if not _YEAR.fullmatch(n)]
-    return asks_quantity(question) and len(stated) >= 2
+    return asks_quantity(question) and len(stated_numbers(question)) + len(_SPELLED.findall(question)) >= 2
+
+
+_SPELLED = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+                      r"forty|fifty|hundred|thousand|half|twice|double|triple|thrice|quarter|third|dozen)\b", re.I)
+
+
+def stated_numbers(question: str) -> list[str]:
+    """The quantities written in digits in the question (a year such as 2026 is not one)."""
+    return [n for n in numbers_in(question) if not _YEAR.fullmatch(n)]
 
 
 def asks_quantity(question: str) -> bool:
@@ -431,7 +442,7 @@ def settled(plan: Plan, req: PlanRequest, passages: Sequence[Passage]) -> Plan:
     """The plan once the main search has found `passages`: a general question they are near but not
     about is the model's to answer; a question a table among them answers by row and column reads
     that cell; anything else keeps the plan made before the search."""
-    if not covered(req.question, passages) and general_question(req.question):
+    if not covered(req.question, passages) and general_question(req.question, names_allowed=True):
         return general_plan(Plan(steps=plan.first_wave()), req)
     answered = answer_from_tables(req.question, passage_tables(list(passages))) is not None
     return table_plan(req, preface=plan.first_wave(), answers=answered) or plan
@@ -484,7 +495,7 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
             per_entity.append((entity, step))
     graph = [plan.add("graph_lookup", {"name": e}, purpose=f"facts about {e} from the knowledge graph")
              for e in entities[:2]]
-    if numeric and len(per_entity) >= 2 and not numbers_in(req.question):
+    if numeric and len(per_entity) >= 2 and not stated_numbers(req.question):
         plan.strategy = "compute"
         names = "abc"
         values, variables, extracts = {}, {}, []
@@ -514,7 +525,7 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
         _program_samples(plan, req, inputs=variables, described=values, after=tuple(extracts))
         plan.reader = Programmed(programs=plan.ids("program"), extracts=extracts, searches=plan.ids("search"))
         return
-    if numeric and not numbers_in(req.question):
+    if numeric and not stated_numbers(req.question):
         plan.strategy = "extract"
         first: list[str] = []
         for i in range(req.samples):
