@@ -75,3 +75,32 @@ def test_layout_has_what_the_design_card_names() -> None:
                  "requirements.lock", ".ci/run"):
         assert (ROOT / name).exists(), name
     assert (ROOT / ".ci/run").read_text().strip().endswith("make test")
+
+
+def test_the_reasoner_stays_small_and_simple() -> None:
+    """reasoning/core.py only sequences the pieces (planner, executor, decision, trace): under 250
+    lines, and no function or method above radon's grade B (cyclomatic complexity 10)."""
+    from radon.complexity import cc_rank, cc_visit
+
+    source = (PACKAGE / "reasoning" / "core.py").read_text()
+    assert len(source.splitlines()) < 250
+    blocks = [b for b in cc_visit(source) for b in (b, *getattr(b, "methods", []))]
+    assert blocks and all(cc_rank(b.complexity) in "AB" for b in blocks), \
+        [(b.name, b.complexity) for b in blocks if cc_rank(b.complexity) not in "AB"]
+
+
+def test_one_shape_for_an_answers_features_and_one_prior() -> None:
+    """Reasoning builds, and metacognition validates and calibrates, the same AnswerFeatures; the
+    documented prior exists once."""
+    from sutazai.lib import confidence
+    from sutazai.metacognition import calibration
+    from sutazai.reasoning import assessment
+
+    assert calibration.AnswerFeatures is confidence.AnswerFeatures and calibration.prior is confidence.prior
+    assert assessment.prior is confidence.prior
+    defined = [(path.relative_to(ROOT), node.name) for path in PACKAGE.rglob("*.py")
+               for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in ("prior", "AnswerFeatures",
+                                                                                      "Features", "confidence")]
+    assert defined == [(Path("services/sutazai/lib/confidence.py"), "AnswerFeatures"),
+                       (Path("services/sutazai/lib/confidence.py"), "prior")], defined

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sutazai.lib.confidence import Grounding
+from sutazai.reasoning.steps import Budget
 
 MAX_SEED = 2**31 - 1 - 16
 """Seeds reach the model backends as 32-bit integers; sample i runs with seed + i (i < 16)."""
@@ -51,3 +52,20 @@ class Answer:
         data = asdict(self)
         data["trace_id"] = str(self.trace_id)
         return data
+
+
+@dataclass(frozen=True)
+class Policy:
+    samples: int
+    sample_temperature: float
+    abstain_below: float
+    default: Budget
+    limit: Budget
+    max_question_chars: int
+
+    def budget(self, options: AskOptions) -> Budget:
+        return Budget(
+            max_steps=min(options.max_steps or self.default.max_steps, self.limit.max_steps),
+            max_tokens=min(options.max_tokens or self.default.max_tokens, self.limit.max_tokens),
+            max_seconds=min(options.max_seconds or self.default.max_seconds, self.limit.max_seconds),
+        )

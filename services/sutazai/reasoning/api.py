@@ -233,13 +233,14 @@ async def get_routes(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Rout
 
 @router.put("/routes", response_model=Routes, summary="Route step kinds to models (admin; kept in PostgreSQL)")
 async def put_routes(body: Routes, request: Request, admin: PlatformAdmin, reasoner: ReasonerDep) -> Routes:
-    routes = await reasoner.set_routes(routes=body.routes, actor=admin.subject, credential=credential_from(request))
+    routes = await reasoner.configuration.set_routes(routes=body.routes, actor=admin.subject,
+                                                     credential=credential_from(request))
     return Routes(routes=routes, models=reasoner.router.models())
 
 
 @router.get("/retrieval", response_model=Retrieval, summary="How deep searches go and how their rankings are fused")
 async def get_retrieval(principal: CurrentPrincipal, reasoner: ReasonerDep) -> Retrieval:  # noqa: ARG001
-    return Retrieval.model_validate((await reasoner.retrieval()).to_dict())
+    return Retrieval.model_validate((await reasoner.configuration.retrieval()).to_dict())
 
 
 @router.put("/retrieval", response_model=Retrieval, summary="Set the retrieval depth and fusion weights (admin; "
@@ -248,5 +249,6 @@ async def put_retrieval(body: Retrieval, request: Request, admin: PlatformAdmin,
     if body.weights.keyword == 0.0 and body.weights.vector == 0.0:
         raise ValidationFailed("the keyword and vector weights cannot both be 0; one ranking must count")
     settings = RetrievalSettings(depth=body.depth, keyword=body.weights.keyword, vector=body.weights.vector)
-    found = await reasoner.set_retrieval(settings=settings, actor=admin.subject, credential=credential_from(request))
+    found = await reasoner.configuration.set_retrieval(settings=settings, actor=admin.subject,
+                                                       credential=credential_from(request))
     return Retrieval.model_validate(found.to_dict())

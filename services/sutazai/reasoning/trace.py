@@ -19,6 +19,10 @@ from sutazai.reasoning.store import traces
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
+class EventPublisher(Protocol):
+    async def publish(self, stream: str, event_type: str, data: dict[str, Any]) -> str: ...
+
+
 class TraceStore(Protocol):
     async def start(self, *, trace_id: uuid.UUID, subject: str, question: str, collection: str | None,
                     options: dict[str, Any], request_id: str | None, replay_of: uuid.UUID | None) -> None: ...
@@ -122,3 +126,29 @@ class TraceRecorder:
             error=None, confidence=answer.confidence, abstained=answer.abstained, reason=answer.reason,
             citations=answer.citations, claims=answer.claims, spend=answer.spent, assessment=answer.assessment)
         await self._emit("answer", answer.to_dict())
+
+
+def completed_event(answer: Answer, recorder: TraceRecorder, collection: str | None) -> dict[str, Any]:
+    """The `trace.completed` event the metacognition service's monitors consume."""
+    searches = [s for s in recorder.steps if s["tool"] == "search" and s["status"] == "ok"]
+    return {"trace_id": str(answer.trace_id), "abstained": answer.abstained, "confidence": answer.confidence,
+            "collection": collection, "models": sorted({str(s["model"]) for s in recorder.steps if s["model"]}),
+            "steps": recorder.steps, "empty_retrieval": bool(searches) and not any(s["found"] for s in searches)}
+
+
+def trace_differences(original: dict[str, Any], again: dict[str, Any]) -> list[str]:
+    """What differs between two traces of the same question, step by step."""
+    found = []
+    if original["answer"] != again["answer"]:
+        found.append(f"answer: {original['answer']!r} became {again['answer']!r}")
+    before = {s["step_id"]: s for s in original["steps"]}
+    after = {s["step_id"]: s for s in again["steps"]}
+    for step_id in sorted(set(before) | set(after)):
+        a, b = before.get(step_id), after.get(step_id)
+        if a is None or b is None:
+            found.append(f"step {step_id} is only in the {'replay' if a is None else 'original'}")
+            continue
+        for key in ("tool", "status", "input", "output", "error"):
+            if a[key] != b[key]:
+                found.append(f"step {step_id} ({a['tool']}): {key} differs")
+    return found

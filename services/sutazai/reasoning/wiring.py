@@ -17,8 +17,9 @@ from sutazai.lib.models.guard import GuardedBackend
 from sutazai.lib.models.manifest import model_suits
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
+from sutazai.reasoning.answers import Policy
 from sutazai.reasoning.assessment import MetacognitionAssessor
-from sutazai.reasoning.core import Policy, Reasoner
+from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.routing import ModelRouter, StoredRoutes
 from sutazai.reasoning.settings import ReasoningSettings
@@ -117,7 +118,7 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
                                                      recall=recall),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),
         audit=AuditClient(identity), assessor=assessor)
-    await reasoner.load_routes()
+    await reasoner.configuration.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
                                settings=settings, model=model, reasoner=reasoner)
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from sutazai.lib.access import Principal, Role
 from sutazai.lib.errors import BudgetExhausted, Forbidden, NotFound, SutazaiError
 from sutazai.lib.models import ChatMessage
-from sutazai.reasoning.answers import AskOptions
-from sutazai.reasoning.core import Policy, Reasoner
+from sutazai.reasoning.answers import AskOptions, Policy
+from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.model_planning import SCHEMA as PLAN_SCHEMA
 from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.routing import ModelRouter
