@@ -166,10 +166,16 @@ def main() -> None:
     parser.add_argument("--enterprise", choices=("heldout", "tune", "all", "none"), default="heldout")
     parser.add_argument("--max-tokens", type=int, default=1024, help="the bare model's and naive RAG's token cap")
     parser.add_argument("--label", default="after", help="what pipeline this is (after, before, ...)")
+    parser.add_argument("--only-pipeline", action="store_true", help="run only the pipeline (the bare model and "
+                        "naive RAG do not depend on the pipeline's code: keep theirs from --out)")
+    parser.add_argument("--stack-pythonpath", help="run the stack from another checkout's services/ (for the "
+                        "pipeline before a change: a git worktree of that commit)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N enterprise cases (a smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "answers.json")
     args = parser.parse_args()
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.stack_pythonpath:  # only the stack's processes import it; this script keeps its own imports
+        os.environ["PYTHONPATH"] = args.stack_pythonpath
     results.update(command=" ".join(["python", *sys.argv]), machine={
         "python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count()})
@@ -183,13 +189,14 @@ def main() -> None:
         if args.gsm8k:
             cases = [{"id": f"gsm8k-{i}", "question": p["question"], "answer": float(p["answer"].replace(",", "")),
                       "tags": ["gsm8k"]} for i, p in enumerate(gsm8k(args.gsm8k))]
-            bare = run(cases, "bare", lambda c: ask_bare(client, model, c["question"], args.max_tokens,
-                                                         system=MATH_SYSTEM))
-            pipe = run(cases, "pipeline", lambda c: ask_pipeline(client, c["question"], None))
             part = results.setdefault("gsm8k", {"rows": {}})
-            part["rows"].update({"bare": bare, f"pipeline_{args.label}": pipe})
-            part["bare"], part[f"pipeline_{args.label}"] = summary(bare), summary(pipe)
-            part[f"pipeline_{args.label}_minus_bare"] = paired(bare, pipe)
+            if not args.only_pipeline:
+                bare = run(cases, "bare", lambda c: ask_bare(client, model, c["question"], args.max_tokens,
+                                                             system=MATH_SYSTEM))
+                part["rows"]["bare"], part["bare"] = bare, summary(bare)
+            pipe = run(cases, "pipeline", lambda c: ask_pipeline(client, c["question"], None))
+            part["rows"][f"pipeline_{args.label}"], part[f"pipeline_{args.label}"] = pipe, summary(pipe)
+            part[f"pipeline_{args.label}_minus_bare"] = paired(part["rows"]["bare"][:len(pipe)], pipe)
             args.out.write_text(json.dumps(results, indent=1))
             print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
     print(f"wrote {args.out}")
@@ -210,14 +217,17 @@ def _enterprise(client: httpx.Client, model: str, args: argparse.Namespace, resu
     cases = [c for c in enterprise_suite.cases() if args.enterprise == "all" or args.enterprise in c["tags"]]
     cases = cases[:args.limit] if args.limit else cases
     print(f"enterprise ({args.enterprise}): {len(cases)} cases")
-    pipe = run(cases, "pipeline", lambda c: ask_pipeline(client, c["question"], collection))
-    rag = run(cases, "naive_rag", lambda c: ask_rag(client, model, c["question"], collection, args.max_tokens))
-    bare = run(cases, "bare", lambda c: ask_bare(client, model, c["question"], args.max_tokens))
     part = results.setdefault(f"enterprise_{args.enterprise}", {"rows": {}})
-    part["rows"].update({"bare": bare, "naive_rag": rag, f"pipeline_{args.label}": pipe})
-    part["bare"], part["naive_rag"], part[f"pipeline_{args.label}"] = summary(bare), summary(rag), summary(pipe)
-    part[f"pipeline_{args.label}_minus_naive_rag"] = paired(rag, pipe)
-    part[f"pipeline_{args.label}_minus_bare"] = paired(bare, pipe)
+    pipe = run(cases, "pipeline", lambda c: ask_pipeline(client, c["question"], collection))
+    part["rows"][f"pipeline_{args.label}"], part[f"pipeline_{args.label}"] = pipe, summary(pipe)
+    if not args.only_pipeline:
+        rag = run(cases, "naive_rag", lambda c: ask_rag(client, model, c["question"], collection, args.max_tokens))
+        bare = run(cases, "bare", lambda c: ask_bare(client, model, c["question"], args.max_tokens))
+        part["rows"].update({"bare": bare, "naive_rag": rag})
+        part["bare"], part["naive_rag"] = summary(bare), summary(rag)
+    rows = part["rows"]
+    part[f"pipeline_{args.label}_minus_naive_rag"] = paired(rows["naive_rag"][:len(pipe)], pipe)
+    part[f"pipeline_{args.label}_minus_bare"] = paired(rows["bare"][:len(pipe)], pipe)
     print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
 
 

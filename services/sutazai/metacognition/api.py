@@ -227,8 +227,11 @@ class AssessmentIn(BaseModel):
 class AssessmentOut(BaseModel):
     assessment_id: uuid.UUID
     probability: float = Field(description="calibrated probability that the answer is right")
-    calibrator: int = Field(description="the calibrator's version (0: the documented prior)")
+    calibrator: int = Field(description="the fitted calibrator's version (0: none fitted on this site's labels: "
+                            "the one shipped with the model, or the documented prior; see source)")
     method: Literal["prior", "logistic", "isotonic"]
+    source: str = Field(default="", description="where the calibrator comes from: fitted on this site's labels, "
+                        "shipped with the model (file and digest), or the documented prior")
     threshold: float
     abstain: bool
 

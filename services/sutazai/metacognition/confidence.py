@@ -19,6 +19,7 @@ from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, Sutaz
 from sutazai.lib.http_client import ResilientClient
 from sutazai.metacognition.calibration import PRIOR, Calibrator, by_group, fit
 from sutazai.metacognition.reliability import compare_thresholds, report, threshold_for_risk
+from sutazai.metacognition.shipped import shipped_for
 from sutazai.metacognition.store import calibration as store
 
 logger = logging.getLogger(__name__)
@@ -64,14 +65,23 @@ class ConfidenceBook:
         self._target_risk, self._min_labels = target_risk, min_labels
 
     async def active(self) -> Calibrator:
-        """The calibrator in use: the newest fitted one, else the prior."""
+        """The calibrator fitted on this site's labels (the newest), else the prior."""
         async with self._db.connection() as conn:
             row = await store.newest_calibrator(conn=conn)
         return PRIOR if row is None else Calibrator(version=row["version"], method=row["method"], params=row["params"])
 
+    async def for_answer(self, features: AnswerFeatures) -> tuple[Calibrator, str]:
+        """The calibrator that assesses this answer, and where it comes from: the site's fitted one;
+        else the one shipped with the model that served the answer; else the prior."""
+        calibrator = await self.active()
+        if calibrator.version:
+            return calibrator, f"fitted on this site's labels (version {calibrator.version})"
+        shipped = shipped_for(tuple(features.models))
+        return shipped if shipped is not None else (PRIOR, "the documented prior")
+
     async def assess(self, *, principal: Principal, features: AnswerFeatures, trace_id: uuid.UUID | None,
                      abstain_below: float | None) -> dict[str, Any]:
-        calibrator = await self.active()
+        calibrator, source = await self.for_answer(features)
         probability = calibrator.probability(features)
         threshold = await self._threshold() if abstain_below is None else abstain_below
         async with self._db.connection() as conn, conn.transaction():
@@ -83,7 +93,8 @@ class ConfidenceBook:
             raise Conflict(f"trace {trace_id} was assessed for someone else; an assessment belongs to the trace's "
                            "asker")
         return {"assessment_id": assessment, "probability": probability, "calibrator": calibrator.version,
-                "method": calibrator.method, "threshold": threshold, "abstain": probability < threshold}
+                "method": calibrator.method, "source": source, "threshold": threshold,
+                "abstain": probability < threshold}
 
     async def sync(self, *, credential: str) -> int:
         """Read the labels recorded since the newest one held; returns how many were read."""

@@ -38,6 +38,15 @@ class ModelSource(BaseModel):
         return [(self.package.format(n=n), self.member.format(n=n)) for n in range(1, self.parts + 1)]
 
 
+class ShippedCalibrator(BaseModel):
+    """The calibrator a model ships with (fitted on labels committed beside it), so that a fresh
+    install's confidence is calibrated before the site has labels of its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    file: str = Field(description="path of the calibrator's JSON, relative to the manifest")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of that file; it is refused otherwise")
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -55,6 +64,7 @@ class ModelEntry(BaseModel):
     ollama: str = Field(pattern=r"^[a-z0-9][a-z0-9._:-]{0,80}$", description="the name Ollama serves it under")
     chat_template: Literal["chatml"] = "chatml"
     source: ModelSource
+    calibrator: ShippedCalibrator | None = None
 
     @field_validator("suits")
     @classmethod
@@ -128,6 +138,17 @@ def load_manifest(path: Path | None = None) -> Manifest:
 @lru_cache
 def default_manifest() -> Manifest:
     return load_manifest()
+
+
+def entry_for(chat_model: str, manifest: Manifest | None = None) -> ModelEntry | None:
+    """The manifest's entry for a served model, named by its GGUF file's stem, its Ollama name or
+    its manifest name; None when the manifest does not know it."""
+    try:
+        manifest = manifest or default_manifest()
+    except ManifestError:
+        return None
+    return next((e for e in manifest.model if chat_model in (e.filename.removesuffix(".gguf"), e.ollama, e.name)),
+                None)
 
 
 def model_suits(chat_model: str, kind: str) -> bool:
