@@ -26,7 +26,9 @@ _MOST = re.compile(r"\b(largest|biggest|highest|most|greatest|maximum|max|longes
 _LEAST = re.compile(r"\b(smallest|lowest|least|fewest|minimum|min|shortest|earliest|oldest|cheapest)\b", re.I)
 _ASKED = re.compile(r"^\s*(?:in |at |from |to |for |of )?(?:which|what|whose)\s+(\w+)", re.I)
 _VAGUE = frozenset({"is", "was", "are", "were", "does", "did", "do", "has", "have", "had", "kind", "type", "the",
-                    "a", "an", "of", "will", "would", "can", "could", "should", "must", "may", "happens", "time"})
+                    "a", "an", "of", "will", "would", "can", "could", "should", "must", "may", "happens", "time",
+                    "year", "date", "day", "month", "amount", "number", "value", "percentage"})
+"""Words after 'which'/'what' that say what kind of value is asked for, not which column holds it."""
 _NAMES_ROW = re.compile(r"^\s*(which|who|whose|name the|what is the name)\b", re.I)
 
 
@@ -112,7 +114,13 @@ def words(text: str) -> set[str]:
 
 
 def _stem(word: str) -> str:
-    """A word's first five letters, a plural's 's' dropped first ('heads' and 'head' are one)."""
+    """A word's first five letters after a plural's 's' or an 'ed'/'ing' ending is dropped ('heads'
+    and 'head', 'opened' and 'open' are one)."""
+    if word.isalpha() and len(word) > 4:
+        for ending in ("ing", "ed"):
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                word = word[:-len(ending)]
+                break
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word.isalpha():
         word = word[:-1]
     return word[:5]
