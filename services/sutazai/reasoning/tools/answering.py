@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from sutazai.lib.models import ChatMessage
+from sutazai.reasoning.grounding import grounded
 from sutazai.reasoning.tools.base import ToolContext, expect
 from sutazai.reasoning.tools.knowledge import Fact, Passage
 from sutazai.reasoning.tools.modeltools import Router, chat_json, chat_json_drafted, numbers_in
@@ -157,7 +158,8 @@ def check_claims(data: VerifyInput) -> VerifyOutput:
         if REFUSAL.search(sentence):
             continue
         backing = [p.chunk_id for p in data.passages if supports(sentence, p.text, data.computed)
-                   and (data.question is None or about_question(sentence, p.text, data.question))]
+                   and (data.question is None or about_question(sentence, p.text, data.question)
+                        and grounded(data.question, f"{p.heading or ''}\n{p.text}"))]
         computed_only = not backing and set(numbers_in(sentence)) and set(numbers_in(sentence)) <= set(data.computed)
         claims.append(Claim(text=sentence, supported=bool(backing) or bool(computed_only), chunk_ids=backing))
     fraction = sum(c.supported for c in claims) / len(claims) if claims else None

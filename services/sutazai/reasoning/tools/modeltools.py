@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sutazai.lib.errors import ModelOutputInvalid
 from sutazai.lib.models import ChatMessage, ChatResult, ModelBackend, StreamEnd
 from sutazai.lib.models.interface import validate_schema_output
+from sutazai.reasoning.grounding import grounded
 from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
 from sutazai.reasoning.tools.knowledge import Passage
 
@@ -220,6 +221,9 @@ class ExtractValue:
         data = expect(data, ExtractInput)
         if ctx.memory.passages and data.about is None:  # approved answers to close questions first
             data = data.model_copy(update={"passages": [*ctx.memory.passages, *data.passages]})
+        asked = f"{data.target} {data.about or ''}"
+        grounded_passages = [p for p in data.passages if grounded(asked, f"{p.heading or ''}\n{p.text}")]
+        data = data.model_copy(update={"passages": grounded_passages})  # a passage not about it holds no answer
         relevant = relevant_sentences(data.target, data.passages, about=data.about)
         candidates = list(dict.fromkeys(n for sentence in relevant for n in numbers_in(sentence)))
         if not candidates:
