@@ -18,8 +18,8 @@ from sutazai.reasoning.tools.modeltools import ExtractInput, ExtractValue
 from tests.unit.fakes import FakeModel
 
 OFFICES = Passage(chunk_id="c1", document_id="d1", source="offices.md", score=1.0, heading="Offices",
-                  text="| Office | City | Staff |\n|---|---|---|\n| Head office | Oslo | 310 |\n| Bergen office | Bergen | "
-                       "240 |")
+                  text="| Office | City | Staff |\n|---|---|---|\n| Head office | Oslo | 310 |\n"
+                       "| Bergen office | Bergen | 240 |")
 REPORT = Passage(chunk_id="c2", document_id="d2", source="q3.md", score=1.0,
                  text="Group revenue rose to 138.5 million EUR in the third quarter of 2026. The group's operating "
                       "margin was 11.2 percent.")
