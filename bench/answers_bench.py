@@ -86,13 +86,31 @@ def ask_rag(client: httpx.Client, model: str, question: str, collection: str, ma
 
 
 def ask_pipeline(client: httpx.Client, question: str, collection: str | None) -> dict[str, Any]:
+    """The pipeline's answer as the web UI gets it (server-sent events): the time to the first
+    character of the answer (a draft being written, or the answer itself) and to the whole answer."""
     started = time.perf_counter()
-    response = client.post("/api/reasoning/v1/ask", json={"question": question, "collection": collection})
-    response.raise_for_status()
-    body = response.json()
+    first: float | None = None
+    body: dict[str, Any] | None = None
+    event = ""
+    with client.stream("POST", "/api/reasoning/v1/ask/stream",
+                       json={"question": question, "collection": collection}) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event in ("draft", "answer", "error"):
+                first = first if first is not None else time.perf_counter() - started
+                if event == "answer":
+                    body = json.loads(line[5:])
+                elif event == "error":
+                    raise RuntimeError(line[5:])
+    if body is None:
+        raise RuntimeError("the stream ended without an answer")
     return {"answer": body["answer"], "abstained": bool(body["abstained"]), "confidence": body.get("confidence"),
             "grounding": body.get("grounding"), "strategy": ((body.get("assessment") or {}).get("features") or {})
-            .get("strategy"), "seconds": time.perf_counter() - started, "trace_id": body["trace_id"]}
+            .get("strategy"), "seconds": time.perf_counter() - started, "first_answer_character_s": first,
+            "trace_id": body["trace_id"], "features": (body.get("assessment") or {}).get("features"),
+            "withheld": body.get("withheld")}
 
 
 def run(cases: list[dict[str, Any]], system: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict]:
@@ -101,6 +119,8 @@ def run(cases: list[dict[str, Any]], system: str, answer: Callable[[dict[str, An
         got = answer(raw)
         case = case_of(raw)
         got["correct"] = is_right(case, got["answer"], abstained=got["abstained"], bare=system == "bare")
+        if got.get("withheld"):  # what a label of the answer withheld for low confidence says
+            got["withheld_correct"] = is_right(case, got["withheld"])
         rows.append({"id": raw["id"], "kind": next((t for t in raw.get("tags", []) if t not in (
             "enterprise", "tune", "heldout", "unanswerable", "gsm8k", "math")), "gsm8k"),
             "unanswerable": "unanswerable" in raw.get("tags", []), "question": raw["question"],
@@ -138,7 +158,10 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         kinds.setdefault(r["kind"], []).append(r)
     if len(kinds) > 1:
         out["by_kind"] = {k: {"n": len(v), "accuracy": round(sum(r["correct"] for r in v) / len(v), 3),
-                              "latency_p50_s": round(statistics.median(r["seconds"] for r in v), 2)}
+                              "latency_p50_s": round(statistics.median(r["seconds"] for r in v), 2),
+                              **({"first_answer_character_p50_s": round(statistics.median(
+                                  r["first_answer_character_s"] for r in v), 2)}
+                                 if all(r.get("first_answer_character_s") is not None for r in v) else {})}
                           for k, v in sorted(kinds.items())}
     return out
 

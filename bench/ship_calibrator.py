@@ -77,6 +77,23 @@ def collect(model: str, gsm8k_offset: int, gsm8k_count: int, models_dir: Path | 
     return rows
 
 
+def from_bench(path: Path) -> list[dict[str, Any]]:
+    """Labels from the pipeline's rows of an answers_bench run over the whole enterprise suite: the
+    tune half only (the held-out half is what the calibrator is then measured on)."""
+    results = json.loads(path.read_text())
+    tune = {c["id"] for c in enterprise_suite.cases() if "tune" in c["tags"]}
+    rows = []
+    for part, data in results.items():
+        if not part.startswith("enterprise"):
+            continue
+        for row in data["rows"].get("pipeline_after", []):
+            if row["id"] in tune and row.get("features") and (not row["abstained"] or "withheld_correct" in row):
+                correct = row["withheld_correct"] if row["abstained"] else row["correct"]
+                rows.append({"id": row["id"], "suite": "enterprise", "features": row["features"],
+                             "correct": bool(correct)})
+    return sorted(rows, key=lambda r: r["id"])
+
+
 def measure(rows: list[dict[str, Any]], held: list[tuple[float, bool]]) -> dict[str, Any]:
     """The calibrator's out-of-fold probabilities against the baselines, on the same cases."""
     from sklearn.metrics import roc_auc_score
@@ -135,9 +152,15 @@ def main() -> None:
     parser.add_argument("--gsm8k", type=int, default=60, help="how many GSM8K problems to label")
     parser.add_argument("--gsm8k-offset", type=int, default=200, help="the first GSM8K problem labelled")
     parser.add_argument("--labels-only-fit", action="store_true", help="fit from the committed labels file only")
+    parser.add_argument("--from-bench", type=Path, help="take the labels from an answers_bench results file (its "
+                        "enterprise run over all cases): the pipeline's answers to the tune half only")
     args = parser.parse_args()
     labels = MODELS / "calibrators" / f"{args.model}.labels.jsonl"
-    if not args.labels_only_fit:
+    if args.from_bench:
+        rows = from_bench(args.from_bench)
+        labels.parent.mkdir(exist_ok=True)
+        labels.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    elif not args.labels_only_fit:
         rows = collect(args.model, args.gsm8k_offset, args.gsm8k, args.models_dir)
         labels.parent.mkdir(exist_ok=True)
         labels.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
