@@ -219,7 +219,8 @@ def main() -> None:
                 part["rows"]["bare"], part["bare"] = bare, summary(bare)
             pipe = run(cases, "pipeline", lambda c: ask_pipeline(client, c["question"], None))
             part["rows"][f"pipeline_{args.label}"], part[f"pipeline_{args.label}"] = pipe, summary(pipe)
-            part[f"pipeline_{args.label}_minus_bare"] = paired(part["rows"]["bare"][:len(pipe)], pipe)
+            if len(part["rows"].get("bare", [])) == len(pipe):
+                part[f"pipeline_{args.label}_minus_bare"] = paired(part["rows"]["bare"], pipe)
             args.out.write_text(json.dumps(results, indent=1))
             print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
     print(f"wrote {args.out}")
@@ -249,8 +250,9 @@ def _enterprise(client: httpx.Client, model: str, args: argparse.Namespace, resu
         part["rows"].update({"bare": bare, "naive_rag": rag})
         part["bare"], part["naive_rag"] = summary(bare), summary(rag)
     rows = part["rows"]
-    part[f"pipeline_{args.label}_minus_naive_rag"] = paired(rows["naive_rag"][:len(pipe)], pipe)
-    part[f"pipeline_{args.label}_minus_bare"] = paired(rows["bare"][:len(pipe)], pipe)
+    for baseline in ("naive_rag", "bare"):
+        if baseline in rows and len(rows[baseline]) == len(pipe):
+            part[f"pipeline_{args.label}_minus_{baseline}"] = paired(rows[baseline], pipe)
     print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
 
 
