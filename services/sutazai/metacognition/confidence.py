@@ -60,9 +60,9 @@ class ConfidenceBook:
     """Assesses answers and keeps the calibrators; knows nothing of HTTP."""
 
     def __init__(self, *, db: Database, labels: Labels, threshold: Callable[[], Awaitable[float]], target_risk: float,
-                 min_labels: int) -> None:
+                 min_labels: int, shipped: bool = True) -> None:
         self._db, self._labels, self._threshold = db, labels, threshold
-        self._target_risk, self._min_labels = target_risk, min_labels
+        self._target_risk, self._min_labels, self._shipped = target_risk, min_labels, shipped
 
     async def active(self) -> Calibrator:
         """The calibrator fitted on this site's labels (the newest), else the prior."""
@@ -76,7 +76,7 @@ class ConfidenceBook:
         calibrator = await self.active()
         if calibrator.version:
             return calibrator, f"fitted on this site's labels (version {calibrator.version})"
-        shipped = shipped_for(tuple(features.models))
+        shipped = shipped_for(tuple(features.models)) if self._shipped else None
         return shipped if shipped is not None else (PRIOR, "the documented prior")
 
     async def assess(self, *, principal: Principal, features: AnswerFeatures, trace_id: uuid.UUID | None,

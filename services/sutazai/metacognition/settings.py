@@ -22,6 +22,9 @@ class MetacognitionSettings(CommonSettings):
         "the share of wrong answers among those given that the suggested abstention threshold aims for"))
     calibration_min_labels: int = Field(default=40, ge=10, description=(
         "labelled outcomes needed before a calibrator is fitted; until then the documented prior is used"))
+    shipped_calibrators: bool = Field(default=True, description=(
+        "until a calibrator is fitted on this site's labels, assess an answer with the calibrator shipped with the "
+        "model that served it (models/manifest.toml, digest-checked); off: the documented prior"))
     inprocess_worker: bool = Field(default=True, description="run the monitors' consumer inside the service "
                                    "process (the embedded stack); Compose runs `sutazai worker metacognition`")
     monitor_window: int = Field(default=50, ge=5, le=10_000, description="answers in the monitors' recent window")

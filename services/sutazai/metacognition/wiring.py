@@ -46,7 +46,8 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
                              retrieval=in_force, default_threshold=settings.abstain_below)
     tuner = RetrievalTuner(suites=LearningSuites(learning), searcher=KnowledgeSearches(knowledge), in_force=in_force)
     confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(learning), threshold=proposals.threshold,
-                                target_risk=settings.target_risk, min_labels=settings.calibration_min_labels)
+                                target_risk=settings.target_risk, min_labels=settings.calibration_min_labels,
+                                shipped=settings.shipped_calibrators)
     thresholds = Thresholds(
         window=settings.monitor_window, reference=settings.monitor_reference,
         min_observations=settings.monitor_min_observations, abstention_rate=settings.alert_abstention_rate,

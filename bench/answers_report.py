@@ -1,0 +1,81 @@
+"""The figures of docs/benchmarks.md "Answers people can trust", computed from the raw rows of
+the answers bench (bench/results/answers-<model>.json) and, for the pipeline before issue 28 on
+GSM8K, from the committed run of that pipeline (bench/results/reasoning-<model>.json, commit
+a514531): every system paired with every other on the cases both answered. Written to
+bench/results/answers-summary.json.
+
+Run: .venv/bin/python bench/answers_report.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from answers_bench import paired, summary  # noqa: E402
+
+from sutazai.learning import enterprise_suite  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent / "results"
+
+
+def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in rows}
+
+
+def enterprise(results: dict[str, Any]) -> dict[str, Any]:
+    heldout = [c["id"] for c in enterprise_suite.cases() if "heldout" in c["tags"]]
+    systems: dict[str, dict[str, dict[str, Any]]] = {}
+    for part in ("enterprise_heldout", "enterprise_all"):
+        for name, rows in results.get(part, {}).get("rows", {}).items():
+            found = _by_id(rows)
+            if all(i in found for i in heldout):
+                systems[name] = {i: found[i] for i in heldout}
+    out: dict[str, Any] = {"cases": len(heldout), "systems": {n: summary(list(r.values())) for n, r in systems.items()}}
+    if "pipeline_after" in systems:
+        after = list(systems["pipeline_after"].values())
+        out["paired"] = {f"pipeline_after_minus_{n}": paired(list(r.values()), after)
+                         for n, r in systems.items() if n != "pipeline_after"}
+    return out
+
+
+def gsm8k(results: dict[str, Any], before_file: Path) -> dict[str, Any]:
+    part = results.get("gsm8k", {}).get("rows", {})
+    if not part:
+        return {}
+    systems = {name: rows for name, rows in part.items()}
+    if before_file.exists():  # the pipeline before issue 28, same problems, same model (committed run)
+        old = json.loads(before_file.read_text())["gsm8k"]["rows"]["pipeline"]
+        by_question = {r["question"]: r for r in old}
+        n = len(next(iter(systems.values())))
+        rows = [by_question.get(r["question"]) for r in next(iter(systems.values()))]
+        if all(rows):
+            systems["pipeline_before"] = [{**r, "id": f"gsm8k-{i}", "kind": "gsm8k", "unanswerable": False,
+                                           "confidence": None} for i, r in enumerate(rows[:n])]  # type: ignore[misc]
+    out: dict[str, Any] = {"cases": len(next(iter(systems.values()))),
+                           "systems": {n: summary(r) for n, r in systems.items()}}
+    if "pipeline_after" in systems:
+        out["paired"] = {f"pipeline_after_minus_{n}": paired(r, systems["pipeline_after"])
+                         for n, r in systems.items() if n != "pipeline_after"}
+    return out
+
+
+def main() -> None:
+    report = {}
+    for path in sorted(ROOT.glob("answers-*.json")):
+        if path.name == "answers-summary.json":
+            continue
+        results = json.loads(path.read_text())
+        model = path.stem.removeprefix("answers-")
+        report[model] = {"model": results.get("model"), "enterprise_heldout": enterprise(results),
+                         "gsm8k": gsm8k(results, ROOT / f"reasoning-{model}.json")}
+    (ROOT / "answers-summary.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
