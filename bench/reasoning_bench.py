@@ -88,8 +88,8 @@ class Stack:
 
     def __enter__(self) -> Stack:
         chosen = ("--model", self.model) if self.model else ()
-        self.run("up", "--port", str(self.port), "--postgres-port", str(free_port()), "--grpc-port", "0", "--redis-port",
-                 str(free_port()), *chosen)
+        self.run("up", "--port", str(self.port), "--postgres-port", str(free_port()), "--grpc-port", "0",
+                 "--redis-port", str(free_port()), *chosen)
         self.key = self.run("admin", "create-key", "--role", "admin").strip()
         return self
 
