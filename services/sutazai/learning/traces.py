@@ -49,12 +49,16 @@ def passages_in(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def work_in(trace: dict[str, Any], answer: str) -> str | None:
-    """The arithmetic a trace's answer came from: the expression of a formulate step whose
-    calculation gave the answer's (first) number."""
+    """The work a trace's answer came from: the program whose result was the answer's (first)
+    number, or the expression of a formulate step whose calculation gave it."""
     wanted = _NUMBER.findall(answer.replace(",", ""))
     if not wanted:
         return None
     steps = trace.get("steps") or []
+    for step in steps:
+        out = step.get("output")
+        if step.get("tool") == "program" and isinstance(out, dict) and _same_number(str(out.get("result")), wanted[0]):
+            return str(out.get("program") or "")[:2000] or None
     written = {s.get("step_id"): (s.get("output") or {}).get("expression") for s in steps
                if s.get("tool") == "formulate" and isinstance(s.get("output"), dict)}
     plan = {p.get("id"): p for p in ((trace.get("plan") or {}).get("steps") or [])}

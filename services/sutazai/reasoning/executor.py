@@ -42,6 +42,12 @@ def agreed(step: PlannedStep, done: Mapping[str, StepRecord]) -> str | None:
     return None
 
 
+def _not_needed(step: PlannedStep, done: Mapping[str, StepRecord]) -> str | None:
+    """Why a fallback does not run: one of the steps it stands in for succeeded."""
+    ran = [d for d in step.if_all_failed if done[d].status == "ok"]
+    return f"skipped: not needed, step {ran[0]} succeeded" if ran else None
+
+
 def _answer_key(record: StepRecord) -> str | None:
     if record.status != "ok" or not isinstance(record.output, dict):
         return None
@@ -115,9 +121,10 @@ class Executor:
             if not all(d in done for d in step.depends_on):
                 continue
             del pending[step_id]
-            failed = [d for d in step.depends_on if done[d].status != "ok" and d not in step.unless_agreed]
+            failed = [d for d in step.depends_on if done[d].status != "ok"
+                      and d not in step.unless_agreed and d not in step.if_all_failed]
             reason = f"skipped: step {', '.join(failed)} did not succeed" if failed else None
-            reason = reason or agreed(step, done) or self._refusal(step)
+            reason = reason or agreed(step, done) or _not_needed(step, done) or self._refusal(step)
             if reason:
                 done[step_id] = self._skipped(step, reason)
                 await self._record(done[step_id])

@@ -20,6 +20,7 @@ from sutazai.reasoning.planning import (
     rules_plan,
     settled,
     wants_sources,
+    word_problem,
 )
 from sutazai.reasoning.steps import result_of
 from sutazai.reasoning.tools import Tool
@@ -51,7 +52,8 @@ class Planner:
         collection; `named`: the collection was named, so it must exist; `held` receives what
         memory recalled as soon as it is known (the executor's steps read it from there)."""
         recall_step = replace(RECALL, input={"question": request.question})
-        recall = await self._recall(executor, recall_step) if consult and wants_sources(request.question) else None
+        remembers = wants_sources(request.question) or word_problem(request.question)
+        recall = await self._recall(executor, recall_step) if consult and remembers else None
         recalled = result_of(recall, RecallOutput)
         held["held"] = remembered(recalled)
         found: dict[str, StepRecord] = {}

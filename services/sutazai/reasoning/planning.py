@@ -67,12 +67,15 @@ class PlannedStep:
     unless_agreed: tuple[str, ...] = ()
     """earlier samples of the same answer: when they all agree, this sample is not needed and is
     skipped (adaptive self-consistency); it runs after them"""
+    if_all_failed: tuple[str, ...] = ()
+    """steps this one stands in for: it runs only when every one of them failed (a fallback)"""
 
     def to_dict(self, kind: str) -> dict[str, Any]:
         return {"id": self.id, "tool": self.tool, "kind": kind, "input": self.input,
                 "depends_on": list(self.depends_on), "purpose": self.purpose,
                 **({"model": self.model} if self.model else {}),
-                **({"unless_agreed": list(self.unless_agreed)} if self.unless_agreed else {})}
+                **({"unless_agreed": list(self.unless_agreed)} if self.unless_agreed else {}),
+                **({"if_all_failed": list(self.if_all_failed)} if self.if_all_failed else {})}
 
 
 @dataclass
@@ -88,9 +91,10 @@ class Plan:
     """The rules had nothing specific for this question: search (if sources are used) and write."""
 
     def add(self, tool: str, input: dict[str, Any], *, after: tuple[str, ...] = (), purpose: str = "",
-            model: str | None = None, unless_agreed: tuple[str, ...] = ()) -> str:
+            model: str | None = None, unless_agreed: tuple[str, ...] = (), if_all_failed: tuple[str, ...] = ()) -> str:
         step_id = f"s{len(self.steps) + 1}"
-        self.steps.append(PlannedStep(step_id, tool, input, (*after, *unless_agreed), purpose, model, unless_agreed))
+        self.steps.append(PlannedStep(step_id, tool, input, (*after, *unless_agreed, *if_all_failed), purpose, model,
+                                      unless_agreed, if_all_failed))
         return step_id
 
     def to_dict(self, tools: Mapping[str, Any]) -> dict[str, Any]:
@@ -282,10 +286,24 @@ def focus_terms(question: str, entities: list[str]) -> str:
     return " ".join(words)
 
 
+_WORD_OPERATORS = ((r"\bmultiplied by\b", "*"), (r"\btimes\b", "*"), (r"\bdivided by\b", "/"),
+                   (r"\bplus\b", "+"), (r"\bminus\b", "-"), (r"\bto the power of\b", "^"), (r"\bsquared\b", "^2"),
+                   (r"\bcubed\b", "^3"))
+
+
+def _spelled_operators(text: str) -> str:
+    """'12 times 7' as '12 * 7': arithmetic written in words is still a plain expression."""
+    for pattern, operator in _WORD_OPERATORS:
+        text = re.sub(pattern, f" {operator} ", text, flags=re.I)
+    return text
+
+
 def expression_in(question: str) -> tuple[str, str] | None:
-    """(expression, operation) when the question is itself arithmetic or algebra."""
+    """(expression, operation) when the question is itself arithmetic or algebra (operators may be
+    written in words: 'What is 12 times 7?')."""
     lead = _EXPRESSION_LEAD.match(question)
     body = question[lead.end():] if lead else question
+    body = " ".join(_spelled_operators(body).split())
     body = body.strip().rstrip("?.!").strip()
     operation = "evaluate"
     lowered = question.lower()
@@ -413,7 +431,9 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
     elif word_problem(req.question):
         plan.strategy = "compute"
         _program_samples(plan, req, inputs={}, described={}, after=())
-        plan.reader = Programmed(programs=plan.ids("program"))
+        _arithmetic_fallback(plan, req, programs=tuple(plan.ids("program")))
+        plan.reader = Programmed(programs=plan.ids("program"),
+                                 fallback=Calculated(calculations=plan.ids("calculator")))
     elif general_question(req.question):
         general_plan(plan, req)
     elif preface:  # the collection was searched and holds nothing about this question
@@ -544,6 +564,17 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
     facts = [ref(f"{g}.facts") for g in graph]
     _synthesis_samples(plan, req, passages=passages, facts=facts, after=tuple(sources + graph))
     plan.reader = Synthesized(samples=plan.ids("synthesize"), searches=plan.ids("search"), numeric=numeric)
+
+
+def _arithmetic_fallback(plan: Plan, req: PlanRequest, *, programs: tuple[str, ...]) -> None:
+    """When every program failed (a small model that cannot write Python), the model writes one
+    arithmetic expression per sample instead, under a JSON schema, and SymPy computes it."""
+    for i in range(req.samples):
+        formulate = plan.add("formulate", {"question": req.question, "values": {}, **_sampling(req, i)},
+                             if_all_failed=programs, model=_sample_model(req, i),
+                             purpose=f"sample {i + 1}, if no program ran: write the arithmetic instead")
+        plan.add("calculator", {"expression": ref(f"{formulate}.expression"), "variables": {}}, after=(formulate,),
+                 purpose=f"sample {i + 1}, if no program ran: compute it exactly")
 
 
 ADAPTIVE_AFTER = 2

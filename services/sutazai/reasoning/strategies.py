@@ -198,9 +198,13 @@ class Programmed:
     programs: Sequence[str]
     extracts: Sequence[str] = ()
     searches: Sequence[str] = ()
+    fallback: OutcomeReader | None = None
+    """what reads the answer when no program ran (the arithmetic written instead)"""
 
     def read(self, records: Records) -> Outcome:
         outputs = [result_of(records.get(i), ProgramOutput) for i in ran(records, self.programs)]
+        if self.fallback is not None and not any(outputs):
+            return self.fallback.read(records)
         result = vote([o.result if o else None for o in outputs], numeric=True)
         winner = next((o for o in outputs if o is not None and o.result == result.winner), None)
         if winner is None or result.winner is None:

@@ -42,11 +42,20 @@ def test_a_word_problem_samples_programs_even_when_the_collection_has_documents(
     question = "Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. How much money is left?"
     assert not wants_sources(question)  # its numbers are in the question: no passage is read for it
     plan = plan_for(question)
-    assert tools(plan) == ["program"] * 3 and plan.strategy == "compute"
-    temperatures = [s.input["temperature"] for s in plan.steps]
-    seeds = [s.input["seed"] for s in plan.steps]
-    assert temperatures == [0.0, 0.7, 0.7] and seeds == [0, 1, 2]
+    assert tools(plan) == ["program"] * 3 + ["formulate", "calculator"] * 3 and plan.strategy == "compute"
+    programs = [s for s in plan.steps if s.tool == "program"]
+    assert [s.input["temperature"] for s in programs] == [0.0, 0.7, 0.7] and [s.input["seed"] for s in programs] \
+        == [0, 1, 2]
+    assert programs[2].unless_agreed == ("s1", "s2")  # the third only when the first two disagree
+    # the arithmetic written as one expression stands in only when every program failed
+    assert all(s.if_all_failed == ("s1", "s2", "s3") for s in plan.steps if s.tool == "formulate")
     assert plan.steps[0].input["question"] == question and plan.steps[0].input["inputs"] == {}
+
+
+def test_arithmetic_written_in_words_is_a_plain_expression() -> None:
+    assert expression_in("What is 12 times 7?") == ("12 * 7", "evaluate")
+    assert expression_in("What is 3 plus 4 divided by 2?") == ("3 + 4 / 2", "evaluate")
+    assert expression_in("How many times more staff does Oslo have than Bergen?") is None
 
 
 def test_years_are_not_the_numbers_of_a_word_problem() -> None:

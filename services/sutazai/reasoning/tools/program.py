@@ -261,7 +261,9 @@ class Program:
 
     async def _write(self, data: ProgramInput, ctx: ToolContext) -> str:
         messages = [ChatMessage("system", PROGRAM_SYSTEM)]
-        for question, code in PROGRAM_SHOTS:
+        # worked examples recalled for close questions come last, nearest the question
+        recalled = () if data.inputs else tuple((q, _as_program(work)) for q, work in ctx.memory.shots)
+        for question, code in (*PROGRAM_SHOTS, *recalled):
             messages += [ChatMessage("user", question), ChatMessage("assistant", f"```python\n{code}\n```")]
         question = data.question
         if data.inputs:
@@ -273,6 +275,11 @@ class Program:
                                   max_tokens=min(400, ctx.max_tokens))
         ctx.usage.add(result)
         return code_in(result.text)
+
+
+def _as_program(work: str) -> str:
+    """A recalled worked example as a program: a program already, or an expression it returns."""
+    return work if f"def {ENTRY}" in work else f"def {ENTRY}():\n    return {work}"
 
 
 def _number(value: float | int | str) -> float | int | str:
