@@ -27,12 +27,16 @@ def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in rows}
 
 
+KINDS = {c["id"]: c["tags"][1] for c in enterprise_suite.cases()}
+"""Each case's kind (the bench's rows label unanswerable cases by a later tag)."""
+
+
 def enterprise(results: dict[str, Any]) -> dict[str, Any]:
     heldout = [c["id"] for c in enterprise_suite.cases() if "heldout" in c["tags"]]
     systems: dict[str, dict[str, dict[str, Any]]] = {}
     for part in ("enterprise_heldout", "enterprise_all"):
         for name, rows in results.get(part, {}).get("rows", {}).items():
-            found = _by_id(rows)
+            found = {i: {**r, "kind": KINDS[i]} for i, r in _by_id(rows).items()}
             if all(i in found for i in heldout):
                 systems[name] = {i: found[i] for i in heldout}
     out: dict[str, Any] = {"cases": len(heldout), "systems": {n: summary(list(r.values())) for n, r in systems.items()}}
@@ -40,7 +44,37 @@ def enterprise(results: dict[str, Any]) -> dict[str, Any]:
         after = list(systems["pipeline_after"].values())
         out["paired"] = {f"pipeline_after_minus_{n}": paired(list(r.values()), after)
                          for n, r in systems.items() if n != "pipeline_after"}
+        out["with_the_shipped_calibrator"] = shipped_on(after, results.get("model"))
     return out
+
+
+def shipped_on(rows: list[dict[str, Any]], served: str | None) -> dict[str, Any]:
+    """The calibrator this model ships with (fitted on the tune half), applied to the held-out
+    answers' recorded features, and each answer decided again at the default threshold (0.5):
+    its probabilities measured against the outcomes, and what the answers would have been."""
+    from sutazai.lib.confidence import AnswerFeatures
+    from sutazai.lib.models.manifest import load_manifest
+    from sutazai.metacognition.reliability import brier, ece
+    from sutazai.metacognition.shipped import load_shipped
+
+    found = load_shipped(load_manifest(), served or "")
+    if found is None:
+        return {}
+    calibrator, source = found
+    assessed = [r for r in rows if r.get("features")]
+    probabilities = [calibrator.probability(AnswerFeatures.of(r["features"])) for r in assessed]
+    right = [bool(r["withheld_correct"] if r["abstained"] else r["correct"]) if not r["unanswerable"] else False
+             for r in assessed]
+    given = [(p, ok, r) for p, ok, r in zip(probabilities, right, assessed, strict=True) if p >= 0.5]
+    sure = [ok for p, ok, _ in given if p >= 0.9]
+    decided = sum(ok for _, ok, _ in given) + sum(1 for r in rows if r["unanswerable"] and (
+        not r.get("features") or calibrator.probability(AnswerFeatures.of(r["features"])) < 0.5))
+    return {"source": source, "assessed": len(assessed), "brier": brier(probabilities, right),
+            "ece_10": ece(probabilities, right, bins=10), "ece_20": ece(probabilities, right, bins=20),
+            "answered": len(given), "right_when_answered": round(sum(ok for _, ok, _ in given) / len(given), 3)
+            if given else None, "confident_answers": len(sure), "confidently_wrong": len(sure) - sum(sure),
+            "unanswerable_answered_confidently": sum(1 for _, _, r in given if r["unanswerable"]),
+            "accuracy_if_decided_so": round(decided / len(rows), 3)}
 
 
 def gsm8k(results: dict[str, Any], before_file: Path) -> dict[str, Any]:
