@@ -39,7 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reasoning_bench import Stack, gsm8k  # noqa: E402
+from reasoning_bench import Stack, gsm8k, ingest  # noqa: E402
 
 from sutazai.learning import enterprise_suite  # noqa: E402
 from sutazai.learning.scoring import is_right  # noqa: E402
@@ -228,16 +228,7 @@ def main() -> None:
 
 def _enterprise(client: httpx.Client, model: str, args: argparse.Namespace, results: dict[str, Any]) -> None:
     collection = enterprise_suite.COLLECTION
-    jobs = []
-    for source, text in enterprise_suite.DOCUMENTS.items():
-        response = client.post("/api/knowledge/v1/documents", json={"text": text, "source": source,
-                                                                    "collection": collection})
-        response.raise_for_status()
-        if response.json()["job"]:
-            jobs.append(response.json()["job"]["id"])
-    for job in jobs:
-        while client.get(f"/api/knowledge/v1/jobs/{job}").json()["state"] not in ("done", "failed"):
-            time.sleep(0.3)
+    ingest(client, enterprise_suite.DOCUMENTS, collection)
     cases = [c for c in enterprise_suite.cases() if args.enterprise == "all" or args.enterprise in c["tags"]]
     cases = cases[:args.limit] if args.limit else cases
     print(f"enterprise ({args.enterprise}): {len(cases)} cases")

@@ -25,14 +25,13 @@ import json
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from answers_bench import case_of  # noqa: E402
-from reasoning_bench import Stack, gsm8k  # noqa: E402
+from reasoning_bench import Stack, gsm8k, ingest  # noqa: E402
 
 from sutazai.learning import enterprise_suite  # noqa: E402
 from sutazai.learning.scoring import is_right  # noqa: E402
@@ -53,13 +52,7 @@ def collect(model: str, gsm8k_offset: int, gsm8k_count: int, models_dir: Path | 
     rows = []
     with tempfile.TemporaryDirectory() as home, Stack(Path(home), model=model, models_dir=models_dir) as stack, \
             stack.client() as client:
-        for source, text in enterprise_suite.DOCUMENTS.items():
-            job = client.post("/api/knowledge/v1/documents", json={"text": text, "source": source,
-                                                                   "collection": enterprise_suite.COLLECTION})
-            job.raise_for_status()
-            while (job.json()["job"] and client.get(f"/api/knowledge/v1/jobs/{job.json()['job']['id']}")
-                   .json()["state"] not in ("done", "failed")):
-                time.sleep(0.3)
+        ingest(client, enterprise_suite.DOCUMENTS, enterprise_suite.COLLECTION)
         for n, raw in enumerate(cases, 1):
             collection = enterprise_suite.COLLECTION if "enterprise" in raw["tags"] else None
             response = client.post("/api/reasoning/v1/ask", json={"question": raw["question"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sutazai.knowledge.parsing import Block, ParsedDocument
+from sutazai.knowledge.parsing import Block, ParsedDocument, trimmed
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 _SEPARATOR_ROW = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -40,21 +40,13 @@ def _with_tables(text: str, block: Block) -> list[Block]:
     for kind, start, end in runs:
         lines_in = text[start:end].count("\n") + (0 if text[start:end].endswith("\n") else 1)
         kind = kind if kind == "paragraph" or lines_in >= 2 else "paragraph"
-        span = _trim(text, start, end)
+        span = trimmed(text, start, end)
         if span:
             if out and out[-1].kind == kind == "paragraph":
                 out[-1] = Block("paragraph", out[-1].start, span[1], page=block.page)
             else:
                 out.append(Block(kind, *span, page=block.page))
     return out
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if end > start else None
 
 
 def _table_pieces(text: str, block: Block, heading: str | None) -> list[tuple[int, int, str | None]]:
@@ -72,7 +64,7 @@ def _table_pieces(text: str, block: Block, heading: str | None) -> list[tuple[in
         cursor += len(line)
     cuts.append((start, block.end))
     later = " > ".join(p for p in (heading, header) if p)
-    spans = [_trim(text, s, e) for s, e in cuts]
+    spans = [trimmed(text, s, e) for s, e in cuts]
     return [(*span, heading if i == 0 else later) for i, span in enumerate(spans) if span]
 
 

@@ -93,7 +93,7 @@ def _paragraphs(text: str, start: int, end: int, page: int | None = None) -> lis
     blocks, cursor = [], start
     for match in [*_PARAGRAPH_BREAK.finditer(text, start, end), None]:
         stop = match.start() if match else end
-        block = _trimmed(text, cursor, stop)
+        block = trimmed(text, cursor, stop)
         if block:
             blocks.append(Block("paragraph", *block, page=page))
         if match:
@@ -101,7 +101,8 @@ def _paragraphs(text: str, start: int, end: int, page: int | None = None) -> lis
     return blocks
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+def trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span [start, end) without the whitespace at its ends; None when nothing is left."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
