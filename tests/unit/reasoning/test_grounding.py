@@ -36,6 +36,9 @@ CONTRACTS = Passage(chunk_id="c3", document_id="d3", source="contracts.txt", sco
     ("When does contract C-103 end?", CONTRACTS, True),
     ("When does contract C-110 end?", CONTRACTS, False),  # a code it does not
     ("How many more staff does the Bergen office have than the Oslo office?", OFFICES, True),  # one of two names
+    ("Who is the chief executive of Tidewell Labs?",
+     Passage(chunk_id="c4", document_id="d4", source="t.txt", score=1.0,
+             text="Jonas Berg works at Tidewell Labs. Tidewell Labs employs 85 people."), False),  # a role it does not
 ])
 def test_a_passage_is_about_a_question_only_when_it_names_what_the_question_singles_out(
         question: str, passage: Passage, about: bool) -> None:
@@ -56,6 +59,10 @@ async def test_no_number_is_read_for_a_question_about_something_the_passages_do_
     assert hamburg.value is None and model.chats == []  # type: ignore[attr-defined]  # nothing to choose from
     bergen = await tool.run(ExtractInput(target="How many staff work at the Bergen office?", passages=[OFFICES]), ctx)
     assert bergen.value is not None  # type: ignore[attr-defined]
+    # a value read for one of two named things: the target and the thing it is about are checked apart
+    about = await tool.run(ExtractInput(target="the staff of Bergen office", about="Bergen office",
+                                        passages=[OFFICES]), ctx)
+    assert about.value is not None  # type: ignore[attr-defined]  # kept: it names Bergen office
 
 
 def test_a_claim_is_not_backed_by_a_passage_about_another_contract() -> None:

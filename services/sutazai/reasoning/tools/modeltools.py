@@ -221,8 +221,8 @@ class ExtractValue:
         data = expect(data, ExtractInput)
         if ctx.memory.passages and data.about is None:  # approved answers to close questions first
             data = data.model_copy(update={"passages": [*ctx.memory.passages, *data.passages]})
-        asked = f"{data.target} {data.about or ''}"
-        grounded_passages = [p for p in data.passages if grounded(asked, f"{p.heading or ''}\n{p.text}")]
+        grounded_passages = [p for p in data.passages if all(
+            grounded(asked, f"{p.heading or ''}\n{p.text}") for asked in (data.target, data.about or ""))]
         data = data.model_copy(update={"passages": grounded_passages})  # a passage not about it holds no answer
         relevant = relevant_sentences(data.target, data.passages, about=data.about)
         candidates = list(dict.fromkeys(n for sentence in relevant for n in numbers_in(sentence)))
