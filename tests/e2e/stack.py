@@ -43,6 +43,7 @@ class CliStack:
             env={"PATH": "/usr/bin:/bin", "HOME": str(self.data_dir.parent), "COLUMNS": "200",
                  "SUTAZAI_MODEL": TEST_MODEL,
                  "SUTAZAI_GRAPH_EXTRACTOR": "model",  # the facts the UI tests explore, as SmolLM2 reads them
+                 "SUTAZAI_SHIPPED_CALIBRATORS": "false",  # as every test: the prior, unless the test is about it
                  **(env or {})},
         )
 

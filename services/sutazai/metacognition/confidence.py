@@ -71,8 +71,11 @@ class ConfidenceBook:
         return PRIOR if row is None else Calibrator(version=row["version"], method=row["method"], params=row["params"])
 
     async def for_answer(self, features: AnswerFeatures) -> tuple[Calibrator, str]:
-        """The calibrator that assesses this answer, and where it comes from: the site's fitted one;
-        else the one shipped with the model that served the answer; else the prior."""
+        """The calibrator that assesses this answer, and where it comes from: the prior for an exact
+        answer (the question's own arithmetic, no model step: its agreement is its certainty); else
+        the site's fitted one; else the one shipped with the model that served the answer; else the prior."""
+        if features.strategy == "exact" and features.computed:
+            return PRIOR, "exact: the question's own arithmetic, computed with no model step"
         calibrator = await self.active()
         if calibrator.version:
             return calibrator, f"fitted on this site's labels (version {calibrator.version})"

@@ -27,6 +27,9 @@ from sutazai.reasoning.tools.knowledge import Passage
 from sutazai.reasoning.tools.modeltools import numbers_in
 from sutazai.reasoning.tools.table import passage_tables
 
+EXACT = "exact"
+"""The strategy of a question that states its own arithmetic or calendar sum: computed by SymPy or the
+date tool, with no model step, so its answer is exact."""
 MAIN_SEARCH = "s1"
 """A plan made with knowledge starts with the search for the question itself."""
 
@@ -414,14 +417,14 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
     plan = Plan(steps=list(preface))
     expression = expression_in(req.question)
     if expression:
-        plan.strategy = "compute"
+        plan.strategy = EXACT
         step = plan.add("calculator", {"expression": expression[0], "operation": expression[1]},
                         purpose="the question is arithmetic: compute it exactly")
         plan.reader = Calculated(calculations=[step])
         return plan
     dates = date_request(req.question)
     if dates:
-        plan.strategy = "compute"
+        plan.strategy = EXACT
         plan.reader = Calendar(step=plan.add("dates", dates, purpose="the question is calendar arithmetic"))
         return plan
     entities = entities_in(req.question)[:3]

@@ -106,3 +106,11 @@ async def test_an_answer_is_assessed_by_the_sites_calibrator_else_its_models_shi
     assert (await FakeBook(PRIOR).for_answer(unknown))[0] is PRIOR
     fitted = Calibrator(version=3, method="isotonic", params={"x": [0.0, 1.0], "y": [0.1, 0.9]})
     assert await FakeBook(fitted).for_answer(smollm) == (fitted, "fitted on this site's labels (version 3)")
+
+
+async def test_an_exact_answer_is_not_second_guessed_by_a_calibrator() -> None:
+    exact = AnswerFeatures(agreement=1.0, supported_fraction=None, computed=True, strategy="exact",
+                           models=("SmolLM2-135M-Instruct.Q4_1",))
+    fitted = Calibrator(version=3, method="isotonic", params={"x": [0.0, 1.0], "y": [0.1, 0.3]})
+    calibrator, source = await FakeBook(fitted).for_answer(exact)
+    assert calibrator is PRIOR and calibrator.probability(exact) == 1.0 and source.startswith("exact")
