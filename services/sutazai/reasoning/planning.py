@@ -215,7 +215,8 @@ _ORGANISATION = re.compile(r"\b(our|we|us|my|company|companies|employees?|staff|
                            r"supplier|meeting|report|document|documents|register|handbook|team|board|minutes)\b", re.I)
 _GENERIC = frozenset({"name", "list", "explain", "sentences", "sentence", "briefly", "describe", "words", "short",
                       "simple", "terms", "please", "tell", "give", "example", "examples", "mean", "means", "meaning",
-                      "define", "two", "three", "one", "what", "which", "who", "why", "how", "when", "where", "does", "is", "are",
+                      "define", "two", "three", "one", "what", "which", "who", "why", "how", "when", "where", "does",
+                      "is", "are",
                       "the", "a", "an", "of", "in", "to", "and", "or", "for", "on", "with", "do", "did", "was",
                       "were", "can", "could", "would", "should", "it", "its", "that", "this", "by", "be", "from",
                       "day", "days", "year", "years", "month", "months", "week", "weeks", "time", "number", "many",
