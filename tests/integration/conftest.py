@@ -29,6 +29,7 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
                        redis_url: str | None = None, common_overrides: dict[str, object] | None = None,
                        identity_overrides: dict[str, object] | None = None,
                        learning_overrides: dict[str, object] | None = None,
+                       metacognition_overrides: dict[str, object] | None = None,
                        **model_overrides: object):  # noqa: ANN201
     from sutazai.identity.app import PREFIXES as IDP
     from sutazai.identity.app import create_app as identity
@@ -69,7 +70,10 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
                                                   **(learning_overrides or {})))),
         ("metacognition", MEP, metacognition(MetacognitionSettings(
             **common, learning_url=f"http://127.0.0.1:{port}", reasoning_url=f"http://127.0.0.1:{port}",
-            knowledge_url=f"http://127.0.0.1:{port}"))),
+            knowledge_url=f"http://127.0.0.1:{port}",
+            # the prior, as every test (a session-scoped app is built before the per-test environment):
+            # the calibrators shipped with models have their own tests
+            **({"shipped_calibrators": False} | (metacognition_overrides or {}))))),
         ("web", WEP, web(WebSettings(identity_url=f"http://127.0.0.1:{port}"))),
     ], fallback="web")
 
