@@ -22,7 +22,7 @@ SERVICES="${SERVICES:-identity reasoning knowledge learning metacognition}"
 export BAO_ADDR="${BAO_ADDR:-$VAULT_ADDR}" BAO_TOKEN="${BAO_TOKEN:-$VAULT_TOKEN}"
 
 need() { eval "v=\${$1:-}"; [ -n "$v" ] || { echo "vault-init: $1 is not set (see .env.example)" >&2; exit 1; }; }
-for var in SUTAZAI_JWT_SECRET POSTGRES_PASSWORD REDIS_PASSWORD NEO4J_PASSWORD ELASTIC_PASSWORD; do need "$var"; done
+for var in SUTAZAI_JWT_SECRET POSTGRES_PASSWORD REDIS_PASSWORD; do need "$var"; done
 
 v() { "$VAULT_BIN" "$@"; }
 
@@ -81,8 +81,10 @@ for svc in $SERVICES; do
     redis="${REDIS_URL:-redis+sentinel://:${REDIS_PASSWORD}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/sutazai/0}"
     case "$svc" in
       knowledge)
+        # Neo4j's and Elasticsearch's passwords only where the site runs them (compose/card-images.yml)
         v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \
-          redis_url="$redis" neo4j_password="$NEO4J_PASSWORD" elastic_password="$ELASTIC_PASSWORD" >/dev/null ;;
+          redis_url="$redis" ${NEO4J_PASSWORD:+neo4j_password="$NEO4J_PASSWORD"} \
+          ${ELASTIC_PASSWORD:+elastic_password="$ELASTIC_PASSWORD"} >/dev/null ;;
       *)
         v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \
           redis_url="$redis" >/dev/null ;;

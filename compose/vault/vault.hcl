@@ -1,10 +1,11 @@
-# Single-node Vault with file storage on the vault-data volume, reachable only on the
-# internal data network.
-ui            = false
-disable_mlock = false
+# Single-node secrets server (OpenBao, built here; or HashiCorp Vault with compose/card-images.yml)
+# with integrated (Raft) storage on the vault-data volume, reachable only on the internal data
+# network. OpenBao has no file storage and never locks memory; keep swap off on the host.
+ui = false
 
-storage "file" {
-  path = "/vault/file"
+storage "raft" {
+  path    = "/vault/file"
+  node_id = "vault-1"
 }
 
 listener "tcp" {
@@ -12,4 +13,5 @@ listener "tcp" {
   tls_disable = true # traffic never leaves the internal network; terminate TLS here if it must
 }
 
-api_addr = "http://vault:8200"
+api_addr     = "http://vault:8200"
+cluster_addr = "http://vault:8201"

@@ -13,7 +13,7 @@ from compose_spec import PyCompose
 
 from tests.deploy.compose_files import ROOT, InterpolationError, project, read_env_file, variables_used
 
-OVERLAYS = [(), ("compose/observability.yml",), ("compose/no-egress.yml",)]
+OVERLAYS = [(), ("compose/observability.yml",), ("compose/no-egress.yml",), ("compose/card-images.yml",)]
 SECRET_KEY = re.compile(r"(PASSWORD|SECRET|TOKEN|_AUTH)$")
 
 
@@ -34,20 +34,35 @@ def test_the_validator_rejects_a_broken_file() -> None:
         validate(config)
 
 
-def test_the_design_card_stack_is_all_there() -> None:
+def test_the_stack_runs_only_images_built_here_and_the_card_images_are_an_overlay() -> None:
+    """The base file names no registry image: every service runs an image `sutazai images build`
+    makes (or a bundle loads); the design card's vendor images are the GPU host's overlay."""
+    from sutazai.runtime.images import BASE_ALIAS, IMAGES
+
+    built = {BASE_ALIAS, *(spec.tag() for spec in IMAGES)}
     services = project()["services"]
     for name in ("haproxy", "identity", "reasoning", "knowledge", "learning", "metacognition", "web",
-                 "knowledge-worker", "learning-worker", "metacognition-worker", "ollama", "neo4j",
-                 "elasticsearch", "etcd-1", "etcd-2", "etcd-3", "postgres-1", "postgres-2", "postgres-router",
-                 "redis-master",
-                 "redis-replica", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3",
-                 "vault", "vault-init"):
-        assert name in services, name
-    gpu = services["ollama"]["deploy"]["resources"]["reservations"]["devices"][0]
+                 "knowledge-worker", "learning-worker", "metacognition-worker", "etcd-1", "etcd-2", "etcd-3",
+                 "postgres-1", "postgres-2", "postgres-router", "redis-master", "redis-replica", "redis-sentinel-1",
+                 "redis-sentinel-2", "redis-sentinel-3", "vault", "vault-init", "tls-init"):
+        assert services[name]["image"] in built, (name, services[name]["image"])
+        assert "build" not in services[name], name
+    assert not {"ollama", "neo4j", "elasticsearch"} & set(services)
+    for name in ("knowledge", "knowledge-worker"):
+        env = services[name]["environment"]
+        assert (env["SUTAZAI_GRAPH_BACKEND"], env["SUTAZAI_SEARCH_BACKEND"], env["SUTAZAI_MODEL_BACKEND"]) == \
+            ("falkordb", "postgres", "llamacpp")
+    card = project("compose/card-images.yml")["services"]
+    gpu = card["ollama"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"]
-    assert any(v.startswith("ollama-models:") for v in services["ollama"]["volumes"])
-    assert services["neo4j"]["image"].startswith("neo4j:5.")
-    assert services["elasticsearch"]["image"].split(":")[-1].startswith("8.")
+    assert card["neo4j"]["image"].startswith("neo4j:5.") and card["vault"]["image"].startswith("hashicorp/vault:")
+    assert card["elasticsearch"]["image"].split(":")[-1].startswith("8.")
+    for name in ("knowledge", "knowledge-worker"):
+        env = card[name]["environment"]
+        assert (env["SUTAZAI_GRAPH_BACKEND"], env["SUTAZAI_SEARCH_BACKEND"], env["SUTAZAI_MODEL_BACKEND"]) == \
+            ("neo4j", "elasticsearch", "ollama")
+        assert card[name]["depends_on"]["neo4j"]["condition"] == "service_healthy"
+    assert card["reasoning"]["environment"]["SUTAZAI_MODEL_BACKEND"] == "ollama"
 
 
 @pytest.mark.parametrize("overlays", OVERLAYS, ids=lambda o: "+".join(o) or "base")
@@ -149,7 +164,7 @@ def test_the_database_tier_is_the_topology_the_ha_tier_proves() -> None:
     from tests.ha.cluster import DCS
 
     services = project()["services"]
-    patroni = yaml.safe_load((ROOT / "compose/postgres/patroni.yml").read_text())
+    patroni = yaml.safe_load((ROOT / "images/postgres/patroni.yml").read_text())
     for key in ("synchronous_mode", "synchronous_mode_strict", "ttl", "loop_wait", "retry_timeout"):
         assert patroni["bootstrap"]["dcs"][key] == DCS[key], key
     assert patroni["bootstrap"]["dcs"]["postgresql"]["use_pg_rewind"] is True

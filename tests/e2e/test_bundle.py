@@ -86,7 +86,7 @@ def test_the_bundle_holds_everything_an_offline_host_needs_and_no_secret(exporte
                                             "size": model.size}]
     assert members[f"models/{model.filename}"]["sha256"] == model.sha256
     for name in ("install.py", "images.json", "README.txt", "source/docker-compose.yml", "source/requirements.lock",
-                 "source/compose/postgres/patroni.yml", "source/models/manifest.toml"):
+                 "source/images/postgres/patroni.yml", "source/models/manifest.toml"):
         assert name in members, name
     assert members["source/vault/init.sh"].get("executable") is True
     assert not [m for m in members if m.endswith((".env", "monitor-key", ".gguf.sha256")) or "/.venv/" in m

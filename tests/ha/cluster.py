@@ -37,7 +37,7 @@ DCS: dict[str, Any] = {
         "wal_level": "replica", "hot_standby": "on", "wal_log_hints": "on",
         "max_wal_senders": 10, "max_replication_slots": 10, "wal_keep_size": "128MB"}},
 }
-"""The cluster-wide settings, as compose/postgres/patroni.yml has them."""
+"""The cluster-wide settings, as images/postgres/patroni.yml has them."""
 
 
 def run_as() -> str | None:

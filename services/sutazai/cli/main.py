@@ -61,6 +61,9 @@ def _add_account_commands() -> None:
 
     backup.register(app)
     app.add_typer(bundle_app, name="bundle")
+    from sutazai.cli.images import images_app
+
+    app.add_typer(images_app, name="images")
 
 
 _add_account_commands()

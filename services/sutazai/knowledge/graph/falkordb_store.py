@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from falkordb.asyncio import FalkorDB
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import ResponseError
 
 from sutazai.knowledge.graph.base import PortableGraphStore, Rows
 from sutazai.knowledge.graph.readonly import check_plan
 from sutazai.lib.errors import DependencyTimeout, ErrorMapping, SutazaiError, ValidationFailed, translated
-from sutazai.lib.redis_client import REDIS_ERRORS, parse_sentinel_url
+from sutazai.lib.redis_client import REDIS_ERRORS, parse_sentinel_url, resilient_options
 
 
 def _timed_out(exc: ResponseError) -> SutazaiError | None:
@@ -51,9 +52,10 @@ class FalkorDBGraphStore(PortableGraphStore):
 
     @classmethod
     def from_url(cls, url: str) -> FalkorDBGraphStore:
+        """A store on `url`: redis:// (one server) or redis+sentinel:// (the Sentinels' current
+        master, followed across a failover, as every other Redis client of the platform)."""
         if url.startswith("redis+sentinel://"):
-            target = parse_sentinel_url(url)
-            raise ValidationFailed(f"FalkorDB through Sentinel is not supported ({target.master}); use redis://")
+            return cls(_through_sentinel(url))
         return cls(FalkorDB.from_url(url, socket_timeout=30))
 
     async def ensure_ready(self, collection: str) -> None:
@@ -110,6 +112,26 @@ class FalkorDBGraphStore(PortableGraphStore):
         await self._db.aclose()
         # from_url hands the client a pool it does not own, so aclose() leaves it open
         await self._db.connection.connection_pool.disconnect()
+
+
+def _through_sentinel(url: str) -> FalkorDB:
+    """A FalkorDB client whose connections go to the master the Sentinels name at each connect.
+    FalkorDB's constructor probes the server it is given by host and port (to tell a cluster), which
+    a Sentinel pool has not got until it connects; the client is assembled as the constructor
+    would, on the Sentinel-managed pool (a replicated master is never a cluster)."""
+    try:
+        target = parse_sentinel_url(url)
+    except ValueError as exc:
+        raise ValidationFailed(f"the graph's Redis URL is not usable: {exc}") from None
+    sentinel = Sentinel(target.sentinels, socket_timeout=3,  # type: ignore[no-untyped-call]
+                        sentinel_kwargs={"password": target.password, "socket_timeout": 3})
+    master = sentinel.master_for(target.master, db=target.db, password=target.password, decode_responses=True,
+                                 socket_connect_timeout=3, socket_timeout=30, **resilient_options())
+    db = FalkorDB.__new__(FalkorDB)
+    db.connection = master
+    db.flushdb = master.flushdb
+    db.execute_command = master.execute_command
+    return db
 
 
 def _plan_lines(plan: Any) -> list[str]:
