@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -123,6 +124,14 @@ class Stack:
     def container(self, service: str) -> str:
         return self.compose("ps", "-q", service).strip().splitlines()[0]
 
+    def crash(self, service: str) -> None:
+        """SIGKILL to the container's first process from the host: a crash, which the restart policy
+        answers (`docker kill` counts as an operator's stop, which it does not)."""
+        pid = int(subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", self.container(service)],  # noqa: S607
+                                 capture_output=True, text=True, check=True).stdout.strip())
+        assert pid > 1, f"{service} is not running"
+        os.kill(pid, signal.SIGKILL)
+
     def client(self, key: str | None = None, timeout: float = 120) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=timeout, verify=self.tls())
@@ -163,7 +172,10 @@ def stack(images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
                               + "-----END CERTIFICATE-----\n")
         yield running
     finally:
-        running.compose("down", "-v", "--remove-orphans", check=False, timeout=300)
+        if os.environ.get("SUTAZAI_TEST_KEEP_STACK"):  # to look at a failure: `docker compose -p sutazai-tier ps`
+            print(f"stack kept: {running.env_file}")  # noqa: T201
+        else:
+            running.compose("down", "-v", "--remove-orphans", check=False, timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,12 @@ no-egress overlay (no container reaches an outside address). The tests run in fi
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -210,18 +212,31 @@ def test_killed_service_patroni_leader_and_redis_master_lose_nothing_acknowledge
     load.thread.start()
     try:
         wait_until(lambda: len(load.uploads) >= 3, timeout=120, what="load running")
+        recovered: dict[str, float] = {}
         for victim in ("knowledge", _leader(stack), _redis_master(stack)):
             before = len(load.uploads) + len(load.feedback)
-            stack.compose("kill", victim, timeout=120)
-            # the restart policy brings the container back; the load must then be acknowledged again
+            killed = time.monotonic()
+            stack.crash(victim)
+            # the restart policy brings the container back (or the standby takes over); the load
+            # must then be acknowledged again
             wait_until(lambda b=before: len(load.uploads) + len(load.feedback) > b + 2, timeout=180,
                        what=f"writes acknowledged again after {victim} was killed")
+            recovered[victim.rstrip("-12") if victim.startswith("postgres") else victim] = time.monotonic() - killed
+        figures = os.environ.get("SUTAZAI_TEST_FIGURES")
+        if figures:  # the raw figures for bench/results (no timing is asserted here)
+            Path(figures).mkdir(parents=True, exist_ok=True)
+            (Path(figures) / "compose-faults.json").write_text(json.dumps({
+                "seconds_until_writes_acknowledged_again": recovered, "uploads": len(load.uploads),
+                "keys": len(load.keys), "feedback": len(load.feedback), "refused": load.errors}, indent=2) + "\n")
     finally:
         load.stop.set()
         load.thread.join(timeout=120)
     assert load.uploads and load.keys and load.feedback
-    # errors are expected only while a killed service is down, and each is a refusal, not a lost write
-    assert len(load.errors) < len(load.uploads), load.errors
+    # while a killed service is down, a request is refused as unavailable (HAProxy's 503, the
+    # service's 503 naming the dependency, or a dropped connection), never answered with a 500
+    refusals = [e for e in load.errors if e.rsplit(": ", 1)[1] in ("502", "503", "504")
+                or e.rsplit(": ", 1)[1].endswith(("Error", "Timeout"))]
+    assert refusals == load.errors, load.errors
     with stack.client(admin_key) as admin:
         for document_id in load.uploads:
             settled(admin, document_id, graph=False)  # every acknowledged upload is indexed

@@ -56,6 +56,8 @@ CASES: list[tuple[str, ErrorMapping, Exception, type[SutazaiError], int]] = [
     ("postgres pool", POSTGRES_ERRORS, PoolTimeout("couldn't get a connection after 10 sec"),
      DependencyUnavailable, 503),
     ("postgres down", POSTGRES_ERRORS, psycopg.OperationalError("connection refused"), DependencyUnavailable, 503),
+    ("postgres failing over", POSTGRES_ERRORS,
+     pg.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"), DependencyUnavailable, 503),
     ("postgres duplicate", POSTGRES_ERRORS, pg.UniqueViolation("duplicate key"), Conflict, 409),
     ("postgres NUL byte", POSTGRES_ERRORS, psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"),
      ValidationFailed, 422),

@@ -32,6 +32,8 @@ POSTGRES_ERRORS: ErrorMapping = (
     (PoolTimeout, lambda e: DependencyUnavailable(f"no PostgreSQL connection came free in time ({e}); "
                                                   "the service is overloaded, try again")),
     (psycopg.OperationalError, lambda e: DependencyUnavailable(f"PostgreSQL is unavailable: {_message(e)}")),
+    (pg.ReadOnlySqlTransaction, lambda e: DependencyUnavailable(
+        f"PostgreSQL is failing over (a write reached a standby: {_message(e)}); try again in a few seconds")),
     (pg.UniqueViolation, lambda e: Conflict(f"that already exists: {_message(e)}")),
     (pg.ForeignKeyViolation, lambda e: Conflict(f"that refers to something that does not exist: {_message(e)}")),
     (psycopg.IntegrityError, lambda e: ValidationFailed(f"a value breaks a rule of the database: {_message(e)}")),
@@ -76,7 +78,11 @@ class Database:
             raise RuntimeError("database pool is closed")
         with translated(POSTGRES_ERRORS):
             async with self._pool.connection(timeout=10) as conn:
-                yield conn
+                try:
+                    yield conn
+                except pg.ReadOnlySqlTransaction:
+                    await conn.close()  # it reached a standby during a failover: the pool discards it
+                    raise
 
     async def ping(self) -> None:
         async with self.connection() as conn:
