@@ -26,7 +26,7 @@ ensure()
 from sutazaipb.v1 import sutazai_pb2 as pb  # noqa: E402
 from sutazaipb.v1 import sutazai_pb2_grpc as rpc  # noqa: E402
 
-pytestmark = pytest.mark.compose
+pytestmark = [pytest.mark.compose, pytest.mark.timeout(1800)]  # the first test also builds and starts the stack
 
 HANDBOOK = ("# Annual leave\n\n| Years of service | Days |\n|---|---|\n| 0 to 4 years | 25 |\n"
             "| 5 to 9 years | 28 |\n| 10 years or more | 30 |\n")
@@ -275,3 +275,18 @@ def test_with_the_no_egress_overlay_no_container_reaches_an_outside_address(stac
     assert "the air gap holds" in checked and "unreachable" in checked
     stack.compose("down", "-v", files=("docker-compose.yml", "compose/no-egress.yml"),
                   project=f"{stack.env_file.parent.name}-egress".lower(), timeout=300)
+
+
+def test_images_travel_by_save_and_load_and_a_wrong_id_or_a_missing_image_is_refused(stack: Stack,
+                                                                                      tmp_path: Path) -> None:
+    from sutazai.runtime.images import IMAGES, ImageError, load, save
+
+    references = [spec.tag() for spec in IMAGES if spec.name in ("etcd", "haproxy")]  # small: the base layer
+    saved = save(tmp_path / "images.tar", references=references)
+    assert json.loads((tmp_path / "images.json").read_text()) == saved
+    assert load(tmp_path / "images.tar", expected=saved["images"]) == saved["images"]
+    altered = {**saved["images"], references[0]: "sha256:" + "0" * 64}
+    with pytest.raises(ImageError, match="altered"):
+        load(tmp_path / "images.tar", expected=altered)
+    with pytest.raises(ImageError, match="missing from"):
+        load(tmp_path / "images.tar", expected={**saved["images"], "sutazai/absent:0.0.0": "sha256:" + "1" * 64})

@@ -209,11 +209,13 @@ def test_every_image_the_compose_files_name_is_listed_and_what_compose_builds_is
     listed = {i["image"]: i for i in images(ROOT)}
     ours = listed["sutazai/sutazai:0.1.0"]
     assert ours["build"] is True and "identity" in ours["services"]
-    assert listed["sutazai/postgres-patroni:0.1.0"]["build"] is True
+    for name in ("postgres", "redis", "openbao", "etcd", "haproxy", "base"):
+        assert listed[f"sutazai/{name}:0.1.0"]["build"] is True, name  # `sutazai images build` makes them
     assert listed["prom/prometheus:v3.7.3"]["build"] is False  # from the observability overlay
+    assert listed["ollama/ollama:0.12.11"]["build"] is False  # the card's images (compose/card-images.yml)
     assert all(i["digest"] is None or i["digest"].startswith("sha256:") for i in listed.values())
-    monkeypatch.setenv("SUTAZAI_IMAGE", "registry.corp/sutazai@sha256:" + "a" * 64)
-    pinned = {i["image"]: i for i in images(ROOT)}["registry.corp/sutazai@sha256:" + "a" * 64]
+    monkeypatch.setenv("SUTAZAI_VAULT_IMAGE", "registry.corp/openbao@sha256:" + "a" * 64)
+    pinned = {i["image"]: i for i in images(ROOT)}["registry.corp/openbao@sha256:" + "a" * 64]
     assert pinned["digest"] == "sha256:" + "a" * 64
 
 

@@ -49,6 +49,9 @@ def export_command(
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", envvar="SUTAZAI_DATA_DIR", show_default=False,
         help="Whose installed models to take (others are fetched).")] = None,
+    with_images: Annotated[bool, typer.Option(
+        "--with-images", help="Carry the container images `sutazai images build` made (docker save, each ID in the "
+                              "manifest), for a host with no registry and no Debian mirror.")] = False,
 ) -> None:
     """Write everything an offline host needs into one archive: every locked wheel for its Python
     (with the prebuilt llama.cpp wheel), the models with their digests, the project tree with
@@ -70,16 +73,25 @@ def export_command(
     except ManifestError as exc:
         raise _fail(str(exc)) from None
     target = out_file or Path(f"sutazai-bundle-{__version__}.tar")
+    import tempfile
+
+    from sutazai.runtime.images import ImageError, save
+
     try:
-        done = export(target, models=entries, models_dir=models_dir(resolve_data_dir(data_dir)),
-                      python_version=python_version, platforms=tuple(platform or ()), wheelhouse=wheelhouse,
-                      progress=_say)
-    except BundleError as exc:
+        with tempfile.TemporaryDirectory(prefix=".images-", dir=target.resolve().parent) as scratch:
+            saved = None
+            if with_images:
+                saved = Path(scratch) / "images.tar"
+                save(saved, say=_say)
+            done = export(target, models=entries, models_dir=models_dir(resolve_data_dir(data_dir)),
+                          python_version=python_version, platforms=tuple(platform or ()), wheelhouse=wheelhouse,
+                          container_images=saved, progress=_say)
+    except (BundleError, ImageError) as exc:
         raise _fail(str(exc)) from None
     wheels = sum(1 for m in done.manifest["members"] if m.startswith("wheels/"))
     out.print(f"wrote {done.path} ({done.size / 1e6:,.0f} MB): {wheels} wheels for Python "
               f"{done.manifest['python']['version']}, {len(entries)} model(s), {len(done.manifest['images'])} images "
-              "listed", highlight=False)
+              f"listed, {len(done.manifest['container_images'])} carried", highlight=False)
     out.print(f"manifest sha256: [bold]{done.manifest_sha256}[/bold]", highlight=False)
     out.print(f"carry that digest separately; on the offline host: tar -xf {done.path.name} install.py && "
               f"python3 install.py {done.path.name} --expect {done.manifest_sha256} --into /opt/sutazai",
@@ -98,6 +110,8 @@ def import_command(
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", show_default=False, help="Whose model store gets the models \\[default: SutazAI's].")] = None,
     check: Annotated[bool, typer.Option("--check", help="Only verify every digest; install nothing.")] = False,
+    load_images: Annotated[bool, typer.Option(
+        "--load-images", help="Also `docker load` the container images the bundle carries, each ID checked.")] = False,
 ) -> None:
     """Verify every file of a bundle against its manifest, then install it into a new folder with
     no package index reachable. The same as the bundle's own `python3 install.py`."""
@@ -113,7 +127,8 @@ def import_command(
             raise _fail("name the folder to install into with --into (or use --check)")
         if expect is None:
             _say("no --expect given: the files are checked against the bundle's own manifest only")
-        manifest = install(bundle, into, python=python, data_dir=data_dir, expect=expect, progress=_say)
+        manifest = install(bundle, into, python=python, data_dir=data_dir, expect=expect, progress=_say,
+                           images=load_images)
     except BundleError as exc:
         raise _fail(str(exc)) from None
     from sutazai.runtime.bundle_install import next_steps

@@ -39,14 +39,24 @@ from sutazai import __version__
 from sutazai.lib.models.installer import ModelInstallError, ModelStore, PipFetcher
 from sutazai.lib.models.manifest import DEFAULT_MODEL, ModelEntry
 from sutazai.runtime import bundle_install
-from sutazai.runtime.bundle_install import FORMAT, INSTALLER, MANIFEST, MODELS, SAFE_NAME, SOURCE, WHEELS, BundleError
+from sutazai.runtime.bundle_install import (
+    CONTAINER_IMAGES,
+    FORMAT,
+    INSTALLER,
+    MANIFEST,
+    MODELS,
+    SAFE_NAME,
+    SOURCE,
+    WHEELS,
+    BundleError,
+)
 
 Progress = Callable[[str], None]
 SETUPTOOLS = "setuptools==80.9.0"  # pyproject.toml's build backend, for an install without --no-build-isolation
 SKIP_DIRS = {".git", ".venv", "__pycache__", ".data", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist",
              "node_modules", "generated"}
 SKIP_FILES = re.compile(r"\.(gguf|gguf\.sha256|partial|pyc)$|^\.env$|^monitor-key$")  # models, secrets, caches
-COMPOSE_FILES = ("docker-compose.yml", "compose/observability.yml", "compose/no-egress.yml")
+COMPOSE_FILES = ("docker-compose.yml", "compose/observability.yml", "compose/no-egress.yml", "compose/card-images.yml")
 VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
 
@@ -200,7 +210,7 @@ def _interpolate(value: str) -> str:
 def images(root: Path) -> list[dict[str, Any]]:
     """Every container image the Compose files name: reference (variables filled from the
     environment or their defaults), the sha256 digest when the reference pins one, the services
-    using it, and whether Compose builds it from this tree (then it is built, not pulled)."""
+    using it, and whether it is built here (`sutazai images build`, or a Compose `build:`), not pulled."""
     try:
         import yaml
     except ImportError as exc:
@@ -217,6 +227,9 @@ def images(root: Path) -> list[dict[str, Any]]:
         return loader.construct_scalar(node)  # type: ignore[arg-type]
 
     ComposeLoader.add_multi_constructor("!", untagged)
+    from sutazai.runtime.images import tags as built_tags
+
+    built_here = set(built_tags())  # `sutazai images build` makes them: never pulled
     found: dict[str, dict[str, Any]] = {}
     for name in COMPOSE_FILES:
         path = root / name
@@ -231,7 +244,7 @@ def images(root: Path) -> list[dict[str, Any]]:
             entry = found.setdefault(reference, {
                 "image": reference, "digest": pinned.group(1) if pinned else None, "build": False, "services": []})
             entry["services"].append(service)
-            entry["build"] = entry["build"] or "build" in spec
+            entry["build"] = entry["build"] or "build" in spec or reference in built_here
     return sorted(found.values(), key=lambda e: str(e["image"]))
 
 
@@ -272,7 +285,7 @@ With Docker: build or load the images images.json lists on a connected host (`do
 
 def export(out: Path, *, models: list[ModelEntry], models_dir: Path, python_version: str | None = None,
            platforms: tuple[str, ...] = (), wheelhouse: Path | None = None, root: Path | None = None,
-           progress: Progress | None = None) -> Exported:
+           container_images: Path | None = None, progress: Progress | None = None) -> Exported:
     """Write the bundle to `out` (see the module's docstring for what it holds)."""
     say = progress or (lambda _m: None)
     root = root or project_root()
@@ -307,6 +320,16 @@ def export(out: Path, *, models: list[ModelEntry], models_dir: Path, python_vers
             files.append((SOURCE + name, path, os.access(path, os.X_OK)))
         files += [(WHEELS + w.name, w, False) for w in wheels]
         files += [(MODELS + e.filename, p, False) for e, p in model_files]
+        carried: dict[str, str] = {}
+        if container_images is not None:  # `sutazai images save`: the tar, and the IDs beside it
+            ids = container_images.with_name("images.json")
+            try:
+                carried = dict(json.loads(ids.read_text())["images"])
+            except (OSError, ValueError, KeyError) as exc:
+                raise BundleError(f"cannot read the image IDs from {ids} ({exc}); run `sutazai images save` again") \
+                    from None
+            files += [(CONTAINER_IMAGES + "images.tar", container_images, False),
+                      (CONTAINER_IMAGES + "images.json", ids, False)]
         image_list = images(root)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         model_names = ", ".join(e.name for e in models) or "(none)"
@@ -336,7 +359,7 @@ def export(out: Path, *, models: list[ModelEntry], models_dir: Path, python_vers
             "platforms": list(platforms) or [f"this build host's ({platform.system()} {platform.machine()})"],
             "default_model": DEFAULT_MODEL,
             "models": [{"name": e.name, "file": e.filename, "sha256": e.sha256, "size": e.size} for e in models],
-            "images": image_list, "members": members,
+            "images": image_list, "container_images": carried, "members": members,
         }
         raw = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
         (work / MANIFEST).write_bytes(raw)

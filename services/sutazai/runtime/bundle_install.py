@@ -38,6 +38,7 @@ FORMAT = "sutazai-bundle/1"
 MANIFEST = "manifest.json"
 INSTALLER = "install.py"
 SOURCE, WHEELS, MODELS = "source/", "wheels/", "models/"
+CONTAINER_IMAGES = "container-images/"  # `sutazai images save`: images.tar and images.json (each ID)
 BLOCK = 1 << 20
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, so any attempt to fetch fails at once
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._+@=-][A-Za-z0-9._+@=/ -]*$")
@@ -242,9 +243,31 @@ def _run(command: list[str], *, cwd: Path, env: Mapping[str, str], what: str) ->
         raise BundleError(f"{what} failed (exit {done.returncode}):\n{tail}")
 
 
+def load_images(folder: Path, expected: Mapping[str, str], *, progress: Progress | None = None) -> None:
+    """`docker load` of the bundle's images, then each image's ID checked against the manifest's
+    (the manifest's own digest is the one the exporting host printed): a missing image or a
+    different ID is refused by name."""
+    say = progress or (lambda _m: None)
+    docker = shutil.which("docker")
+    if docker is None:
+        raise BundleError("the bundle carries container images, and the docker command is not installed; install "
+                          "Docker, or import without --load-images")
+    say(f"loading {len(expected)} container images (docker load)")
+    _run([docker, "load", "-i", str(folder / "images.tar")], cwd=folder, env=dict(os.environ), what="docker load")
+    for reference, want in expected.items():
+        found = subprocess.run([docker, "image", "inspect", "--format", "{{.Id}}", reference],  # noqa: S603
+                               capture_output=True, text=True, check=False)
+        have = found.stdout.strip()
+        if found.returncode != 0 or not have:
+            raise BundleError(f"the image {reference} is missing from the bundle's images.tar; export it again")
+        if have != want:
+            raise BundleError(f"the image {reference} loaded as {have}, but the manifest names {want}; do not run it")
+    say("every container image loaded with the ID the manifest names")
+
+
 def install(archive: Path, into: Path, *, python: str | None = None, data_dir: Path | None = None,
             expect: str | None = None, progress: Progress | None = None,
-            environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+            environ: Mapping[str, str] | None = None, images: bool = False) -> dict[str, Any]:
     """Verify the bundle, then install it into the new folder `into`: the source tree in
     `into/src` with its virtualenv in `into/src/.venv`, the wheels in `into/wheels` (for later
     offline reinstalls), the models in the data directory's model store. Returns the manifest."""
@@ -271,8 +294,15 @@ def install(archive: Path, into: Path, *, python: str | None = None, data_dir: P
         src, wheels = staging / SOURCE.rstrip("/"), staging / WHEELS.rstrip("/")
         if not (src / "scripts" / "bootstrap.sh").is_file():
             raise BundleError("the bundle holds no source tree (source/scripts/bootstrap.sh); export it again")
+        carried = manifest.get("container_images") or {}
+        if images and not carried:
+            raise BundleError("--load-images: this bundle carries no container images; export it with --with-images")
         os.replace(src, into / "src")
         os.replace(wheels, into / "wheels")
+        if carried:
+            os.replace(staging / CONTAINER_IMAGES.rstrip("/"), into / CONTAINER_IMAGES.rstrip("/"))
+            if images:
+                load_images(into / CONTAINER_IMAGES.rstrip("/"), carried, progress=say)
         (into / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         src, wheels = into / "src", into / "wheels"
         env = offline_environment(environ)
@@ -291,7 +321,7 @@ def install(archive: Path, into: Path, *, python: str | None = None, data_dir: P
                  cwd=src, env=env, what=f"installing the model {model['name']}")
         return manifest
     except BaseException:
-        for leftover in (into / "src", into / "wheels", into / MANIFEST):
+        for leftover in (into / "src", into / "wheels", into / CONTAINER_IMAGES.rstrip("/"), into / MANIFEST):
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
@@ -312,8 +342,14 @@ def next_steps(manifest: Mapping[str, Any], into: Path, data_dir: Path | None) -
         settings.append(f"SUTAZAI_MODEL={carried[0]}")
     start = " ".join([*settings, "make up"])
     models = ", ".join(carried) or "no model (install one with `sutazai models install NAME --file`)"
-    return (f"installed SutazAI {manifest.get('sutazai')} into {src} with {models}; start it with:\n"
-            f"  cd {src} && {start}")
+    steps = (f"installed SutazAI {manifest.get('sutazai')} into {src} with {models}; start it with:\n"
+             f"  cd {src} && {start}")
+    if manifest.get("container_images"):
+        steps += (f"\nor, as the production Compose stack (the images are loaded, or load them with `sutazai images "
+                  f"load {into.resolve() / 'container-images' / 'images.tar'}`):\n"
+                  f"  cd {src} && cp .env.example .env  # fill in every REQUIRED value\n"
+                  f"  docker compose up -d --wait")
+    return steps
 
 
 def _say(message: str) -> None:
@@ -332,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expect", help="the manifest sha256 the exporting host printed; the import stops if "
                         "it differs")
     parser.add_argument("--check", action="store_true", help="only verify every digest; install nothing")
+    parser.add_argument("--load-images", action="store_true", help="also `docker load` the container images the "
+                        "bundle carries and check each one's ID")
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -345,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             _say("no --expect given: the files are checked against the bundle's own manifest only; pass the "
                  "manifest sha256 the exporting host printed to check the manifest too")
         manifest = install(args.bundle, args.into, python=args.python, data_dir=args.data_dir,
-                           expect=args.expect, progress=_say)
+                           expect=args.expect, progress=_say, images=args.load_images)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -276,11 +276,13 @@ def tags() -> list[str]:
     return [BASE_ALIAS, *(s.tag() for s in IMAGES)]
 
 
-def save(out: Path, *, docker: Docker | None = None, say: Progress | None = None) -> dict[str, Any]:
-    """`docker save` of every image into `out` (a tar) with images.json beside it: each tag and its ID."""
+def save(out: Path, *, references: list[str] | None = None, docker: Docker | None = None,
+         say: Progress | None = None) -> dict[str, Any]:
+    """`docker save` of every image (or `references`) into `out` (a tar) with images.json beside
+    it: each tag and its ID."""
     engine = docker or Docker()
     progress = say or (lambda _m: None)
-    references = tags()
+    references = references or tags()
     missing = [r for r in references if engine.image_id(r) is None]
     if missing:
         raise ImageError(f"not built here: {', '.join(missing)}; run `sutazai images build` first")
