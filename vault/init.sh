@@ -23,6 +23,18 @@ export BAO_ADDR="${BAO_ADDR:-$VAULT_ADDR}" BAO_TOKEN="${BAO_TOKEN:-$VAULT_TOKEN}
 
 need() { eval "v=\${$1:-}"; [ -n "$v" ] || { echo "vault-init: $1 is not set (see .env.example)" >&2; exit 1; }; }
 for var in SUTAZAI_JWT_SECRET POSTGRES_PASSWORD REDIS_PASSWORD; do need "$var"; done
+# a placeholder or a short value is refused before anything is written: nothing is half-initialised
+strong() {
+  eval "v=\${$1:-}"
+  case "$v" in
+    *changeme*|*CHANGEME*|*REQUIRED*|*example*|*password*|*secret*|xxxx*)
+      echo "vault-init: $1 looks like a placeholder; set a random value in .env (openssl rand -hex 32)" >&2; exit 1 ;;
+  esac
+  [ "${#v}" -ge "$2" ] || { echo "vault-init: $1 has ${#v} characters; use at least $2 (openssl rand -hex 32)" >&2; exit 1; }
+}
+strong SUTAZAI_JWT_SECRET 32
+strong POSTGRES_PASSWORD 16
+strong REDIS_PASSWORD 16
 
 v() { "$VAULT_BIN" "$@"; }
 
@@ -79,16 +91,12 @@ for svc in $SERVICES; do
   if ! v kv get "secret/sutazai/$svc" >/dev/null 2>&1; then
     pg="postgresql://sutazai:${POSTGRES_PASSWORD}@${POSTGRES_HOST:-postgres-router}:5432/sutazai"
     redis="${REDIS_URL:-redis+sentinel://:${REDIS_PASSWORD}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/sutazai/0}"
-    case "$svc" in
-      knowledge)
-        # Neo4j's and Elasticsearch's passwords only where the site runs them (compose/card-images.yml)
-        v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \
-          redis_url="$redis" ${NEO4J_PASSWORD:+neo4j_password="$NEO4J_PASSWORD"} \
-          ${ELASTIC_PASSWORD:+elastic_password="$ELASTIC_PASSWORD"} >/dev/null ;;
-      *)
-        v kv put "secret/sutazai/$svc" jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" \
-          redis_url="$redis" >/dev/null ;;
-    esac
+    set -- jwt_secret="$SUTAZAI_JWT_SECRET" database_url="$pg" redis_url="$redis"
+    if [ "$svc" = knowledge ]; then  # Neo4j's and Elasticsearch's only where the site runs them (card-images.yml)
+      if [ -n "${NEO4J_PASSWORD:-}" ]; then set -- "$@" neo4j_password="$NEO4J_PASSWORD"; fi
+      if [ -n "${ELASTIC_PASSWORD:-}" ]; then set -- "$@" elastic_password="$ELASTIC_PASSWORD"; fi
+    fi
+    v kv put "secret/sutazai/$svc" "$@" >/dev/null
     echo "vault-init: wrote secrets for $svc"
   fi
   mkdir -p "$SECRETS_OUT/$svc"

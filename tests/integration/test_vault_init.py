@@ -22,7 +22,7 @@ from sutazai.runtime.processes import free_port
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["identity", "reasoning", "knowledge", "learning", "metacognition"]
 BOOTSTRAP = {
-    "SUTAZAI_JWT_SECRET": "j" * 48, "POSTGRES_PASSWORD": "pg-pass", "REDIS_PASSWORD": "redis-pass",
+    "SUTAZAI_JWT_SECRET": "j" * 48, "POSTGRES_PASSWORD": "pg-3f9a1c77d2e04b18", "REDIS_PASSWORD": "rd-8b2e6f40a9c15d73",
     "NEO4J_PASSWORD": "neo-pass", "ELASTIC_PASSWORD": "es-pass",
 }
 
@@ -110,12 +110,18 @@ def test_settings_load_the_services_secrets_from_vault(
     monkeypatch.setenv("SUTAZAI_ENVIRONMENT", "production")
     settings = IdentitySettings()
     assert settings.jwt_secret.get_secret_value() == BOOTSTRAP["SUTAZAI_JWT_SECRET"]
-    assert "pg-pass" in settings.database_url.get_secret_value()
+    assert BOOTSTRAP["POSTGRES_PASSWORD"] in settings.database_url.get_secret_value()
 
 
 def test_missing_bootstrap_value_and_bad_credentials_are_clear(openbao: str, tmp_path: Path) -> None:
-    result = run_init(openbao, tmp_path, NEO4J_PASSWORD="")
-    assert result.returncode == 1 and "NEO4J_PASSWORD is not set" in result.stderr
+    result = run_init(openbao, tmp_path, REDIS_PASSWORD="")
+    assert result.returncode == 1 and "REDIS_PASSWORD is not set" in result.stderr
+    placeholder = run_init(openbao, tmp_path, POSTGRES_PASSWORD="changeme-changeme-changeme")
+    assert placeholder.returncode == 1 and "POSTGRES_PASSWORD looks like a placeholder" in placeholder.stderr
+    short = run_init(openbao, tmp_path, SUTAZAI_JWT_SECRET="k" * 20)
+    assert short.returncode == 1 and "SUTAZAI_JWT_SECRET has 20 characters; use at least 32" in short.stderr
+    for refused in (result, placeholder, short):  # refused before anything was written
+        assert "wrote secrets" not in refused.stdout and "AppRole ready" not in refused.stdout
     (tmp_path / "role").write_text("not-a-role")
     (tmp_path / "secret").write_text("not-a-secret")
     env = {"SUTAZAI_VAULT_ADDR": openbao, "SUTAZAI_VAULT_ROLE_ID_FILE": str(tmp_path / "role"),
