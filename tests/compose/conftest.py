@@ -159,10 +159,16 @@ def write_env(path: Path) -> tuple[int, int, int]:
 
 
 @pytest.fixture(scope="session")
-def stack(images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def configured(images: None, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    """The stack's .env and its handle, not started (for what needs only the images and the files)."""
     folder = tmp_path_factory.mktemp("compose")
     http, https, grpc_port = write_env(folder / ".env")
-    running = Stack(folder / ".env", https=https, http=http, grpc=grpc_port, ca=folder / "edge.crt")
+    return Stack(folder / ".env", https=https, http=http, grpc=grpc_port, ca=folder / "edge.crt")
+
+
+@pytest.fixture(scope="session")
+def stack(configured: Stack) -> Iterator[Stack]:
+    running = configured
     running.compose("down", "-v", "--remove-orphans", timeout=300)  # what an interrupted run left
     try:
         took = running.up()

@@ -269,15 +269,30 @@ def test_down_then_up_keeps_every_row_and_graph_fact(stack: Stack, admin_key: st
         assert {k["key_id"] for k in admin.get("/api/identity/v1/keys").json()} == keys
 
 
-def test_with_the_no_egress_overlay_no_container_reaches_an_outside_address(stack: Stack) -> None:
-    checked = stack.compose("run", "--rm", "egress-check", files=("docker-compose.yml", "compose/no-egress.yml"),
-                            project=f"{stack.env_file.parent.name}-egress".lower(), timeout=300)
-    assert "the air gap holds" in checked and "unreachable" in checked
-    stack.compose("down", "-v", files=("docker-compose.yml", "compose/no-egress.yml"),
-                  project=f"{stack.env_file.parent.name}-egress".lower(), timeout=300)
+def test_with_the_no_egress_overlay_no_container_reaches_an_outside_address(configured: Stack) -> None:
+    import socket
+    import subprocess
+
+    # an address this host reaches (its Debian mirror): from a plain bridge network a container
+    # connects to it, so the probe below would see a leak; on the overlay's networks it must fail
+    mirror = socket.getaddrinfo("deb.debian.org", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    control = subprocess.run(["docker", "run", "--rm", "--network", "bridge", "--entrypoint", "python3",  # noqa: S607
+                              "sutazai/sutazai:0.1.0", "-c",
+                              f"import socket; socket.create_connection(('{mirror}', 80), timeout=5).close()"],
+                             capture_output=True, text=True, check=False, timeout=120)
+    assert control.returncode == 0, f"the control could not reach {mirror}:80 either: {control.stderr[-500:]}"
+    stack = configured
+    project = f"{stack.env_file.parent.name}-egress".lower()
+    overlay = ("docker-compose.yml", "compose/no-egress.yml")
+    try:
+        checked = stack.compose("run", "--rm", "-e", f"EGRESS_PROBE_ADDRESSES={mirror}:80,192.0.2.1:443,1.1.1.1:53",
+                                "egress-check", files=overlay, project=project, timeout=300)
+    finally:
+        stack.compose("down", "-v", files=overlay, project=project, timeout=300, check=False)
+    assert "the air gap holds" in checked and f"{mirror}:80 unreachable" in checked, checked
 
 
-def test_images_travel_by_save_and_load_and_a_wrong_id_or_a_missing_image_is_refused(stack: Stack,
+def test_images_travel_by_save_and_load_and_a_wrong_id_or_a_missing_image_is_refused(images: None,
                                                                                       tmp_path: Path) -> None:
     from sutazai.runtime.images import IMAGES, ImageError, load, save
 
