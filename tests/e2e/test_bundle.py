@@ -92,7 +92,8 @@ def test_the_bundle_holds_everything_an_offline_host_needs_and_no_secret(exporte
     assert not [m for m in members if m.endswith((".env", "monitor-key", ".gguf.sha256")) or "/.venv/" in m
                 or "/generated/" in m]
     images = {i["image"] for i in exported.manifest["images"]}
-    assert {"sutazai/sutazai:0.1.0", "sutazai/postgres-patroni:0.1.0", "hashicorp/vault:1.20.4"} <= images
+    assert {"sutazai/sutazai:0.1.0", "sutazai/postgres:0.1.0", "sutazai/openbao:0.1.0",
+            "hashicorp/vault:1.20.4"} <= images
 
 
 def test_an_offline_host_installs_it_with_no_network_and_runs_it(exported: Exported, home: Path) -> None:

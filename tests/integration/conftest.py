@@ -3,6 +3,7 @@ and the whole platform served on a loopback port."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -85,6 +86,30 @@ async def create_key(backends: Backends, role: str = "admin", collections: list[
     issued = await create_identity_key(backends.postgres.dsn(), role=Role(role), name="test",
                                        collections=collections or [], actor="test")
     return issued.plaintext
+
+
+@contextlib.contextmanager
+def calibrators_removed_after(platform: Platform) -> Iterator[None]:
+    """The calibrators fitted inside the block are removed at its end: the newest calibrator is the
+    one in use, and the tests after it expect the documented prior's confidences."""
+    import psycopg
+
+    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
+        newest = conn.execute("SELECT coalesce(max(version), 0) FROM metacognition.calibrators").fetchone()[0]
+    yield
+    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
+        conn.execute("DELETE FROM metacognition.calibrators WHERE version > %s", (newest,))
+
+
+@pytest.fixture
+def prior_in_use(platform: Platform) -> Platform:
+    """No calibrator fitted on the session's labels: answers are assessed with the documented prior
+    (a test that asserts the prior's figures sets this state itself)."""
+    import psycopg
+
+    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
+        conn.execute("DELETE FROM metacognition.calibrators")
+    return platform
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.integration.conftest import Platform, create_key
+from tests.integration.conftest import Platform, calibrators_removed_after, create_key
 from tests.integration.knowledge_helpers import auth
 
 ASSESS = "/api/metacognition/v1/assessments"
@@ -33,13 +33,8 @@ FEATURES = {"agreement": 1.0, "supported_fraction": None, "answer_kind": "number
 
 @pytest.fixture(scope="module", autouse=True)
 def prior_after(platform: Platform) -> Iterator[None]:
-    """The calibrators fitted here are removed at the end: the newest calibrator is the one in use,
-    and the tests after this module expect the documented prior's confidences."""
-    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
-        newest = conn.execute("SELECT coalesce(max(version), 0) FROM metacognition.calibrators").fetchone()[0]
-    yield
-    with psycopg.connect(platform.backends.postgres.dsn()) as conn:
-        conn.execute("DELETE FROM metacognition.calibrators WHERE version > %s", (newest,))
+    with calibrators_removed_after(platform):
+        yield
 
 
 def wait(client: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:

@@ -8,6 +8,7 @@ cases are drawn with its Python API and Hypothesis directly.)"""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.integration.conftest import Platform
+from tests.integration.conftest import Platform, calibrators_removed_after
 
 SERVICES = ("identity", "knowledge", "reasoning", "learning", "metacognition")
 EXAMPLES = int(os.environ.get("SUTAZAI_FUZZ_EXAMPLES", "8"))
@@ -41,6 +42,13 @@ def _runner(operation: Any, mode: GenerationMode, *, bound: bool, url: str, head
             failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}")
 
     return call
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prior_after(platform: Platform) -> Iterator[None]:
+    """A valid generated POST /calibrators fits one on the labels earlier tests left: removed after."""
+    with calibrators_removed_after(platform):
+        yield
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -17,13 +17,15 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_a_general_question_is_answered_by_the_model_and_labelled_as_its_own(platform: Platform) -> None:
+def test_a_general_question_is_answered_by_the_model_and_labelled_as_its_own(prior_in_use: Platform) -> None:
+    platform = prior_in_use
     with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as client:
         response = client.post("/api/reasoning/v1/ask", json={"question": "Name a primary colour."})
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["answer"].strip() and body["model"].startswith("SmolLM2")
         assert not body["abstained"] and body["grounding"] == "model" and body["citations"] == []
+        assert body["assessment"]["method"] == "prior", body["assessment"]
         assert body["confidence"] == 0.6  # the prior's ceiling for the model's own word (no calibrator fitted)
         trace = client.get(f"/api/reasoning/v1/traces/{body['trace_id']}").json()
     assert trace["status"] == "answered" and trace["plan"]["strategy"] == "general"
