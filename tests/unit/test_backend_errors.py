@@ -58,6 +58,8 @@ CASES: list[tuple[str, ErrorMapping, Exception, type[SutazaiError], int]] = [
     ("postgres down", POSTGRES_ERRORS, psycopg.OperationalError("connection refused"), DependencyUnavailable, 503),
     ("postgres failing over", POSTGRES_ERRORS,
      pg.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"), DependencyUnavailable, 503),
+    ("postgres disk full", POSTGRES_ERRORS,
+     pg.DiskFull('could not extend file "base/16384/2619": No space left on device'), DependencyUnavailable, 503),
     ("postgres duplicate", POSTGRES_ERRORS, pg.UniqueViolation("duplicate key"), Conflict, 409),
     ("postgres NUL byte", POSTGRES_ERRORS, psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"),
      ValidationFailed, 422),
@@ -67,6 +69,8 @@ CASES: list[tuple[str, ErrorMapping, Exception, type[SutazaiError], int]] = [
     ("redis down", REDIS_ERRORS, rx.ConnectionError("Error 111 connecting"), DependencyUnavailable, 503),
     ("redis replica", REDIS_ERRORS, rx.ReadOnlyError("You can't write against a read only replica."),
      DependencyUnavailable, 503),
+    ("redis out of memory", REDIS_ERRORS, rx.OutOfMemoryError("OOM command not allowed when used memory > "
+                                                                 "'maxmemory'."), DependencyUnavailable, 503),
     ("no master", REDIS_ERRORS, MasterNotFoundError("No master found for 'sutazai'"), DependencyUnavailable, 503),
     ("falkordb timeout", FALKORDB_ERRORS, rx.ResponseError("Query timed out"), DependencyTimeout, 504),
     ("falkordb down", FALKORDB_ERRORS, rx.ConnectionError("Connection closed by server."), DependencyUnavailable, 503),
@@ -134,3 +138,12 @@ def test_each_error_code_carries_its_status_and_title_together() -> None:
     assert ErrorCode.dependency_timeout.status == 504 and ErrorCode("forbidden") is ErrorCode.forbidden
     assert all(code.status >= 400 and code.phrase for code in ErrorCode)
     assert DependencyTimeout("slow").status == 504 and NotFound("x").code is ErrorCode.not_found
+
+
+def test_a_full_disk_or_memory_names_the_fix() -> None:
+    with pytest.raises(DependencyUnavailable) as disk, translated(POSTGRES_ERRORS):
+        raise pg.DiskFull('could not extend file "base/16384/2619": No space left on device')
+    assert "disk is full" in disk.value.detail and "free space on its data volume" in disk.value.detail
+    with pytest.raises(DependencyUnavailable) as memory, translated(REDIS_ERRORS):
+        raise rx.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'.")
+    assert "out of memory" in memory.value.detail and "maxmemory" in memory.value.detail

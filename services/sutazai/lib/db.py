@@ -31,6 +31,9 @@ POSTGRES_ERRORS: ErrorMapping = (
                                                    f"{_message(e)}")),
     (PoolTimeout, lambda e: DependencyUnavailable(f"no PostgreSQL connection came free in time ({e}); "
                                                   "the service is overloaded, try again")),
+    (pg.DiskFull, lambda e: DependencyUnavailable(
+        f"PostgreSQL's disk is full ({_message(e)}): free space on its data volume or give it a larger one; "
+        "writes resume by themselves, and nothing acknowledged before was lost")),
     (psycopg.OperationalError, lambda e: DependencyUnavailable(f"PostgreSQL is unavailable: {_message(e)}")),
     (pg.ReadOnlySqlTransaction, lambda e: DependencyUnavailable(
         f"PostgreSQL is failing over (a write reached a standby: {_message(e)}); try again in a few seconds")),

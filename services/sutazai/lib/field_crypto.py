@@ -94,6 +94,10 @@ class TransitFields:
 
         try:
             return await anyio.to_thread.run_sync(self._call, operation, value)
+        except hvac.exceptions.VaultDown as exc:
+            raise DependencyUnavailable(
+                "Vault is sealed, so stored fields cannot be encrypted or read: unseal it (`docker compose run --rm "
+                "vault-init` unseals with the key it keeps, or `vault operator unseal`)") from exc
         except (hvac.exceptions.VaultError, OSError) as exc:  # requests' errors are OSErrors
             raise DependencyUnavailable(f"Vault's transit engine did not {operation} a stored field: {exc}") from exc
 

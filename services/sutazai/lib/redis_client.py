@@ -23,6 +23,9 @@ REDIS_ERRORS: ErrorMapping = (
                                                           "a failover may be under way")),
     (rx.ReadOnlyError, lambda e: DependencyUnavailable(f"Redis answered as a read-only replica ({e}); "
                                                        "a failover may be under way")),
+    (rx.OutOfMemoryError, lambda e: DependencyUnavailable(
+        f"Redis is out of memory ({e}): raise its maxmemory or the container's memory limit; nothing "
+        "acknowledged before was lost")),
     (rx.TimeoutError, lambda e: DependencyTimeout(f"Redis did not answer in time: {e}")),
     (rx.BusyLoadingError, lambda e: DependencyUnavailable(f"Redis is still loading its data: {e}")),
     (rx.ConnectionError, lambda e: DependencyUnavailable(f"Redis is unavailable: {e}")),

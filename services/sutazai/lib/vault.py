@@ -46,6 +46,10 @@ def read_service_secrets(env: dict[str, str]) -> dict[str, Any]:
         response = client.secrets.kv.v2.read_secret_version(
             path=f"sutazai/{service}", mount_point=mount, raise_on_deleted_version=True
         )
+    except hvac.exceptions.VaultDown as exc:
+        raise VaultError(f"Vault at {addr} is sealed, so {service} cannot read its secrets: unseal it "
+                         f"(`docker compose run --rm vault-init` unseals with the key it keeps, or `vault operator "
+                         f"unseal`); {service} then starts by itself") from exc
     except (hvac.exceptions.VaultError, OSError) as exc:
         raise VaultError(f"reading secrets for {service} from Vault at {addr} failed: {exc}") from exc
     data: dict[str, Any] = response["data"]["data"]
