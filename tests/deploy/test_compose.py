@@ -44,15 +44,21 @@ def test_the_stack_runs_only_images_built_here_and_the_card_images_are_an_overla
     for name in ("haproxy", "identity", "reasoning", "knowledge", "learning", "metacognition", "web",
                  "knowledge-worker", "learning-worker", "metacognition-worker", "etcd-1", "etcd-2", "etcd-3",
                  "postgres-1", "postgres-2", "postgres-router", "redis-master", "redis-replica", "redis-sentinel-1",
-                 "redis-sentinel-2", "redis-sentinel-3", "vault", "vault-init", "tls-init"):
+                 "redis-sentinel-2", "redis-sentinel-3", "vault", "vault-init", "tls-init", "ollama"):
         assert services[name]["image"] in built, (name, services[name]["image"])
         assert "build" not in services[name], name
-    assert not {"ollama", "neo4j", "elasticsearch"} & set(services)
+    assert not {"neo4j", "elasticsearch"} & set(services)
+    # the model server is SutazAI's own (Ollama's API from llama.cpp), under the name the card gives Ollama
+    assert services["ollama"]["command"][:2] == ["models", "serve"] and set(services["ollama"]["networks"]) == {
+        "models"}
+    for name in ("knowledge", "knowledge-worker", "reasoning"):
+        env = services[name]["environment"]
+        assert (env["SUTAZAI_MODEL_BACKEND"], env["SUTAZAI_OLLAMA_URL"]) == ("ollama", "http://ollama:11434")
     for name in ("knowledge", "knowledge-worker"):
         env = services[name]["environment"]
-        assert (env["SUTAZAI_GRAPH_BACKEND"], env["SUTAZAI_SEARCH_BACKEND"], env["SUTAZAI_MODEL_BACKEND"]) == \
-            ("falkordb", "postgres", "llamacpp")
+        assert (env["SUTAZAI_GRAPH_BACKEND"], env["SUTAZAI_SEARCH_BACKEND"]) == ("falkordb", "postgres")
     card = project("compose/card-images.yml")["services"]
+    assert card["ollama"]["image"].startswith("ollama/ollama:") and card["ollama"]["entrypoint"] == ["/bin/ollama"]
     gpu = card["ollama"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"]
     assert card["neo4j"]["image"].startswith("neo4j:5.") and card["vault"]["image"].startswith("hashicorp/vault:")
