@@ -221,6 +221,10 @@ class Probe:
             self.errors.append(f"probe {n}: {type(exc).__name__}")
             return False
 
+    def refused_after(self, killed: float, back: float) -> int:
+        """Probe writes refused between the kill and the return."""
+        return sum(1 for started, _, ok in self.writes if killed <= started < killed + back and not ok)
+
     def back_after(self, killed: float, *, settled: int = 8) -> float | None:
         """Seconds from the kill to the first acknowledged write of the run of `settled` acknowledged
         writes (all started after the kill) that no refusal follows; None until there is one."""
@@ -268,6 +272,7 @@ def test_killed_service_patroni_leader_and_redis_master_lose_nothing_acknowledge
     try:
         wait_until(lambda: len(load.uploads) >= 3, timeout=120, what="load running")
         recovered: dict[str, float] = {}
+        refused: dict[str, int] = {}
         for victim in ("knowledge", _leader(stack), _redis_master(stack)):
             killed = time.monotonic()
             stack.crash(victim)
@@ -275,12 +280,14 @@ def test_killed_service_patroni_leader_and_redis_master_lose_nothing_acknowledge
             # writes must then be acknowledged again, steadily
             back = wait_until(lambda k=killed: probe.back_after(k), timeout=180,
                               what=f"writes acknowledged again after {victim} was killed")
-            recovered[victim.rstrip("-12") if victim.startswith("postgres") else victim] = back
+            name = victim.rstrip("-12") if victim.startswith("postgres") else victim
+            recovered[name] = back
+            refused[name] = probe.refused_after(killed, back)
         figures = os.environ.get("SUTAZAI_TEST_FIGURES")
         if figures:  # the raw figures for bench/results (no timing is asserted here)
             Path(figures).mkdir(parents=True, exist_ok=True)
             (Path(figures) / "compose-faults.json").write_text(json.dumps({
-                "seconds_until_writes_acknowledged_again": recovered,
+                "seconds_until_writes_acknowledged_again": recovered, "probe_writes_refused": refused,
                 "measured_by": "a probe writing an upload and a key every 0.25 s: seconds from the SIGKILL to the "
                                "first acknowledged write of the steady run (8 writes) after the last refusal",
                 "uploads": len(load.uploads) + len(probe.uploads), "keys": len(load.keys) + len(probe.keys),
