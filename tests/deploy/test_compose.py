@@ -48,6 +48,8 @@ def test_the_stack_runs_only_images_built_here_and_the_card_images_are_an_overla
         assert services[name]["image"] in built, (name, services[name]["image"])
         assert "build" not in services[name], name
     assert not {"neo4j", "elasticsearch"} & set(services)
+    for name in ("identity", "reasoning", "knowledge", "learning", "metacognition", "web"):
+        assert int(services[name]["deploy"]["replicas"]) == 2, name  # a crashed replica costs no request
     # the model server is SutazAI's own (Ollama's API from llama.cpp), under the name the card gives Ollama
     assert services["ollama"]["command"][:2] == ["models", "serve"] and set(services["ollama"]["networks"]) == {
         "models"}

@@ -43,14 +43,17 @@ def test_every_prefix_routes_to_its_service_with_a_health_check() -> None:
         assert re.search(rf"use_backend {service}\s+if p_{service}", text), service
         backend = text.split(f"backend {service}\n", 1)[1].split("\nbackend ", 1)[0]
         assert f"option httpchk GET /api/{service}/readyz" in backend
-        assert f"server {service} {service}:8000" in backend
+        # as many servers as the service has replicas, found by Docker's DNS; a refused connection is retried
+        assert f"server-template {service} 4 {service}:8000" in backend
+    assert re.search(r"^\s*option redispatch$", text, re.M)
 
 
 def test_everything_else_goes_to_the_web_ui() -> None:
     text = CFG.read_text()
     assert re.search(r"^\s*default_backend web$", text, re.M)
     backend = text.split("backend web\n", 1)[1].split("\nresolvers ", 1)[0]
-    assert "option httpchk GET /web/readyz" in backend and "server web web:8000" in backend
+    assert "option httpchk GET /web/readyz" in backend
+    assert "server-template web 4 web:8000" in backend
 
 
 def test_service_metrics_are_not_served_to_the_outside() -> None:
