@@ -79,6 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+def real_backend(name: str, url: str | None, variable: str, why: str) -> Any:
+    """A contract test's leg against a real server: run when its URL is set, else shown as skipped
+    with the reason in every run (never silently left out of the collection)."""
+    return pytest.param(name, id=name, marks=pytest.mark.skipif(
+        not url, reason=f"{name}: {variable} is not set ({why}); set it to run this leg against the real server"))
+
+
 _TIER_SECONDS: dict[str, float] = {}
 
 

@@ -22,14 +22,17 @@ step() { echo "[$(( $(date +%s) - start ))s] $*"; }
 rm -rf "$WORK" && mkdir -p "$WORK"
 step "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(docker version --format 'Docker {{.Server.Version}}')"
 
+step "0. the images, built here (seconds when Docker's build cache has them)"
+"$ROOT/.venv/bin/sutazai" images build --wheels "$WHEELS" | tail -1
+
 step "1. export with images"
-"$ROOT/.venv/bin/sutazai" bundle export --with-images --wheelhouse "$WHEELS" --model smollm2-135m \
+COLUMNS=400 "$ROOT/.venv/bin/sutazai" bundle export --with-images --wheelhouse "$WHEELS" --model smollm2-135m \
   --out "$WORK/bundle.tar" | tee "$WORK/export.txt"
-digest=$(grep -o 'manifest sha256: [0-9a-f]*' "$WORK/export.txt" | awk '{print $3}')
+digest=$(tr -d '\n' < "$WORK/export.txt" | grep -o 'manifest sha256: *[0-9a-f]\{64\}' | grep -o '[0-9a-f]\{64\}')
 step "   bundle: $(du -h "$WORK/bundle.tar" | cut -f1), manifest sha256 $digest"
 
-step "2. remove every sutazai/* image from the engine"
-docker images --format '{{.Repository}}:{{.Tag}}' | grep '^sutazai/' | xargs -r docker rmi -f >/dev/null
+step "2. remove every sutazai/* image from the engine (--no-prune keeps the build layers for the next build)"
+docker images --format '{{.Repository}}:{{.Tag}}' | grep '^sutazai/' | xargs -r docker rmi --no-prune >/dev/null
 step "   left: $(docker images --format '{{.Repository}}' | grep -c '^sutazai/' || true) sutazai images"
 
 step "3. import with no network (unshare --net), loading the images"

@@ -12,10 +12,11 @@ import pytest
 from sutazai.knowledge.graph.falkordb_store import FalkorDBGraphStore
 from sutazai.knowledge.graph.interface import Entity, Fact, GraphStore
 from sutazai.lib.errors import ValidationFailed
-from tests.conftest import Backends
+from tests.conftest import Backends, real_backend
 
 NEO4J = os.environ.get("SUTAZAI_TEST_NEO4J_URL")
-STORES = ["falkordb"] + (["neo4j"] if NEO4J else [])
+STORES = ["falkordb", real_backend("neo4j", NEO4J, "SUTAZAI_TEST_NEO4J_URL",
+                                  "no Neo4j server or image on this machine")]
 
 
 @pytest.fixture(params=STORES)

@@ -21,10 +21,12 @@ from sutazai.lib.models.ollama_backend import OllamaBackend
 from sutazai.lib.settings import bundled_model_path
 from sutazai.runtime.model_server import EMBED_MODEL, ModelShelf, create_app
 from sutazai.runtime.processes import free_port
+from tests.conftest import real_backend
 from tests.servers import ServerThread
 
 REAL_OLLAMA = os.environ.get("SUTAZAI_TEST_OLLAMA_URL")
-BACKENDS = ["llamacpp", "ollama-api-model-server"] + (["ollama-real"] if REAL_OLLAMA else [])
+BACKENDS = ["llamacpp", "ollama-api-model-server",
+            real_backend("ollama-real", REAL_OLLAMA, "SUTAZAI_TEST_OLLAMA_URL", "no Ollama server on this machine")]
 CHAT_MODEL = "smollm2:135m"  # the manifest's Ollama name of the SmolLM2 the package ships
 
 ANSWER_SCHEMA = {

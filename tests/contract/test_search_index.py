@@ -17,10 +17,11 @@ from sutazai.knowledge.search.postgres import PostgresSearchIndex
 from sutazai.knowledge.store import MIGRATIONS
 from sutazai.lib import migrations
 from sutazai.lib.db import Database
-from tests.conftest import Backends
+from tests.conftest import Backends, real_backend
 
 ES = os.environ.get("SUTAZAI_TEST_ELASTICSEARCH_URL")
-INDEXES = ["postgres"] + (["elasticsearch"] if ES else [])
+INDEXES = ["postgres", real_backend("elasticsearch", ES, "SUTAZAI_TEST_ELASTICSEARCH_URL",
+                                    "no Elasticsearch server or image on this machine")]
 TEXTS = {
     "river": ("The Loire is the longest river in France.", [1.0, 0.0, 0.0]),
     "capital": ("Paris is the capital of France.", [0.0, 1.0, 0.0]),
