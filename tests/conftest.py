@@ -74,9 +74,43 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     return _real_connect_ex(self, address)
 
 
+NETGUARD = Path(__file__).parent / "netguard"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    # every Python process a test starts carries the same rule (tests/netguard/sitecustomize.py)
+    import tempfile
+
+    log = Path(tempfile.mkstemp(prefix="sutazai-netguard-", suffix=".log")[1])
+    config.stash[_NETGUARD_LOG] = log
+    os.environ["SUTAZAI_TEST_NETGUARD_LOG"] = str(log)
+    os.environ["SUTAZAI_TEST_NETGUARD_ALLOW"] = ",".join(sorted(_ALLOWED))
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH")) if p)
+
+
+_NETGUARD_LOG = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A process a test started that tried to leave loopback fails the run, whatever its test said."""
+    log = session.config.stash.get(_NETGUARD_LOG, None)
+    if log is None or not log.exists():
+        return
+    attempts = log.read_text(encoding="utf-8", errors="replace").strip()
+    log.unlink(missing_ok=True)
+    if attempts:
+        session.config.stash[_NETGUARD_ATTEMPTS] = attempts
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("!", "a process a test started tried to leave loopback", red=True)
+            reporter.write_line(attempts)
+
+
+_NETGUARD_ATTEMPTS = pytest.StashKey[str]()
 
 
 def real_backend(name: str, url: str | None, variable: str, why: str) -> Any:
