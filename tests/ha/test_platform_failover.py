@@ -143,11 +143,23 @@ class Load:
     feedback: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     ok_at: list[float] = field(default_factory=list)
-    failures: int = 0
+    failures: list[str] = field(default_factory=list)
+    """each refused or failed request: what it was and its status (or the client's error)"""
 
-    def fail(self) -> None:
-        self.failures += 1
+    def fail(self, what: str, outcome: httpx.Response | Exception) -> None:
+        said = str(outcome.status_code) if isinstance(outcome, httpx.Response) else type(outcome).__name__
+        self.failures.append(f"{what}: {said}")
         time.sleep(0.1)
+
+    def writes(self) -> int:
+        return len(self.documents) + len(self.feedback) + len(self.keys)
+
+    def wait_for_writes(self, more: int, timeout: float = 120) -> None:
+        """Until `more` further writes were acknowledged (the load runs, or runs again)."""
+        target, deadline = self.writes() + more, time.monotonic() + timeout
+        while self.writes() < target:
+            assert time.monotonic() < deadline, f"the load did not acknowledge {more} writes in {timeout:.0f} s"
+            time.sleep(0.1)
 
     def run(self) -> None:
         n = 0
@@ -162,7 +174,7 @@ class Load:
                         self.documents.append(up.json()["document"]["id"])
                         self.ok_at.append(time.monotonic())
                     else:
-                        self.fail()
+                        self.fail(f"upload {n}", up)
                     asked = c.post("/api/reasoning/v1/ask", json={"question": f"What is {n} * 7?"})
                     if asked.status_code == 200:
                         rated = c.post("/api/learning/v1/feedback",
@@ -171,17 +183,17 @@ class Load:
                             self.feedback.append(rated.json()["id"])
                             self.ok_at.append(time.monotonic())
                         else:
-                            self.fail()
+                            self.fail(f"feedback {n}", rated)
                     else:
-                        self.fail()
+                        self.fail(f"ask {n}", asked)
                     made = c.post("/api/identity/v1/keys", json={"role": "user", "name": f"ha-{n}"})
                     if made.status_code == 201:
                         self.keys.append(made.json()["key_id"])
                         self.ok_at.append(time.monotonic())
                     else:
-                        self.fail()
-                except (httpx.HTTPError, KeyError, ValueError):
-                    self.fail()
+                        self.fail(f"key {n}", made)
+                except (httpx.HTTPError, KeyError, ValueError) as exc:
+                    self.fail(f"step {n}", exc)
 
     def recovered_after(self, killed: float) -> float:
         deadline = killed + LIVENESS
@@ -198,19 +210,19 @@ def test_every_acknowledged_write_survives_an_instance_the_postgres_leader_and_t
     load = Load(platform.url, platform.key)
     worker = threading.Thread(target=load.run, daemon=True)
     worker.start()
-    time.sleep(8)
+    load.wait_for_writes(5)  # the load runs before anything is killed
     report = {}
     os.killpg(platform.instances[0].pid, signal.SIGKILL)  # one instance of every service, and its workers
     report["a service instance"] = load.recovered_after(time.monotonic())
-    time.sleep(5)
+    load.wait_for_writes(5)
     leader = postgres_cluster.leader()
     assert leader is not None
     leader.kill()
     report["the PostgreSQL leader"] = load.recovered_after(time.monotonic())
-    time.sleep(5)
+    load.wait_for_writes(5)
     redis_cluster.master.kill()
     report["the Redis master"] = load.recovered_after(time.monotonic())
-    time.sleep(5)
+    load.wait_for_writes(5)
     load.stop.set()
     worker.join(120)
     assert load.documents and load.feedback and load.keys, "the load did not write"
@@ -223,8 +235,14 @@ def test_every_acknowledged_write_survives_an_instance_the_postgres_leader_and_t
     print("\n" + "\n".join(f"{what} killed: requests succeed again after {took:.1f} s"
                            for what, took in report.items()))
     print(f"acknowledged: {len(load.documents)} uploads, {len(load.feedback)} feedback, {len(load.keys)} keys; "
-          f"lost: {sum(len(v) for v in lost.values())}; failed requests: {load.failures}")
+          f"lost: {sum(len(v) for v in lost.values())}; failed requests: {len(load.failures)}")
     assert not any(lost.values()), f"acknowledged writes lost: { {k: sorted(v)[:3] for k, v in lost.items()} }"
+    # while something was down, a request was refused as unavailable (503, or the connection to the
+    # killed instance dropped), never answered with a 500 or any other error
+    unexpected = [f for f in load.failures if f.rsplit(": ", 1)[1] not in ("502", "503", "504")
+                  and not (f.rsplit(": ", 1)[1].endswith(("Error", "Timeout"))
+                           and f.rsplit(": ", 1)[1] not in ("KeyError", "ValueError"))]  # a malformed body counts
+    assert not unexpected, unexpected
     deadline = time.monotonic() + 300  # every acknowledged upload is indexed in the end (jobs re-driven)
     while time.monotonic() < deadline:
         with psycopg.connect(platform.superuser_dsn) as conn:
