@@ -1,6 +1,7 @@
 """Every API path the README and the docs name exists: each is requested (GET, with an admin key,
 placeholders filled in) and must reach an endpoint — any answer but the router's own "no endpoint
-at ..." 404. A wrong path in the docs (a renamed route, a stale prefix) fails here."""
+at ..." 404, and never a server error. A wrong path in the docs (a renamed route, a stale prefix)
+fails here."""
 
 from __future__ import annotations
 
@@ -54,3 +55,7 @@ def test_each_documented_path_reaches_an_endpoint(platform: Platform, path: str,
     if response.status_code == 404:
         assert not response.json().get("detail", "").startswith("no endpoint at"), \
             f"{where} names {path}, which no service answers"
+    # a path that exists answers a GET with its result or a clear refusal (405 when it takes another
+    # method, 404 for the sample id, 422 for a missing parameter), never a server error
+    assert response.status_code < 500, f"{where} names {path}: GET {filled(path)} -> {response.status_code} " \
+                                       f"{response.text[:300]}"

@@ -62,8 +62,14 @@ def test_model_backend_down_opens_the_breaker_gives_503_and_loses_nothing(backen
             assert {str(r[0]) for r in rows} == {r.json()["trace_id"] for r in failures}
             assert {r[1] for r in rows} == {"failed"}
             with ServerThread(create_app(ModelShelf(None, n_ctx=2048, n_threads=2)), port=double_port):
-                time.sleep(10.2)  # the breaker lets a trial call through after its reset time
-                replayed = client.post(f"/api/reasoning/v1/traces/{failures[0].json()['trace_id']}/replay")
-                assert replayed.status_code == 200, replayed.text
+                # the breaker lets a trial call through after its reset time: until then a replay is
+                # refused as the model's unavailability, then it succeeds
+                deadline = time.monotonic() + 60
+                while (replayed := client.post(
+                        f"/api/reasoning/v1/traces/{failures[0].json()['trace_id']}/replay")).status_code != 200:
+                    assert replayed.status_code == 503 and replayed.json()["code"] == "model_unavailable", \
+                        replayed.text
+                    assert time.monotonic() < deadline, "the breaker never let a call through again"
+                    time.sleep(0.5)
                 assert replayed.json()["answer"].strip()
                 assert client.post("/api/reasoning/v1/ask", json={"question": question}).status_code == 200
