@@ -65,12 +65,26 @@ def facts(client: httpx.Client, collection: str) -> int:
     return int(found.json()["rows"][0][0])
 
 
+USER_PASSWORD = "correct horse battery staple 42"
+
+
 def test_through_haproxy_a_key_ingest_search_and_ask_over_http_grpc_and_openai(stack: Stack, admin_key: str) -> None:
     with stack.client(admin_key) as admin:
         assert admin.get("/api/identity/v1/whoami").json()["role"] == "admin"
-        made = admin.post("/api/identity/v1/keys", json={"name": "handbook reader", "collections": ["handbook"]})
-        assert made.status_code == 201, made.text
+        # a user with a grant on one collection, signed in with a password (Argon2 in PostgreSQL)
+        made_user = admin.post("/api/identity/v1/users", json={"username": "hanna", "password": USER_PASSWORD})
+        assert made_user.status_code == 201, made_user.text
+        granted = admin.put("/api/identity/v1/grants", json={"user": "hanna", "collection": "handbook"})
+        assert granted.status_code == 204, granted.text
+    with stack.client() as anonymous:
+        session = anonymous.post("/api/identity/v1/sessions", json={"username": "hanna", "password": USER_PASSWORD})
+        assert session.status_code == 200, session.text
+    with stack.client(session.json()["access_token"]) as hanna:
+        assert hanna.get("/api/identity/v1/whoami").json()["grants"] == {"handbook": "user"}
+        made = hanna.post("/api/identity/v1/keys", json={"name": "handbook reader", "collections": ["handbook"]})
+        assert made.status_code == 201, made.text  # her own key, never wider than she is
         reader_key = made.json()["api_key"]
+    with stack.client(admin_key) as admin:
         uploaded = admin.post("/api/knowledge/v1/documents", data={"collection": "handbook"},
                               files={"file": ("leave.md", HANDBOOK.encode(), "text/markdown")})
         assert uploaded.status_code in (200, 201, 202), uploaded.text
