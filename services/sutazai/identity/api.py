@@ -6,17 +6,22 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from sutazai.identity.accounts import GROUP_RULE, USERNAME_RULE
+from sutazai.identity.accounts import GROUP_RULE, USERNAME_RULE, username_of
 from sutazai.identity.deps import Identity
 from sutazai.lib.access import CollectionName, Principal, Role
+from sutazai.lib.contracts.identity import Revocation
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import ValidationFailed
+from sutazai.lib.revocations import publish_revocation
+
+if TYPE_CHECKING:
+    from sutazai.identity.wiring import IdentityComponents
 
 router = APIRouter(prefix="/api/identity/v1", tags=["identity"])
 
@@ -67,6 +72,12 @@ class Token(BaseModel):
     expires_in: int
 
 
+async def _revoked(identity: IdentityComponents, revocation: Revocation) -> None:
+    """Every other service forgets what it cached for the credentials this change ended (best
+    effort: their cache's lifetime bounds it when the bus is down)."""
+    await publish_revocation(identity.resources.redis, revocation)
+
+
 @router.get("/whoami", response_model=WhoAmI, summary="The caller's identity (also used by "
             "other services to verify API keys)")
 async def whoami(principal: CurrentPrincipal) -> WhoAmI:
@@ -97,6 +108,7 @@ async def list_keys(
 async def revoke_key(key_id: Annotated[str, Path(max_length=64)], principal: CurrentPrincipal,
                      identity: Identity) -> None:
     await identity.core.revoke_key(key_id=key_id, by=principal)
+    await _revoked(identity, Revocation(reason="key_revoked", key_id=key_id))
 
 
 @router.post("/tokens", response_model=Token, summary="Exchange the caller's credential for a "
@@ -110,6 +122,9 @@ async def issue_token(principal: CurrentPrincipal, identity: Identity) -> Token:
                "request carries, at once, on every service")
 async def sign_out(principal: CurrentPrincipal, identity: Identity) -> None:
     await identity.core.sign_out(principal)
+    # the other services cache a token's answer without its id: everything cached for its subject goes
+    # (the subject's other credentials are asked about again, once)
+    await _revoked(identity, Revocation(reason="signed_out", token_id=principal.token_id, subject=principal.subject))
 
 
 class AuditVerification(BaseModel):
@@ -275,6 +290,7 @@ async def list_users(admin: AdminPrincipal, identity: Identity) -> list[UserOut]
                "(admins of every collection)")
 async def delete_user(username: Username, admin: PlatformAdmin, identity: Identity) -> None:
     await identity.core.accounts.delete_user(username=username, actor=admin.subject)
+    await _revoked(identity, Revocation(reason="user_changed", subject=f"user:{username_of(username)}"))
 
 
 class UserState(BaseModel):
@@ -295,6 +311,8 @@ async def update_user(username: Username, body: UserState, admin: PlatformAdmin,
         await accounts.unlock(username=username, actor=admin.subject)
     if body.password is not None:
         await accounts.reset_password(username=username, password=body.password, actor=admin.subject)
+    if body.disabled or body.password is not None:  # what the user's credentials were is no longer good
+        await _revoked(identity, Revocation(reason="user_changed", subject=f"user:{username_of(username)}"))
 
 
 class PasswordChange(BaseModel):
@@ -307,6 +325,7 @@ class PasswordChange(BaseModel):
 async def change_password(body: PasswordChange, principal: CurrentPrincipal, identity: Identity) -> Token:
     fresh = await identity.core.accounts.change_password(principal=principal, current=body.current_password,
                                                          new=body.new_password)
+    await _revoked(identity, Revocation(reason="password_changed", subject=principal.subject))
     token, ttl = await identity.core.issue_token(fresh)
     return Token(access_token=token, expires_in=ttl)
 
@@ -342,6 +361,7 @@ async def list_groups(admin: AdminPrincipal, identity: Identity) -> list[GroupOu
                "collection)")
 async def delete_group(group: GroupName, admin: PlatformAdmin, identity: Identity) -> None:
     await identity.core.accounts.delete_group(name=group, actor=admin.subject)
+    await _revoked(identity, Revocation(reason="group_changed", everyone=True))  # its members held its grants
 
 
 @router.put("/groups/{group}/members/{username}", status_code=204, summary="Add a user to a group "
@@ -354,6 +374,7 @@ async def add_member(group: GroupName, username: Username, admin: PlatformAdmin,
                "(admins of every collection)")
 async def remove_member(group: GroupName, username: Username, admin: PlatformAdmin, identity: Identity) -> None:
     await identity.core.accounts.set_member(group=group, username=username, member=False, actor=admin.subject)
+    await _revoked(identity, Revocation(reason="group_changed", subject=f"user:{username_of(username)}"))
 
 
 class GrantIn(BaseModel):
@@ -387,6 +408,8 @@ async def revoke_grant(admin: AdminPrincipal, identity: Identity,
                        user: Annotated[str | None, Query(max_length=128)] = None,
                        group: Annotated[str | None, Query(max_length=63)] = None) -> None:
     await identity.core.accounts.revoke_grant(by=admin, user=user, group=group, collection=collection)
+    await _revoked(identity, Revocation(reason="grant_withdrawn", subject=f"user:{username_of(user)}")
+                   if user else Revocation(reason="grant_withdrawn", everyone=True))  # a group's: its members
 
 
 @router.get("/grants", response_model=list[GrantOut], summary="Grants on the collections the caller administers")

@@ -1,8 +1,8 @@
 """Verifies API keys and bearer tokens by asking the identity service over HTTP
 (`GET /api/identity/v1/whoami` with the caller's own credential), caching answers for
-`introspection_cache_seconds` (5 s by default): the bound on how long a revoked key or a
-signed-out token may still be accepted by a service other than identity. Used by every service
-but identity."""
+`introspection_cache_seconds` (5 s by default). A revocation identity broadcasts evicts the
+entries it covers at once (lib/revocations.py); the cache's lifetime is the bound only when the
+bus is down. Used by every service but identity."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import hashlib
 from cachetools import TTLCache
 
 from sutazai.lib.access import Principal
+from sutazai.lib.contracts.identity import Revocation
 from sutazai.lib.errors import DependencyUnavailable, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
 
@@ -31,6 +32,19 @@ class IdentityKeyVerifier:
         if self._client.breaker.current_state == "open":
             raise DependencyUnavailable("the circuit to the identity service is open after repeated failures; "
                                         "it is retried shortly")
+
+    def evict(self, revocation: Revocation) -> int:
+        """Forget every cached answer the revocation covers; returns how many were dropped."""
+        if self._cache is None:
+            return 0
+        dropped = [k for k, principal in list(self._cache.items()) if revocation.matches(principal)]
+        for key in dropped:
+            self._cache.pop(key, None)
+        return len(dropped)
+
+    @property
+    def caching(self) -> bool:
+        return self._cache is not None
 
     async def verify(self, raw_key: str) -> Principal:
         fingerprint = hashlib.sha256(raw_key.encode()).hexdigest()

@@ -28,6 +28,7 @@ from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.identity_client import IdentityKeyVerifier
 from sutazai.lib.ratelimit import AuthLimits
 from sutazai.lib.redis_client import close_redis, redis_from_url
+from sutazai.lib.revocations import RevocationListener
 from sutazai.lib.security import Authenticator, TokenCodec
 from sutazai.lib.settings import CommonSettings
 from sutazai.lib.worker import Queue, Worker
@@ -118,6 +119,10 @@ def identity_authenticator(settings: CommonSettings, resources: Resources) -> Au
     client = ResilientClient(settings.identity_url, name="identity service", timeout=5)
     resources.on_close(client.close)
     verifier = IdentityKeyVerifier(client, cache_seconds=settings.introspection_cache_seconds)
+    if verifier.caching:  # a revocation evicts what the cache holds for it, at once
+        listener = RevocationListener(resources.redis, verifier.evict)
+        listener.start()
+        resources.on_close(listener.stop)
     return Authenticator(verifier=verifier, codec=token_codec(settings), limits=auth_limits(settings, resources))
 
 
