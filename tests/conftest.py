@@ -3,7 +3,6 @@ and the tier marker follows the folder (tests/unit, tests/integration, tests/e2e
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from sutazai.runtime.postgres import EmbeddedPostgres
 from sutazai.runtime.redis_server import EmbeddedRedis
+from tests.netguard.sitecustomize import allowed
 from tests.servers import running_postgres, running_redis
 
 _TIERS = {"unit": "unit", "integration": "integration", "contract": "integration", "deploy": "integration",
@@ -47,15 +47,7 @@ _ALLOWED = _opted_in_hosts()
 
 
 def _is_loopback(address: Any) -> bool:
-    if not isinstance(address, tuple):
-        return True  # AF_UNIX paths and the like never leave the machine
-    host = str(address[0])
-    if host == "localhost" or host in _ALLOWED:
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False  # a host name: refuse rather than resolve it
+    return allowed(address, _ALLOWED)
 
 
 _real_connect = socket.socket.connect
