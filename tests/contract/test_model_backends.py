@@ -161,6 +161,11 @@ async def test_ollama_without_the_model_says_which_one(model_server_url: str) ->
     ("/api/chat", b'{"messages": [{"role": "user", "content": "hi"}]}', 400, "model must name a model"),
     ("/api/embed", b'{"model": "multilingual-e5-small", "input": [1, 2]}', 400, "input must be a string"),
     ("/api/embed", b'{"model": "bge-m3", "input": "x"}', 404, "embeds with multilingual-e5-small"),
+    ("/api/chat", b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
+    ("/api/chat", b'{"model": "smollm2:135m", "messages": [{"role": "user", "content": "hi"}], '
+                  b'"options": {"num_predict": 100000000000000000000}}', 400, "num_predict within 1..32768"),
+    ("/api/chat", b'{"model": "smollm2\\u0000", "messages": [{"role": "user", "content": "hi"}]}', 404,
+     "not found"),
 ])
 def test_the_model_server_refuses_bad_requests_as_ollama_does(model_server_url: str, path: str, body: bytes,
                                                              status: int, said: str) -> None:

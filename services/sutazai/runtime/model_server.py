@@ -127,6 +127,8 @@ async def _body(request: Request) -> dict[str, Any]:
         body = json.loads(await request.body() or b"{}")
     except ValueError as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("the body is nested too deeply") from exc
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
