@@ -195,6 +195,8 @@ def main() -> None:
                         "pipeline before a change: a git worktree of that commit)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N enterprise cases (a smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "answers.json")
+    parser.add_argument("--minutes", type=float, default=0, help="stop starting GSM8K problems after this long "
+                        "(every finished pair is kept; a later run with the same --out resumes after them)")
     args = parser.parse_args()
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.stack_pythonpath:  # only the stack's processes import it; this script keeps its own imports
@@ -210,20 +212,41 @@ def main() -> None:
             _enterprise(client, model, args, results)
             args.out.write_text(json.dumps(results, indent=1))
         if args.gsm8k:
-            cases = [{"id": f"gsm8k-{i}", "question": p["question"], "answer": float(p["answer"].replace(",", "")),
-                      "tags": ["gsm8k"]} for i, p in enumerate(gsm8k(args.gsm8k))]
-            part = results.setdefault("gsm8k", {"rows": {}})
-            if not args.only_pipeline:
-                bare = run(cases, "bare", lambda c: ask_bare(client, model, c["question"], args.max_tokens,
-                                                             system=MATH_SYSTEM))
-                part["rows"]["bare"], part["bare"] = bare, summary(bare)
-            pipe = run(cases, "pipeline", lambda c: ask_pipeline(client, c["question"], None))
-            part["rows"][f"pipeline_{args.label}"], part[f"pipeline_{args.label}"] = pipe, summary(pipe)
-            if len(part["rows"].get("bare", [])) == len(pipe):
-                part[f"pipeline_{args.label}_minus_bare"] = paired(part["rows"]["bare"], pipe)
-            args.out.write_text(json.dumps(results, indent=1))
-            print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
+            _gsm8k(client, model, args, results)
     print(f"wrote {args.out}")
+
+
+def _gsm8k(client: httpx.Client, model: str, args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """GSM8K paired problem by problem (the bare model, then the pipeline, on the same problem) and
+    written after each, so a run stopped by its deadline leaves only complete pairs and a later run
+    resumes after them."""
+    deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
+    cases = [{"id": f"gsm8k-{i}", "question": p["question"], "answer": float(p["answer"].replace(",", "")),
+              "tags": ["gsm8k"]} for i, p in enumerate(gsm8k(args.gsm8k))]
+    part = results.setdefault("gsm8k", {"rows": {}})
+    label = f"pipeline_{args.label}"
+    rows = part["rows"]
+    done = {r["id"] for r in rows.get(label, [])}
+    for case in cases:
+        if case["id"] in done:
+            continue
+        if deadline is not None and time.monotonic() > deadline:
+            print(f"  deadline reached after {len(rows.get(label, []))} problems", flush=True)
+            break
+        if not args.only_pipeline:
+            rows.setdefault("bare", []).extend(run([case], "bare", lambda c: ask_bare(
+                client, model, c["question"], args.max_tokens, system=MATH_SYSTEM)))
+        rows.setdefault(label, []).extend(run([case], "pipeline", lambda c: ask_pipeline(client, c["question"], None)))
+        pipe = rows[label]
+        part[label] = summary(pipe)
+        if not args.only_pipeline:
+            part["bare"] = summary(rows["bare"])
+        if len(rows.get("bare", [])) == len(pipe) and len(pipe) > 1:
+            part[f"{label}_minus_bare"] = paired(rows["bare"], pipe)
+        args.out.write_text(json.dumps(results, indent=1))
+        print(f"  gsm8k {len(pipe)}: pipeline {part[label]['right']} right, bare "
+              f"{part.get('bare', {}).get('right')} right", flush=True)
+    print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
 
 
 def _enterprise(client: httpx.Client, model: str, args: argparse.Namespace, results: dict[str, Any]) -> None:
