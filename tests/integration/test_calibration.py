@@ -102,6 +102,29 @@ def test_evaluation_runs_become_labels(platform: Platform) -> None:
         assert admin.get("/api/learning/v1/outcomes", params={"since": "2026-01-01T00:00:00"}).status_code == 422
 
 
+def test_ratings_and_approved_corrections_become_labels(platform: Platform) -> None:
+    """An answer rated up (with no correction at all) is a right label, one rated down a wrong
+    one, and an approved correction makes even an up-rated answer wrong (the labels once came
+    back with no value for a plain thumbs-up, and every later read of them was a 500)."""
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:
+        traces = []
+        for _ in range(3):
+            asked = admin.post("/api/reasoning/v1/ask", json={"question": "What is 12 times 7?"})
+            assert asked.status_code == 200, asked.text
+            traces.append(asked.json()["trace_id"])
+        up, down, corrected = traces
+        for trace, rating in ((up, "up"), (down, "down"), (corrected, "up")):
+            rated = admin.post("/api/learning/v1/feedback", json={"trace_id": trace, "rating": rating})
+            assert rated.status_code == 201, rated.text
+        made = admin.post("/api/learning/v1/corrections", json={"trace_id": corrected, "answer": "85"})
+        assert made.status_code == 201 and made.json()["status"] == "approved", made.text  # an admin's own
+        listed = admin.get("/api/learning/v1/outcomes")
+        assert listed.status_code == 200, listed.text
+        labels = {o["trace_id"]: o for o in listed.json() if o["trace_id"] in traces}
+        assert {t: (o["source"], o["correct"]) for t, o in labels.items()} == {
+            up: ("feedback", True), down: ("feedback", False), corrected: ("feedback", False)}
+
+
 def test_a_calibrator_is_fitted_from_labels_and_used_from_the_next_answer(platform: Platform) -> None:
     suite = f"seeded-{uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key), timeout=300) as admin:

@@ -90,7 +90,8 @@ async def outcomes_of(*, conn: Conn, run_ids: list[uuid.UUID]) -> list[dict[str,
 async def outcomes(*, conn: Conn, since: Any, limit: int) -> list[dict[str, Any]]:
     """Labelled answers for calibration, oldest first from `since`: evaluation cases (was the answer,
     or the one withheld for low confidence, right?) and feedback (more up than down ratings: right;
-    more down, or an approved correction: wrong)."""
+    more down, or an approved correction: wrong). A rated answer with no correction at all is a
+    label too (bool_or over the outer join's missing rows is NULL, not false)."""
     cur = await conn.execute(
         """SELECT * FROM (
              SELECT r.trace_id, 'evaluation' AS source, r.candidate_correct AS correct,
@@ -99,7 +100,8 @@ async def outcomes(*, conn: Conn, since: Any, limit: int) -> list[dict[str, Any]
                   JOIN learning.eval_suites s ON s.suite_id = u.suite_id
              WHERE r.trace_id IS NOT NULL AND r.candidate_correct IS NOT NULL
            UNION ALL
-             SELECT f.trace_id, 'feedback', sum(f.rating) > 0 AND NOT bool_or(c.status = 'approved'),
+             SELECT f.trace_id, 'feedback',
+                    sum(f.rating) > 0 AND NOT coalesce(bool_or(c.status = 'approved'), false),
                     NULL, NULL, greatest(max(f.updated_at), max(c.reviewed_at))
              FROM learning.feedback f LEFT JOIN learning.corrections c ON c.trace_id = f.trace_id
              GROUP BY f.trace_id HAVING sum(f.rating) <> 0 OR bool_or(c.status = 'approved')
