@@ -10,6 +10,10 @@ whose labels name different models unless --mixed is given.
 
     .venv/bin/python bench/calibration_pool.py bench/results/calibration-qwen05.labels.jsonl \\
         --out bench/results/calibration-qwen05-pooled.json
+
+With --apply-to LATER.jsonl, the calibrator fitted on all the given labels (the one the service
+would put in use) is also applied to labels it never saw (another stack, later cases) and
+measured there, next to the prior and the ECE chance alone gives at that size.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from calibration_bench import bootstrap  # noqa: E402
 
 from sutazai.cli.plots import calibration_plots  # noqa: E402
 from sutazai.lib.confidence import AnswerFeatures, prior  # noqa: E402
-from sutazai.metacognition.calibration import by_group, fit  # noqa: E402
+from sutazai.metacognition.calibration import Calibrator, by_group, ece_floor, fit  # noqa: E402
 from sutazai.metacognition.reliability import brier, ece, report  # noqa: E402
 
 
@@ -55,6 +59,7 @@ def main() -> None:
                         help="also cross-fit with seeds seed..seed+N-1 and report the spread the fold split alone "
                              "causes (the headline figures are the first seed's)")
     parser.add_argument("--mixed", action="store_true", help="pool labels of different models")
+    parser.add_argument("--apply-to", type=Path, help="labels the calibrator never saw: measure it on them")
     args = parser.parse_args()
     rows = load(args.labels)
     models = sorted({"+".join(r["features"].get("models") or ["?"]) for r in rows})
@@ -83,6 +88,8 @@ def main() -> None:
         "held_out_ece_over_fold_splits": {"seeds": [args.seed, args.seed + args.repeats - 1], "ece": splits,
                                           "mean": round(sum(splits) / len(splits), 4) if splits else None},
         "ece_if_perfectly_calibrated": fitted.metrics["ece_if_perfectly_calibrated"],
+        "ece_if_perfectly_calibrated_by_size": {n: ece_floor([p for p, _ in held], cases=n, seed=args.seed)
+                                                for n in (32, 100, 300, 800)},
         "ece_target": fitted.metrics["ece_target"],
         "labels_to_verify_target": fitted.metrics["labels_to_verify_target"],
         "per_suite": {s: {"held_out": measured([held[i] for i in idx]), "prior": measured([baseline[i] for i in idx]),
@@ -90,6 +97,9 @@ def main() -> None:
                       for s, idx in sorted(suites.items())},
         "threshold_for_10pct_risk": report(held, target_risk=0.1)["threshold"],
     }
+    if args.apply_to:
+        out["applied"] = applied(Calibrator(version=1, method=fitted.method, params=fitted.params), args.apply_to,
+                                 measured, seed=args.seed)
     args.out.write_text(json.dumps(out, indent=2))
     plots = calibration_plots({f"held out ({fitted.method}, out of fold)": report(held, target_risk=0.1),
                                "prior": report(baseline, target_risk=0.1)}, args.out.with_suffix(""), target_risk=0.1)
@@ -104,7 +114,29 @@ def main() -> None:
         print(f"  {s}: {r['held_out']['cases']} cases, accuracy {r['held_out']['accuracy']:.2f}, "
               f"ECE {r['held_out']['ece']:.3f} (prior {r['prior']['ece']:.3f}; a perfectly calibrated model "
               f"{r['ece_if_perfectly_calibrated']['mean']:.3f}, 95% <= {r['ece_if_perfectly_calibrated']['p95']:.3f})")
+    if args.apply_to:
+        a = out["applied"]
+        print(f"  applied to {a['labels_file']}: {a['calibrator']['cases']} cases, ECE {a['calibrator']['ece']:.3f} "
+              f"{a['calibrator']['ece_ci']}, Brier {a['calibrator']['brier']:.3f}; prior ECE {a['prior']['ece']:.3f}; "
+              f"by chance {a['ece_if_perfectly_calibrated']['mean']:.3f} (95% <= "
+              f"{a['ece_if_perfectly_calibrated']['p95']:.3f}); per suite "
+              + ", ".join(f"{k} {v['cases']} ECE {v['ece']:.3f}" for k, v in a["per_suite"].items()))
     print(f"wrote {args.out} and {', '.join(str(x) for x in plots)}")
+
+
+def applied(calibrator: Calibrator, path: Path, measured: Any, *, seed: int) -> dict[str, Any]:
+    """The calibrator on labels it was not fitted on: ECE and Brier with intervals, the prior's on
+    the same cases, the chance floor for their probabilities, and per suite."""
+    rows = load([path])
+    pairs = [(calibrator.probability(AnswerFeatures.of(r["features"])), bool(r["correct"])) for r in rows]
+    baseline = [(round(min(1.0, max(0.0, prior(AnswerFeatures.of(r["features"])))), 3), bool(r["correct"]))
+                for r in rows]
+    suites: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        suites.setdefault(r.get("suite") or "(feedback)", []).append(i)
+    return {"labels_file": str(path), "calibrator": measured(pairs), "prior": measured(baseline),
+            "ece_if_perfectly_calibrated": ece_floor([p for p, _ in pairs], seed=seed),
+            "per_suite": {s: measured([pairs[i] for i in idx]) for s, idx in sorted(suites.items())}}
 
 
 if __name__ == "__main__":
