@@ -50,6 +50,19 @@ def load(paths: list[Path]) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda r: str(r.get("trace_id") or ""))  # the order the service fits in
 
 
+def prior_pairs(labelled: list[tuple[AnswerFeatures, bool]]) -> list[tuple[float, bool]]:
+    """The documented prior's probability for each label, as the service gives it."""
+    return [(round(min(1.0, max(0.0, prior(f))), 3), ok) for f, ok in labelled]
+
+
+def by_suite(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Label positions per suite (feedback labels have none)."""
+    suites: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        suites.setdefault(r.get("suite") or "(feedback)", []).append(i)
+    return suites
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("labels", nargs="+", type=Path)
@@ -68,10 +81,8 @@ def main() -> None:
     labelled = [(AnswerFeatures.of(r["features"]), bool(r["correct"])) for r in rows]
     fitted = fit(labelled, seed=args.seed)
     held = fitted.held_out
-    baseline = [(round(min(1.0, max(0.0, prior(f))), 3), ok) for f, ok in labelled]
-    suites: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        suites.setdefault(r.get("suite") or "(feedback)", []).append(i)
+    baseline = prior_pairs(labelled)
+    suites = by_suite(rows)
 
     def measured(pairs: list[tuple[float, bool]]) -> dict[str, Any]:
         probs, labels = [p for p, _ in pairs], [int(y) for _, y in pairs]
@@ -128,12 +139,10 @@ def applied(calibrator: Calibrator, path: Path, measured: Any, *, seed: int) -> 
     """The calibrator on labels it was not fitted on: ECE and Brier with intervals, the prior's on
     the same cases, the chance floor for their probabilities, and per suite."""
     rows = load([path])
-    pairs = [(calibrator.probability(AnswerFeatures.of(r["features"])), bool(r["correct"])) for r in rows]
-    baseline = [(round(min(1.0, max(0.0, prior(AnswerFeatures.of(r["features"])))), 3), bool(r["correct"]))
-                for r in rows]
-    suites: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        suites.setdefault(r.get("suite") or "(feedback)", []).append(i)
+    labelled = [(AnswerFeatures.of(r["features"]), bool(r["correct"])) for r in rows]
+    pairs = [(calibrator.probability(f), ok) for f, ok in labelled]
+    baseline = prior_pairs(labelled)
+    suites = by_suite(rows)
     return {"labels_file": str(path), "calibrator": measured(pairs), "prior": measured(baseline),
             "ece_if_perfectly_calibrated": ece_floor([p for p, _ in pairs], seed=seed),
             "per_suite": {s: measured([pairs[i] for i in idx]) for s, idx in sorted(suites.items())}}

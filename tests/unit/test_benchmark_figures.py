@@ -39,8 +39,13 @@ def sections() -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def pattern_of(cited: str) -> str:
+    """A cited path as a glob: `<name>` stands for any name."""
+    return re.sub(r"<[^>]*>", "*", cited.rstrip("."))
+
+
 def files(cited: str) -> list[Path]:
-    pattern = re.sub(r"<[^>]*>", "*", cited.rstrip("."))
+    pattern = pattern_of(cited)
     matched = sorted(ROOT.glob(pattern)) if "*" in pattern else [ROOT / pattern]
     found = []
     for path in matched:
@@ -95,7 +100,7 @@ SECTIONS = sections()
 
 
 def exists(cited: str) -> bool:
-    pattern = re.sub(r"<[^>]*>", "*", cited.rstrip("."))
+    pattern = pattern_of(cited)
     return any(ROOT.glob(pattern)) if "*" in pattern else (ROOT / pattern).exists()
 
 
