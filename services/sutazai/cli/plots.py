@@ -40,8 +40,9 @@ def calibration_plots(reports: dict[str, dict[str, Any]], out_dir: Path, *, targ
         bins = report["reliability"]
         xs = [b["confidence"] for b in bins]
         ys = [b["accuracy"] for b in bins]
-        errors = [[y - b["accuracy_ci"][0] for y, b in zip(ys, bins, strict=True)],
-                  [b["accuracy_ci"][1] - y for y, b in zip(ys, bins, strict=True)]]
+        # the accuracy is rounded to 4 places and its interval is not: clamp the bar lengths at 0
+        errors = [[max(0.0, y - b["accuracy_ci"][0]) for y, b in zip(ys, bins, strict=True)],
+                  [max(0.0, b["accuracy_ci"][1] - y) for y, b in zip(ys, bins, strict=True)]]
         top.errorbar(xs, ys, yerr=errors, marker="o", capsize=3, color=colour,
                      label=f"{name}: ECE {report['ece']:.3f}, Brier {report['brier']:.3f} (n={report['cases']})")
         bottom.bar([b["lower"] + 0.05 + (i - (len(reports) - 1) / 2) * width for b in bins],

@@ -88,3 +88,13 @@ def test_citation_markers_are_not_part_of_the_answer() -> None:
     assert is_right(NUM, "1250 [1, 2] and [unsupported]")
     assert not is_right(NUM, "[1]")
     assert is_right(Case(case_id="y", question="When?", numeric=Decimal(2020)), "In [2020].")
+
+
+def test_the_wilson_interval_always_contains_its_estimate() -> None:
+    # At 0 or n successes floating point once put the bound a hair past the estimate, and the
+    # reliability plot's error bar (estimate minus bound) came out negative: matplotlib refused it.
+    for n in range(1, 300):
+        for right in range(n + 1):
+            low, high = wilson(right, n)
+            assert 0.0 <= low <= right / n <= high <= 1.0, (right, n)
+    assert wilson(0, 11)[0] == 0.0 and wilson(21, 21)[1] == 1.0
