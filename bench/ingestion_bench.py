@@ -39,12 +39,13 @@ from sutazai.knowledge.graph.names import normalise  # noqa: E402
 from sutazai.knowledge.ingest import Ingestor, Upload  # noqa: E402
 from sutazai.knowledge.parsing import parse  # noqa: E402
 from sutazai.knowledge.passages import StoredPassages  # noqa: E402
-from sutazai.knowledge.retrieval import Retriever, SearchMode  # noqa: E402
+from sutazai.knowledge.retrieval import Retriever  # noqa: E402
 from sutazai.knowledge.search.interface import SearchFilters  # noqa: E402
 from sutazai.knowledge.search.postgres import PostgresSearchIndex  # noqa: E402
 from sutazai.knowledge.store import MIGRATIONS  # noqa: E402
 from sutazai.lib import migrations  # noqa: E402
 from sutazai.lib.bus import EventBus  # noqa: E402
+from sutazai.lib.contracts.knowledge import SearchMode  # noqa: E402
 from sutazai.lib.db import Database  # noqa: E402
 from sutazai.lib.models.factory import build_backend  # noqa: E402
 from sutazai.lib.models.interface import ModelBackend  # noqa: E402

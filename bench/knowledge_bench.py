@@ -27,12 +27,13 @@ from sutazai.knowledge.graph.extraction import GraphBuilder
 from sutazai.knowledge.graph.falkordb_store import FalkorDBGraphStore
 from sutazai.knowledge.ingest import Ingestor, Upload
 from sutazai.knowledge.passages import StoredPassages
-from sutazai.knowledge.retrieval import Retriever, SearchMode
+from sutazai.knowledge.retrieval import Retriever
 from sutazai.knowledge.search.interface import SearchFilters
 from sutazai.knowledge.search.postgres import PostgresSearchIndex
 from sutazai.knowledge.store import MIGRATIONS
 from sutazai.lib import migrations
 from sutazai.lib.bus import EventBus
+from sutazai.lib.contracts.knowledge import SearchMode
 from sutazai.lib.db import Database
 from sutazai.lib.models.factory import build_backend
 from sutazai.lib.models.interface import EmbeddingKind, ModelBackend

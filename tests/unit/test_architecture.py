@@ -22,7 +22,7 @@ def test_import_contracts_hold() -> None:
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 4 kept, 0 broken" in result.stdout
+    assert "Contracts: 5 kept, 0 broken" in result.stdout
 
 
 def _contract(name: str) -> dict[str, object]:
@@ -104,3 +104,54 @@ def test_one_shape_for_an_answers_features_and_one_prior() -> None:
                                                                                       "Features", "confidence")]
     assert defined == [(Path("services/sutazai/lib/confidence.py"), "AnswerFeatures"),
                        (Path("services/sutazai/lib/confidence.py"), "prior")], defined
+
+
+API_PATH = re.compile(r"^/api/(identity|knowledge|reasoning|learning|metacognition)/v1")
+CONTRACT_HOMES = (PACKAGE / "lib" / "contracts", PACKAGE / "lib" / "clients")
+
+
+def _path_literals(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants (and the first part of f-strings) that start with a service's API path."""
+    found = []
+    inside = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    for node in ast.walk(tree):
+        if id(node) in inside:
+            continue
+        if isinstance(node, ast.JoinedStr):
+            first = node.values[0] if node.values else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and API_PATH.match(first.value):
+                found.append((node.lineno, first.value))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and API_PATH.match(node.value):
+            found.append((node.lineno, node.value))
+    return found
+
+
+def test_service_paths_are_named_only_in_the_contracts_and_clients() -> None:
+    """A path between services is spelled once, in lib/contracts/<service>.py, and called through
+    lib/clients: a route renamed on one side cannot silently leave a caller behind."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if any(home in path.parents for home in CONTRACT_HOMES):
+            continue
+        for line, text in _path_literals(ast.parse(path.read_text(), filename=str(path))):
+            offenders.append(f"{path.relative_to(ROOT)}:{line}: {text!r}")
+    assert not offenders, "use the path constants of sutazai.lib.contracts.<service>:\n" + "\n".join(offenders)
+
+
+def test_the_path_check_sees_plain_and_formatted_literals() -> None:
+    source = 'A = "/api/learning/v1/memory"\nB = f"/api/knowledge/v1/documents/{x}"\nC = "see /api/reasoning/v1/ask"\n'
+    assert [line for line, _ in _path_literals(ast.parse(source))] == [1, 2]
+
+
+def test_services_call_each_other_only_through_typed_clients() -> None:
+    """No service module sends a request to another service by hand: every ResilientClient a
+    service's wiring makes is handed to a typed client (lib.clients) or to the identity/audit
+    clients of lib, never to domain code that calls .request() on it."""
+    offenders = []
+    for service in ("knowledge", "learning", "metacognition", "reasoning"):
+        for path in sorted((PACKAGE / service).rglob("*.py")):
+            text = path.read_text()
+            if "ResilientClient" in text and path.name != "wiring.py":
+                offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, "domain modules take a typed client (sutazai.lib.clients.*), not a ResilientClient: " + \
+        ", ".join(offenders)

@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from sutazai.cli.client import CliError, problem_of
+from sutazai.lib.contracts.reasoning import PREFIX as REASONING
 
-ASK = "/api/reasoning/v1/ask"
+ASK = f"{REASONING}/ask"
 
 
 def events(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -15,6 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sutazai.lib.contracts.knowledge import PREFIX as KNOWLEDGE
+from sutazai.lib.contracts.learning import PREFIX as LEARNING
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluations: install the built-in suites, import and export "
                                                   "your own, run a suite against a configuration, show a run, "
                                                   "compare two runs case by case.")
@@ -61,7 +64,7 @@ def _post_suite(client: httpx.Client, name: str, text: str, fmt: str, descriptio
 
     media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
     try:
-        answer = call(client, "POST", f"/api/learning/v1/suites/{name}", content=text.encode(),
+        answer = call(client, "POST", f"{LEARNING}/suites/{name}", content=text.encode(),
                       params={"format": fmt, "description": description, "source": source},
                       headers={"Content-Type": media})
     except CliError as exc:
@@ -116,7 +119,7 @@ def _upload(client: httpx.Client, collection: str, documents: dict[str, str]) ->
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task(f"documents → {collection}", total=len(documents))
         for source, text in documents.items():
-            answer = call(client, "POST", "/api/knowledge/v1/documents",
+            answer = call(client, "POST", f"{KNOWLEDGE}/documents",
                           json={"text": text, "source": f"eval/{source}", "title": source.rsplit(".", 1)[0],
                                 "collection": collection})
             if answer.status_code not in (200, 202):  # 200: the same bytes are there already
@@ -159,7 +162,7 @@ def export_suite(
     with _client(url, key, data_dir) as client:
         params: dict[str, str | int] = {"format": fmt} | ({"version": version} if version else {})
         try:
-            answer = call(client, "GET", f"/api/learning/v1/suites/{name}/export", params=params)
+            answer = call(client, "GET", f"{LEARNING}/suites/{name}/export", params=params)
         except CliError as exc:
             raise _fail(exc.detail) from None
     if answer.status_code != 200:
@@ -175,7 +178,7 @@ def export_suite(
 def list_suites(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """The suites, newest version of each."""
     with _client(url, key, data_dir) as client:
-        suites = send(client, "GET", "/api/learning/v1/suites", (200,))
+        suites = send(client, "GET", f"{LEARNING}/suites", (200,))
     table = Table("suite", "version", "cases", "source", "description")
     for suite in suites:
         table.add_row(suite["name"], f"v{suite['version']} (of {suite['versions']})", str(suite["cases"]),
@@ -240,7 +243,7 @@ def _follow(client: httpx.Client, run: dict[str, Any]) -> dict[str, Any]:
             task = progress.add_task(run["label"], total=run["total"], right="")
             while run["status"] not in FINAL:
                 time.sleep(1)
-                run = _get(client, f"/api/learning/v1/runs/{run_id}")
+                run = _get(client, f"{LEARNING}/runs/{run_id}")
                 summary = run.get("summary") or {}
                 right = f"{summary.get('correct', 0)} right so far" if run["finished"] else ""
                 progress.update(task, completed=run["finished"], right=right)
@@ -305,7 +308,7 @@ def run_suite(
                             "version": version, "label": label}
     with _client(url, key, data_dir) as client:
         try:
-            answer = call(client, "POST", "/api/learning/v1/runs", json={k: v for k, v in body.items() if v})
+            answer = call(client, "POST", f"{LEARNING}/runs", json={k: v for k, v in body.items() if v})
         except CliError as exc:
             raise _fail(exc.detail) from None
         if answer.status_code != 202:
@@ -331,8 +334,8 @@ def show_run(
     """A run: configuration, progress and summary (accuracy, coverage, accuracy when answered, each
     with its 95% interval; latency p50/p95), optionally its cases."""
     with _client(url, key, data_dir) as client:
-        run = _get(client, f"/api/learning/v1/runs/{_run_id(run_id)}")
-        results = _get(client, f"/api/learning/v1/runs/{run['run_id']}/results") if cases or wrong else []
+        run = _get(client, f"{LEARNING}/runs/{_run_id(run_id)}")
+        results = _get(client, f"{LEARNING}/runs/{run['run_id']}/results") if cases or wrong else []
     _print_run(run)
     if cases or wrong:
         table = Table("case", "score", "answer", "confidence", "latency", "trace")
@@ -360,7 +363,7 @@ def list_runs(limit: Annotated[int, typer.Option(min=1, max=500, help="How many.
               key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Evaluation runs, newest first."""
     with _client(url, key, data_dir) as client:
-        runs = _get(client, "/api/learning/v1/runs", limit=limit)
+        runs = _get(client, f"{LEARNING}/runs", limit=limit)
     table = Table("run", "label", "suite", "status", "cases", "started")
     for run in runs:
         table.add_row(run["run_id"], run["label"], f"{run['suite']} v{run['suite_version']}", run["status"],
@@ -372,7 +375,7 @@ def list_runs(limit: Annotated[int, typer.Option(min=1, max=500, help="How many.
 def cancel_run(run_id: str, key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Cancel a queued or running run; its finished cases are kept."""
     with _client(url, key, data_dir) as client:
-        run = send(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/cancel", (200,))
+        run = send(client, "POST", f"{LEARNING}/runs/{_run_id(run_id)}/cancel", (200,))
     out.print(f"run {run['run_id']} cancelled; {run['finished']} of {run['total']} cases finished and kept",
               highlight=False)
 
@@ -383,7 +386,7 @@ def teach(run_id: Annotated[str, typer.Argument(help="A finished run of the stro
     """Make a teacher run's right answers exemplars, with the worked arithmetic of their traces:
     smaller models are shown them for similar questions (measure with a run before and after)."""
     with _client(url, key, data_dir) as client:
-        made = send(client, "POST", f"/api/learning/v1/runs/{_run_id(run_id)}/exemplars", (200,))
+        made = send(client, "POST", f"{LEARNING}/runs/{_run_id(run_id)}/exemplars", (200,))
     out.print(f"{made['exemplars']} exemplars ({made['with_work']} with worked arithmetic); {made['skipped']} cases "
               "skipped (wrong, or in a collection you do not administer)", highlight=False)
 
@@ -397,7 +400,7 @@ def compare_runs(
     """Two runs of one suite, case by case: accuracy of each, the difference (B - A) with a paired
     bootstrap 95% interval, McNemar's exact test, and the cases that changed."""
     with _client(url, key, data_dir) as client:
-        found = _get(client, "/api/learning/v1/runs/compare", a=_run_id(a), b=_run_id(b))
+        found = _get(client, f"{LEARNING}/runs/compare", a=_run_id(a), b=_run_id(b))
     c, first, second = found["comparison"], found["a"], found["b"]
     table = Table("", "run", "label", "accuracy [95% interval]", "coverage", "latency p50")
     for name, run in (("A", first), ("B", second)):

@@ -13,6 +13,7 @@ from rich.table import Table
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _fail
 from sutazai.cli.evals import id_arg as _id
 from sutazai.cli.evals import send as _send
+from sutazai.lib.contracts.learning import PREFIX as LEARNING
 
 feedback_app = typer.Typer(no_args_is_help=True, help="Rate and correct answers, review corrections (admins), "
                                                       "list and retire exemplars.")
@@ -33,7 +34,7 @@ def rate(
     if verdict not in ("up", "down"):
         raise _fail("the verdict is up or down")
     with _client(url, key, data_dir) as client:
-        _send(client, "POST", "/api/learning/v1/feedback", (200, 201),
+        _send(client, "POST", f"{LEARNING}/feedback", (200, 201),
               json={"trace_id": _id(trace, "trace"), "rating": verdict, "comment": comment})
     out.print(f"rated {verdict}", highlight=False)
 
@@ -52,7 +53,7 @@ def correct(
     """Correct an answer you were given. An admin of the collection reviews it (an admin's own
     correction is approved at once); approved, the pipeline uses it for the same question."""
     with _client(url, key, data_dir) as client:
-        made = _send(client, "POST", "/api/learning/v1/corrections", (201,), json={
+        made = _send(client, "POST", f"{LEARNING}/corrections", (201,), json={
             "trace_id": _id(trace, "trace"), "answer": answer, "passage": passage, "wrong_passages": wrong or [],
             "note": note})
     state = "approved: the pipeline uses it from the next question on" if made["status"] == "approved" else \
@@ -71,7 +72,7 @@ def corrections(
         raise _fail("--status is pending, approved or rejected")
     params: dict[str, Any] = {"limit": limit} | ({"status": status} if status else {})
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/learning/v1/corrections", (200,), params=params)
+        rows = _send(client, "GET", f"{LEARNING}/corrections", (200,), params=params)
     table = Table("correction", "status", "collection", "question", "was", "corrected to", "by")
     for r in rows:
         table.add_row(r["id"], r["status"], r["collection"], r["question"][:60], r["given_answer"][:40],
@@ -83,7 +84,7 @@ def _review(correction: str, approve: bool, note: str | None, key: str | None, u
             data_dir: Any) -> None:
     action = "approve" if approve else "reject"
     with _client(url, key, data_dir) as client:
-        row = _send(client, "POST", f"/api/learning/v1/corrections/{_id(correction, 'correction')}/{action}",
+        row = _send(client, "POST", f"{LEARNING}/corrections/{_id(correction, 'correction')}/{action}",
                     (200,), json={"note": note})
     out.print(f"correction {row['id']} {row['status']}", highlight=False)
 
@@ -108,7 +109,7 @@ def exemplars(retired: Annotated[bool, typer.Option("--retired", help="Include r
               key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """The exemplars in the collections you administer."""
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/learning/v1/exemplars", (200,), params={"include_retired": retired})
+        rows = _send(client, "GET", f"{LEARNING}/exemplars", (200,), params={"include_retired": retired})
     table = Table("exemplar", "collection", "question", "answer", "from", "active")
     for r in rows:
         table.add_row(r["id"], r["collection"], r["question"][:70], r["answer"][:50], r["origin"],
@@ -120,5 +121,5 @@ def exemplars(retired: Annotated[bool, typer.Option("--retired", help="Include r
 def retire(exemplar: str, key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Retire an exemplar: the pipeline no longer uses it."""
     with _client(url, key, data_dir) as client:
-        _send(client, "DELETE", f"/api/learning/v1/exemplars/{_id(exemplar, 'exemplar')}", (204,))
+        _send(client, "DELETE", f"{LEARNING}/exemplars/{_id(exemplar, 'exemplar')}", (204,))
     out.print(f"exemplar {exemplar} retired", highlight=False)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sutazai.cli.client import CliError, call, problem_of
 from sutazai.knowledge.parsing import MEDIA_TYPES
+from sutazai.lib.contracts.knowledge import PREFIX as KNOWLEDGE
 
 SUPPORTED = set(MEDIA_TYPES)
 
@@ -87,7 +88,7 @@ def _upload(client: httpx.Client, path: Path, source: str, collection: str | Non
     if collection:
         data["collection"] = collection
     with path.open("rb") as handle:
-        response = call(client, "POST", "/api/knowledge/v1/documents",
+        response = call(client, "POST", f"{KNOWLEDGE}/documents",
                         files={"file": (path.name, handle)}, data=data)
     progress.update(task, advance=1, status=path.name)
     if response.status_code == 401:
@@ -106,7 +107,7 @@ def _follow(client: httpx.Client, outcomes: list[Outcome], progress: Progress, t
     while True:
         open_jobs = [o for o in outcomes if o.state == "queued"]
         for outcome in open_jobs:
-            response = call(client, "GET", f"/api/knowledge/v1/jobs/{outcome.job_id}")
+            response = call(client, "GET", f"{KNOWLEDGE}/jobs/{outcome.job_id}")
             if response.status_code in (429, 502, 503, 504):
                 continue  # busy or restarting: asked again at the next poll
             if response.status_code != 200:  # refused or gone: say so for this file, go on with the others
@@ -146,7 +147,7 @@ def _follow_graph(client: httpx.Client, outcomes: list[Outcome], progress: Progr
         for outcome in indexed:
             if outcome.graph in ("done", "failed", "off") and outcome.chunks:
                 continue
-            response = call(client, "GET", f"/api/knowledge/v1/documents/{outcome.document_id}")
+            response = call(client, "GET", f"{KNOWLEDGE}/documents/{outcome.document_id}")
             if response.status_code != 200:
                 if response.status_code not in (429, 502, 503, 504):
                     outcome.graph, outcome.detail = "failed", f"its graph stage could not be followed: " \

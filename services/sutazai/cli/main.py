@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sutazai import __version__
 from sutazai.lib.access import Role
+from sutazai.lib.contracts.knowledge import PREFIX as KNOWLEDGE
 
 if TYPE_CHECKING:
     from sutazai.lib.models.installer import ModelStore
@@ -445,7 +446,7 @@ def search(
         params["collection"] = collection
     try:
         with api_client(base_url(url, data_dir), key) as client:
-            response = call(client, "GET", "/api/knowledge/v1/search", params=params)
+            response = call(client, "GET", f"{KNOWLEDGE}/search", params=params)
     except CliError as exc:
         raise _fail(exc.detail) from None
     if response.status_code != 200:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _pct
 from sutazai.cli.evals import send as _send
+from sutazai.lib.contracts.metacognition import PREFIX as METACOGNITION
 
 meta_app = typer.Typer(no_args_is_help=True, help="Calibrated confidence: fit a calibrator, see the calibration "
                                                   "(platform admins).")
@@ -28,7 +29,7 @@ def fit(
     """Fit a calibrator on every labelled answer (logistic or isotonic, whichever cross-validates
     better) and use it from the next answer on; prints its held-out measurement next to the prior's."""
     with _client(url, key, data_dir) as client:
-        made = _send(client, "POST", "/api/metacognition/v1/calibrators", (201,), json={"seed": seed})
+        made = _send(client, "POST", f"{METACOGNITION}/calibrators", (201,), json={"seed": seed})
     m = made["metrics"]
     held, prior = m["held_out_metrics"], m["prior_held_out_metrics"]
     out.print(f"calibrator {made['version']} ({made['method']}) fitted on {m['fitted_on']} labels, measured out of "
@@ -71,7 +72,7 @@ def calibration(
     probabilities given live against their labels, per suite and over feedback."""
     params: dict[str, Any] = {} if target_risk is None else {"target_risk": target_risk}
     with _client(url, key, data_dir) as client:
-        report = _send(client, "GET", "/api/metacognition/v1/calibration", (200,), params=params)
+        report = _send(client, "GET", f"{METACOGNITION}/calibration", (200,), params=params)
     active = report["active"]
     out.print(f"in use: calibrator {active['version']} ({active['method']}); answers abstain below "
               f"{report['abstain_below']:.2f}", highlight=False)
@@ -138,7 +139,7 @@ def labels(
     params: dict[str, Any] = {"limit": limit} | ({"source": source} if source else {}) | \
         ({"suite": suite} if suite else {})
     with _client(url, key, data_dir) as client:
-        got = _send(client, "GET", "/api/metacognition/v1/labels", (200,), params=params)
+        got = _send(client, "GET", f"{METACOGNITION}/labels", (200,), params=params)
     if got.get("stale"):
         err.print(f"[yellow]{got['stale']}[/yellow]", highlight=False)
     rows = got["labels"]
@@ -198,7 +199,7 @@ def proposals(
     """Improvement proposals, newest first, with their evidence in one line."""
     params: dict[str, Any] = {} if status is None else {"status": status}
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/metacognition/v1/proposals", (200,), params=params)
+        rows = _send(client, "GET", f"{METACOGNITION}/proposals", (200,), params=params)
     if not rows:
         out.print("no proposal" + (f" is {status}" if status else " yet: `sutazai meta propose-threshold` or "
                                    "`propose-retrieval`, or "
@@ -220,7 +221,7 @@ def propose_threshold(
     """Propose the abstention threshold that reaches the target risk on the calibrator's held-out
     labels; offered only when it beats the one in force with an interval that excludes zero."""
     with _client(url, key, data_dir) as client:
-        made = _send(client, "POST", "/api/metacognition/v1/proposals/threshold", (201,),
+        made = _send(client, "POST", f"{METACOGNITION}/proposals/threshold", (201,),
                      json={} if target_risk is None else {"target_risk": target_risk})
     out.print(f"proposal {made['id']}: {_change(made['change'])} — {made['rationale']}", highlight=False)
     out.print(f"approve with `sutazai meta approve {made['id']} --note WHY`", highlight=False)
@@ -237,7 +238,7 @@ def propose_retrieval(
     tuned on half of the questions, measured on the other half through the real search, offered only
     when they beat the settings in force with an interval that excludes zero."""
     with _client(url, key, data_dir) as client, out.status("tuning retrieval on the suites' questions…"):
-        made = _send(client, "POST", "/api/metacognition/v1/proposals/retrieval", (201,),
+        made = _send(client, "POST", f"{METACOGNITION}/proposals/retrieval", (201,),
                      json={"suites": suite, "seed": seed})
     out.print(f"proposal {made['id']}: {_change(made['change'])} — {made['rationale']}", highlight=False)
     out.print(f"approve with `sutazai meta approve {made['id']} --note WHY`", highlight=False)
@@ -245,7 +246,7 @@ def propose_retrieval(
 
 def _decide(verb: str, proposal: str, note: str, key: str | None, url: str | None, data_dir: Path | None) -> None:
     with _client(url, key, data_dir) as client:
-        row = _send(client, "POST", f"/api/metacognition/v1/proposals/{_uuid(proposal)}/{verb}", (200,),
+        row = _send(client, "POST", f"{METACOGNITION}/proposals/{_uuid(proposal)}/{verb}", (200,),
                     json={"note": note})
     if row["status"] == "failed":
         err.print(f"[red]approved but not applied: {row['decision_note']}[/red]", highlight=False)
@@ -278,7 +279,7 @@ def reject(
 def versions(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Every settings version, newest (in force) first."""
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/metacognition/v1/settings/versions", (200,))
+        rows = _send(client, "GET", f"{METACOGNITION}/settings/versions", (200,))
     if not rows:
         out.print("no settings version yet: the defaults are in force")
         return
@@ -300,7 +301,7 @@ def restore(
 ) -> None:
     """Put an earlier settings version back in force (as a new version)."""
     with _client(url, key, data_dir) as client:
-        made = _send(client, "POST", f"/api/metacognition/v1/settings/versions/{version}/restore", (201,),
+        made = _send(client, "POST", f"{METACOGNITION}/settings/versions/{version}/restore", (201,),
                      json={"note": note})
     out.print(f"settings version {version} restored as version {made['version']}", highlight=False)
 
@@ -312,7 +313,7 @@ def alerts(
 ) -> None:
     """The monitors' alerts, newest first."""
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/metacognition/v1/alerts", (200,),
+        rows = _send(client, "GET", f"{METACOGNITION}/alerts", (200,),
                      params={} if status is None else {"status": status})
     if not rows:
         out.print("no alert" + (f" is {status}" if status else ""))

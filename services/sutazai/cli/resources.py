@@ -14,6 +14,9 @@ from rich.table import Column, Table
 from sutazai.cli.evals import ApiKey, DataDir, Url, _client, _fail
 from sutazai.cli.evals import id_arg as _id
 from sutazai.cli.evals import send as _send
+from sutazai.lib.contracts.identity import PREFIX as IDENTITY
+from sutazai.lib.contracts.knowledge import PREFIX as KNOWLEDGE
+from sutazai.lib.contracts.reasoning import PREFIX as REASONING
 
 documents_app = typer.Typer(no_args_is_help=True, help="List, show and delete documents (the ids other commands "
                                                        "and the API examples need).")
@@ -33,7 +36,7 @@ def documents_list(
     """Documents of a collection with their ids, state and size."""
     params: dict[str, Any] = {"limit": limit} | ({"collection": collection} if collection else {})
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/knowledge/v1/documents", (200,), params=params)
+        rows = _send(client, "GET", f"{KNOWLEDGE}/documents", (200,), params=params)
     if not rows:
         out.print("no document yet: `sutazai ingest FILE...` adds some")
         return
@@ -53,7 +56,7 @@ def documents_show(
 ) -> None:
     """One document: source, digest, state of both stages, tags."""
     with _client(url, key, data_dir) as client:
-        doc = _send(client, "GET", f"/api/knowledge/v1/documents/{_id(document, 'document')}", (200,))
+        doc = _send(client, "GET", f"{KNOWLEDGE}/documents/{_id(document, 'document')}", (200,))
     graph = doc["graph"]
     for label, value in (("id", doc["id"]), ("source", doc["source"]), ("title", doc["title"] or "–"),
                          ("collection", doc["collection"]), ("type", doc["media_type"]), ("sha256", doc["sha256"]),
@@ -75,10 +78,10 @@ def documents_delete(
     """Delete a document from the store, the search index and the graph."""
     doc_id = _id(document, "document")
     with _client(url, key, data_dir) as client:
-        doc = _send(client, "GET", f"/api/knowledge/v1/documents/{doc_id}", (200,))
+        doc = _send(client, "GET", f"{KNOWLEDGE}/documents/{doc_id}", (200,))
         if not yes and not typer.confirm(f"delete {doc['source']} from {doc['collection']}?"):
             raise typer.Exit(1)
-        _send(client, "DELETE", f"/api/knowledge/v1/documents/{doc_id}", (204,))
+        _send(client, "DELETE", f"{KNOWLEDGE}/documents/{doc_id}", (204,))
     out.print(f"deleted {doc['source']} ({doc_id})", highlight=False)
 
 
@@ -91,7 +94,7 @@ def traces_show(
     """A trace: the question, every step (tool, state, model, time), the answer, its confidence and
     its sources with their chunk ids (what `sutazai feedback correct --passage` takes)."""
     with _client(url, key, data_dir) as client:
-        found = _send(client, "GET", f"/api/reasoning/v1/traces/{_id(trace, 'trace')}", (200,))
+        found = _send(client, "GET", f"{REASONING}/traces/{_id(trace, 'trace')}", (200,))
     if as_json:
         out.print_json(json.dumps(found, default=str))
         return
@@ -120,7 +123,7 @@ def traces_show(
 def keys_list(key: ApiKey = None, url: Url = None, data_dir: DataDir = None) -> None:
     """Live API keys within your collections (ids, role, scope, last use); never the secrets."""
     with _client(url, key, data_dir) as client:
-        rows = _send(client, "GET", "/api/identity/v1/keys", (200,))
+        rows = _send(client, "GET", f"{IDENTITY}/keys", (200,))
     shown = [r for r in rows if not r["revoked_at"]]
     table = Table(Column("key id", overflow="fold", min_width=12), "name", "role", "collections", "created",
                   "last used")
@@ -140,5 +143,5 @@ def keys_revoke(
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key_id):
         raise _fail(f"{key_id!r} is not a key id (letters, digits, - and _, as `sutazai keys list` prints it)")
     with _client(url, key, data_dir) as client:
-        _send(client, "DELETE", f"/api/identity/v1/keys/{key_id}", (204,))
+        _send(client, "DELETE", f"{IDENTITY}/keys/{key_id}", (204,))
     out.print(f"revoked {key_id}", highlight=False)

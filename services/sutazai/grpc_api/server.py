@@ -19,6 +19,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from sutazai.grpc_api.codegen import ensure
+from sutazai.lib.contracts.knowledge import PREFIX as KNOWLEDGE
+from sutazai.lib.contracts.learning import PREFIX as LEARNING
+from sutazai.lib.contracts.reasoning import PREFIX as REASONING
 from sutazai.lib.http_client import internal_ca
 
 ensure()
@@ -121,7 +124,7 @@ class Reasoning(rpc.ReasoningServicer):  # type: ignore[misc] # generated, untyp
             options["samples"] = request.samples
         body = {"question": request.question, "options": options,
                 **({"collection": request.collection} if request.collection else {})}
-        async with self.bridge.client.stream("POST", "/api/reasoning/v1/ask/stream", json=body,
+        async with self.bridge.client.stream("POST", f"{REASONING}/ask/stream", json=body,
                                              headers=self.bridge.credential(context)) as response:
             if response.status_code != 200:
                 await response.aread()
@@ -168,7 +171,7 @@ class Knowledge(rpc.KnowledgeServicer):  # type: ignore[misc] # generated, untyp
         params: dict[str, Any] = {"q": request.query, "k": request.k or 10, "known": "true"}
         if request.collection:
             params["collection"] = request.collection
-        body = await self.bridge.call(context, "GET", "/api/knowledge/v1/search", params=params)
+        body = await self.bridge.call(context, "GET", f"{KNOWLEDGE}/search", params=params)
         return pb.SearchResponse(collection=body["collection"], hits=[
             pb.Hit(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"], text=h["text"],
                    score=float(h["score"])) for h in body["hits"]])
@@ -189,7 +192,7 @@ class Knowledge(rpc.KnowledgeServicer):  # type: ignore[misc] # generated, untyp
         if not filename:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must name the file (filename)")
         data = {"source": filename, "tags": ",".join(tags), **({"collection": collection} if collection else {})}
-        body = await self.bridge.call(context, "POST", "/api/knowledge/v1/documents",
+        body = await self.bridge.call(context, "POST", f"{KNOWLEDGE}/documents",
                                       files={"file": (filename, b"".join(parts))}, data=data)
         job = body.get("job") or {}
         return pb.IngestReply(document_id=str(body["document"]["id"]), job_id=str(job.get("id") or ""),
@@ -199,7 +202,7 @@ class Knowledge(rpc.KnowledgeServicer):  # type: ignore[misc] # generated, untyp
                        context: grpc.aio.ServicerContext) -> AsyncIterator[pb.JobProgress]:
         last: tuple[str, float] | None = None
         while True:
-            job = await self.bridge.call(context, "GET", f"/api/knowledge/v1/jobs/{request.job_id}")
+            job = await self.bridge.call(context, "GET", f"{KNOWLEDGE}/jobs/{request.job_id}")
             now = (job["state"], float(job.get("percent") or 0.0))
             if now != last:
                 yield pb.JobProgress(job_id=request.job_id, state=now[0], percent=now[1], error=job.get("error") or "")
@@ -224,14 +227,14 @@ class Documents(rpc.DocumentsServicer):  # type: ignore[misc] # generated, untyp
         params: dict[str, Any] = {"limit": request.limit or 100}
         if request.collection:
             params["collection"] = request.collection
-        rows = await self.bridge.call(context, "GET", "/api/knowledge/v1/documents", params=params)
+        rows = await self.bridge.call(context, "GET", f"{KNOWLEDGE}/documents", params=params)
         return pb.DocumentList(documents=[_document(d) for d in rows])
 
     async def Get(self, request: pb.DocumentRequest, context: grpc.aio.ServicerContext) -> pb.Document:  # noqa: N802
-        return _document(await self.bridge.call(context, "GET", f"/api/knowledge/v1/documents/{request.document_id}"))
+        return _document(await self.bridge.call(context, "GET", f"{KNOWLEDGE}/documents/{request.document_id}"))
 
     async def Delete(self, request: pb.DocumentRequest, context: grpc.aio.ServicerContext) -> pb.Deleted:  # noqa: N802
-        await self.bridge.call(context, "DELETE", f"/api/knowledge/v1/documents/{request.document_id}")
+        await self.bridge.call(context, "DELETE", f"{KNOWLEDGE}/documents/{request.document_id}")
         return pb.Deleted(id=request.document_id)
 
 
@@ -241,7 +244,7 @@ class Learning(rpc.LearningServicer):  # type: ignore[misc] # generated, untyped
 
     async def Feedback(self, request: pb.FeedbackRequest,  # noqa: N802
                        context: grpc.aio.ServicerContext) -> pb.FeedbackReply:
-        body = await self.bridge.call(context, "POST", "/api/learning/v1/feedback", json={
+        body = await self.bridge.call(context, "POST", f"{LEARNING}/feedback", json={
             "trace_id": request.trace_id, "rating": request.rating, "comment": request.comment or None})
         return pb.FeedbackReply(id=str(body["id"]), trace_id=str(body["trace_id"]), rating=body["rating"])
 

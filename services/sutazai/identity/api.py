@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from sutazai.identity.accounts import GROUP_RULE, USERNAME_RULE, username_of
 from sutazai.identity.deps import Identity
 from sutazai.lib.access import CollectionName, Principal, Role
-from sutazai.lib.contracts.identity import Revocation
+from sutazai.lib.contracts import identity as contract
+from sutazai.lib.contracts.identity import CreatedKey, CreateKey, KeyOut, Revocation
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import ValidationFailed
 from sutazai.lib.revocations import publish_revocation
@@ -23,37 +24,11 @@ from sutazai.lib.revocations import publish_revocation
 if TYPE_CHECKING:
     from sutazai.identity.wiring import IdentityComponents
 
-router = APIRouter(prefix="/api/identity/v1", tags=["identity"])
+router = APIRouter(prefix=contract.PREFIX, tags=["identity"])
 
 
-class CreateKey(BaseModel):
-    name: str = Field(min_length=1, max_length=200, description="what the key is for")
-    role: Role = Role.user
-    collections: list[CollectionName] = Field(default_factory=list, max_length=100,
-                                   description="collections the key may use; empty means all")
-    owner: str | None = Field(default=None, max_length=128,
-                              description="the user the key belongs to (default: the calling user, if any); "
-                                          "the key never grants more than its owner holds")
-
-
-class KeyOut(BaseModel):
-    key_id: str
-    name: str
-    role: Role
-    collections: list[str]
-    created_by: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    user_id: uuid.UUID | None = None
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> KeyOut:
-        return cls.model_validate({k: v for k, v in row.items() if k != "secret_hash"})
-
-
-class CreatedKey(KeyOut):
-    api_key: str = Field(description="the key itself; shown once, never stored")
+def key_out(row: Mapping[str, Any]) -> KeyOut:
+    return KeyOut.model_validate({k: v for k, v in row.items() if k != "secret_hash"})
 
 
 class WhoAmI(BaseModel):
@@ -91,7 +66,7 @@ async def create_key(body: CreateKey, principal: CurrentPrincipal, identity: Ide
         name=body.name, role=body.role, collections=body.collections, actor=principal.subject, by=principal,
         owner=body.owner,
     )
-    return CreatedKey(**KeyOut.of(issued.key).model_dump(), api_key=issued.plaintext)
+    return CreatedKey(**key_out(issued.key).model_dump(), api_key=issued.plaintext)
 
 
 @router.get("/keys", response_model=list[KeyOut], summary="List API keys: those within the collections "
@@ -100,7 +75,7 @@ async def list_keys(
     principal: CurrentPrincipal, identity: Identity, include_revoked: Annotated[bool, Query()] = False
 ) -> list[KeyOut]:
     rows = await identity.core.list_keys(include_revoked=include_revoked, by=principal)
-    return [KeyOut.of(row) for row in rows]
+    return [key_out(row) for row in rows]
 
 
 @router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key and every token issued "

@@ -13,15 +13,17 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sutazai.knowledge.deps import Knowledge
 from sutazai.knowledge.ingest import Upload
-from sutazai.knowledge.retrieval import MAX_WEIGHT, FusionWeights, SearchMode
+from sutazai.knowledge.retrieval import MAX_WEIGHT, FusionWeights
 from sutazai.knowledge.search.interface import SearchFilters
 from sutazai.lib.access import CollectionName, Principal
+from sutazai.lib.contracts import knowledge as contract
+from sutazai.lib.contracts.knowledge import CollectionOut, SearchHit, SearchMode, SearchResponse
 from sutazai.lib.deps import CurrentPrincipal
 from sutazai.lib.errors import BadRequest, ValidationFailed
 from sutazai.lib.input_guard import check_text
 from sutazai.lib.security import credential_from
 
-router = APIRouter(prefix="/api/knowledge/v1", tags=["knowledge"])
+router = APIRouter(prefix=contract.PREFIX, tags=["knowledge"])
 
 
 class TextDocument(BaseModel):
@@ -101,29 +103,6 @@ class Submitted(BaseModel):
     duplicate: bool = Field(description="the same bytes were already ingested: nothing was done")
 
 
-class SearchHit(BaseModel):
-    chunk_id: str
-    document_id: str
-    source: str
-    title: str | None
-    heading: str | None
-    page: int | None
-    start: int = Field(description="offset of the passage in the document's text")
-    end: int
-    text: str
-    score: float
-    keyword_rank: int | None
-    vector_rank: int | None
-    graph_rank: int | None
-
-
-class SearchResponse(BaseModel):
-    query: str
-    collection: str
-    mode: SearchMode
-    hits: list[SearchHit]
-
-
 async def _upload_from(request: Request, principal: Principal) -> Upload:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -177,11 +156,6 @@ async def list_documents(principal: CurrentPrincipal, knowledge: Knowledge,
                          offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> list[DocumentOut]:
     rows = await knowledge.catalog.documents(principal=principal, collection=collection, limit=limit, offset=offset)
     return [DocumentOut.of(r) for r in rows]
-
-
-class CollectionOut(BaseModel):
-    name: str
-    documents: int
 
 
 @router.get("/collections", response_model=list[CollectionOut], summary="Collections you may use, with "

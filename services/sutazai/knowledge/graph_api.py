@@ -13,56 +13,17 @@ from sutazai.knowledge.deps import Explorer
 from sutazai.knowledge.graph.explorer import CitedFact, CitedGraph
 from sutazai.knowledge.graph.interface import MAX_HOPS, Entity
 from sutazai.lib.access import CollectionName
+from sutazai.lib.contracts import knowledge as contract
+from sutazai.lib.contracts.knowledge import EntityDetail, EntityOut, FactCitation, FactOut, GraphOut
 from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
 
-router = APIRouter(prefix="/api/knowledge/v1", tags=["graph"])
+router = APIRouter(prefix=contract.PREFIX, tags=["graph"])
 Collection = Annotated[str | None, Query(max_length=63)]
 AsOf = Annotated[dt.datetime | None, Query(description="ISO time; facts valid then (default: now)")]
 
 
-class EntityOut(BaseModel):
-    id: str
-    name: str
-    type: str
-    aliases: list[str]
-
-    @classmethod
-    def of(cls, entity: Entity) -> EntityOut:
-        return cls(id=entity.id, name=entity.name, type=entity.type, aliases=list(entity.aliases))
-
-
-class Citation(BaseModel):
-    document_id: str
-    chunk_id: str
-    source: str
-    start: int
-    end: int
-    page: int | None
-    text: str
-
-
-class FactOut(BaseModel):
-    id: str
-    source_id: str
-    relation: str
-    target_id: str
-    document_id: str
-    chunk_id: str
-    model: str
-    extracted_at: dt.datetime
-    valid_from: dt.datetime
-    valid_to: dt.datetime | None
-    citation: Citation | None = Field(description="the exact passage the fact was read from; null when "
-                                                  "that document version has been superseded")
-
-
-class GraphOut(BaseModel):
-    entities: list[EntityOut]
-    facts: list[FactOut]
-
-
-class EntityDetail(EntityOut):
-    facts: list[FactOut]
+def _entity_out(entity: Entity) -> EntityOut:
+    return EntityOut(id=entity.id, name=entity.name, type=entity.type, aliases=list(entity.aliases))
 
 
 class CypherRequest(BaseModel):
@@ -89,7 +50,7 @@ def _at(value: float) -> dt.datetime:
 
 def _fact_out(cited: CitedFact) -> FactOut:
     fact, row = cited.fact, cited.passage
-    citation = Citation(document_id=row["document_id"], chunk_id=row["chunk_id"], source=row["source"],
+    citation = FactCitation(document_id=row["document_id"], chunk_id=row["chunk_id"], source=row["source"],
                         start=row["start_offset"], end=row["end_offset"], page=row["page"],
                         text=row["text"]) if row else None
     return FactOut(id=fact.id, source_id=fact.source_id, relation=fact.relation, target_id=fact.target_id,
@@ -99,7 +60,7 @@ def _fact_out(cited: CitedFact) -> FactOut:
 
 
 def _graph_out(graph: CitedGraph) -> GraphOut:
-    return GraphOut(entities=[EntityOut.of(e) for e in graph.entities], facts=[_fact_out(f) for f in graph.facts])
+    return GraphOut(entities=[_entity_out(e) for e in graph.entities], facts=[_fact_out(f) for f in graph.facts])
 
 
 @router.get("/entities", response_model=list[EntityOut], summary="Find entities by name or alias")
@@ -107,7 +68,7 @@ async def find_entities(principal: CurrentPrincipal, explorer: Explorer,
                         q: Annotated[str, Query(min_length=1, max_length=200)], collection: Collection = None,
                         limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[EntityOut]:
     found = await explorer.find(principal=principal, collection=collection, query=q, limit=limit)
-    return [EntityOut.of(e) for e in found]
+    return [_entity_out(e) for e in found]
 
 
 @router.get("/entities/{entity_id}", response_model=EntityDetail, summary="An entity and the facts about it")
@@ -115,7 +76,7 @@ async def get_entity(entity_id: str, principal: CurrentPrincipal, explorer: Expl
                      collection: Collection = None, as_of: AsOf = None) -> EntityDetail:
     entity, facts = await explorer.entity(principal=principal, collection=collection, entity_id=entity_id,
                                           as_of=_epoch(as_of))
-    return EntityDetail(**EntityOut.of(entity).model_dump(), facts=[_fact_out(f) for f in facts])
+    return EntityDetail(**_entity_out(entity).model_dump(), facts=[_fact_out(f) for f in facts])
 
 
 @router.get("/entities/{entity_id}/neighbourhood", response_model=GraphOut,

@@ -6,22 +6,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sutazai.knowledge.graph.interface import GraphStore
 from sutazai.knowledge.graph.names import normalise
 from sutazai.knowledge.passages import PassageSource
 from sutazai.knowledge.search.interface import Hit, SearchFilters, SearchIndex, reciprocal_rank_fusion
+from sutazai.lib.contracts.knowledge import SearchMode
 from sutazai.lib.errors import ValidationFailed
 from sutazai.lib.models import Embedder
-
-
-class SearchMode(StrEnum):
-    hybrid = "hybrid"
-    keyword = "keyword"
-    vector = "vector"
-    hybrid_graph = "hybrid_graph"  # hybrid, plus chunks the graph links to entities named in the query
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,19 @@ from sutazai.learning.deps import Learning
 from sutazai.learning.runs import RunConfig
 from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
 from sutazai.lib.access import CollectionName
+from sutazai.lib.contracts import learning as contract
+from sutazai.lib.contracts.learning import (
+    MemoryOut,
+    OutcomeOut,
+    PassageRef,
+    SuiteOut,
+    SuiteWithCases,
+)
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import Conflict, PayloadTooLarge, ValidationFailed
 from sutazai.lib.security import credential_from
 
-router = APIRouter(prefix="/api/learning/v1", tags=["learning"])
+router = APIRouter(prefix=contract.PREFIX, tags=["learning"])
 
 
 class FeedbackIn(BaseModel):
@@ -82,13 +90,6 @@ class CorrectionIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class PassageRef(BaseModel):
-    chunk_id: str
-    document_id: str | None = None
-    source: str | None = None
-    text: str
-
-
 class CorrectionOut(BaseModel):
     id: uuid.UUID
     trace_id: uuid.UUID
@@ -126,26 +127,6 @@ class ExemplarOut(BaseModel):
     created_by: str
     created_at: datetime
     retired_at: datetime | None
-
-
-class MemoryExemplar(BaseModel):
-    id: uuid.UUID
-    question: str
-    answer: str
-    passage: PassageRef | None
-    origin: str
-    work: str | None = None
-
-
-class DemotionOut(BaseModel):
-    question: str
-    chunk_id: str
-
-
-class MemoryOut(BaseModel):
-    collection: str
-    exemplars: list[MemoryExemplar]
-    demotions: list[DemotionOut]
 
 
 @router.post("/corrections", response_model=CorrectionOut, status_code=201,
@@ -264,32 +245,6 @@ async def recommend_routes(body: RecommendIn, request: Request, admin: PlatformA
 MAX_SUITE_BYTES = 32 * 1024 * 1024
 SuiteName = Annotated[str, Path(min_length=1, max_length=63, description=SUITE_NAME_RULE)]
 Format = Annotated[Literal["jsonl", "csv"], Query(description="jsonl (one JSON object per line) or csv")]
-
-
-class SuiteOut(BaseModel):
-    suite_id: uuid.UUID
-    name: str
-    version: int
-    description: str
-    source: str
-    digest: str = Field(description="SHA-256 of the canonical cases")
-    cases: int
-    created_by: str
-    created_at: datetime
-    versions: int | None = None
-
-
-class CaseOut(BaseModel):
-    id: str
-    question: str
-    answer: str | list[str] | int | float
-    tolerance: int | float | None = None
-    collection: str | None = None
-    tags: list[str] = Field(default_factory=list)
-
-
-class SuiteWithCases(SuiteOut):
-    items: list[CaseOut]
 
 
 @router.post("/suites/{name}", response_model=SuiteOut, status_code=201,
@@ -412,15 +367,6 @@ async def start_run(body: RunIn, request: Request, admin: AdminPrincipal, learni
 async def list_runs(admin: AdminPrincipal, learning: Learning,  # noqa: ARG001
                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[RunOut]:
     return [RunOut.model_validate(r) for r in await learning.runs.recent(limit=limit)]
-
-
-class OutcomeOut(BaseModel):
-    trace_id: uuid.UUID
-    source: Literal["evaluation", "feedback"]
-    correct: bool
-    suite: str | None
-    run_id: uuid.UUID | None
-    recorded_at: datetime
 
 
 @router.get("/outcomes", response_model=list[OutcomeOut], summary="Labelled answers for calibration, oldest first: "

@@ -20,12 +20,12 @@ from sutazai.learning.scoring import compare, summary
 from sutazai.learning.store import runs as run_store
 from sutazai.learning.suites import SuiteBook
 from sutazai.lib.access import Principal
+from sutazai.lib.clients.metacognition import MetacognitionClient
+from sutazai.lib.clients.reasoning import ReasoningClient
+from sutazai.lib.contracts.metacognition import ProposalIn
 from sutazai.lib.db import Database
-from sutazai.lib.errors import DependencyUnavailable, ValidationFailed
-from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.errors import BadRequest, DependencyUnavailable, Forbidden, SutazaiError, ValidationFailed
 from sutazai.lib.models.manifest import ManifestError, default_manifest
-
-PROPOSALS = "/api/metacognition/v1/proposals"
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,8 @@ def _within(stats: dict[str, Any], budget: float | None) -> bool:
 class Router:
     """The model registry and routing recommendations; knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ResilientClient,
-                 metacognition: ResilientClient) -> None:
+    def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ReasoningClient,
+                 metacognition: MetacognitionClient) -> None:
         self._db, self._suites, self._reasoning, self._metacognition = db, suites, reasoning, metacognition
 
     async def registry(self, *, credential: str) -> list[dict[str, Any]]:
@@ -171,16 +171,16 @@ class Router:
             f"{e.comparison['difference']:+.1%} on {suite} (95% interval {e.comparison['difference_ci'][0]:+.1%} "
             f"to {e.comparison['difference_ci'][1]:+.1%}, McNemar p {e.comparison['mcnemar_p']:.3g})"
             for e in gains if e.comparison)
-        answer = await self._metacognition.request(
-            "POST", PROPOSALS, headers={"Authorization": f"Bearer {credential}"},
-            json={"kind": "routes", "change": {"routes": found.routes}, "source": "learning",
-                  "rationale": rationale + (f"; latency budget {budget:g} s (p95)" if budget else ""),
-                  "evidence": {"suite": suite, "latency_budget_s": budget,
-                               "runs": [e.to_dict() for e in found.evidence]}})
-        if answer.status_code != 201:
-            detail = answer.json().get("detail") if answer.headers.get("content-type", "").endswith("json") else None
-            raise DependencyUnavailable(f"the metacognition service did not take the proposal "
-                                        f"({answer.status_code}: {detail})")
-        return dict(answer.json())
+        proposal = ProposalIn(kind="routes", change={"routes": found.routes}, source="learning",
+                              rationale=rationale + (f"; latency budget {budget:g} s (p95)" if budget else ""),
+                              evidence={"suite": suite, "latency_budget_s": budget,
+                                        "runs": [e.to_dict() for e in found.evidence]})
+        try:
+            made = await self._metacognition.propose(proposal, credential=credential)
+        except (Forbidden, BadRequest):
+            raise
+        except SutazaiError as exc:
+            raise DependencyUnavailable(f"the metacognition service did not take the proposal: {exc.detail}") from exc
+        return made.model_dump(mode="json")
 
 

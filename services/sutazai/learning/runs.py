@@ -17,16 +17,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from sutazai.learning.scoring import Outcome, compare, is_right, summary
 from sutazai.learning.store import runs as store
 from sutazai.learning.store import suites as suite_store
 from sutazai.learning.suites import Case, SuiteBook
-from sutazai.lib.access import Principal
+from sutazai.lib.access import Principal, Role
 from sutazai.lib.bus import EventBus
+from sutazai.lib.clients.identity import IdentityClient
+from sutazai.lib.clients.knowledge import KnowledgeClient
+from sutazai.lib.clients.reasoning import ReasoningClient
+from sutazai.lib.contracts.identity import CreateKey
+from sutazai.lib.contracts.reasoning import AskRequest
 from sutazai.lib.db import Database
-from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, NotFound, ValidationFailed
+from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, NotFound, SutazaiError, ValidationFailed
 from sutazai.lib.field_crypto import FieldCipher, PlainFields
-from sutazai.lib.http_client import ResilientClient
 
 STREAM = "learning.jobs"
 RUN_EVENT = "eval.run"
@@ -51,22 +57,21 @@ class RunConfig:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-async def served_routes(reasoning: ResilientClient, credential: str) -> tuple[dict[str, str], list[str]]:
+async def served_routes(reasoning: ReasoningClient, credential: str) -> tuple[dict[str, str], list[str]]:
     """The routes in force (step kind -> model) and the models that may be named, as the
     reasoning service tells them to `credential`."""
-    answer = await reasoning.request("GET", "/api/reasoning/v1/routes",
-                                     headers={"Authorization": f"Bearer {credential}"})
-    if answer.status_code != 200:
-        raise DependencyUnavailable(f"the reasoning service did not list its routes and models ({answer.status_code})")
-    body = answer.json()
-    return dict(body["routes"]), list(body["models"])
+    try:
+        answer = await reasoning.routes(credential=credential)
+    except SutazaiError as exc:
+        raise DependencyUnavailable(f"the reasoning service did not list its routes and models: {exc.detail}") from exc
+    return dict(answer.routes), list(answer.models)
 
 
 class RunBook:
     """Starts, runs, cancels and reports evaluation runs; knows nothing of HTTP."""
 
-    def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ResilientClient, identity: ResilientClient,
-                 bus: EventBus, cipher: FieldCipher | None = None, knowledge: ResilientClient | None = None) -> None:
+    def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ReasoningClient, identity: IdentityClient,
+                 bus: EventBus, cipher: FieldCipher | None = None, knowledge: KnowledgeClient | None = None) -> None:
         self._db, self._suites, self._reasoning, self._identity = db, suites, reasoning, identity
         self._bus, self._cipher, self._knowledge = bus, cipher or PlainFields(), knowledge
 
@@ -74,11 +79,10 @@ class RunBook:
         """Refuse a suite that asks in collections that do not exist (its cases would all fail)."""
         if not collections or self._knowledge is None:
             return
-        answer = await self._knowledge.request("GET", "/api/knowledge/v1/collections",
-                                               headers={"Authorization": f"Bearer {credential}"})
-        if answer.status_code != 200:
-            raise DependencyUnavailable(f"the knowledge service did not list the collections ({answer.status_code})")
-        known = {c["name"] for c in answer.json()}
+        try:
+            known = {c.name for c in await self._knowledge.collections(credential=credential)}
+        except SutazaiError as exc:
+            raise DependencyUnavailable(f"the knowledge service did not list the collections: {exc.detail}") from exc
         missing = [c for c in collections if c not in known]
         if missing:
             raise ValidationFailed(f"this suite asks in collection(s) that do not exist: {', '.join(missing)}; add "
@@ -142,19 +146,16 @@ class RunBook:
 
     async def _run_key(self, credential: str, run_id: uuid.UUID, collections: list[str]) -> tuple[str, str]:
         """A user key for the run, made by (and never wider than) the person who started it."""
-        answer = await self._identity.request(
-            "POST", "/api/identity/v1/keys", headers={"Authorization": f"Bearer {credential}"},
-            json={"name": f"evaluation run {run_id}", "role": "user", "collections": collections})
-        if answer.status_code != 201:
-            detail = answer.json().get("detail") if answer.headers.get("content-type", "").endswith("json") else None
-            raise DependencyUnavailable(f"identity did not make the run's key ({answer.status_code}: {detail})")
-        body = answer.json()
-        return str(body["key_id"]), str(body["api_key"])
+        try:
+            made = await self._identity.create_key(CreateKey(name=f"evaluation run {run_id}", role=Role.user,
+                                                             collections=collections), credential=credential)
+        except SutazaiError as exc:
+            raise DependencyUnavailable(f"identity did not make the run's key: {exc.detail}") from exc
+        return made.key_id, made.api_key
 
     async def _revoke(self, run: dict[str, Any], key: str | None) -> None:
         if key and run.get("key_id"):
-            await self._identity.request("DELETE", f"/api/identity/v1/keys/{run['key_id']}",
-                                         headers={"Authorization": f"Bearer {key}"})
+            await self._identity.revoke_key(str(run["key_id"]), credential=key)
 
     async def step(self, run_id: uuid.UUID) -> None:
         """Run the next few cases of a run (the handler of one job message)."""
@@ -189,38 +190,38 @@ class RunBook:
         await self._revoke(run, key)
 
     async def _ask(self, case: Case, config: RunConfig, key: str) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {key}"}
         started = time.monotonic()
-        if config.mode == "bare":
-            response = await self._reasoning.request("POST", "/v1/chat/completions", headers=headers, json={
-                "model": config.model, "temperature": config.temperature, "seed": config.seed,
-                "max_tokens": config.max_tokens,
-                "messages": [{"role": "system", "content": BARE_SYSTEM}, {"role": "user", "content": case.question}]})
-        else:
-            options: dict[str, Any] = {"temperature": config.temperature, "seed": config.seed}
-            options |= {k: v for k, v in (("samples", config.samples), ("abstain_below", config.abstain_below),
-                                          ("routes", config.routes), ("ensemble", config.ensemble))
-                        if v is not None}
-            response = await self._reasoning.request("POST", "/api/reasoning/v1/ask", headers=headers, json={
-                "question": case.question, "collection": case.collection, "options": options})
+        try:
+            if config.mode == "bare":
+                body = await self._reasoning.chat({
+                    "model": config.model, "temperature": config.temperature, "seed": config.seed,
+                    "max_tokens": config.max_tokens, "messages": [{"role": "system", "content": BARE_SYSTEM},
+                                                                  {"role": "user", "content": case.question}]},
+                    credential=key)
+            else:
+                options: dict[str, Any] = {"temperature": config.temperature, "seed": config.seed}
+                options |= {k: v for k, v in (("samples", config.samples), ("abstain_below", config.abstain_below),
+                                              ("routes", config.routes), ("ensemble", config.ensemble))
+                            if v is not None}
+                answer = await self._reasoning.ask(AskRequest.model_validate(
+                    {"question": case.question, "collection": case.collection, "options": options}), credential=key)
+        except DependencyUnavailable as exc:  # a 5xx or no answer: the case is retried
+            raise DependencyUnavailable(f"{exc.detail}; the case is retried") from exc
+        except (SutazaiError, PydanticValidationError) as exc:  # the case itself was refused (e.g. too long)
+            reason = exc.detail if isinstance(exc, SutazaiError) else str(exc.errors()[0]["msg"])
+            return {"answer": "", "correct": False, "abstained": True, "confidence": None,
+                    "latency_s": time.monotonic() - started, "tokens": None, "trace_id": None, "error": reason[:500]}
         latency = time.monotonic() - started
-        if response.status_code >= 500:
-            raise DependencyUnavailable(f"the reasoning service answered {response.status_code}; the case is retried")
-        body = response.json()
-        if response.status_code != 200:  # the case itself was refused (e.g. too long): scored wrong, reason kept
-            return {"answer": "", "correct": False, "abstained": True, "confidence": None, "latency_s": latency,
-                    "tokens": None, "trace_id": None, "error": str(body.get("detail") or response.status_code)[:500]}
         if config.mode == "bare":
             text = body["choices"][0]["message"]["content"] or ""
             return {"answer": text, "correct": is_right(case, text, bare=True), "abstained": False, "confidence": None,
                     "latency_s": latency, "tokens": (body.get("usage") or {}).get("total_tokens"), "trace_id": None,
                     "error": None}
-        abstained = bool(body["abstained"])
         # the answer the pipeline had, even when it withheld it for low confidence: the calibration label
-        candidate = body.get("withheld") or (None if abstained else body["answer"])
-        return {"answer": body["answer"], "correct": is_right(case, body["answer"], abstained=abstained),
-                "abstained": abstained, "confidence": body.get("confidence"), "latency_s": latency,
-                "tokens": (body.get("spent") or {}).get("tokens"), "trace_id": body["trace_id"], "error": None,
+        candidate = answer.withheld or (None if answer.abstained else answer.answer)
+        return {"answer": answer.answer, "correct": is_right(case, answer.answer, abstained=answer.abstained),
+                "abstained": answer.abstained, "confidence": answer.confidence, "latency_s": latency,
+                "tokens": answer.spent.get("tokens"), "trace_id": str(answer.trace_id), "error": None,
                 "candidate_correct": None if candidate is None else is_right(case, candidate)}
 
     async def cancel(self, *, run_id: uuid.UUID) -> dict[str, Any]:

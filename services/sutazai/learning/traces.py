@@ -9,10 +9,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sutazai.lib.errors import DependencyUnavailable, NotFound, Unauthenticated
-from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.clients.reasoning import ReasoningClient
+from sutazai.lib.errors import DependencyUnavailable, NotFound, SutazaiError, Unauthenticated
 
-TRACES_PATH = "/api/reasoning/v1/traces"
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -84,27 +83,29 @@ def _same_number(a: str, b: str) -> bool:
 class TraceReader:
     """Reads a trace through the reasoning service's HTTP API, as the caller."""
 
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: ReasoningClient) -> None:
         self._client = client
 
     async def readable(self, *, trace_id: uuid.UUID, credential: str) -> TraceRef:
         """The trace, if it exists and the caller may read it; NotFound otherwise."""
-        response = await self._client.request("GET", f"{TRACES_PATH}/{trace_id}",
-                                              headers={"Authorization": f"Bearer {credential}"})
-        if response.status_code == 404:
+        try:
+            trace = await self._client.trace(trace_id, credential=credential)
+        except NotFound as exc:
             raise NotFound(f"no trace {trace_id} that you may read; feedback needs the trace id of an "
-                           "answer you were given (the `trace_id` of your ask)")
-        if response.status_code == 401:
-            raise Unauthenticated(response.json().get("detail") or "the credential was refused")
-        if response.status_code != 200:
-            raise DependencyUnavailable(f"reasoning service answered {response.status_code} for the trace")
-        body = response.json()
-        return TraceRef(trace_id=trace_id, subject=str(body["subject"]), collection=body.get("collection"),
-                        question=str(body.get("question") or ""), answer=body.get("answer"),
-                        abstained=bool(body.get("abstained")), passages=passages_in(body))
+                           "answer you were given (the `trace_id` of your ask)") from exc
+        except (Unauthenticated, DependencyUnavailable):
+            raise
+        except SutazaiError as exc:
+            raise DependencyUnavailable(f"the reasoning service could not give the trace: {exc.detail}") from exc
+        body = trace.model_dump(mode="json")
+        return TraceRef(trace_id=trace_id, subject=trace.subject, collection=trace.collection,
+                        question=trace.question or "", answer=trace.answer, abstained=trace.abstained,
+                        passages=passages_in(body))
 
     async def work(self, *, trace_id: uuid.UUID, credential: str, answer: str) -> str | None:
         """The worked arithmetic of a trace's answer, if the caller may read it and it has one."""
-        response = await self._client.request("GET", f"{TRACES_PATH}/{trace_id}",
-                                              headers={"Authorization": f"Bearer {credential}"})
-        return work_in(response.json(), answer) if response.status_code == 200 else None
+        try:
+            trace = await self._client.trace(trace_id, credential=credential)
+        except SutazaiError:
+            return None
+        return work_in(trace.model_dump(mode="json"), answer)

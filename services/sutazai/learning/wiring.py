@@ -16,6 +16,10 @@ from sutazai.learning.store import MIGRATIONS, SCHEMA
 from sutazai.learning.suites import SuiteBook
 from sutazai.learning.traces import TraceReader
 from sutazai.lib import wiring as lib_wiring
+from sutazai.lib.clients.identity import IdentityClient
+from sutazai.lib.clients.knowledge import KnowledgeClient
+from sutazai.lib.clients.metacognition import MetacognitionClient
+from sutazai.lib.clients.reasoning import ReasoningClient
 from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
@@ -47,15 +51,18 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
     resources.on_close(knowledge.close)
     cipher = field_cipher(dict(os.environ), "learning")
     suites = SuiteBook(db=resources.db)
-    memory = MemoryBook(db=resources.db, traces=TraceReader(reasoning))
+    to_reasoning = ReasoningClient(reasoning)
+    memory = MemoryBook(db=resources.db, traces=TraceReader(to_reasoning))
     components = LearningComponents(
         resources=resources, settings=settings, authenticator=identity_authenticator(settings, resources),
-        feedback=FeedbackBook(db=resources.db, traces=TraceReader(reasoning), cipher=cipher, memory=memory,
+        feedback=FeedbackBook(db=resources.db, traces=TraceReader(to_reasoning), cipher=cipher, memory=memory,
                               events=resources.bus),
         suites=suites, memory=memory,
-        routing=Router(db=resources.db, suites=suites, reasoning=reasoning, metacognition=metacognition),
-        runs=RunBook(db=resources.db, suites=suites, reasoning=asking, identity=identity, bus=resources.bus,
-                     cipher=cipher, knowledge=knowledge))
+        routing=Router(db=resources.db, suites=suites, reasoning=to_reasoning,
+                       metacognition=MetacognitionClient(metacognition)),
+        runs=RunBook(db=resources.db, suites=suites, reasoning=ReasoningClient(asking),
+                     identity=IdentityClient(identity), bus=resources.bus, cipher=cipher,
+                     knowledge=KnowledgeClient(knowledge)))
     if settings.inprocess_worker:
         _start_worker(components)
     return components

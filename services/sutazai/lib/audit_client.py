@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sutazai.lib.contracts import identity as identity_contract
 from sutazai.lib.errors import DependencyUnavailable, Forbidden, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
 
-AUDIT_PATH = "/api/identity/v1/audit"
+AUDIT_PATH = identity_contract.AUDIT
 
 
 class AuditClient:

@@ -11,11 +11,12 @@ import hashlib
 from cachetools import TTLCache
 
 from sutazai.lib.access import Principal
+from sutazai.lib.contracts import identity as contract
 from sutazai.lib.contracts.identity import Revocation
 from sutazai.lib.errors import DependencyUnavailable, Unauthenticated
 from sutazai.lib.http_client import ResilientClient
 
-WHOAMI_PATH = "/api/identity/v1/whoami"
+WHOAMI_PATH = contract.WHOAMI
 
 
 class IdentityKeyVerifier:

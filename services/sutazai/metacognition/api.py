@@ -11,39 +11,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sutazai.lib.confidence import AnswerFeatures, AnswerKind
+from sutazai.lib.confidence import AnswerFeatures
+from sutazai.lib.contracts import metacognition as contract
+from sutazai.lib.contracts.metacognition import AssessmentIn, AssessmentOut, ProposalIn, ProposalOut, Status
 from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import Unauthenticated, ValidationFailed
 from sutazai.lib.security import credential_from
 from sutazai.metacognition.deps import Metacognition
 
-router = APIRouter(prefix="/api/metacognition/v1", tags=["metacognition"])
-Status = Literal["pending", "approved", "rejected", "applied", "superseded", "failed"]
-
-
-class ProposalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["routes", "abstain_below", "retrieval", "exemplars"]
-    change: dict[str, Any] = Field(description='the settings it changes, e.g. {"routes": {"synthesize": "m"}}')
-    evidence: dict[str, Any] = Field(default_factory=dict, description="what it rests on (runs, comparisons)")
-    rationale: str = Field(default="", max_length=4000)
-    source: str = Field(default="admin", max_length=100, description="who proposes: learning, a monitor, admin")
-
-
-class ProposalOut(BaseModel):
-    id: uuid.UUID
-    applied_version: int | None = None
-    kind: str
-    change: dict[str, Any]
-    evidence: dict[str, Any]
-    rationale: str
-    source: str
-    status: Status
-    created_by: str
-    created_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_note: str | None
+router = APIRouter(prefix=contract.PREFIX, tags=["metacognition"])
 
 
 @router.post("/proposals", response_model=ProposalOut, status_code=201, summary="Propose a bounded change to the "
@@ -65,7 +41,6 @@ async def list_proposals(admin: AdminPrincipal, meta: Metacognition, status: Sta
 async def get_proposal(proposal_id: uuid.UUID, admin: AdminPrincipal,  # noqa: ARG001
                        meta: Metacognition) -> ProposalOut:
     return ProposalOut.model_validate(await meta.proposals.get(proposal_id=proposal_id))
-
 
 
 class DecisionIn(BaseModel):
@@ -196,45 +171,6 @@ async def restore(version: Annotated[int, Path(ge=1, le=2**31 - 1)], body: Resto
         principal=admin, credential=credential_from(request), version=version, note=body.note))
 
 # -- confidence ----------------------------------------------------------------------------------
-
-class FeaturesIn(BaseModel):
-    """What is known about an answer when it is decided."""
-
-    model_config = ConfigDict(extra="forbid")
-    agreement: float = Field(ge=0.0, le=1.0, description="share of the samples that gave the winning answer")
-    supported_fraction: float | None = Field(ge=0.0, le=1.0, description="share of the answer's claims a source "
-                                             "backs; null when nothing could be checked")
-    retrieval_scores: list[float] = Field(default_factory=list, max_length=200,
-                                          description="scores of the passages the answer could rest on")
-    answer_kind: AnswerKind = Field(default="text", description="what the question asks for")
-    strategy: str = Field(default="answer", max_length=40, description="the plan's strategy (answer, compute, "
-                          "extract, remembered, ...)")
-    step_kinds: list[str] = Field(default_factory=list, max_length=200)
-    models: list[str] = Field(default_factory=list, max_length=20)
-    samples: int = Field(default=1, ge=1, le=100)
-    computed: bool = Field(default=False, description="a tool (the calculator) computed the answer")
-    citations: int = Field(default=0, ge=0, le=1000)
-
-
-class AssessmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    features: FeaturesIn
-    trace_id: uuid.UUID | None = Field(default=None, description="the answer's trace (labels join on it)")
-    abstain_below: float | None = Field(default=None, ge=0.0, le=1.0, description="the question's own "
-                                        "threshold; the service's active one when absent")
-
-
-class AssessmentOut(BaseModel):
-    assessment_id: uuid.UUID
-    probability: float = Field(description="calibrated probability that the answer is right")
-    calibrator: int = Field(description="the fitted calibrator's version (0: none fitted on this site's labels: "
-                            "the one shipped with the model, or the documented prior; see source)")
-    method: Literal["prior", "logistic", "isotonic"]
-    source: str = Field(default="", description="where the calibrator comes from: fitted on this site's labels, "
-                        "shipped with the model (file and digest), or the documented prior")
-    threshold: float
-    abstain: bool
-
 
 @router.post("/assessments", response_model=AssessmentOut, summary="How likely an answer is right, from its "
              "features, by the calibrator in use; the reasoning service asks on every answer and abstains when "

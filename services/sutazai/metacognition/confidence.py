@@ -13,17 +13,16 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
+from sutazai.lib.clients.learning import LearningClient
 from sutazai.lib.confidence import AnswerFeatures
 from sutazai.lib.db import Database
 from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, SutazaiError, ValidationFailed
-from sutazai.lib.http_client import ResilientClient
 from sutazai.metacognition.calibration import PRIOR, Calibrator, by_group, fit
 from sutazai.metacognition.reliability import compare_thresholds, report, threshold_for_risk
 from sutazai.metacognition.shipped import shipped_for
 from sutazai.metacognition.store import calibration as store
 
 logger = logging.getLogger(__name__)
-OUTCOMES_PATH = "/api/learning/v1/outcomes"
 PAGE = 5000
 
 
@@ -34,26 +33,20 @@ class Labels(Protocol):
 
 
 class LearningLabels:
-    """Labels over the learning service's HTTP API, read with the admin's credential."""
+    """Labels through the learning service's typed client, read with the admin's credential."""
 
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: LearningClient) -> None:
         self._client = client
 
     async def outcomes(self, *, credential: str, since: dt.datetime | None, limit: int) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit} | ({"since": since.isoformat()} if since else {})
         try:
-            response = await self._client.request("GET", OUTCOMES_PATH, params=params,
-                                                  headers={"Authorization": f"Bearer {credential}"})
+            rows = await self._client.outcomes(credential=credential, since=since, limit=limit)
+        except Forbidden as exc:
+            raise Forbidden("reading labelled outcomes from the learning service needs a platform admin") from exc
         except SutazaiError as exc:
-            raise DependencyUnavailable(f"the learning service (labelled outcomes) is unreachable: {exc.detail}") \
+            raise DependencyUnavailable(f"the learning service could not give the labelled outcomes: {exc.detail}") \
                 from exc
-        if response.status_code == 403:
-            raise Forbidden("reading labelled outcomes from the learning service needs a platform admin")
-        if response.status_code != 200:
-            raise DependencyUnavailable(f"the learning service answered {response.status_code} for the labelled "
-                                        "outcomes")
-        rows: list[dict[str, Any]] = response.json()
-        return rows
+        return [row.model_dump(mode="json") for row in rows]
 
 
 class ConfidenceBook:

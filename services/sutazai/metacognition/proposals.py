@@ -16,19 +16,28 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
+from sutazai.lib.clients.reasoning import ReasoningClient
+from sutazai.lib.contracts import reasoning as reasoning_contract
 from sutazai.lib.db import Database
-from sutazai.lib.errors import Conflict, DependencyUnavailable, Forbidden, NotFound, SutazaiError, ValidationFailed
-from sutazai.lib.http_client import ResilientClient
+from sutazai.lib.errors import (
+    BadRequest,
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    NotFound,
+    SutazaiError,
+    ValidationFailed,
+)
 from sutazai.metacognition.retrieval_tuning import check_setting
 from sutazai.metacognition.store import proposals as store
 
 logger = logging.getLogger(__name__)
 KINDS = ("routes", "abstain_below", "retrieval", "exemplars")
 STEP_KINDS = ("plan", "extract", "synthesize", "verify")
-ROUTES_PATH = "/api/reasoning/v1/routes"
 THRESHOLD_BOUNDS = (0.0, 0.95)
 
 
@@ -73,31 +82,27 @@ class Routes(Protocol):
 
 
 class ReasoningRoutes:
-    """Routes over the reasoning service's HTTP API, as the deciding admin."""
+    """Routes through the reasoning service's typed client, as the deciding admin."""
 
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: ReasoningClient) -> None:
         self._client = client
 
-    async def _call(self, method: str, credential: str, **kwargs: Any) -> dict[str, str]:
+    async def _call(self, call: Awaitable[reasoning_contract.Routes]) -> dict[str, str]:
         try:
-            response = await self._client.request(method, ROUTES_PATH,
-                                                  headers={"Authorization": f"Bearer {credential}"}, **kwargs)
+            return (await call).routes
+        except (BadRequest, ValidationFailed) as exc:
+            raise ValidationFailed(f"the reasoning service refused the routes: {exc.detail}") from exc
+        except Forbidden as exc:
+            raise Forbidden("changing model routes needs a platform admin") from exc
         except SutazaiError as exc:
-            raise DependencyUnavailable(f"the reasoning service (model routes) is unreachable: {exc.detail}") from exc
-        if response.status_code in (400, 422):
-            raise ValidationFailed(f"the reasoning service refused the routes: {response.json().get('detail')}")
-        if response.status_code == 403:
-            raise Forbidden("changing model routes needs a platform admin")
-        if response.status_code != 200:
-            raise DependencyUnavailable(f"the reasoning service answered {response.status_code} for the routes")
-        routes: dict[str, str] = response.json()["routes"]
-        return routes
+            raise DependencyUnavailable(f"the reasoning service (model routes) could not be used: {exc.detail}") \
+                from exc
 
     async def current(self, *, credential: str) -> dict[str, str]:
-        return await self._call("GET", credential)
+        return await self._call(self._client.routes(credential=credential))
 
     async def put(self, *, routes: dict[str, str], credential: str) -> dict[str, str]:
-        return await self._call("PUT", credential, json={"routes": routes})
+        return await self._call(self._client.put_routes(routes, credential=credential))
 
 
 class Retrieval(Protocol):

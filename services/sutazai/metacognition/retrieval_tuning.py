@@ -22,13 +22,19 @@ import hashlib
 import random
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sutazai.lib.errors import DependencyUnavailable, Forbidden, NotFound, SutazaiError, ValidationFailed
+from pydantic import ValidationError as PydanticValidationError
+
+from sutazai.lib.clients.knowledge import KnowledgeClient
+from sutazai.lib.clients.learning import LearningClient
+from sutazai.lib.clients.reasoning import ReasoningClient
+from sutazai.lib.contracts.reasoning import Retrieval
+from sutazai.lib.errors import BadRequest, DependencyUnavailable, Forbidden, NotFound, SutazaiError, ValidationFailed
 from sutazai.lib.fusion import weighted_rrf
-from sutazai.lib.http_client import ResilientClient
 
 DEPTHS = (2, 3, 4, 5, 6, 8)
 WEIGHTS = (0.0, 0.5, 1.0, 2.0)
@@ -244,32 +250,33 @@ async def evaluate(*, cases: Sequence[Case], current: Setting, searcher: Searche
     }
 
 
-def _refused(response: Any, what: str) -> None:
-    if response.status_code == 403:
-        raise Forbidden(f"{what} needs a platform admin")
-    if response.status_code == 404:
-        detail = response.json().get("detail") if response.content else None
-        raise NotFound(str(detail or f"{what}: not found"))
-    if response.status_code in (400, 422):
-        raise ValidationFailed(f"{what} was refused: {response.json().get('detail')}")
-    if response.status_code != 200:
-        raise DependencyUnavailable(f"{what}: the service answered {response.status_code}")
+@contextmanager
+def _refused(what: str) -> Iterator[None]:
+    """The called service's errors as this service's, naming what was being done."""
+    try:
+        yield
+    except Forbidden as exc:
+        raise Forbidden(f"{what} needs a platform admin") from exc
+    except NotFound as exc:
+        raise NotFound(exc.detail or f"{what}: not found") from exc
+    except BadRequest as exc:
+        raise ValidationFailed(f"{what} was refused: {exc.detail}") from exc
+    except ValidationFailed:
+        raise
+    except SutazaiError as exc:
+        raise DependencyUnavailable(f"{what}: {exc.detail}") from exc
 
 
 class KnowledgeSearches:
-    """Searcher over the knowledge service's HTTP API."""
+    """Searcher through the knowledge service's typed client."""
 
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: KnowledgeClient) -> None:
         self._client = client
 
     async def _get(self, credential: str, **params: Any) -> list[tuple[str, str]]:
-        try:
-            response = await self._client.request("GET", "/api/knowledge/v1/search", params=params,
-                                                  headers={"Authorization": f"Bearer {credential}"})
-        except SutazaiError as exc:
-            raise DependencyUnavailable(f"the knowledge service (search) is unreachable: {exc.detail}") from exc
-        _refused(response, f"searching {params.get('collection')!r}")
-        return [(h["chunk_id"], h["text"]) for h in response.json()["hits"]]
+        with _refused(f"searching {params.get('collection')!r}"):
+            found = await self._client.search(credential=credential, **params)
+        return [(h.chunk_id, h.text) for h in found.hits]
 
     async def ranking(self, *, question: str, collection: str, mode: str, k: int,
                       credential: str) -> list[tuple[str, str]]:
@@ -282,49 +289,40 @@ class KnowledgeSearches:
 
 
 class LearningSuites:
-    """Suites over the learning service's HTTP API."""
+    """Suites through the learning service's typed client."""
 
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: LearningClient) -> None:
         self._client = client
 
     async def suite(self, *, name: str, credential: str) -> dict[str, Any]:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):  # it goes into the URL's path
             raise ValidationFailed(f"{name[:80]!r} is not a suite name (letters, digits, '.', '_' or '-')")
         try:
-            response = await self._client.request("GET", f"/api/learning/v1/suites/{name}",
-                                                  headers={"Authorization": f"Bearer {credential}"})
-        except SutazaiError as exc:
-            raise DependencyUnavailable(f"the learning service (suites) is unreachable: {exc.detail}") from exc
-        if response.status_code == 404:
+            with _refused(f"reading suite {name!r}"):
+                found = await self._client.suite(name, credential=credential)
+        except NotFound as exc:
             raise NotFound(f"no suite {name!r}; `sutazai eval suites` lists them (`sutazai eval install` adds the "
-                           "built-in ones)")
-        _refused(response, f"reading suite {name!r}")
-        suite: dict[str, Any] = response.json()
-        return suite
+                           "built-in ones)") from exc
+        return found.model_dump(mode="json")
 
 
 class ReasoningRetrieval:
-    """The retrieval settings at the reasoning service, as the deciding admin."""
+    """The retrieval settings at the reasoning service (its typed client), as the deciding admin."""
 
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: ReasoningClient) -> None:
         self._client = client
 
-    async def _call(self, method: str, credential: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = await self._client.request(method, "/api/reasoning/v1/retrieval",
-                                                  headers={"Authorization": f"Bearer {credential}"}, **kwargs)
-        except SutazaiError as exc:
-            raise DependencyUnavailable(f"the reasoning service (retrieval settings) is unreachable: "
-                                        f"{exc.detail}") from exc
-        _refused(response, "changing the retrieval settings")
-        found: dict[str, Any] = response.json()
-        return found
-
     async def current(self, *, credential: str) -> dict[str, Any]:
-        return await self._call("GET", credential)
+        with _refused("reading the retrieval settings"):
+            return (await self._client.retrieval(credential=credential)).model_dump(mode="json")
 
     async def put(self, *, retrieval: dict[str, Any], credential: str) -> dict[str, Any]:
-        return await self._call("PUT", credential, json=retrieval)
+        try:
+            setting = Retrieval.model_validate(retrieval)
+        except PydanticValidationError as exc:
+            raise ValidationFailed(f"not a retrieval setting: {exc.errors()[0]['msg']}") from exc
+        with _refused("changing the retrieval settings"):
+            return (await self._client.put_retrieval(setting, credential=credential)).model_dump(mode="json")
 
 
 class CurrentRetrieval(Protocol):

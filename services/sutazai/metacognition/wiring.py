@@ -9,6 +9,9 @@ from pathlib import Path
 
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.audit_client import AuditClient
+from sutazai.lib.clients.knowledge import KnowledgeClient
+from sutazai.lib.clients.learning import LearningClient
+from sutazai.lib.clients.reasoning import ReasoningClient
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.wiring import Resources, ServiceComponents, identity_authenticator
 from sutazai.metacognition.confidence import ConfidenceBook, LearningLabels
@@ -41,11 +44,13 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
     knowledge = ResilientClient(settings.knowledge_url, name="knowledge service (search)", timeout=30.0,
                                 attempts=4, retry_after_cap=65.0)
     resources.on_close(knowledge.close)
-    in_force = ReasoningRetrieval(reasoning)
-    proposals = ProposalBook(db=resources.db, audit=AuditClient(identity), routes=ReasoningRoutes(reasoning),
+    to_reasoning, to_learning = ReasoningClient(reasoning), LearningClient(learning)
+    in_force = ReasoningRetrieval(to_reasoning)
+    proposals = ProposalBook(db=resources.db, audit=AuditClient(identity), routes=ReasoningRoutes(to_reasoning),
                              retrieval=in_force, default_threshold=settings.abstain_below)
-    tuner = RetrievalTuner(suites=LearningSuites(learning), searcher=KnowledgeSearches(knowledge), in_force=in_force)
-    confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(learning), threshold=proposals.threshold,
+    tuner = RetrievalTuner(suites=LearningSuites(to_learning), searcher=KnowledgeSearches(KnowledgeClient(knowledge)),
+                           in_force=in_force)
+    confidence = ConfidenceBook(db=resources.db, labels=LearningLabels(to_learning), threshold=proposals.threshold,
                                 target_risk=settings.target_risk, min_labels=settings.calibration_min_labels,
                                 shipped=settings.shipped_calibrators)
     thresholds = Thresholds(

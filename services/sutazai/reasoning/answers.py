@@ -10,9 +10,6 @@ from typing import Any
 from sutazai.lib.confidence import Grounding
 from sutazai.reasoning.steps import Budget
 
-MAX_SEED = 2**31 - 1 - 16
-"""Seeds reach the model backends as 32-bit integers; sample i runs with seed + i (i < 16)."""
-
 
 @dataclass(frozen=True)
 class AskOptions:

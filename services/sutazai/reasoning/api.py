@@ -6,139 +6,30 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, format_sse_event
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from sutazai.lib.access import CollectionName, Principal
-from sutazai.lib.confidence import Grounding
+from sutazai.lib.access import Principal
+from sutazai.lib.contracts import reasoning as contract
+from sutazai.lib.contracts.reasoning import AskRequest, AskResponse, Options, Retrieval, Routes, Trace
 from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import SutazaiError, ValidationFailed
 from sutazai.lib.security import credential_from
-from sutazai.reasoning.answers import MAX_SEED, Answer, AskOptions
+from sutazai.reasoning.answers import AskOptions
 from sutazai.reasoning.core import Reasoner, error_payload
 from sutazai.reasoning.deps import ReasonerDep
 from sutazai.reasoning.planning import RetrievalSettings
-from sutazai.reasoning.tools.answering import Claim
 
-router = APIRouter(prefix="/api/reasoning/v1", tags=["reasoning"])
-
-
-class BudgetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    max_steps: int | None = Field(default=None, ge=1, le=1000, description="capped by the service's policy")
-    max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
-    max_seconds: float | None = Field(default=None, gt=0, le=3600)
+router = APIRouter(prefix=contract.PREFIX, tags=["reasoning"])
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="of the first sample")
-    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="fixed by default so answers are reproducible")
-    samples: int | None = Field(default=None, ge=1, le=16, description="self-consistency samples")
-    abstain_below: float | None = Field(default=None, ge=0.0, le=1.0,
-                                        description="abstain when the confidence is lower")
-    budget: BudgetIn = Field(default_factory=BudgetIn)
-    routes: dict[str, str] | None = Field(default=None, max_length=8, description=(
-        "model per step kind for this question only, e.g. {\"synthesize\": \"qwen2.5-coder-1.5b\"}; "
-        "kinds and models as GET /api/reasoning/v1/routes lists them"))
-    ensemble: list[str] | None = Field(default=None, min_length=2, max_length=5, description=(
-        "vote across these models: the samples are spread over them, one after the other (at least as many "
-        "samples as models)"))
-
-    def to_options(self) -> AskOptions:
-        return AskOptions(temperature=self.temperature, seed=self.seed, samples=self.samples,
-                          abstain_below=self.abstain_below, routes=self.routes, ensemble=self.ensemble,
-                          **self.budget.model_dump())
-
-
-class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(max_length=100_000, description="what you want answered")
-    collection: CollectionName | None = Field(default=None, description="the document collection to ground the "
-                                              "answer in (default: your credential's first, or 'default')")
-    options: Options = Field(default_factory=Options)
-
-
-class Citation(BaseModel):
-    document_id: str
-    chunk_id: str
-    text: str
-    source: str | None = Field(default=None, description="the document's source name")
-
-
-class AskResponse(BaseModel):
-    answer: str = Field(description="numbered citations follow supported sentences; [unsupported] marks "
-                                    "a claim no source backs")
-    citations: list[Citation]
-    confidence: float | None = Field(description="0-1: the calibrated probability that the answer is right, from "
-                                    "the metacognition service (the documented prior when it cannot be asked)")
-    abstained: bool
-    reason: str | None
-    trace_id: uuid.UUID
-    model: str
-    claims: list[Claim]
-    budget: dict[str, Any]
-    spent: dict[str, Any]
-    assessment: dict[str, Any] | None = Field(default=None, description="how the confidence was reached: the "
-                                              "answer's features, the probability, the calibrator's version "
-                                              "(null: the prior) and the threshold applied")
-    withheld: str | None = Field(default=None, description="when the answer was withheld for low confidence, the "
-                                 "answer that was withheld")
-    grounding: Grounding = Field(default="none", description="where the answer comes from: 'documents' (the cited "
-                                 "passages), 'computed' (a tool, from the question's own values), 'model' (the "
-                                 "model's general knowledge: the documents do not cover the question), 'none' "
-                                 "(no answer)")
-
-    @classmethod
-    def of(cls, answer: Answer) -> AskResponse:
-        return cls.model_validate(answer.to_dict())
-
-
-class Step(BaseModel):
-    seq: int
-    step_id: str | None
-    kind: str
-    tool: str
-    purpose: str
-    depends_on: list[str]
-    status: str
-    input: dict[str, Any]
-    output: dict[str, Any] | None
-    error: str | None
-    model: str | None
-    model_digest: str | None = Field(default=None, description="sha256 of the weights that served the step")
-    prompt_tokens: int
-    completion_tokens: int
-    latency_ms: float
-    started_at: datetime
-
-
-class Trace(BaseModel):
-    id: uuid.UUID
-    subject: str
-    question: str
-    collection: str | None
-    options: dict[str, Any]
-    status: str
-    plan: dict[str, Any] | None
-    answer: str | None
-    confidence: float | None
-    abstained: bool
-    reason: str | None
-    citations: list[dict[str, Any]]
-    claims: list[dict[str, Any]]
-    spend: dict[str, Any]
-    assessment: dict[str, Any] | None = None
-    error: str | None
-    request_id: str | None
-    replay_of: uuid.UUID | None
-    started_at: datetime
-    finished_at: datetime | None
-    steps: list[Step]
+def to_options(options: Options) -> AskOptions:
+    return AskOptions(temperature=options.temperature, seed=options.seed, samples=options.samples,
+                      abstain_below=options.abstain_below, routes=options.routes, ensemble=options.ensemble,
+                      **options.budget.model_dump())
 
 
 class Replay(BaseModel):
@@ -149,30 +40,12 @@ class Replay(BaseModel):
     answer: str
 
 
-class Routes(BaseModel):
-    routes: dict[str, str] = Field(description="model per step kind (plan, extract, synthesize, verify)")
-    models: list[str] = Field(default_factory=list, description="models a route may name")
-
-
-class FusionWeightsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    keyword: float = Field(default=1.0, ge=0.0, le=3.0, description="weight of the keyword (BM25) ranking")
-    vector: float = Field(default=1.0, ge=0.0, le=3.0, description="weight of the vector ranking")
-
-
-class Retrieval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    depth: int = Field(ge=1, le=12, description="passages the question's own search returns (entity searches: "
-                       "one less)")
-    weights: FusionWeightsIn = Field(default_factory=FusionWeightsIn, description="reciprocal-rank fusion weights")
-
-
 @router.post("/ask", response_model=AskResponse, summary="Ask a question")
 async def ask(body: AskRequest, request: Request, principal: CurrentPrincipal,
               reasoner: ReasonerDep) -> AskResponse:
     answer = await reasoner.ask(question=body.question, principal=principal, collection=body.collection,
-                                options=body.options.to_options(), credential=credential_from(request))
-    return AskResponse.of(answer)
+                                options=to_options(body.options), credential=credential_from(request))
+    return AskResponse.model_validate(answer.to_dict())
 
 
 @router.post("/ask/stream", response_model=None, summary="Ask, streaming each step as server-sent events "
@@ -198,7 +71,7 @@ async def _events(reasoner: Reasoner, body: AskRequest, principal: Principal,
     async def run() -> None:
         try:
             await reasoner.ask(question=body.question, principal=principal, collection=body.collection,
-                               options=body.options.to_options(), credential=credential, emit=emit)
+                               options=to_options(body.options), credential=credential, emit=emit)
         except SutazaiError as exc:
             await queue.put(("error", error_payload(exc)))
         finally:

@@ -21,11 +21,12 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.lib.access import CollectionName, Principal
+from sutazai.lib.contracts.reasoning import MAX_SEED
 from sutazai.lib.deps import CurrentPrincipal
 from sutazai.lib.errors import NotFound, SutazaiError, ValidationFailed
 from sutazai.lib.models import ChatMessage, ModelBackend, StreamEnd
 from sutazai.lib.security import credential_from
-from sutazai.reasoning.answers import MAX_SEED, Answer, AskOptions
+from sutazai.reasoning.answers import Answer, AskOptions
 from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.deps import ReasonerDep
 

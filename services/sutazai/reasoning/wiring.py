@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.audit_client import AuditClient
+from sutazai.lib.clients.knowledge import KnowledgeClient
+from sutazai.lib.clients.learning import LearningClient
+from sutazai.lib.clients.metacognition import MetacognitionClient
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
@@ -18,7 +21,6 @@ from sutazai.lib.models.manifest import model_suits
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
 from sutazai.reasoning.answers import Policy
-from sutazai.reasoning.assessment import MetacognitionAssessor
 from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.routing import ModelRouter, StoredRoutes
@@ -26,7 +28,7 @@ from sutazai.reasoning.settings import ReasoningSettings
 from sutazai.reasoning.steps import Budget
 from sutazai.reasoning.store import MIGRATIONS, SCHEMA
 from sutazai.reasoning.tools import build_tools
-from sutazai.reasoning.tools.knowledge import KnowledgeClient
+from sutazai.reasoning.tools.knowledge import KnowledgeCalls
 from sutazai.reasoning.tools.memory import Judge, LearningMemory, Recall, model_judge
 from sutazai.reasoning.trace import StoredTraces
 
@@ -98,7 +100,7 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
                   and model_suits(router("verify").chat_model, "verify"))
             return model_judge(router) if on else None
 
-        recall = Recall(LearningMemory(learning), embed, min_similarity=settings.memory_min_similarity,
+        recall = Recall(LearningMemory(LearningClient(learning)), embed, min_similarity=settings.memory_min_similarity,
                         unjudged_similarity=settings.memory_unjudged_similarity, judge=judge,
                         limit=settings.memory_exemplars, demonstrations=settings.memory_demonstrations,
                         demonstration_similarity=settings.memory_demonstration_similarity)
@@ -107,13 +109,13 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
         metacognition = ResilientClient(settings.metacognition_url, name="metacognition service (confidence)",
                                         timeout=10.0)
         resources.on_close(metacognition.close)
-        assessor = MetacognitionAssessor(metacognition)
+        assessor = MetacognitionClient(metacognition)
     sandbox = Sandbox(memory_bytes=1024**3,
                       preload=("sutazai.reasoning.tools.calculator", "sutazai.reasoning.tools.program"))
     resources.on_close(sandbox.close)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
-        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeClient(client), route=router,
+        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeCalls(KnowledgeClient(client)), route=router,
                                                      verification=settings.model_verification, sandbox=sandbox,
                                                      recall=recall),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sutazai.lib.contracts.identity import PREFIX as IDENTITY
 from sutazai.lib.errors import (
     AccountLocked,
     DependencyUnavailable,
@@ -19,10 +20,10 @@ from sutazai.lib.errors import (
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.security import API_KEY_PREFIX
 
-TOKENS_PATH = "/api/identity/v1/tokens"
-SESSIONS_PATH = "/api/identity/v1/sessions"
-PASSWORD_PATH = "/api/identity/v1/password"  # noqa: S105 - a path, not a secret
-WHOAMI_PATH = "/api/identity/v1/whoami"
+TOKENS_PATH = f"{IDENTITY}/tokens"
+SESSIONS_PATH = f"{IDENTITY}/sessions"
+PASSWORD_PATH = f"{IDENTITY}/password"  # noqa: S105 - a path, not a secret
+WHOAMI_PATH = f"{IDENTITY}/whoami"
 
 
 @dataclass(frozen=True)
@@ -63,18 +64,18 @@ class SessionBroker:
         return SignedIn(token=fresh, expires_in=int(issued["expires_in"]), who=await self.who(fresh))
 
     async def providers(self) -> list[dict[str, Any]]:
-        response = await self._identity.request("GET", "/api/identity/v1/sso/providers")
+        response = await self._identity.request("GET", f"{IDENTITY}/sso/providers")
         if response.status_code != 200:
             raise DependencyUnavailable(f"identity service answered {response.status_code}")
         found: list[dict[str, Any]] = response.json()
         return found
 
     async def oidc_start(self, redirect_uri: str) -> str:
-        return str((await self._call("POST", "/api/identity/v1/sso/oidc/authorize", None,
+        return str((await self._call("POST", f"{IDENTITY}/sso/oidc/authorize", None,
                                      json={"redirect_uri": redirect_uri}))["authorization_url"])
 
     async def oidc_finish(self, code: str, state: str) -> SignedIn:
-        issued = await self._call("POST", "/api/identity/v1/sso/oidc/callback", None,
+        issued = await self._call("POST", f"{IDENTITY}/sso/oidc/callback", None,
                                   json={"code": code, "state": state})
         token = str(issued["access_token"])
         return SignedIn(token=token, expires_in=int(issued["expires_in"]), who=await self.who(token))

@@ -12,8 +12,9 @@ from sutazai.knowledge.chunking import chunk_document
 from sutazai.knowledge.graph.interface import Fact
 from sutazai.knowledge.parsing import parse
 from sutazai.knowledge.pipeline import chunk_rows, embed_and_index
-from sutazai.knowledge.retrieval import Retriever, SearchMode
+from sutazai.knowledge.retrieval import Retriever
 from sutazai.knowledge.search.interface import SearchFilters
+from sutazai.lib.contracts.knowledge import SearchMode
 from sutazai.lib.errors import ValidationFailed
 from tests.unit.fakes import FakeEmbedder, FakeGraphFacts, FakePassages, FakeSearchIndex
 

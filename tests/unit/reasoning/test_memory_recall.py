@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from sutazai.lib.contracts.knowledge import SearchHit, SearchMode, SearchResponse
 from sutazai.reasoning.tools.base import ToolContext
 from sutazai.reasoning.tools.memory import Recall, RecallInput, RecallOutput, anchors, remembered
 
@@ -118,10 +119,12 @@ class FakeKnowledge:
     def __init__(self, hits: list[str]) -> None:
         self.hits, self.asked_k = hits, 0
 
-    async def get(self, path: str, ctx: ToolContext, **params: Any) -> Any:  # noqa: ARG002
+    async def search(self, ctx: ToolContext, **params: Any) -> SearchResponse:  # noqa: ARG002
         self.asked_k = int(params["k"])
-        return {"hits": [{"chunk_id": c, "document_id": "d", "source": "s", "text": c, "score": 1.0}
-                         for c in self.hits[:self.asked_k]]}
+        return SearchResponse(query=str(params["q"]), collection="c", mode=SearchMode.hybrid, hits=[
+            SearchHit(chunk_id=c, document_id="d", source="s", title=None, heading=None, page=None, start=0, end=1,
+                      text=c, score=1.0, keyword_rank=None, vector_rank=None, graph_rank=None)
+            for c in self.hits[:self.asked_k]])
 
 
 async def test_a_search_puts_demoted_passages_after_every_other() -> None:

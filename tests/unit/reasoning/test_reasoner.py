@@ -5,6 +5,7 @@ stores, a fake event publisher)."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from sutazai.lib.access import Principal, Role
+from sutazai.lib.contracts.metacognition import AssessmentOut
 from sutazai.lib.errors import BudgetExhausted, Forbidden, NotFound, SutazaiError
 from sutazai.lib.models import ChatMessage
 from sutazai.reasoning.answers import AskOptions, Policy
@@ -274,14 +276,14 @@ class FakeAssessor:
         self.probability, self.down, self.calls = probability, down, []
 
     async def assess(self, *, features: dict[str, Any], trace_id: Any, abstain_below: float | None,
-                     credential: str | None) -> dict[str, Any]:
+                     credential: str | None) -> AssessmentOut:
         self.calls.append({"features": features, "trace_id": trace_id, "abstain_below": abstain_below,
                            "credential": credential})
         if self.down:
             raise SutazaiError("connection refused")
         threshold = 0.8 if abstain_below is None else abstain_below
-        return {"probability": self.probability, "calibrator": 3, "method": "logistic", "threshold": threshold,
-                "abstain": self.probability < threshold}
+        return AssessmentOut(assessment_id=uuid.uuid4(), probability=self.probability, calibrator=3,
+                             method="logistic", threshold=threshold, abstain=self.probability < threshold)
 
 
 async def test_the_calibrated_probability_decides_and_the_trace_records_it() -> None:

@@ -1,4 +1,5 @@
-"""The identity service's events.
+"""The identity service's contract: its paths, the key models other services exchange with it, and
+its events.
 
 `Revocation` is published on the Redis channel REVOCATIONS whenever a credential stops being good
 or holds less than before: a sign-out, a key revoked, a password changed or reset, a user
@@ -10,11 +11,18 @@ lifetime is still the bound."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sutazai.lib.access import Principal
+from sutazai.lib.access import CollectionName, Principal, Role
+
+PREFIX = "/api/identity/v1"
+WHOAMI = f"{PREFIX}/whoami"
+KEYS = f"{PREFIX}/keys"
+AUDIT = f"{PREFIX}/audit"
 
 REVOCATIONS = "sutazai:identity:revocations"
 """The Redis Pub/Sub channel revocations are published on."""
@@ -39,3 +47,32 @@ class Revocation(BaseModel):
         return bool((self.subject and principal.subject == self.subject)
                     or (self.key_id and principal.key_id == self.key_id)
                     or (self.token_id and principal.token_id == self.token_id))
+
+
+class CreateKey(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="what the key is for")
+    role: Role = Role.user
+    collections: list[CollectionName] = Field(default_factory=list, max_length=100,
+                                   description="collections the key may use; empty means all")
+    owner: str | None = Field(default=None, max_length=128,
+                              description="the user the key belongs to (default: the calling user, if any); "
+                                          "the key never grants more than its owner holds")
+
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: Role
+    collections: list[str]
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    user_id: uuid.UUID | None = None
+
+
+
+class CreatedKey(KeyOut):
+    api_key: str = Field(description="the key itself; shown once, never stored")
+

@@ -8,7 +8,7 @@ from sutazai.reasoning.tools.answering import Synthesize, Verify
 from sutazai.reasoning.tools.base import Tool, ToolContext, ToolFailed, Usage
 from sutazai.reasoning.tools.calculator import Calculator, Compare
 from sutazai.reasoning.tools.dates import DateCalculator
-from sutazai.reasoning.tools.knowledge import GraphLookup, GraphPath, KnowledgeClient, KnowledgeSearch
+from sutazai.reasoning.tools.knowledge import GraphLookup, GraphPath, KnowledgeCalls, KnowledgeSearch
 from sutazai.reasoning.tools.memory import Recall
 from sutazai.reasoning.tools.modeltools import AskModel, ExtractValue, Formulate, Router
 from sutazai.reasoning.tools.program import Program
@@ -17,7 +17,7 @@ from sutazai.reasoning.tools.table import ReadTable
 __all__ = ["Tool", "ToolContext", "ToolFailed", "Usage", "build_tools"]
 
 
-def build_tools(*, knowledge: KnowledgeClient, route: Router, verification: str = "auto",
+def build_tools(*, knowledge: KnowledgeCalls, route: Router, verification: str = "auto",
                 sandbox: Sandbox | None = None, recall: Recall | None = None) -> dict[str, Tool]:
     """Every tool, keyed by the name plans use. `verification` (auto, on, off): whether claims the
     words cannot back are put to the model routed for "verify" (auto: when it suits verifying).

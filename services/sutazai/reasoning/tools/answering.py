@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from sutazai.lib.contracts.reasoning import Claim
 from sutazai.lib.models import ChatMessage
 from sutazai.reasoning.grounding import grounded
 from sutazai.reasoning.tools.base import ToolContext, expect
@@ -93,14 +94,6 @@ class Synthesize:
                                       temperature=data.temperature, seed=data.seed, max_tokens=200)
         cited = [passages[i - 1] for i in dict.fromkeys(out.get("sources") or []) if 0 < i <= len(passages)]
         return SynthesizeOutput(answer=str(out["answer"]).strip(), cited=cited, considered=passages)
-
-
-class Claim(BaseModel):
-    text: str
-    supported: bool
-    chunk_ids: list[str] = Field(description="passages that support the claim")
-    checked_by: str = Field(default="words", description="'words' (a passage holds its content words and "
-                                                           "numbers) or the model that judged it supported")
 
 
 class VerifyInput(BaseModel):

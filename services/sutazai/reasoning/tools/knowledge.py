@@ -1,45 +1,68 @@
-"""Tools over the knowledge service's HTTP API (search, entity lookup, paths). They call it
-with the asking user's own credential, so a user reaches only the collections they may."""
+"""Tools over the knowledge service's API (search, entity lookup, paths), through its typed client
+(lib.clients.knowledge). They call it with the asking user's own credential, so a user reaches
+only the collections they may."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from sutazai.lib.clients.knowledge import KnowledgeClient
+from sutazai.lib.contracts.knowledge import GraphOut, SearchResponse
 from sutazai.lib.errors import Forbidden, NotFound, SutazaiError
-from sutazai.lib.http_client import ResilientClient
 from sutazai.reasoning.tools.base import ToolContext, ToolFailed, expect
 
-API = "/api/knowledge/v1"
 
+class KnowledgeCalls:
+    """Calls to the knowledge service (its typed client) made on behalf of the asking user: the
+    user's credential and the question's collection go with each. Its refusals (403: not your
+    collection; 404: no such collection or item) come back as those domain errors; any other
+    failure is a failed step."""
 
-class KnowledgeClient:
-    """Calls to the knowledge service made on behalf of the asking user. Its refusals (403: not
-    your collection; 404: no such collection or item) come back as the same domain errors."""
-
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: KnowledgeClient) -> None:
         self._client = client
 
-    async def get(self, path: str, ctx: ToolContext, **params: Any) -> Any:
+    def _scope(self, ctx: ToolContext, params: dict[str, Any]) -> str:
         if ctx.credential is None:
             raise ToolFailed("no credential to call the knowledge service with")
         if ctx.collection:
             params["collection"] = ctx.collection
-        try:
-            response = await self._client.request(
-                "GET", API + path, params=params, headers={"Authorization": f"Bearer {ctx.credential}"})
-        except SutazaiError as exc:
-            raise ToolFailed(f"knowledge service: {exc.detail}") from exc
-        if response.status_code >= 400:
-            detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
-            if response.status_code in _REFUSALS:
-                raise _REFUSALS[response.status_code](str(detail))
-            raise ToolFailed(f"knowledge service answered {response.status_code}: {detail}")
-        return response.json()
+        return ctx.credential
+
+    async def search(self, ctx: ToolContext, **params: Any) -> SearchResponse:
+        credential = self._scope(ctx, params)
+        with _failed_step():
+            return await self._client.search(credential=credential, **params)
+
+    async def first_entity(self, ctx: ToolContext, name: str) -> str | None:
+        params: dict[str, Any] = {"q": name, "limit": 1}
+        credential = self._scope(ctx, params)
+        with _failed_step():
+            found = await self._client.entities(credential=credential, **params)
+        return found[0].id if found else None
+
+    async def neighbourhood(self, ctx: ToolContext, entity_id: str, **params: Any) -> GraphOut:
+        credential = self._scope(ctx, params)
+        with _failed_step():
+            return await self._client.neighbourhood(entity_id, credential=credential, **params)
+
+    async def paths(self, ctx: ToolContext, **params: Any) -> list[GraphOut]:
+        credential = self._scope(ctx, params)
+        with _failed_step():
+            return await self._client.paths(credential=credential, **params)
 
 
-_REFUSALS: dict[int, type[SutazaiError]] = {403: Forbidden, 404: NotFound}
+@contextmanager
+def _failed_step() -> Iterator[None]:
+    try:
+        yield
+    except (Forbidden, NotFound):
+        raise
+    except SutazaiError as exc:
+        raise ToolFailed(f"knowledge service: {exc.detail}") from exc
 
 
 class Passage(BaseModel):
@@ -75,7 +98,7 @@ class KnowledgeSearch:
     input_model: ClassVar[type[BaseModel]] = SearchInput
     output_model: ClassVar[type[BaseModel]] = SearchOutput
 
-    def __init__(self, client: KnowledgeClient) -> None:
+    def __init__(self, client: KnowledgeCalls) -> None:
         self._client = client
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
@@ -87,9 +110,9 @@ class KnowledgeSearch:
         k = min(data.k + len(demoted), 20) if demoted else data.k
         weighted = ({"w_keyword": data.weights.keyword, "w_vector": data.weights.vector}
                     if data.weights is not None else {})
-        body = await self._client.get("/search", ctx, q=data.query, k=k, **known, **weighted)
-        found = [Passage(chunk_id=h["chunk_id"], document_id=h["document_id"], source=h["source"],
-                         text=h["text"], score=h["score"], heading=h.get("heading")) for h in body["hits"]]
+        body = await self._client.search(ctx, q=data.query, k=k, **known, **weighted)
+        found = [Passage(chunk_id=h.chunk_id, document_id=h.document_id, source=h.source, text=h.text,
+                         score=h.score, heading=h.heading) for h in body.hits]
         ranked = [p for p in found if p.chunk_id not in demoted] + [p for p in found if p.chunk_id in demoted]
         return SearchOutput(passages=ranked[:data.k])
 
@@ -112,12 +135,12 @@ class GraphOutput(BaseModel):
     facts: list[Fact]
 
 
-def _facts(body: dict[str, Any]) -> GraphOutput:
-    names = {e["id"]: e["name"] for e in body["entities"]}
-    facts = [Fact(subject=names.get(f["source_id"], f["source_id"]), relation=f["relation"],
-                  object=names.get(f["target_id"], f["target_id"]), chunk_id=f["chunk_id"],
-                  document_id=f["document_id"], text=(f.get("citation") or {}).get("text"))
-             for f in body["facts"]]
+def _facts(graph: GraphOut) -> GraphOutput:
+    names = {e.id: e.name for e in graph.entities}
+    facts = [Fact(subject=names.get(f.source_id, f.source_id), relation=f.relation,
+                  object=names.get(f.target_id, f.target_id), chunk_id=f.chunk_id, document_id=f.document_id,
+                  text=f.citation.text if f.citation else None)
+             for f in graph.facts]
     return GraphOutput(entities=sorted(names.values()), facts=facts)
 
 
@@ -128,15 +151,15 @@ class GraphLookup:
     input_model: ClassVar[type[BaseModel]] = GraphLookupInput
     output_model: ClassVar[type[BaseModel]] = GraphOutput
 
-    def __init__(self, client: KnowledgeClient) -> None:
+    def __init__(self, client: KnowledgeCalls) -> None:
         self._client = client
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, GraphLookupInput)
-        found = await self._client.get("/entities", ctx, q=data.name, limit=1)
-        if not found:
+        found = await self._client.first_entity(ctx, data.name)
+        if found is None:
             return GraphOutput(entities=[], facts=[])
-        return _facts(await self._client.get(f"/entities/{found[0]['id']}/neighbourhood", ctx, hops=1))
+        return _facts(await self._client.neighbourhood(ctx, found, hops=1))
 
 
 class GraphPathInput(BaseModel):
@@ -152,17 +175,16 @@ class GraphPath:
     input_model: ClassVar[type[BaseModel]] = GraphPathInput
     output_model: ClassVar[type[BaseModel]] = GraphOutput
 
-    def __init__(self, client: KnowledgeClient) -> None:
+    def __init__(self, client: KnowledgeCalls) -> None:
         self._client = client
 
     async def run(self, data: Any, ctx: ToolContext) -> BaseModel:
         data = expect(data, GraphPathInput)
         ends = []
         for name in (data.source, data.target):
-            found = await self._client.get("/entities", ctx, q=name, limit=1)
-            if not found:
+            found = await self._client.first_entity(ctx, name)
+            if found is None:
                 return GraphOutput(entities=[], facts=[])
-            ends.append(found[0]["id"])
-        paths = await self._client.get("/paths", ctx, max_hops=data.max_hops, limit=1,
-                                       **{"from": ends[0], "to": ends[1]})
+            ends.append(found)
+        paths = await self._client.paths(ctx, max_hops=data.max_hops, limit=1, **{"from": ends[0], "to": ends[1]})
         return _facts(paths[0]) if paths else GraphOutput(entities=[], facts=[])

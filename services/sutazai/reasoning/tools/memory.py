@@ -27,14 +27,13 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
+from sutazai.lib.clients.learning import LearningClient
 from sutazai.lib.errors import SutazaiError
-from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.models import ChatMessage, ModelBackend
 from sutazai.reasoning.tools.base import Remembered, ToolContext, ToolFailed, expect
 from sutazai.reasoning.tools.knowledge import Passage
 from sutazai.reasoning.tools.modeltools import chat_json, numbers_in
 
-MEMORY_PATH = "/api/learning/v1/memory"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _COMMON = frozenset(
     "a an the of to in on at by for with from and or but is are was were be been it its this that these those there "
@@ -96,11 +95,11 @@ class MemorySource(Protocol):
 
 
 class LearningMemory:
-    """MemorySource over the learning service's HTTP API, as the asking person; `cache_seconds`
+    """MemorySource over the learning service's typed client, as the asking person; `cache_seconds`
     (none by default) keeps a collection's memory that long (the caller's right to use the
     collection is checked before recall)."""
 
-    def __init__(self, client: ResilientClient, *, cache_seconds: float = 0.0) -> None:
+    def __init__(self, client: LearningClient, *, cache_seconds: float = 0.0) -> None:
         self._client, self._cache_seconds = client, cache_seconds
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -109,13 +108,10 @@ class LearningMemory:
         if cached and time.monotonic() - cached[0] < self._cache_seconds:
             return cached[1]
         try:
-            response = await self._client.request("GET", MEMORY_PATH, params={"collection": collection},
-                                                  headers={"Authorization": f"Bearer {credential}"})
+            held = await self._client.memory(collection, credential=credential)
         except SutazaiError as exc:
-            raise ToolFailed(f"learning service: {exc.detail}") from exc
-        if response.status_code != 200:
-            raise ToolFailed(f"learning service answered {response.status_code} for the memory of {collection!r}")
-        body: dict[str, Any] = response.json()
+            raise ToolFailed(f"learning service, the memory of {collection!r}: {exc.detail}") from exc
+        body = held.model_dump(mode="json")
         self._cache[collection] = (time.monotonic(), body)
         return body
 
