@@ -25,6 +25,25 @@ CASES = [{"id": "mul", "question": "What is 12*(3+4)?", "answer": 84},
          {"id": "sub", "question": "What is 100 - 58?", "answer": 42}]
 
 
+def jobs_drained(platform: Platform, timeout: float = 300) -> bool:
+    """Whether the learning worker has read every job of its stream and acknowledged each (no job
+    waiting, none in a handler): after a cancel, the case that was in flight is then done."""
+    import redis
+
+    client = redis.Redis.from_url(platform.backends.redis.url())
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            last = client.xinfo_stream("learning.jobs")["last-generated-id"]
+            group = next(g for g in client.xinfo_groups("learning.jobs") if g["name"] == b"learning-workers")
+            if group["pending"] == 0 and group["last-delivered-id"] == last:
+                return True
+            time.sleep(0.1)
+        return False
+    finally:
+        client.close()
+
+
 def wait(client: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -93,7 +112,8 @@ def test_runs_summaries_comparison_and_cancel(platform: Platform) -> None:
             time.sleep(0.05)
         cancelled = client.post(f"/api/learning/v1/runs/{cancelled_run['run_id']}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-        time.sleep(3)
+        drained = jobs_drained(platform)  # the worker has taken and finished every job the run queued
+        assert drained, "the learning worker still holds or has not read the run's jobs after 300 s"
         after = client.get(f"/api/learning/v1/runs/{cancelled_run['run_id']}").json()
         assert after["status"] == "cancelled" and 1 <= after["finished"] < len(many), after
         assert after["finished"] <= cancelled.json()["finished"] + 1  # at most the case in flight

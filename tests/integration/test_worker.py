@@ -59,8 +59,13 @@ async def test_the_worker_outlives_a_redis_restart_and_goes_on_consuming(backend
         if seen:
             break
         await asyncio.sleep(0.1)
+    assert seen == [1]
     backends.redis.stop()
-    await asyncio.sleep(1.5)  # the worker meets the outage
+    for _ in range(200):  # until the worker has met the outage (its consume failed), not a guessed pause
+        if worker.backend_errors:
+            break
+        await asyncio.sleep(0.05)
+    assert worker.backend_errors >= 1, "the worker never noticed Redis was down"
     backends.redis.start()
     for _ in range(100):
         try:

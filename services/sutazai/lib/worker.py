@@ -47,6 +47,8 @@ class Worker:
         self._handlers = dict(handlers)
         self._heartbeat = heartbeat
         self.consumer = consumer or f"{socket.gethostname()}-{id(self):x}"
+        self.backend_errors = 0
+        """How many times consuming failed on the backend (and the loop paused and went on)."""
 
     async def _dispatch(self, event: Event) -> None:
         handler = self._handlers.get(event.type)
@@ -71,6 +73,7 @@ class Worker:
                 await self._bus.consume_once(self._stream, self._group, self.consumer, self._dispatch,
                                              block_ms=1000, min_idle_ms=self._claim_idle_ms)
             except Exception:  # noqa: BLE001 - the worker must outlive any backend failure
+                self.backend_errors += 1
                 logger.exception("worker %s could not consume %s; retrying in %.1f s", self.consumer,
                                  self._stream, pause)
                 with contextlib.suppress(TimeoutError):
