@@ -5,15 +5,21 @@ dead-lettered with the reason."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sutazai.knowledge.ingest import EXTRACT_EVENT, GRAPH_STREAM, INGEST_EVENT, JOB_STREAM
 from sutazai.lib.bus import Event, Handler
+from sutazai.lib.wiring import Loop, WorkerSpec
 from sutazai.lib.worker import Queue
 
 if TYPE_CHECKING:
     from sutazai.knowledge.wiring import KnowledgeComponents
 
+logger = logging.getLogger(__name__)
 STREAM = JOB_STREAM
 GROUP = "knowledge-workers"
 GRAPH_GROUP = "knowledge-graph-workers"
@@ -35,3 +41,29 @@ def queues(components: KnowledgeComponents) -> list[Queue]:
     bound = handlers(components)
     return [Queue(STREAM, GROUP, {INGEST_EVENT: bound[INGEST_EVENT]}),
             Queue(GRAPH_STREAM, GRAPH_GROUP, {EXTRACT_EVENT: bound[EXTRACT_EVENT]})]
+
+
+def loops(components: KnowledgeComponents) -> list[Loop]:
+    """Beside the workers: re-publish jobs still queued long after they were committed (their event
+    may have been lost while Redis was down)."""
+    ingestor, every = components.ingestor, components.settings.requeue_after_seconds
+
+    async def requeue(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await ingestor.requeue_stale(older_than_seconds=every)
+            except Exception:  # noqa: BLE001 - the loop outlives a backend outage; the next round retries
+                logger.warning("re-publishing stale ingestion jobs failed; retried in %.0f s", every / 2,
+                               exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every / 2)
+
+    return [requeue]
+
+
+def track(components: KnowledgeComponents, tasks: Sequence[asyncio.Task[None]]) -> None:
+    """The ingestion health check watches the worker tasks this process runs."""
+    components.ingestion.tasks.extend(tasks)
+
+
+WORKER = WorkerSpec(queues=queues, loops=loops, track=track)

@@ -5,14 +5,10 @@ graph store of the configured backends, and the domain objects over them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sutazai.knowledge import jobs
 from sutazai.knowledge.catalog import Catalog
 from sutazai.knowledge.graph import candidates
 from sutazai.knowledge.graph.explorer import GraphExplorer
@@ -31,7 +27,6 @@ from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
 from sutazai.lib.models.factory import shared_backend
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
-from sutazai.lib.worker import Worker
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,34 +104,7 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
         catalog=Catalog(db=resources.db), explorer=GraphExplorer(db=resources.db, graph=graph, passages=passages),
         ingestion=IngestionHealth(db=resources.db, stalled_after=settings.stalled_after_seconds),
         audit=AuditClient(audit_link))
-    if settings.inprocess_worker:
-        _start_worker(components)
     return components
-
-
-def _start_worker(components: KnowledgeComponents) -> None:
-    """The embedded stack runs the ingestion worker inside the service process."""
-    settings, resources = components.settings, components.resources
-    workers = [Worker.of(queue, bus=resources.bus, claim_idle_ms=settings.worker_claim_idle_ms,
-                         heartbeat=Path(f"/tmp/sutazai-knowledge-{os.getpid()}-{id(components):x}-{n}.heartbeat"))  # noqa: S108
-               for n, queue in enumerate(jobs.queues(components))]
-    stop = asyncio.Event()
-
-    async def requeue() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(Exception):
-                await components.ingestor.requeue_stale(older_than_seconds=settings.requeue_after_seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.requeue_after_seconds / 2)
-
-    tasks = [*(asyncio.create_task(worker.run(stop)) for worker in workers), asyncio.create_task(requeue())]
-    components.ingestion.tasks.extend(tasks)
-
-    async def shutdown() -> None:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    resources.on_close(shutdown)
 
 
 def started(settings: KnowledgeSettings) -> AbstractAsyncContextManager[KnowledgeComponents]:

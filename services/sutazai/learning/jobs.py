@@ -9,6 +9,7 @@ import uuid
 from sutazai.learning.runs import RUN_EVENT
 from sutazai.learning.wiring import LearningComponents
 from sutazai.lib.bus import Event, Handler
+from sutazai.lib.wiring import WorkerSpec
 from sutazai.lib.worker import Queue
 
 STREAM = "learning.jobs"  # = runs.STREAM
@@ -27,3 +28,6 @@ def handlers(components: LearningComponents) -> dict[str, Handler]:
 def queues(components: LearningComponents) -> list[Queue]:
     """The streams `sutazai worker learning` consumes."""
     return [Queue(STREAM, GROUP, handlers(components))]
+
+
+WORKER = WorkerSpec(queues=queues)

@@ -63,17 +63,7 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
         runs=RunBook(db=resources.db, suites=suites, reasoning=ReasoningClient(asking),
                      identity=IdentityClient(identity), bus=resources.bus, cipher=cipher,
                      knowledge=KnowledgeClient(knowledge)))
-    if settings.inprocess_worker:
-        _start_worker(components)
     return components
-
-
-def _start_worker(components: LearningComponents) -> None:
-    """The embedded stack runs the learning worker inside the service process."""
-    from sutazai.learning import jobs  # noqa: PLC0415 - jobs imports this module
-
-    lib_wiring.start_inprocess_workers(components.resources, jobs.queues(components), service="learning",
-                                       claim_idle_ms=components.settings.worker_claim_idle_ms)
 
 
 def started(settings: LearningSettings) -> AbstractAsyncContextManager[LearningComponents]:

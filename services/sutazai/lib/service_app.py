@@ -31,7 +31,7 @@ from sutazai.lib.context import bind_request, unbind_request
 from sutazai.lib.errors import install_error_handlers
 from sutazai.lib.input_guard import InputGuardMiddleware
 from sutazai.lib.telemetry import create_tracer_provider
-from sutazai.lib.wiring import ReadinessCheck, ServiceContainer
+from sutazai.lib.wiring import ReadinessCheck, ServiceContainer, WorkerSpec, start_workers
 
 COMPONENTS = "components"  # the one attribute of app.state: the service's typed components
 S = TypeVar("S", bound="HasTelemetry")
@@ -56,6 +56,9 @@ class ServiceSpec(Generic[S]):
     routers: Sequence[APIRouter] = ()
     readiness_timeout_seconds: float = 3.0
     max_json_bytes: int = 8 * 1024 * 1024  # a larger JSON body is a 413 (see lib.input_guard)
+    worker: WorkerSpec | None = None
+    """its background work; run inside the service process when its settings say
+    `inprocess_worker` (the embedded stack), else by `sutazai worker <name>`"""
 
 
 class _Metrics:
@@ -155,6 +158,9 @@ def create_service_app(spec: ServiceSpec[S], settings: S) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             async with spec.start(settings) as components:
+                if spec.worker is not None and getattr(settings, "inprocess_worker", False):
+                    start_workers(spec.worker, components, service=spec.name,
+                                  claim_idle_ms=getattr(settings, "worker_claim_idle_ms", 30_000))
                 setattr(app.state, COMPONENTS, components)
                 try:
                     yield

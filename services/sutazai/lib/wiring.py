@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,19 +147,55 @@ async def started(
         yield components
 
 
-def start_inprocess_workers(resources: Resources, queues: Sequence[Queue], *, service: str,
-                            claim_idle_ms: int) -> list[asyncio.Task[None]]:
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A background loop beside a service's workers (e.g. re-publishing lost job events), run until
+the event is set."""
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """A service's background work, declared on its ServiceSpec: the queues its worker consumes,
+    the loops that run beside them, and where the started tasks are reported (for a health
+    check). `sutazai worker <service>` and the embedded stack's in-process worker both start it
+    through `run_workers`/`start_workers`, so neither the service's wiring nor its jobs module
+    starts anything itself."""
+
+    queues: Callable[[Any], Sequence[Queue]]
+    loops: Callable[[Any], Sequence[Loop]] | None = None
+    track: Callable[[Any, Sequence[asyncio.Task[None]]], None] | None = None
+
+
+def _workers(spec: WorkerSpec, components: Any, *, service: str, claim_idle_ms: int,
+             heartbeats: Path | None) -> list[Worker]:
+    bus = components.resources.bus
+    return [Worker.of(queue, bus=bus, claim_idle_ms=claim_idle_ms, **({"heartbeat": heartbeats / (
+        f"sutazai-{service}-{os.getpid()}-{id(components):x}-{n}.heartbeat")} if heartbeats else {}))
+        for n, queue in enumerate(spec.queues(components))]
+
+
+def start_workers(spec: WorkerSpec, components: Any, *, service: str, claim_idle_ms: int) -> list[asyncio.Task[None]]:
     """The embedded stack runs a service's worker inside the service process: one consumer per
-    queue, each with its own heartbeat file, stopped (finishing or leaving pending what it holds)
-    when the resources close."""
+    queue, each with its own heartbeat file, and the loops beside them; stopped (finishing or
+    leaving pending what they hold) when the service's resources close."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(Worker.of(queue, bus=resources.bus, claim_idle_ms=claim_idle_ms, heartbeat=Path(
-        tempfile.gettempdir()) / f"sutazai-{service}-{os.getpid()}-{id(resources):x}-{n}.heartbeat").run(stop))
-             for n, queue in enumerate(queues)]
+    workers = _workers(spec, components, service=service, claim_idle_ms=claim_idle_ms,
+                       heartbeats=Path(tempfile.gettempdir()))
+    tasks = [*(asyncio.create_task(w.run(stop)) for w in workers),
+             *(asyncio.create_task(loop(stop)) for loop in (spec.loops(components) if spec.loops else ()))]
+    if spec.track is not None:
+        spec.track(components, tasks)
 
     async def shutdown() -> None:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    resources.on_close(shutdown)
+    components.resources.on_close(shutdown)
     return tasks
+
+
+async def run_workers(spec: WorkerSpec, components: Any, stop: asyncio.Event, *, service: str,
+                      claim_idle_ms: int) -> None:
+    """`sutazai worker <service>`: the same workers and loops in the foreground until `stop`."""
+    workers = _workers(spec, components, service=service, claim_idle_ms=claim_idle_ms, heartbeats=None)
+    loops = spec.loops(components) if spec.loops else ()
+    await asyncio.gather(*(w.run(stop) for w in workers), *(loop(stop) for loop in loops))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sutazai.lib.service_app import ServiceSpec, create_service_app
-from sutazai.metacognition import wiring
+from sutazai.metacognition import jobs, wiring
 from sutazai.metacognition.api import router
 from sutazai.metacognition.settings import MetacognitionSettings, get_settings
 
 SPEC = ServiceSpec(name="metacognition", prefixes=("/api/metacognition",), start=wiring.started, routers=[router],
+                   worker=jobs.WORKER,
                    description="Confidence assessments, calibration, monitors and alerts, improvement proposals.")
 PREFIXES = SPEC.prefixes
 

@@ -6,6 +6,7 @@ dead-lettered with the reason, never silently dropped."""
 from __future__ import annotations
 
 from sutazai.lib.bus import Event, Handler
+from sutazai.lib.wiring import WorkerSpec
 from sutazai.lib.worker import Queue
 from sutazai.metacognition.wiring import MetacognitionComponents
 
@@ -33,3 +34,6 @@ def queues(components: MetacognitionComponents) -> list[Queue]:
     every = handlers(components)
     return [Queue(STREAM, GROUP, {}), Queue(TRACES, MONITORS, {"trace.completed": every["trace.completed"]}),
             Queue(FEEDBACK, MONITORS, {"feedback.given": every["feedback.given"]})]
+
+
+WORKER = WorkerSpec(queues=queues)

@@ -64,17 +64,7 @@ async def build(settings: MetacognitionSettings, resources: Resources) -> Metaco
                                          proposals=proposals, confidence=confidence,
                                          monitors=MonitorBook(db=resources.db, thresholds=thresholds),
                                          retrieval=tuner)
-    if settings.inprocess_worker:
-        _start_worker(components)
     return components
-
-
-def _start_worker(components: MetacognitionComponents) -> None:
-    """The embedded stack runs the metacognition worker inside the service process."""
-    from sutazai.metacognition import jobs  # noqa: PLC0415 - jobs imports this module
-
-    lib_wiring.start_inprocess_workers(components.resources, jobs.queues(components), service="metacognition",
-                                       claim_idle_ms=components.settings.worker_claim_idle_ms)
 
 
 def started(settings: MetacognitionSettings) -> AbstractAsyncContextManager[MetacognitionComponents]:
