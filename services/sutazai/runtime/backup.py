@@ -39,6 +39,7 @@ from typing import Any, cast
 
 from sutazai import __version__
 from sutazai.knowledge.graph.interface import Entity, Fact, GraphStore
+from sutazai.knowledge.maintenance import document_collections, settle_restored
 from sutazai.runtime.postgres import EmbeddedPostgres, install_dir
 from sutazai.runtime.processes import free_port
 from sutazai.runtime.redis_server import EmbeddedRedis
@@ -94,7 +95,7 @@ def backup(*, dsn: str, graph: Callable[[], GraphStore], models: list[dict[str, 
         plain, env = _pg_env(dsn)
         _run([_tool("pg_dump"), "--format=custom", "--compress=6", f"--file={folder / 'postgres.dump'}", plain],
              env, "pg_dump")
-        collections = asyncio.run(_collections(dsn))
+        collections = asyncio.run(document_collections(dsn))
         progress(f"exporting the knowledge graph of {len(collections)} collection(s)")
         counts = asyncio.run(_export_graph(graph, collections, folder / "graph.jsonl"))
         (folder / "models.json").write_text(json.dumps(models, indent=2))
@@ -113,15 +114,6 @@ def backup(*, dsn: str, graph: Callable[[], GraphStore], models: list[dict[str, 
         partial.rename(out)
     progress(f"wrote {out} ({out.stat().st_size / 1e6:,.1f} MB)")
     return manifest
-
-
-async def _collections(dsn: str) -> list[str]:
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(dsn) as conn:
-        rows = await (await conn.execute(
-            "SELECT DISTINCT collection FROM knowledge.documents ORDER BY collection")).fetchall()
-    return [str(r[0]) for r in rows]
 
 
 async def _export_graph(graph: Callable[[], GraphStore], collections: list[str], path: Path) -> dict[str, int]:
@@ -193,7 +185,7 @@ def restore(archive: Path, *, postgres: EmbeddedPostgres, redis: EmbeddedRedis, 
             env = {**os.environ}
             _run([_tool("pg_restore"), "--exit-on-error", "--single-transaction", f"--host={pg.socket_dir}",
                   f"--port={pg.port}", "--username=postgres", "--dbname=sutazai", str(dump)], env, "pg_restore")
-            documents = asyncio.run(_settle(pg.dsn()))
+            documents = asyncio.run(settle_restored(pg.dsn()))
             progress("starting Redis + FalkorDB for the restore")
             rd.start()
             try:
@@ -207,22 +199,6 @@ def restore(archive: Path, *, postgres: EmbeddedPostgres, redis: EmbeddedRedis, 
              f"{counts['facts']} facts" + (f" ({counts['skipped']} facts of documents the snapshot lacks left out)"
                                           if counts["skipped"] else ""))
     return {"manifest": manifest, "graph": counts}
-
-
-async def _settle(dsn: str) -> dict[str, set[str]]:
-    """Queue again the jobs the snapshot caught running (a worker re-drives queued jobs from
-    PostgreSQL); the restored documents by collection."""
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        await conn.execute("UPDATE knowledge.jobs SET state = 'queued', updated_at = now() - interval '1 day' "
-                           "WHERE state = 'running'")
-        await conn.execute("UPDATE knowledge.jobs SET updated_at = now() - interval '1 day' WHERE state = 'queued'")
-        rows = await (await conn.execute("SELECT collection, id::text FROM knowledge.documents")).fetchall()
-    found: dict[str, set[str]] = {}
-    for collection, doc_id in rows:
-        found.setdefault(str(collection), set()).add(str(doc_id))
-    return found
 
 
 async def _import_graph(url: str, path: Path, documents: dict[str, set[str]]) -> dict[str, int]:

@@ -76,6 +76,30 @@ async def stale_queued_jobs(*, conn: Conn, older_than_seconds: float) -> list[tu
     return [(r["id"], r["kind"]) for r in rows]
 
 
+async def requeue_interrupted(*, conn: Conn) -> int:
+    """After a restore: jobs the snapshot caught running go back to queued, and every queued job
+    is made old enough that the next requeue round re-publishes it at once (the restored Redis has
+    none of their events). Returns how many were running."""
+    running = await conn.execute("UPDATE knowledge.jobs SET state = 'queued', updated_at = now() - interval '1 day' "
+                                 "WHERE state = 'running'")
+    await conn.execute("UPDATE knowledge.jobs SET updated_at = now() - interval '1 day' WHERE state = 'queued'")
+    return running.rowcount
+
+
+async def collections_with_documents(*, conn: Conn) -> list[str]:
+    rows = await (await conn.execute(
+        "SELECT DISTINCT collection FROM knowledge.documents ORDER BY collection")).fetchall()
+    return [str(r["collection"]) for r in rows]
+
+
+async def documents_by_collection(*, conn: Conn) -> dict[str, set[str]]:
+    rows = await (await conn.execute("SELECT collection, id::text AS id FROM knowledge.documents")).fetchall()
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(str(row["collection"]), set()).add(str(row["id"]))
+    return found
+
+
 async def document_jobs(*, conn: Conn, document_id: str) -> list[Row]:
     return await (await conn.execute(
         "SELECT * FROM knowledge.jobs WHERE document_id = %s ORDER BY created_at DESC", (document_id,))).fetchall()
