@@ -137,7 +137,7 @@ def test_feedback_needs_a_trace_the_caller_may_read(platform: Platform) -> None:
 def test_the_last_unrestricted_admin_key_cannot_be_revoked(platform: Platform) -> None:
     """Against a database of its own (the shared one holds other tests' admin keys)."""
     from sutazai.identity.bootstrap import create_key as bootstrap_key
-    from sutazai.identity.core import IdentityCore
+    from sutazai.identity.credentials import CredentialBook
     from sutazai.lib.access import Principal, Role
     from sutazai.lib.db import Database
     from sutazai.lib.errors import Conflict
@@ -151,7 +151,7 @@ def test_the_last_unrestricted_admin_key_cannot_be_revoked(platform: Platform) -
         db = Database(dsn, max_size=2)
         await db.open(timeout=15)
         try:
-            core = IdentityCore(db=db, codec=None)
+            core = CredentialBook(db=db, codec=None)
             me = Principal(subject=f"key:{first.key['key_id']}", role=Role.admin, credential="api_key")
             await core.revoke_key(key_id=second.key["key_id"], by=me)
             await core.revoke_key(key_id=scoped.key["key_id"], by=me)

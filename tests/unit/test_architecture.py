@@ -78,11 +78,11 @@ def test_layout_has_what_the_design_card_names() -> None:
 
 
 def test_the_reasoner_stays_small_and_simple() -> None:
-    """reasoning/core.py only sequences the pieces (planner, executor, decision, trace): under 250
+    """reasoning/reasoner.py only sequences the pieces (planner, executor, decision, trace): under 250
     lines, and no function or method above radon's grade B (cyclomatic complexity 10)."""
     from radon.complexity import cc_rank, cc_visit
 
-    source = (PACKAGE / "reasoning" / "core.py").read_text()
+    source = (PACKAGE / "reasoning" / "reasoner.py").read_text()
     assert len(source.splitlines()) < 250
     blocks = [b for b in cc_visit(source) for b in (b, *getattr(b, "methods", []))]
     assert blocks and all(cc_rank(b.complexity) in "AB" for b in blocks), \

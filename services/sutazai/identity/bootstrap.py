@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from sutazai.identity.accounts import Accounts
 from sutazai.identity.audit_chain import Verification
-from sutazai.identity.core import IdentityCore, IssuedKey
+from sutazai.identity.credentials import CredentialBook, IssuedKey
 from sutazai.identity.store import MIGRATIONS, SCHEMA
 from sutazai.lib import migrations
 from sutazai.lib.access import Principal, Role
@@ -25,7 +25,7 @@ async def create_key(dsn: str, *, role: Role, name: str, collections: list[str],
     db = Database(dsn, max_size=1)
     await db.open(timeout=15)
     try:
-        return await IdentityCore(db=db, codec=None).create_key(
+        return await CredentialBook(db=db, codec=None).create_key(
             name=name, role=role, collections=collections, actor=actor)
     finally:
         await db.close()
@@ -36,7 +36,7 @@ async def verify_audit(dsn: str, *, expected_head: str | None = None) -> Verific
     db = Database(dsn, max_size=1)
     await db.open(timeout=15)
     try:
-        return await IdentityCore(db=db, codec=None).verify_audit(expected_head=expected_head)
+        return await CredentialBook(db=db, codec=None).verify_audit(expected_head=expected_head)
     finally:
         await db.close()
 
@@ -47,7 +47,7 @@ async def export_audit(dsn: str, write: Callable[[str], object]) -> int:
     await db.open(timeout=15)
     count = 0
     try:
-        async for row in IdentityCore(db=db, codec=None).audit_entries():
+        async for row in CredentialBook(db=db, codec=None).audit_entries():
             write(json.dumps(row, default=str, sort_keys=True) + "\n")
             count += 1
     finally:

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from sutazai.identity.accounts import AccountPolicy, Accounts
-from sutazai.identity.core import IdentityCore
+from sutazai.identity.credentials import CredentialBook
 from sutazai.identity.settings import IdentitySettings
 from sutazai.identity.sso import Ldap, LdapConfig, Oidc, OidcConfig
 from sutazai.identity.store import MIGRATIONS, SCHEMA
@@ -21,7 +21,7 @@ from sutazai.lib.wiring import Resources, ServiceComponents, auth_limits, token_
 @dataclass(frozen=True, kw_only=True)
 class IdentityComponents(ServiceComponents):
     settings: IdentitySettings
-    core: IdentityCore
+    core: CredentialBook
 
 
 def ldap(settings: IdentitySettings) -> Ldap | None:
@@ -49,7 +49,7 @@ async def build(settings: IdentitySettings, resources: Resources) -> IdentityCom
     policy = AccountPolicy(lockout_threshold=settings.lockout_threshold, lockout_minutes=settings.lockout_minutes,
                            password_min_length=settings.password_min_length)
     accounts = Accounts(db=resources.db, policy=policy, cipher=field_cipher(dict(os.environ), "identity"))
-    core = IdentityCore(db=resources.db, codec=token_codec(settings), accounts=accounts, ldap=ldap(settings),
+    core = CredentialBook(db=resources.db, codec=token_codec(settings), accounts=accounts, ldap=ldap(settings),
                         oidc=oidc(settings))
     return IdentityComponents(resources=resources, settings=settings, core=core,
                               authenticator=Authenticator(verifier=core, codec=token_codec(settings),

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sutazai.learning.deps import Learning
-from sutazai.learning.runs import RunConfig
+from sutazai.learning.evaluation_runs import RunConfig
 from sutazai.learning.suites import SUITE_NAME_RULE, parse, render
 from sutazai.lib.access import CollectionName
 from sutazai.lib.contracts import learning as contract

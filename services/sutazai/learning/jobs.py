@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from sutazai.learning.runs import RUN_EVENT
+from sutazai.learning.evaluation_runs import RUN_EVENT
 from sutazai.learning.wiring import LearningComponents
 from sutazai.lib.bus import Event, Handler
 from sutazai.lib.wiring import WorkerSpec

@@ -7,10 +7,10 @@ import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+from sutazai.learning.evaluation_runs import RunBook
 from sutazai.learning.feedback import FeedbackBook
 from sutazai.learning.memory import MemoryBook
-from sutazai.learning.routing import Router
-from sutazai.learning.runs import RunBook
+from sutazai.learning.route_recommendations import RouteRecommender
 from sutazai.learning.settings import LearningSettings
 from sutazai.learning.store import MIGRATIONS, SCHEMA
 from sutazai.learning.suites import SuiteBook
@@ -32,7 +32,7 @@ class LearningComponents(ServiceComponents):
     suites: SuiteBook
     runs: RunBook
     memory: MemoryBook
-    routing: Router
+    routing: RouteRecommender
 
 
 async def build(settings: LearningSettings, resources: Resources) -> LearningComponents:
@@ -58,7 +58,7 @@ async def build(settings: LearningSettings, resources: Resources) -> LearningCom
         feedback=FeedbackBook(db=resources.db, traces=TraceReader(to_reasoning), cipher=cipher, memory=memory,
                               events=resources.bus),
         suites=suites, memory=memory,
-        routing=Router(db=resources.db, suites=suites, reasoning=to_reasoning,
+        routing=RouteRecommender(db=resources.db, suites=suites, reasoning=to_reasoning,
                        metacognition=MetacognitionClient(metacognition)),
         runs=RunBook(db=resources.db, suites=suites, reasoning=ReasoningClient(asking),
                      identity=IdentityClient(identity), bus=resources.bus, cipher=cipher,

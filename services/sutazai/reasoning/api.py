@@ -19,9 +19,9 @@ from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin
 from sutazai.lib.errors import SutazaiError, ValidationFailed
 from sutazai.lib.security import credential_from
 from sutazai.reasoning.answers import AskOptions
-from sutazai.reasoning.core import Reasoner, error_payload
 from sutazai.reasoning.deps import ReasonerDep
 from sutazai.reasoning.planning import RetrievalSettings
+from sutazai.reasoning.reasoner import Reasoner, error_payload
 
 router = APIRouter(prefix=contract.PREFIX, tags=["reasoning"])
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from sutazai.reasoning.model_routes import ModelRouter, RouteStore
 from sutazai.reasoning.planning import RetrievalSettings
-from sutazai.reasoning.routing import ModelRouter, RouteStore
 
 RETRIEVAL = "retrieval"
 """The name the retrieval settings are kept under."""

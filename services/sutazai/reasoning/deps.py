@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from sutazai.lib.deps import provide
-from sutazai.reasoning.core import Reasoner
+from sutazai.reasoning.reasoner import Reasoner
 from sutazai.reasoning.wiring import ReasoningComponents
 
 _components = provide(ReasoningComponents)

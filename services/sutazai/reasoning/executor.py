@@ -14,8 +14,8 @@ from typing import Any
 
 from sutazai.lib.errors import ModelUnavailable, SutazaiError
 from sutazai.reasoning.consistency import normalize
+from sutazai.reasoning.model_routes import pinned
 from sutazai.reasoning.planning import Plan, PlannedStep, resolve
-from sutazai.reasoning.routing import pinned
 from sutazai.reasoning.steps import Budget, Spend, StepRecord
 from sutazai.reasoning.tools import Tool, ToolContext, ToolFailed, Usage
 from sutazai.reasoning.tools.base import MODEL_KINDS, validate_input, validate_output

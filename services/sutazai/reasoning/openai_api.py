@@ -27,8 +27,8 @@ from sutazai.lib.errors import NotFound, SutazaiError, ValidationFailed
 from sutazai.lib.models import ChatMessage, ModelBackend, StreamEnd
 from sutazai.lib.security import credential_from
 from sutazai.reasoning.answers import Answer, AskOptions
-from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.deps import ReasonerDep
+from sutazai.reasoning.reasoner import Reasoner
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 PIPELINE = "sutazai"

@@ -21,9 +21,9 @@ from sutazai.lib.models.manifest import model_suits
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
 from sutazai.reasoning.answers import Policy
-from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.model_planning import ModelPlanner
-from sutazai.reasoning.routing import ModelRouter, StoredRoutes
+from sutazai.reasoning.model_routes import ModelRouter, StoredRoutes
+from sutazai.reasoning.reasoner import Reasoner
 from sutazai.reasoning.settings import ReasoningSettings
 from sutazai.reasoning.steps import Budget
 from sutazai.reasoning.store import MIGRATIONS, SCHEMA

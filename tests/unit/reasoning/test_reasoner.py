@@ -17,10 +17,10 @@ from sutazai.lib.contracts.metacognition import AssessmentOut
 from sutazai.lib.errors import BudgetExhausted, Forbidden, NotFound, SutazaiError
 from sutazai.lib.models import ChatMessage
 from sutazai.reasoning.answers import AskOptions, Policy
-from sutazai.reasoning.core import Reasoner
 from sutazai.reasoning.model_planning import SCHEMA as PLAN_SCHEMA
 from sutazai.reasoning.model_planning import ModelPlanner
-from sutazai.reasoning.routing import ModelRouter
+from sutazai.reasoning.model_routes import ModelRouter
+from sutazai.reasoning.reasoner import Reasoner
 from sutazai.reasoning.steps import Budget
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Synthesize, Verify

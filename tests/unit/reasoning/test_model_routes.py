@@ -9,7 +9,7 @@ import pytest
 
 from sutazai.lib.errors import ValidationFailed
 from sutazai.lib.models import ModelBackend
-from sutazai.reasoning.routing import ModelRouter
+from sutazai.reasoning.model_routes import ModelRouter
 
 
 class FakeModel:
@@ -57,7 +57,7 @@ def test_unknown_kinds_and_models_are_refused(routes: dict[str, str], message: s
 
 
 async def test_a_pinned_step_uses_its_model_and_nothing_else_does() -> None:
-    from sutazai.reasoning.routing import pinned
+    from sutazai.reasoning.model_routes import pinned
 
     made, _ = router()
 

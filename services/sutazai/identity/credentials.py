@@ -29,7 +29,7 @@ class IssuedKey:
     plaintext: str
 
 
-class IdentityCore:
+class CredentialBook:
     """Owns credentials. Takes its collaborators in the constructor; knows nothing of HTTP."""
 
     def __init__(self, *, db: Database, codec: TokenCodec | None, accounts: Accounts | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sutazai.learning.routing import recommend
+from sutazai.learning.route_recommendations import recommend
 
 CURRENT = {"plan": "big", "extract": "big", "synthesize": "big", "verify": "big"}
 

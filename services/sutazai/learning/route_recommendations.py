@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sutazai.learning.runs import outcome_of, served_routes
+from sutazai.learning.evaluation_runs import outcome_of, served_routes
 from sutazai.learning.scoring import compare, summary
 from sutazai.learning.store import runs as run_store
 from sutazai.learning.suites import SuiteBook
@@ -111,7 +111,7 @@ def _within(stats: dict[str, Any], budget: float | None) -> bool:
     return budget is None or (p95 is not None and p95 <= budget)
 
 
-class Router:
+class RouteRecommender:
     """The model registry and routing recommendations; knows nothing of HTTP."""
 
     def __init__(self, *, db: Database, suites: SuiteBook, reasoning: ReasoningClient,

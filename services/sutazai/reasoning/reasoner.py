@@ -31,6 +31,7 @@ from sutazai.reasoning.configuration import AuditRecorder, Configuration
 from sutazai.reasoning.decision import Decider, abstention
 from sutazai.reasoning.executor import Budget, Executor
 from sutazai.reasoning.model_planning import ModelPlanner
+from sutazai.reasoning.model_routes import ModelRouter, RouteStore
 from sutazai.reasoning.planner import Planner
 from sutazai.reasoning.planning import (
     Plan,
@@ -39,7 +40,6 @@ from sutazai.reasoning.planning import (
     RetrievalSettings,
     wants_sources,
 )
-from sutazai.reasoning.routing import ModelRouter, RouteStore
 from sutazai.reasoning.strategies import Outcome, Synthesized
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify
