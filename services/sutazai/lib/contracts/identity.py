@@ -59,7 +59,6 @@ class CreateKey(BaseModel):
                                           "the key never grants more than its owner holds")
 
 
-
 class KeyOut(BaseModel):
     key_id: str
     name: str
@@ -72,7 +71,5 @@ class KeyOut(BaseModel):
     user_id: uuid.UUID | None = None
 
 
-
 class CreatedKey(KeyOut):
     api_key: str = Field(description="the key itself; shown once, never stored")
-

@@ -25,7 +25,6 @@ class SearchMode(StrEnum):
     hybrid_graph = "hybrid_graph"  # hybrid, plus chunks the graph links to entities named in the query
 
 
-
 class SearchHit(BaseModel):
     chunk_id: str
     document_id: str
@@ -42,7 +41,6 @@ class SearchHit(BaseModel):
     graph_rank: int | None
 
 
-
 class SearchResponse(BaseModel):
     query: str
     collection: str
@@ -50,11 +48,9 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
 
 
-
 class CollectionOut(BaseModel):
     name: str
     documents: int
-
 
 
 class EntityOut(BaseModel):
@@ -62,7 +58,6 @@ class EntityOut(BaseModel):
     name: str
     type: str
     aliases: list[str]
-
 
 
 class FactCitation(BaseModel):
@@ -73,7 +68,6 @@ class FactCitation(BaseModel):
     end: int
     page: int | None
     text: str
-
 
 
 class FactOut(BaseModel):
@@ -91,13 +85,10 @@ class FactOut(BaseModel):
                                                   "that document version has been superseded")
 
 
-
 class GraphOut(BaseModel):
     entities: list[EntityOut]
     facts: list[FactOut]
 
 
-
 class EntityDetail(EntityOut):
     facts: list[FactOut]
-

@@ -32,7 +32,6 @@ class PassageRef(BaseModel):
     text: str
 
 
-
 class MemoryExemplar(BaseModel):
     id: uuid.UUID
     question: str
@@ -42,18 +41,15 @@ class MemoryExemplar(BaseModel):
     work: str | None = None
 
 
-
 class DemotionOut(BaseModel):
     question: str
     chunk_id: str
-
 
 
 class MemoryOut(BaseModel):
     collection: str
     exemplars: list[MemoryExemplar]
     demotions: list[DemotionOut]
-
 
 
 class SuiteOut(BaseModel):
@@ -69,7 +65,6 @@ class SuiteOut(BaseModel):
     versions: int | None = None
 
 
-
 class CaseOut(BaseModel):
     id: str
     question: str
@@ -79,10 +74,8 @@ class CaseOut(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
-
 class SuiteWithCases(SuiteOut):
     items: list[CaseOut]
-
 
 
 class OutcomeOut(BaseModel):
@@ -92,4 +85,3 @@ class OutcomeOut(BaseModel):
     suite: str | None
     run_id: uuid.UUID | None
     recorded_at: datetime
-

@@ -31,7 +31,6 @@ class ProposalIn(BaseModel):
     source: str = Field(default="admin", max_length=100, description="who proposes: learning, a monitor, admin")
 
 
-
 class ProposalOut(BaseModel):
     id: uuid.UUID
     applied_version: int | None = None
@@ -46,7 +45,6 @@ class ProposalOut(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str | None
-
 
 
 class FeaturesIn(BaseModel):
@@ -68,14 +66,12 @@ class FeaturesIn(BaseModel):
     citations: int = Field(default=0, ge=0, le=1000)
 
 
-
 class AssessmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     features: FeaturesIn
     trace_id: uuid.UUID | None = Field(default=None, description="the answer's trace (labels join on it)")
     abstain_below: float | None = Field(default=None, ge=0.0, le=1.0, description="the question's own "
                                         "threshold; the service's active one when absent")
-
 
 
 class AssessmentOut(BaseModel):
@@ -88,4 +84,3 @@ class AssessmentOut(BaseModel):
                         "shipped with the model (file and digest), or the documented prior")
     threshold: float
     abstain: bool
-

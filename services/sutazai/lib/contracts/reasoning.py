@@ -37,13 +37,11 @@ class Claim(BaseModel):
                                                            "numbers) or the model that judged it supported")
 
 
-
 class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_steps: int | None = Field(default=None, ge=1, le=1000, description="capped by the service's policy")
     max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
     max_seconds: float | None = Field(default=None, gt=0, le=3600)
-
 
 
 class Options(BaseModel):
@@ -62,7 +60,6 @@ class Options(BaseModel):
         "samples as models)"))
 
 
-
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(max_length=100_000, description="what you want answered")
@@ -71,13 +68,11 @@ class AskRequest(BaseModel):
     options: Options = Field(default_factory=Options)
 
 
-
 class Citation(BaseModel):
     document_id: str
     chunk_id: str
     text: str
     source: str | None = Field(default=None, description="the document's source name")
-
 
 
 class AskResponse(BaseModel):
@@ -104,7 +99,6 @@ class AskResponse(BaseModel):
                                  "(no answer)")
 
 
-
 class Step(BaseModel):
     seq: int
     step_id: str | None
@@ -122,7 +116,6 @@ class Step(BaseModel):
     completion_tokens: int
     latency_ms: float
     started_at: datetime
-
 
 
 class Trace(BaseModel):
@@ -149,11 +142,9 @@ class Trace(BaseModel):
     steps: list[Step]
 
 
-
 class Routes(BaseModel):
     routes: dict[str, str] = Field(description="model per step kind (plan, extract, synthesize, verify)")
     models: list[str] = Field(default_factory=list, description="models a route may name")
-
 
 
 class FusionWeightsIn(BaseModel):
@@ -162,10 +153,8 @@ class FusionWeightsIn(BaseModel):
     vector: float = Field(default=1.0, ge=0.0, le=3.0, description="weight of the vector ranking")
 
 
-
 class Retrieval(BaseModel):
     model_config = ConfigDict(extra="forbid")
     depth: int = Field(ge=1, le=12, description="passages the question's own search returns (entity searches: "
                        "one less)")
     weights: FusionWeightsIn = Field(default_factory=FusionWeightsIn, description="reciprocal-rank fusion weights")
-
