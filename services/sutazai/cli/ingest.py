@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from sutazai.cli.client import CliError, call, problem_of
-from sutazai.knowledge.parsing import MEDIA_TYPES
+from sutazai.lib.contracts.knowledge import MEDIA_TYPES
 from sutazai.lib.contracts.knowledge import PREFIX as KNOWLEDGE
 
 SUPPORTED = set(MEDIA_TYPES)

@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from sutazai.lib.contracts.knowledge import MEDIA_TYPES
 from sutazai.lib.errors import UnsupportedMediaType, ValidationFailed
 from sutazai.lib.input_guard import check_text, json_depth
 
-MEDIA_TYPES = {
-    ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
-    ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf", ".json": "application/json",
-}
 _BY_MEDIA = {v: v for v in MEDIA_TYPES.values()} | {"text/x-markdown": "text/markdown"}
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")

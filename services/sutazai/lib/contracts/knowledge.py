@@ -17,6 +17,12 @@ ENTITIES = f"{PREFIX}/entities"
 PATHS = f"{PREFIX}/paths"
 CYPHER = f"{PREFIX}/cypher"
 
+MEDIA_TYPES = {
+    ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
+    ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf", ".json": "application/json",
+}
+"""The file types a document may be uploaded as, by suffix (the CLI picks files by them)."""
+
 
 class SearchMode(StrEnum):
     hybrid = "hybrid"
