@@ -413,6 +413,13 @@ class Stack:
                                      f"{self.logs_dir / 'sutazai.log'}")
                 if pending:
                     time.sleep(0.3)
+        # Ready over HTTP can come before supervisord counts the server as started (its startsecs):
+        # `up` returns when `status` would say everything is up, not a moment before.
+        while (state := supervisor.info("server")["statename"]) != "RUNNING":
+            if state in ("FATAL", "EXITED", "BACKOFF") or time.monotonic() > deadline:
+                raise StackError(f"the SutazAI server is {state} after start-up: {self._app_failure()} "
+                                 f"(log: {self.logs_dir / 'sutazai.log'})")
+            time.sleep(0.2)
 
     def _app_failure(self) -> str:
         """The most telling line of the app log: the last error message, if any."""
