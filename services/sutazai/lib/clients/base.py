@@ -67,7 +67,7 @@ class ServiceClient:
         self.http = http
 
     async def call(self, method: str, path: str, *, credential: str | None, ok: tuple[int, ...] = (200,),
-                   refusals: bool = True, **kwargs: Any) -> httpx.Response:
+                   **kwargs: Any) -> httpx.Response:
         """The response when its status is one of `ok`; raises the domain error otherwise.
         Transport failures and an open circuit raise DependencyUnavailable (ResilientClient)."""
         headers = dict(kwargs.pop("headers", None) or {})
@@ -76,7 +76,7 @@ class ServiceClient:
         response = await self.http.request(method, path, headers=headers, **kwargs)
         if response.status_code in ok:
             return response
-        if refusals and response.status_code in _REFUSALS:
+        if response.status_code in _REFUSALS:
             raise _REFUSALS[response.status_code](detail_of(response))
         if 400 <= response.status_code < 500:
             raise ServiceRefused(f"the {self.service} service refused the request ({response.status_code}): "
@@ -84,14 +84,10 @@ class ServiceClient:
         raise ServiceAnswered(self.service, response.status_code, detail_of(response))
 
     def parse(self, response: httpx.Response, model: type[M]) -> M:
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise ServiceAnswered(self.service, response.status_code,
-                                  f"a body that is not a {model.__name__}: {exc.errors()[0]['msg']}") from exc
+        return self.parse_as(response, model)
 
     def parse_as(self, response: httpx.Response, kind: type[T]) -> T:
-        """The body parsed as any type (list[Model], dict[str, Model], ...)."""
+        """The body parsed as the contract's type (a model, list[Model], ...)."""
         try:
             return TypeAdapter(kind).validate_json(response.content)
         except ValidationError as exc:
