@@ -241,8 +241,13 @@ def _gsm8k(client: httpx.Client, model: str, args: argparse.Namespace, results: 
         part[label] = summary(pipe)
         if not args.only_pipeline:
             part["bare"] = summary(rows["bare"])
-        if len(rows.get("bare", [])) == len(pipe) and len(pipe) > 1:
-            part[f"{label}_minus_bare"] = paired(rows["bare"], pipe)
+        bare = {r["id"]: r for r in rows.get("bare", [])}
+        if len(pipe) > 1 and all(r["id"] in bare for r in pipe):  # paired on the problems both answered
+            part[f"{label}_minus_bare"] = paired([bare[r["id"]] for r in pipe], pipe)
+        for other in [k for k in rows if k.startswith("pipeline_") and k != label]:
+            before = {r["id"]: r for r in rows[other]}
+            if len(pipe) > 1 and all(r["id"] in before for r in pipe):
+                part[f"{label}_minus_{other}"] = paired([before[r["id"]] for r in pipe], pipe)
         args.out.write_text(json.dumps(results, indent=1))
         print(f"  gsm8k {len(pipe)}: pipeline {part[label]['right']} right, bare "
               f"{part.get('bare', {}).get('right')} right", flush=True)
@@ -264,8 +269,9 @@ def _enterprise(client: httpx.Client, model: str, args: argparse.Namespace, resu
         part["rows"].update({"bare": bare, "naive_rag": rag})
         part["bare"], part["naive_rag"] = summary(bare), summary(rag)
     rows = part["rows"]
-    for baseline in ("naive_rag", "bare"):
-        if baseline in rows and len(rows[baseline]) == len(pipe):
+    earlier = [k for k in rows if k.startswith("pipeline_") and k != f"pipeline_{args.label}"]
+    for baseline in ("naive_rag", "bare", *earlier):
+        if baseline in rows and [r["id"] for r in rows[baseline]] == [r["id"] for r in pipe]:
             part[f"pipeline_{args.label}_minus_{baseline}"] = paired(rows[baseline], pipe)
     print(json.dumps({k: v for k, v in part.items() if k != "rows"}, indent=1))
 

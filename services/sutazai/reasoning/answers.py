@@ -59,6 +59,8 @@ class Policy:
     default: Budget
     limit: Budget
     max_question_chars: int
+    adaptive_samples: int = 0
+    """the most program samples while the earlier ones disagree (0: `samples`)"""
 
     def budget(self, options: AskOptions) -> Budget:
         return Budget(

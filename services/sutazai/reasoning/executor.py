@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -31,14 +32,21 @@ ADAPTIVE_SKIP = "skipped: the earlier samples agree"
 """Why a sample did not run (adaptive self-consistency); readers do not count it as a sample."""
 
 
+ADAPTIVE_LEAD = 2
+"""How many votes the leading answer must have over the next for later samples to be skipped."""
+
+
 def agreed(step: PlannedStep, done: Mapping[str, StepRecord]) -> str | None:
-    """ADAPTIVE_SKIP (with the samples named) when the samples the step waits on all succeeded with
-    the same answer, so that another sample cannot change the vote's winner."""
+    """ADAPTIVE_SKIP (with the samples named) when, among the samples the step waits on, one answer
+    leads every other by ADAPTIVE_LEAD votes (two that agree; three against one): the vote is
+    settled. A failed or skipped sample is no vote."""
     if not step.unless_agreed:
         return None
-    keys = {_answer_key(done[d]) for d in step.unless_agreed}
-    if len(keys) == 1 and None not in keys:
-        return f"{ADAPTIVE_SKIP} ({', '.join(step.unless_agreed)})"
+    votes = Counter(k for k in (_answer_key(done[d]) for d in step.unless_agreed) if k is not None).most_common(2)
+    lead = votes[0][1] - (votes[1][1] if len(votes) > 1 else 0) if votes else 0
+    if lead >= ADAPTIVE_LEAD:
+        voted = [d for d in step.unless_agreed if _answer_key(done[d]) is not None]
+        return f"{ADAPTIVE_SKIP} ({', '.join(voted)})"
     return None
 
 

@@ -68,8 +68,8 @@ class PlannedStep:
     model: str | None = None
     """the model this step must use (an ensemble's sample), instead of its kind's route"""
     unless_agreed: tuple[str, ...] = ()
-    """earlier samples of the same answer: when they all agree, this sample is not needed and is
-    skipped (adaptive self-consistency); it runs after them"""
+    """earlier samples of the same answer: when one answer among them leads the rest by two votes,
+    this sample is not needed and is skipped (adaptive self-consistency); it runs after them"""
     if_all_failed: tuple[str, ...] = ()
     """steps this one stands in for: it runs only when every one of them failed (a fallback)"""
 
@@ -166,7 +166,8 @@ _QUESTION_WORDS = {
     "compare", "tell", "give", "list", "name", "please", "calculate", "compute",
 }
 _ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z0-9][\w'-]*)*")
-_NUMERIC = re.compile(r"\b(how (?:many|much|long|old|far)|total|sum|difference|combined|together|more|fewer|"
+_NUMERIC = re.compile(r"\b(how (?:many|much|long|old|far|fast|often|tall|high|heavy|big|wide|deep)|total|sum|"
+                      r"difference|combined|together|more|fewer|"
                       r"less|times|average|percent(?:age)?|ratio|older|younger|larger|smaller|bigger)\b", re.I)
 _EXPRESSION_LEAD = re.compile(r"^\s*(?:what is|what's|calculate|compute|evaluate|solve|simplify|expand|factor"
                               r"(?:ize)?)\s*:?\s*", re.I)
@@ -248,9 +249,34 @@ def covered(question: str, passages: Sequence[Any]) -> bool:
 
 
 def word_problem(question: str) -> bool:
-    """A self-contained quantity question: it asks for an amount and states the numbers to
-    compute it from (at least two), so it is computed from them, not read from documents."""
-    return asks_quantity(question) and len(stated_numbers(question)) + len(_SPELLED.findall(question)) >= 2
+    """A self-contained quantity question: it asks for an amount and states the numbers to compute
+    it from (two in digits, or premises in sentences of their own before it), so it is computed
+    from them, not read from documents. Number words alone ('the third quarter', 'the two
+    projects') do not make one: they name what documents hold."""
+    return asks_quantity(question) and (len(stated_numbers(question)) >= 2 or _premised(question))
+
+
+def self_contained(question: str) -> bool:
+    """A problem that states its own premises and asks for an amount or a value, not a reason, a
+    date or a name ('Kyle bought a book for $19.50 with a 25% discount. What was the original
+    price?'). Asked of a collection, it is computed from its own numbers once the documents turn
+    out not to be about it."""
+    return _premised(question, spelled=True) and answer_kind(_sentences(question)[-1]) in ("number", "text")
+
+
+def _sentences(question: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
+
+
+def _premised(question: str, *, spelled: bool = False) -> bool:
+    """Sentences before the question state quantities (one in digits, or also in words where
+    `spelled`, among at least two in all), and the last sentence asks, not for a reason."""
+    sentences = _sentences(question)
+    if len(sentences) < 2 or not sentences[-1].rstrip().endswith("?") or _REASON.search(sentences[-1]):
+        return False
+    premises = " ".join(sentences[:-1])
+    stated = bool(stated_numbers(premises)) or (spelled and bool(_SPELLED.search(premises)))
+    return stated and len(stated_numbers(question)) + len(_SPELLED.findall(question)) >= 2
 
 
 _SPELLED = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
@@ -395,6 +421,8 @@ class PlanRequest:
     ensemble: tuple[str, ...] = ()
     """models the samples are spread over, one after the other (a vote across models)"""
     retrieval: RetrievalSettings = RetrievalSettings()
+    adaptive_samples: int = 0
+    """the most program samples while the earlier ones disagree (see `_program_count`)"""
 
 
 def _sampling(req: PlanRequest, i: int) -> dict[str, Any]:
@@ -432,12 +460,8 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
     numeric = asks_quantity(req.question)
     if req.has_knowledge:
         _plan_with_knowledge(plan, req, entities, numeric)
-    elif word_problem(req.question):
-        plan.strategy = "compute"
-        _program_samples(plan, req, inputs={}, described={}, after=())
-        _arithmetic_fallback(plan, req, programs=tuple(plan.ids("program")))
-        plan.reader = Programmed(programs=plan.ids("program"),
-                                 fallback=Calculated(calculations=plan.ids("calculator")))
+    elif word_problem(req.question) or self_contained(req.question):
+        compute_plan(plan, req)
     elif general_question(req.question):
         general_plan(plan, req)
     elif preface:  # the collection was searched and holds nothing about this question
@@ -446,6 +470,16 @@ def rules_plan(req: PlanRequest, *, preface: Sequence[PlannedStep] = ()) -> Plan
         plan.strategy, plan.catch_all = "answer", True
         _synthesis_samples(plan, req, passages=[], after=())
         plan.reader = Synthesized(samples=plan.ids("synthesize"), numeric=numeric)
+    return plan
+
+
+def compute_plan(plan: Plan, req: PlanRequest) -> Plan:
+    """A problem computed from the numbers it states: programs the model writes, run in the
+    sandbox and voted on, with one arithmetic expression per sample where every program failed."""
+    plan.strategy = "compute"
+    _program_samples(plan, req, inputs={}, described={}, after=())
+    _arithmetic_fallback(plan, req, programs=tuple(plan.ids("program")))
+    plan.reader = Programmed(programs=plan.ids("program"), fallback=Calculated(calculations=plan.ids("calculator")))
     return plan
 
 
@@ -463,11 +497,15 @@ def general_plan(plan: Plan, req: PlanRequest) -> Plan:
 
 
 def settled(plan: Plan, req: PlanRequest, passages: Sequence[Passage]) -> Plan:
-    """The plan once the main search has found `passages`: a general question they are near but not
-    about is the model's to answer; a question a table among them answers by row and column reads
-    that cell; anything else keeps the plan made before the search."""
-    if not covered(req.question, passages) and general_question(req.question, names_allowed=True):
-        return general_plan(Plan(steps=plan.first_wave()), req)
+    """The plan once the main search has found `passages`: a problem that states its own numbers,
+    or a general question, that they are near but not about is computed from those numbers or
+    answered by the model; a question a table among them answers by row and column reads that cell;
+    anything else keeps the plan made before the search."""
+    if not covered(req.question, passages):
+        if self_contained(req.question):
+            return compute_plan(Plan(steps=plan.first_wave()), req)
+        if general_question(req.question, names_allowed=True):
+            return general_plan(Plan(steps=plan.first_wave()), req)
     answered = answer_from_tables(req.question, passage_tables(list(passages))) is not None
     return table_plan(req, preface=plan.first_wave(), answers=answered) or plan
 
@@ -582,21 +620,30 @@ def _arithmetic_fallback(plan: Plan, req: PlanRequest, *, programs: tuple[str, .
 
 
 ADAPTIVE_AFTER = 2
-"""Samples beyond this many run only when the first ones disagree (adaptive self-consistency);
-not with an ensemble, whose point is that every model answers."""
+"""Samples beyond this many run only while the earlier ones do not settle the vote (one answer
+leads the next by 2; adaptive self-consistency); not with an ensemble, whose point is that every
+model answers."""
 
 
 def _agreeing(req: PlanRequest, earlier: list[str]) -> tuple[str, ...]:
     if req.ensemble or len(earlier) < ADAPTIVE_AFTER:
         return ()
-    return tuple(earlier[:ADAPTIVE_AFTER])
+    return tuple(earlier)
+
+
+def _program_count(req: PlanRequest) -> int:
+    """Programs to plan: `samples`, or up to `adaptive_samples` when at least 3 were asked for (the
+    ones beyond the first two run only while the vote is unsettled)."""
+    if req.ensemble or req.samples <= ADAPTIVE_AFTER:
+        return req.samples
+    return max(req.samples, req.adaptive_samples)
 
 
 def _program_samples(plan: Plan, req: PlanRequest, *, inputs: dict[str, Any], described: dict[str, str],
                      after: tuple[str, ...]) -> None:
     """Program-aided reasoning: each sample is a program the model writes, run in the sandbox."""
     first: list[str] = []
-    for i in range(req.samples):
+    for i in range(_program_count(req)):
         first.append(plan.add(
             "program", {"question": req.question, "inputs": inputs, "described": described, **_sampling(req, i)},
             after=after, model=_sample_model(req, i), unless_agreed=_agreeing(req, first),

@@ -170,6 +170,7 @@ class Reasoner:
         retrieval = await self.configuration.retrieval() if consult else RetrievalSettings()
         return PlanRequest(question=text, has_knowledge=consult and wants_sources(text),
                            samples=max(int(options.samples or 1), len(ensemble)), temperature=options.temperature,
+                           adaptive_samples=self._policy.adaptive_samples,
                            sample_temperature=self._policy.sample_temperature, seed=options.seed, ensemble=ensemble,
                            retrieval=retrieval)
 

@@ -36,6 +36,10 @@ class ReasoningSettings(ModelSettings):
         "how close a similar question must be for its worked solution to be shown"))
     max_question_chars: int = Field(default=4000, ge=1, le=100_000)
     samples: int = Field(default=3, ge=1, le=16, description="self-consistency samples per question")
+    adaptive_samples: int = Field(default=5, ge=1, le=16, description=(
+        "the most program samples a computed question may draw while the earlier ones disagree (adaptive "
+        "self-consistency: one more runs only until an answer leads the next by 2 votes); applies when at "
+        "least 3 samples are asked for"))
     sample_temperature: float = Field(default=0.7, ge=0.0, le=2.0,
                                       description="temperature of every sample after the first")
     abstain_below: float = Field(default=0.5, ge=0.0, le=1.0,

@@ -47,6 +47,7 @@ def policy_of(settings: ReasoningSettings) -> Policy:
     return Policy(
         samples=settings.samples, sample_temperature=settings.sample_temperature,
         abstain_below=settings.abstain_below, max_question_chars=settings.max_question_chars,
+        adaptive_samples=settings.adaptive_samples,
         default=Budget(settings.default_max_steps, settings.default_max_tokens, settings.default_max_seconds),
         limit=Budget(settings.policy_max_steps, settings.policy_max_tokens, settings.policy_max_seconds),
     )

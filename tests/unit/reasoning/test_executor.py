@@ -120,3 +120,22 @@ async def test_tokens_are_counted_across_steps() -> None:
     run = executor(BIG, [])
     await run.run(plan)
     assert run.spend.tokens == 20 and run.spend.steps == 2
+
+
+def test_a_later_sample_is_skipped_once_one_answer_leads_by_two_votes() -> None:
+    from sutazai.reasoning.executor import ADAPTIVE_SKIP, agreed
+    from sutazai.reasoning.planning import PlannedStep
+
+    def sample(step_id: str, result: str | None) -> StepRecord:
+        return StepRecord(step_id, "tool", "program", (), "", {}, status="ok" if result else "error",
+                          output={"result": result} if result else None, error=None if result else "failed")
+
+    def verdict(*results: str | None) -> str | None:
+        done = {f"s{i}": sample(f"s{i}", r) for i, r in enumerate(results, 1)}
+        return agreed(PlannedStep("next", "program", {}, unless_agreed=tuple(done)), done)
+
+    assert (verdict("26", "26") or "").startswith(ADAPTIVE_SKIP)  # two agree
+    assert verdict("26", "18") is None and verdict("26", None) is None  # split, or one failed: no vote yet
+    assert verdict("26", "18", "26") is None  # 2 against 1 may still turn
+    assert verdict("26", "18", "26", "26") == f"{ADAPTIVE_SKIP} (s1, s2, s3, s4)"  # 3 against 1 cannot
+    assert verdict("18", "26", None, "26", "26") is not None and verdict("1", "2", "3") is None

@@ -12,8 +12,12 @@ from sutazai.reasoning.planning import (
     expression_in,
     resolve,
     rules_plan,
+    self_contained,
+    settled,
     wants_sources,
+    word_problem,
 )
+from sutazai.reasoning.tools.knowledge import Passage
 
 
 def plan_for(question: str, *, knowledge: bool = False, samples: int = 3) -> Plan:
@@ -50,6 +54,66 @@ def test_a_word_problem_samples_programs_even_when_the_collection_has_documents(
     # the arithmetic written as one expression stands in only when every program failed
     assert all(s.if_all_failed == ("s1", "s2", "s3") for s in plan.steps if s.tool == "formulate")
     assert plan.steps[0].input["question"] == question and plan.steps[0].input["inputs"] == {}
+
+
+def test_programs_beyond_the_asked_samples_are_drawn_only_while_the_vote_is_unsettled() -> None:
+    question = "Olivia has 23 dollars. She buys 5 bagels for 3 dollars each. How much money is left?"
+    plan = rules_plan(PlanRequest(question=question, has_knowledge=False, samples=3, temperature=0.0,
+                                  sample_temperature=0.7, seed=0, adaptive_samples=5))
+    programs = [s for s in plan.steps if s.tool == "program"]
+    assert [s.id for s in programs] == ["s1", "s2", "s3", "s4", "s5"]
+    assert [s.unless_agreed for s in programs] == [(), (), ("s1", "s2"), ("s1", "s2", "s3"),
+                                                   ("s1", "s2", "s3", "s4")]
+    assert all(s.if_all_failed == ("s1", "s2", "s3", "s4", "s5") for s in plan.steps if s.tool == "formulate")
+    # one or two samples asked for are honoured as they are: no adaptive extension
+    assert len([s for s in rules_plan(PlanRequest(question=question, has_knowledge=False, samples=2,
+                                                  temperature=0.0, sample_temperature=0.7, seed=0,
+                                                  adaptive_samples=5)).steps if s.tool == "program"]) == 2
+
+
+def test_number_words_that_name_what_documents_hold_do_not_make_a_word_problem() -> None:
+    for question in ("What was the group's operating margin in the third quarter of 2026, in percent?",
+                     "What is the combined budget of the two Port Services projects in thousand EUR?",
+                     "How many days of annual leave does an employee with 6 years of service get?"):
+        assert not word_problem(question) and wants_sources(question), question
+        assert not self_contained(question), question
+    assert word_problem("If Oslo has 40 staff and Bergen 25, how many more does Oslo have?")
+
+
+def test_a_problem_stating_its_own_premises_is_self_contained_whatever_it_asks_for() -> None:
+    # the question asks 'what was the price', 'how fast', 'what is the distance': no counting word
+    for question in ("Kyle bought a book for $19.50. This is with a 25% discount from the original price. "
+                     "What was the original price of the book?",
+                     "John runs 60 miles a week. He runs 3 days a week. How fast does he run?",
+                     "Jan has three times the number of pets as Marcia. If Cindy has four pets, how many do they "
+                     "have?",
+                     "Two trains travel 80 miles west. The next day they travel 150 miles north. What's the distance "
+                     "covered by each train?"):
+        assert self_contained(question), question
+    for question in ("The board met twice in 2026. Who chaired the meetings?",  # asks for a name
+                     "Revenue rose 12% in Q3. Why did it rise?",  # asks for a reason
+                     "What is the capital of Norway?"):
+        assert not self_contained(question), question
+    # asked without documents about it (nothing found), it is computed, not 'not stated'
+    plan = rules_plan(PlanRequest(question="Kyle paid $19.50 after a 25% discount. What was the original price?",
+                                  has_knowledge=False, samples=3, temperature=0.0, sample_temperature=0.7, seed=0),
+                      preface=[])
+    assert plan.strategy == "compute" and "program" in tools(plan)
+
+
+def test_a_self_contained_problem_the_passages_are_not_about_is_computed_from_its_own_numbers() -> None:
+    question = "Kyle paid $19.50 for a novel after a 25% discount. What was the original price of the novel?"
+    request = PlanRequest(question=question, has_knowledge=True, samples=3, temperature=0.0,
+                          sample_temperature=0.7, seed=0)
+    plan = rules_plan(request)
+    unrelated = [Passage(chunk_id="c1", document_id="d1", source="travel.md",
+                         text="Travel is reimbursed at 0.30 EUR per kilometre.", score=0.4)]
+    after = settled(plan, request, unrelated)
+    assert after.strategy == "compute" and tools(after)[0] == "search" and "program" in tools(after)
+    about = [Passage(chunk_id="c2", document_id="d2", source="books.md",
+                     text="Kyle paid 19.50 for the novel; the original price of the novel before the discount was 26.",
+                     score=0.9)]
+    assert settled(plan, request, about).strategy != "compute"  # the documents are about it: they are read
 
 
 def test_arithmetic_written_in_words_is_a_plain_expression() -> None:
