@@ -7,7 +7,6 @@ no-egress overlay (no container reaches an outside address). The tests run in fi
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ import grpc
 import httpx
 import pytest
 from tests.compose.conftest import Stack
+from tests.figures import record_figures
 
 from sutazai.grpc_api.codegen import ensure
 
@@ -297,15 +297,12 @@ def test_killed_service_patroni_leader_and_redis_master_lose_nothing_acknowledge
             name = victim.rstrip("-12") if victim.startswith("postgres") else victim
             recovered[name] = back
             refused[name] = probe.refused_after(killed, back)
-        figures = os.environ.get("SUTAZAI_TEST_FIGURES")
-        if figures:  # the raw figures for bench/results (no timing is asserted here)
-            Path(figures).mkdir(parents=True, exist_ok=True)
-            (Path(figures) / "compose-faults.json").write_text(json.dumps({
-                "seconds_until_writes_acknowledged_again": recovered, "probe_writes_refused": refused,
-                "measured_by": "a probe writing an upload and a key every 0.25 s: seconds from the SIGKILL to the "
-                               "first acknowledged write of the steady run (8 writes) after the last refusal",
-                "uploads": len(load.uploads) + len(probe.uploads), "keys": len(load.keys) + len(probe.keys),
-                "feedback": len(load.feedback), "refused": load.errors + probe.errors}, indent=2) + "\n")
+        record_figures("compose-faults", {  # the raw figures for bench/results (no timing is asserted)
+            "seconds_until_writes_acknowledged_again": recovered, "probe_writes_refused": refused,
+            "measured_by": "a probe writing an upload and a key every 0.25 s: seconds from the SIGKILL to the "
+                           "first acknowledged write of the steady run (8 writes) after the last refusal",
+            "uploads": len(load.uploads) + len(probe.uploads), "keys": len(load.keys) + len(probe.keys),
+            "feedback": len(load.feedback), "refused": load.errors + probe.errors})
     finally:
         load.stop.set()
         probe.stop.set()

@@ -9,7 +9,6 @@ until requests succeed again after each kill is printed (`pytest -s`)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 
 from sutazai.runtime.processes import free_port
 from sutazai.runtime.redis_server import EmbeddedRedis
+from tests.figures import record_figures
 from tests.ha.cluster import kill_tree
 from tests.ha.conftest import PostgresCluster, RedisCluster
 
@@ -233,14 +233,11 @@ def test_every_acknowledged_write_survives_an_instance_the_postgres_leader_and_t
         keys = {str(r[0]) for r in conn.execute("SELECT key_id FROM identity.api_keys")}
     lost = {"documents": set(load.documents) - documents, "feedback": set(load.feedback) - feedback,
             "keys": set(load.keys) - keys}
-    figures = os.environ.get("SUTAZAI_TEST_FIGURES")
-    if figures:  # the raw figures docs/operations.md quotes (no timing is asserted here)
-        Path(figures).mkdir(parents=True, exist_ok=True)
-        (Path(figures) / "ha-platform-failover.json").write_text(json.dumps({
-            "seconds_until_requests_succeed_again": report,
-            "measured_by": "seconds from the SIGKILL until three requests started after it were acknowledged",
-            "acknowledged": {"uploads": len(load.documents), "feedback": len(load.feedback), "keys": len(load.keys)},
-            "lost": {k: len(v) for k, v in lost.items()}, "refused": load.failures}, indent=2) + "\n")
+    record_figures("ha-platform-failover", {  # the raw figures docs/operations.md quotes (no timing is asserted)
+        "seconds_until_requests_succeed_again": report,
+        "measured_by": "seconds from the SIGKILL until three requests started after it were acknowledged",
+        "acknowledged": {"uploads": len(load.documents), "feedback": len(load.feedback), "keys": len(load.keys)},
+        "lost": {k: len(v) for k, v in lost.items()}, "refused": load.failures})
     print("\n" + "\n".join(f"{what} killed: requests succeed again after {took:.1f} s"
                            for what, took in report.items()))
     print(f"acknowledged: {len(load.documents)} uploads, {len(load.feedback)} feedback, {len(load.keys)} keys; "

@@ -38,8 +38,10 @@ def wait_for_graph(client: httpx.Client, document_id: str, timeout: float = 300)
 def ingest_text(client: httpx.Client, text: str, *, graph: bool = True, **fields: Any) -> dict[str, Any]:
     """Ingest `text` and wait until it is searchable, and (`graph`) until its graph is read too."""
     response = client.post("/api/knowledge/v1/documents", json={"text": text, **fields})
-    assert response.status_code in (200, 202), response.text
     body = response.json()
+    # 202: a new document, with its ingestion job; 200: the same content is already in the collection
+    assert response.status_code == (200 if body.get("duplicate") else 202), response.text
+    assert body["duplicate"] or body["job"] is not None, body
     if body["job"]:
         job = wait_for_job(client, body["job"]["id"])
         assert job["state"] == "done", job

@@ -1,4 +1,4 @@
-"""Every figure in docs/benchmarks.md follows from a committed raw result file.
+"""Every figure in docs/benchmarks.md and docs/operations.md follows from a committed raw result file.
 
 Each section (a heading and its text, with the raw files its parent headings cite) names the
 files its figures come from (`bench/results/...`, `models/calibrators/...`; `<name>` stands for
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "benchmarks.md"
+DOCS = (ROOT / "docs" / "benchmarks.md", ROOT / "docs" / "operations.md")
 CITE = re.compile(r"(?:bench/results|models/calibrators)/[\w./<>-]*[\w>]")
 FIGURE = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
 NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -25,11 +25,13 @@ RAW_SUFFIXES = (".json", ".jsonl", ".csv", ".log")
 SCALES = (Decimal(1), Decimal(100), Decimal(1000), Decimal("0.001"))
 
 
-def sections() -> list[tuple[str, str, list[str]]]:
+def sections(doc: Path) -> list[tuple[str, str, list[str]]]:
     """(heading, text, cited paths including the parent headings') for each section."""
     out: list[tuple[str, str, list[str]]] = []
     inherited: dict[int, list[str]] = {}
-    for part in re.split(r"\n(?=#{1,4} )", DOC.read_text().replace("\u2212", "-")):  # a typeset minus is a minus
+    # a shell comment in a code block is no heading; a typeset minus is a minus
+    text = re.sub(r"\n```.*?\n```", lambda m: m.group(0).replace("\n#", "\n "), doc.read_text(), flags=re.S)
+    for part in re.split(r"\n(?=#{1,4} )", text.replace("\u2212", "-")):
         heading = part.splitlines()[0]
         level = len(heading) - len(heading.lstrip("#"))
         own = CITE.findall(part)
@@ -96,7 +98,8 @@ def table_figures(text: str) -> list[str]:
     return figures
 
 
-SECTIONS = sections()
+SECTIONS = [(f"{doc.name}: {heading}", text, cited) for doc in DOCS for heading, text, cited in sections(doc)]
+BY_DOC = {doc.name: sections(doc) for doc in DOCS}
 
 
 def exists(cited: str) -> bool:
@@ -106,10 +109,10 @@ def exists(cited: str) -> bool:
 
 def test_every_cited_raw_file_exists() -> None:
     missing = sorted({c for _, text, _ in SECTIONS for c in CITE.findall(text) if not exists(c)})
-    assert not missing, f"docs/benchmarks.md cites raw files that are not committed: {missing}"
+    assert not missing, f"the documents cite raw files that are not committed: {missing}"
 
 
-@pytest.mark.parametrize(("heading", "text", "cited"), SECTIONS, ids=[h.lstrip("# ")[:50] for h, _, _ in SECTIONS])
+@pytest.mark.parametrize(("heading", "text", "cited"), SECTIONS, ids=[h.replace("# ", "")[:60] for h, _, _ in SECTIONS])
 def test_each_table_figure_comes_from_the_raw_files_the_section_cites(heading: str, text: str,
                                                                       cited: list[str]) -> None:
     figures = table_figures(text)
@@ -129,14 +132,16 @@ def prose_figures(text: str) -> list[str]:
     return [f for line in body.splitlines() if not line.startswith(("|", "![")) for f in FIGURE.findall(line)]
 
 
-def test_every_figure_in_the_text_is_in_a_raw_file_the_document_cites() -> None:
+@pytest.mark.parametrize("doc", ["benchmarks.md"])
+def test_every_figure_in_the_text_is_in_a_raw_file_the_document_cites(doc: str) -> None:
     """Text may quote a figure of another section (a summary, a comparison), so the text's figures
     are looked up in every raw file the document cites, not only the section's."""
-    raw = sorted({f for _, text, _ in SECTIONS for c in CITE.findall(text) for f in files(c)})
+    parts = BY_DOC[doc]
+    raw = sorted({f for _, text, _ in parts for c in CITE.findall(text) for f in files(c)})
     values = frozenset().union(*(numbers(f) for f in raw))
-    unfounded = {heading: missing for heading, text, _ in SECTIONS
+    unfounded = {heading: missing for heading, text, _ in parts
                  if (missing := [f for f in prose_figures(text) if not printed(f, values)])}
-    assert not unfounded, f"figures in docs/benchmarks.md's text that no committed raw file holds: {unfounded}"
+    assert not unfounded, f"figures in docs/{doc}'s text that no committed raw file holds: {unfounded}"
 
 
 def test_the_check_finds_a_figure_that_is_not_in_the_data() -> None:
