@@ -137,6 +137,8 @@ async def propose_retrieval(body: RetrievalProposalIn, request: Request, admin: 
 
 
 class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the store's SettingsVersionRow
+
     version: int
     settings: dict[str, Any]
     proposal_id: uuid.UUID | None
@@ -186,6 +188,8 @@ async def assess(body: AssessmentIn, principal: CurrentPrincipal, meta: Metacogn
 
 
 class CalibratorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the store's CalibratorRow / CalibratorSummary
+
     version: int
     method: str
     metrics: dict[str, Any]
@@ -252,6 +256,8 @@ async def labels(request: Request, admin: PlatformAdmin, meta: Metacognition,  #
 # -- monitors and alerts -------------------------------------------------------------------------
 
 class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the store's AlertRow
+
     id: uuid.UUID
     rule: str
     status: Literal["firing", "resolved"]
@@ -268,10 +274,18 @@ async def monitors(admin: AdminPrincipal, meta: Metacognition) -> dict[str, Any]
     return await meta.monitors.overview()
 
 
-@router.post("/monitors/reference", summary="Make the newest answers the reference period that drift is measured "
-             "against (after a change you accept as the new normal; platform admins)")
-async def pin_reference(admin: PlatformAdmin, meta: Metacognition) -> dict[str, Any]:
-    return await meta.monitors.pin_reference(principal=admin)
+class ReferenceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the store's ReferencePin
+
+    first_seq: int = Field(description="the first observation of the reference period")
+    pinned_by: str
+    pinned_at: datetime
+
+
+@router.post("/monitors/reference", response_model=ReferenceOut, summary="Make the newest answers the reference "
+             "period that drift is measured against (after a change you accept as the new normal; platform admins)")
+async def pin_reference(admin: PlatformAdmin, meta: Metacognition) -> ReferenceOut:
+    return ReferenceOut.model_validate(await meta.monitors.pin_reference(principal=admin))
 
 
 @router.get("/alerts", response_model=list[AlertOut], summary="Alerts, newest first (admins)")

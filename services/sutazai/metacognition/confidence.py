@@ -21,6 +21,7 @@ from sutazai.metacognition.calibration import PRIOR, Calibrator, by_group, fit
 from sutazai.metacognition.reliability import compare_thresholds, report, threshold_for_risk
 from sutazai.metacognition.shipped import shipped_for
 from sutazai.metacognition.store import calibration as store
+from sutazai.metacognition.store.calibration import CalibratorRow, CalibratorSummary, LabelledRow
 
 logger = logging.getLogger(__name__)
 PAGE = 5000
@@ -61,7 +62,7 @@ class ConfidenceBook:
         """The calibrator fitted on this site's labels (the newest), else the prior."""
         async with self._db.connection() as conn:
             row = await store.newest_calibrator(conn=conn)
-        return PRIOR if row is None else Calibrator(version=row["version"], method=row["method"], params=row["params"])
+        return PRIOR if row is None else Calibrator(version=row.version, method=row.method, params=row.params)
 
     async def for_answer(self, features: AnswerFeatures) -> tuple[Calibrator, str]:
         """The calibrator that assesses this answer, and where it comes from: the prior for an exact
@@ -107,11 +108,11 @@ class ConfidenceBook:
                 return read
             since = newest
 
-    async def labelled(self, *, source: str | None = None, suite: str | None = None) -> list[dict[str, Any]]:
+    async def labelled(self, *, source: str | None = None, suite: str | None = None) -> list[LabelledRow]:
         """Assessed answers with a label; feedback on an answer that abstained says nothing about it."""
         async with self._db.connection() as conn:
             rows = await store.labelled(conn=conn, source=source, suite=suite)
-        return [r for r in rows if r["source"] == "evaluation" or not r["features"].get("abstained")]
+        return [r for r in rows if r.source == "evaluation" or not r.features.get("abstained")]
 
     async def labels(self, *, source: str | None, suite: str | None, limit: int,
                      sync_with: str | None = None) -> dict[str, Any]:
@@ -125,37 +126,36 @@ class ConfidenceBook:
             except DependencyUnavailable as exc:
                 stale = f"labels not refreshed: {exc.detail}"
         rows = await self.labelled(source=source, suite=suite)
-        rows.sort(key=lambda r: r["created_at"], reverse=True)
+        rows.sort(key=lambda r: r.created_at, reverse=True)
         return {"total": len(rows), "stale": stale,
-                "labels": [{"trace_id": r["trace_id"], "source": r["source"], "suite": r["suite"],
-                            "run_id": r["run_id"], "features": r["features"], "probability": float(r["probability"]),
-                            "calibrator": r["calibrator"], "correct": bool(r["correct"]),
-                            "assessed_at": r["created_at"]} for r in rows[:limit]]}
+                "labels": [{"trace_id": r.trace_id, "source": r.source, "suite": r.suite, "run_id": r.run_id,
+                            "features": r.features, "probability": float(r.probability), "calibrator": r.calibrator,
+                            "correct": bool(r.correct), "assessed_at": r.created_at} for r in rows[:limit]]}
 
-    async def refit(self, *, principal: Principal, credential: str, seed: int = 0) -> dict[str, Any]:
+    async def refit(self, *, principal: Principal, credential: str, seed: int = 0) -> CalibratorRow:
         """Read new labels, fit a calibrator on every labelled assessment and make it the one in use."""
         if not principal.administers(None):
             raise Forbidden("fitting a calibrator needs a platform admin")
         synced = await self.sync(credential=credential)
         rows = await self.labelled()
         try:
-            fitted = fit([(AnswerFeatures.of(r["features"]), bool(r["correct"])) for r in rows], seed=seed,
+            fitted = fit([(AnswerFeatures.of(r.features), bool(r.correct)) for r in rows], seed=seed,
                          min_labels=self._min_labels)
         except ValidationFailed as exc:
             exc.extra["labels_read"] = synced
             raise
-        groups = [r["suite"] if r["source"] == "evaluation" else "(feedback)" for r in rows]
+        groups = [r.group for r in rows]
         metrics = {**fitted.metrics, "labels_read": synced,
                    "held_out_by_group": by_group(fitted.held_out, groups, seed=seed),
                    "held_out_report": report(fitted.held_out, target_risk=self._target_risk)}
         async with self._db.connection() as conn, conn.transaction():
             row = await store.insert_calibrator(conn=conn, method=fitted.method, params=fitted.params, metrics=metrics,
                                                 held_out=fitted.held_out, created_by=principal.subject)
-        logger.info("calibrator %s (%s) fitted on %s labels by %s", row["version"], row["method"],
+        logger.info("calibrator %s (%s) fitted on %s labels by %s", row.version, row.method,
                     metrics["labels"], principal.subject)
-        return {k: v for k, v in row.items() if k != "held_out"}
+        return row
 
-    async def calibrators(self, *, limit: int) -> list[dict[str, Any]]:
+    async def calibrators(self, *, limit: int) -> list[CalibratorSummary]:
         async with self._db.connection() as conn:
             return await store.calibrators(conn=conn, limit=limit)
 
@@ -176,14 +176,13 @@ class ConfidenceBook:
         rows = await self.labelled()
         by_group: dict[str, list[tuple[float, bool]]] = {}
         for r in rows:
-            group = r["suite"] if r["source"] == "evaluation" else "(feedback)"
-            by_group.setdefault(group, []).append((float(r["probability"]), bool(r["correct"])))
-        given = [(float(r["probability"]), bool(r["correct"])) for r in rows]
+            by_group.setdefault(r.group, []).append((float(r.probability), bool(r.correct)))
+        given = [(float(r.probability), bool(r.correct)) for r in rows]
         active: dict[str, Any] = {"version": 0, "method": "prior"}
         if newest is not None:
-            held = [(float(p), bool(y)) for p, y in newest["held_out"]]
-            active = {"version": newest["version"], "method": newest["method"], "created_at": newest["created_at"],
-                      "metrics": {k: v for k, v in newest["metrics"].items() if k != "held_out_report"},
+            held = [(float(p), bool(y)) for p, y in newest.held_out]
+            active = {"version": newest.version, "method": newest.method, "created_at": newest.created_at,
+                      "metrics": {k: v for k, v in newest.metrics.items() if k != "held_out_report"},
                       "held_out": report(held, target_risk=target)} | ({"held_out_pairs": held} if pairs else {})
         return {"target_risk": target, "abstain_below": await self._threshold(), "active": active, "stale": stale,
                 "live": report(given, target_risk=target) if given else None,
@@ -198,12 +197,12 @@ class ConfidenceBook:
         if newest is None:
             raise ValidationFailed("no calibrator has been fitted: fit one (sutazai meta fit) before proposing a "
                                    "threshold")
-        held = [(float(p), bool(y)) for p, y in newest["held_out"]]
+        held = [(float(p), bool(y)) for p, y in newest.held_out]
         chosen = threshold_for_risk([p for p, _ in held], [int(y) for _, y in held], target)
         if chosen is None:
             raise ValidationFailed(f"no threshold keeps the risk at or under {target:.0%} on the held-out labels of "
-                                   f"calibrator {newest['version']}")
+                                   f"calibrator {newest.version}")
         current = await self._threshold()
         compared = compare_thresholds(held, current=current, proposed=min(0.95, float(chosen["threshold"])),
                                       target=target)
-        return {**compared, "calibrator": newest["version"]}
+        return {**compared, "calibrator": newest.version}

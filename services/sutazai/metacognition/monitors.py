@@ -35,6 +35,7 @@ from sutazai.lib.db import Database
 from sutazai.lib.errors import ValidationFailed
 from sutazai.lib.stats import percentile
 from sutazai.metacognition.store import monitors as store
+from sutazai.metacognition.store.monitors import AlertRow, ObservationRow, ReferencePin
 
 logger = logging.getLogger(__name__)
 PSI_BINS = 10
@@ -93,8 +94,8 @@ def _rate(values: Sequence[bool]) -> float:
     return round(sum(values) / len(values), 4)
 
 
-def evaluate(observations: Sequence[dict[str, Any]], ratings: Sequence[int], t: Thresholds,
-             reference: Sequence[dict[str, Any]] | None = None) -> list[Reading]:
+def evaluate(observations: Sequence[ObservationRow], ratings: Sequence[int], t: Thresholds,
+             reference: Sequence[ObservationRow] | None = None) -> list[Reading]:
     """Every rule's reading; `observations` newest first, `ratings` (+1/-1) newest first;
     `reference` the reference period (default: the observations before the recent window)."""
     recent = list(observations[:t.window])
@@ -102,13 +103,13 @@ def evaluate(observations: Sequence[dict[str, Any]], ratings: Sequence[int], t: 
         reference = list(observations[t.window:t.window + t.reference])
     enough = len(recent) >= t.min_observations
     readings = [Reading("abstention_rate", "share of recent answers that abstained",
-                        _rate([o["abstained"] for o in recent]) if enough else None, t.abstention_rate, len(recent))]
+                        _rate([o.abstained for o in recent]) if enough else None, t.abstention_rate, len(recent))]
     rated = list(ratings[:t.window])
     readings.append(Reading("negative_feedback_rate", "share of recent ratings that are down",
                             _rate([r < 0 for r in rated]) if len(rated) >= min(10, t.min_observations) else None,
                             t.negative_feedback_rate, len(rated)))
-    now = [float(o["confidence"]) for o in recent if o["confidence"] is not None]
-    before = [float(o["confidence"]) for o in reference if o["confidence"] is not None]
+    now = [float(o.confidence) for o in recent if o.confidence is not None]
+    before = [float(o.confidence) for o in reference if o.confidence is not None]
     drift: float | None = None
     detail: dict[str, Any] = {"reference": len(before), "recent": len(now)}
     if len(now) >= t.min_observations and len(before) >= t.min_observations:
@@ -117,7 +118,7 @@ def evaluate(observations: Sequence[dict[str, Any]], ratings: Sequence[int], t: 
                                      "recent_mean": round(sum(now) / len(now), 4)}
     readings.append(Reading("confidence_drift", "PSI of recent confidences against the reference window", drift,
                             t.confidence_psi, len(now), detail))
-    steps = [s for o in recent for s in o["steps"] if s.get("status") != "skipped"]
+    steps = [s for o in recent for s in o.steps if s.get("status") != "skipped"]
     by_tool: dict[str, list[float]] = {}
     for s in steps:
         by_tool.setdefault(str(s.get("tool")), []).append(float(s.get("latency_ms") or 0) / 1000)
@@ -130,9 +131,9 @@ def evaluate(observations: Sequence[dict[str, Any]], ratings: Sequence[int], t: 
     readings.append(Reading("tool_error_rate", "share of recent steps that failed",
                             _rate([s.get("status") == "error" for s in steps]) if enough and steps else None,
                             t.tool_error_rate, len(steps)))
-    searched = [o for o in recent if any(s.get("tool") == "search" for s in o["steps"])]
+    searched = [o for o in recent if any(s.get("tool") == "search" for s in o.steps)]
     readings.append(Reading("empty_retrieval_rate", "share of recent answers whose searches found nothing",
-                            _rate([o["empty_retrieval"] for o in searched])
+                            _rate([o.empty_retrieval for o in searched])
                             if len(searched) >= min(10, t.min_observations) else None,
                             t.empty_retrieval_rate, len(searched)))
     return readings
@@ -144,7 +145,7 @@ class MonitorBook:
     def __init__(self, *, db: Database, thresholds: Thresholds) -> None:
         self._db, self.thresholds = db, thresholds
 
-    async def observed(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+    async def observed(self, data: dict[str, Any]) -> list[AlertRow]:
         """Record a `trace.completed` event and check the rules; the alerts that fired because of it."""
         steps = [{"tool": str(s.get("tool")), "status": str(s.get("status")),
                   "latency_ms": float(s.get("latency_ms") or 0)} for s in data.get("steps") or []]
@@ -155,7 +156,7 @@ class MonitorBook:
                                       steps=steps, empty_retrieval=bool(data.get("empty_retrieval")))
         return await self.check() if new else []
 
-    async def rated(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+    async def rated(self, data: dict[str, Any]) -> list[AlertRow]:
         async with self._db.connection() as conn, conn.transaction():
             await store.rate(conn=conn, trace_id=uuid.UUID(str(data["trace_id"])), subject=str(data["subject"]),
                              rating=1 if data.get("rating") in ("up", 1) else -1)
@@ -166,20 +167,20 @@ class MonitorBook:
         async with self._db.connection() as conn:
             observations = await store.recent_observations(conn=conn, limit=t.window)
             reference = await store.reference_observations(conn=conn, limit=t.reference)
-            ratings = [r["rating"] for r in await store.recent_ratings(conn=conn, limit=t.window)]
+            ratings = await store.recent_ratings(conn=conn, limit=t.window)
         return evaluate(observations, ratings, t, reference)
 
-    async def pin_reference(self, *, principal: Principal) -> dict[str, Any]:
+    async def pin_reference(self, *, principal: Principal) -> ReferencePin:
         """Make the newest observations the reference period drift is measured against."""
         async with self._db.connection() as conn, conn.transaction():
             pinned = await store.pin_reference(conn=conn, size=self.thresholds.reference, pinned_by=principal.subject)
         if pinned is None:
             raise ValidationFailed("nothing has been observed yet: ask some questions first")
-        logger.info("monitor reference pinned at observation %s by %s", pinned["first_seq"], principal.subject)
+        logger.info("monitor reference pinned at observation %s by %s", pinned.first_seq, principal.subject)
         await self.check()
         return pinned
 
-    async def check(self) -> list[dict[str, Any]]:
+    async def check(self) -> list[AlertRow]:
         """Evaluate every rule: fire what is over its threshold, resolve what is back under."""
         fired = []
         for reading in await self.readings():
@@ -191,14 +192,14 @@ class MonitorBook:
                                            threshold=reading.threshold,
                                            detail={"count": reading.count, **reading.detail})
                     if row is not None:
-                        logger.warning("alert %s: %s = %s is over %s", row["id"], reading.rule, reading.value,
+                        logger.warning("alert %s: %s = %s is over %s", row.id, reading.rule, reading.value,
                                        reading.threshold)
                         fired.append(row)
                 elif (row := await store.resolve(conn=conn, rule=reading.rule)) is not None:
-                    logger.info("alert %s resolved: %s = %s", row["id"], reading.rule, reading.value)
+                    logger.info("alert %s resolved: %s = %s", row.id, reading.rule, reading.value)
         return fired
 
-    async def alerts(self, *, status: str | None, limit: int) -> list[dict[str, Any]]:
+    async def alerts(self, *, status: str | None, limit: int) -> list[AlertRow]:
         async with self._db.connection() as conn:
             return await store.alerts(conn=conn, status=status, limit=limit)
 
@@ -207,8 +208,9 @@ class MonitorBook:
         async with self._db.connection() as conn:
             firing = await store.firing(conn=conn)
             pin = await store.reference_pin(conn=conn)
-        return {"thresholds": asdict(self.thresholds), "reference": pin,
-                "readings": [{**asdict(r), "firing": r.firing} for r in readings], "firing": firing}
+        return {"thresholds": asdict(self.thresholds), "reference": None if pin is None else asdict(pin),
+                "readings": [{**asdict(r), "firing": r.firing} for r in readings],
+                "firing": [asdict(a) for a in firing]}
 
     async def prometheus(self) -> bytes:
         """The readings and firing alerts in Prometheus' text exposition format."""

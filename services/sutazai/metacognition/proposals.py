@@ -34,6 +34,7 @@ from sutazai.lib.errors import (
 )
 from sutazai.metacognition.retrieval_tuning import check_setting
 from sutazai.metacognition.store import proposals as store
+from sutazai.metacognition.store.proposals import ProposalRow, SettingsVersionRow
 
 logger = logging.getLogger(__name__)
 KINDS = ("routes", "abstain_below", "retrieval", "exemplars")
@@ -122,7 +123,7 @@ class ProposalBook:
         self._retrieval = retrieval
 
     async def propose(self, *, principal: Principal, kind: str, change: dict[str, Any], evidence: dict[str, Any],
-                      rationale: str, source: str) -> dict[str, Any]:
+                      rationale: str, source: str) -> ProposalRow:
         if kind not in KINDS:
             raise ValidationFailed(f"unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
         checked = check_change(kind, change)
@@ -130,14 +131,14 @@ class ProposalBook:
             return await store.insert(conn=conn, kind=kind, change=checked, evidence=evidence, rationale=rationale,
                                       source=source, created_by=principal.subject)
 
-    async def get(self, *, proposal_id: uuid.UUID) -> dict[str, Any]:
+    async def get(self, *, proposal_id: uuid.UUID) -> ProposalRow:
         async with self._db.connection() as conn:
             found = await store.get(conn=conn, proposal_id=proposal_id)
         if found is None:
             raise NotFound(f"no proposal {proposal_id}")
         return found
 
-    async def recent(self, *, status: str | None, limit: int) -> list[dict[str, Any]]:
+    async def recent(self, *, status: str | None, limit: int) -> list[ProposalRow]:
         async with self._db.connection() as conn:
             return await store.recent(conn=conn, status=status, limit=limit)
 
@@ -150,31 +151,31 @@ class ProposalBook:
         if newest is None:
             return {"version": 0, "settings": {"abstain_below": self._default_threshold, "routes": None,
                                                "retrieval": None}}
-        return {"version": newest["version"], "settings": newest["settings"]}
+        return {"version": newest.version, "settings": newest.settings}
 
     async def threshold(self) -> float:
         return float((await self.in_force())["settings"]["abstain_below"])
 
-    async def versions(self, *, limit: int) -> list[dict[str, Any]]:
+    async def versions(self, *, limit: int) -> list[SettingsVersionRow]:
         async with self._db.connection() as conn:
             return await store.versions(conn=conn, limit=limit)
 
     # -- deciding ------------------------------------------------------------------------------
 
     async def decide(self, *, principal: Principal, credential: str | None, proposal_id: uuid.UUID, approve: bool,
-                     note: str | None) -> dict[str, Any]:
+                     note: str | None) -> ProposalRow:
         """Approve (and apply) or reject a pending proposal; the audit log has who and why."""
         self._platform_admin(principal)
         async with self._db.connection() as conn, conn.transaction():
             found = await store.lock(conn=conn, proposal_id=proposal_id)
             if found is None:
                 raise NotFound(f"no proposal {proposal_id}")
-            if found["status"] != "pending":
-                by = f" by {found['decided_by']}" if found["decided_by"] else ""
-                raise Conflict(f"proposal {proposal_id} is already {found['status']}{by}; only a pending proposal "
+            if found.status != "pending":
+                by = f" by {found.decided_by}" if found.decided_by else ""
+                raise Conflict(f"proposal {proposal_id} is already {found.status}{by}; only a pending proposal "
                                "can be decided")
             await self._record(credential, "proposal.approve" if approve else "proposal.reject", proposal_id,
-                               {"kind": found["kind"], "change": found["change"], "note": note})
+                               {"kind": found.kind, "change": found.change, "note": note})
             decided = await store.decide(conn=conn, proposal_id=proposal_id,
                                          status="approved" if approve else "rejected", decided_by=principal.subject,
                                          note=note)
@@ -182,22 +183,22 @@ class ProposalBook:
             return decided
         return await self.apply(principal=principal, credential=credential, proposal_id=proposal_id)
 
-    async def apply(self, *, principal: Principal, credential: str | None, proposal_id: uuid.UUID) -> dict[str, Any]:
+    async def apply(self, *, principal: Principal, credential: str | None, proposal_id: uuid.UUID) -> ProposalRow:
         """Put an approved proposal in force (again, after an interruption: idempotent)."""
         self._platform_admin(principal)
         proposal = await self.get(proposal_id=proposal_id)
-        if proposal["status"] != "approved":
-            raise Conflict(f"proposal {proposal_id} is {proposal['status']}; only an approved proposal that was "
+        if proposal.status != "approved":
+            raise Conflict(f"proposal {proposal_id} is {proposal.status}; only an approved proposal that was "
                            "not applied can be applied")
         current = (await self.in_force())["settings"]
         routes, retrieval = await self._snapshot(current, credential)  # every version holds the whole bundle
-        wanted = {**current, **proposal["change"], "routes": routes, "retrieval": retrieval}
-        if proposal["kind"] == "routes":
-            wanted["routes"] = {**(routes or {}), **proposal["change"]["routes"]}
-        if proposal["kind"] == "retrieval":
-            wanted["retrieval"] = proposal["change"]["retrieval"]
+        wanted = {**current, **proposal.change, "routes": routes, "retrieval": retrieval}
+        if proposal.kind == "routes":
+            wanted["routes"] = {**(routes or {}), **proposal.change["routes"]}
+        if proposal.kind == "retrieval":
+            wanted["retrieval"] = proposal.change["retrieval"]
         try:
-            wanted = await self._act(wanted, credential=credential, changed={proposal["kind"]})
+            wanted = await self._act(wanted, credential=credential, changed={proposal.kind})
         except SutazaiError as exc:
             async with self._db.connection() as conn, conn.transaction():
                 failed = await store.mark(conn=conn, proposal_id=proposal_id, status="failed",
@@ -206,19 +207,19 @@ class ProposalBook:
             return failed
         async with self._db.connection() as conn, conn.transaction():
             locked = await store.lock(conn=conn, proposal_id=proposal_id)
-            if locked is None or locked["status"] != "approved":  # applied meanwhile by another admin
-                raise Conflict(f"proposal {proposal_id} was {locked['status'] if locked else 'removed'} meanwhile")
+            if locked is None or locked.status != "approved":  # applied meanwhile by another admin
+                raise Conflict(f"proposal {proposal_id} was {locked.status if locked else 'removed'} meanwhile")
             made = await store.insert_version(conn=conn, settings=wanted, proposal_id=proposal_id, restored_from=None,
                                               actor=principal.subject,
-                                              reason=proposal["decision_note"] or proposal["rationale"] or "approved")
+                                              reason=proposal.decision_note or proposal.rationale or "approved")
             applied = await store.mark(conn=conn, proposal_id=proposal_id, status="applied",
-                                       applied_version=made["version"])
-        logger.info("proposal %s applied as settings version %s by %s", proposal_id, made["version"],
+                                       applied_version=made.version)
+        logger.info("proposal %s applied as settings version %s by %s", proposal_id, made.version,
                     principal.subject)
         return applied
 
     async def restore(self, *, principal: Principal, credential: str | None, version: int,
-                      note: str) -> dict[str, Any]:
+                      note: str) -> SettingsVersionRow:
         """Put an earlier settings version back in force, as a new version."""
         self._platform_admin(principal)
         if not note.strip():
@@ -228,11 +229,11 @@ class ProposalBook:
         if earlier is None:
             raise NotFound(f"no settings version {version}; `sutazai meta versions` lists them")
         await self._record(credential, "settings.restore", None, {"version": version, "note": note})
-        settings = await self._act(dict(earlier["settings"]), credential=credential, changed={"routes", "retrieval"})
+        settings = await self._act(dict(earlier.settings), credential=credential, changed={"routes", "retrieval"})
         async with self._db.connection() as conn, conn.transaction():
             made = await store.insert_version(conn=conn, settings=settings, proposal_id=None, restored_from=version,
                                               actor=principal.subject, reason=note)
-        logger.info("settings version %s restored as %s by %s", version, made["version"], principal.subject)
+        logger.info("settings version %s restored as %s by %s", version, made.version, principal.subject)
         return made
 
     async def _act(self, settings: dict[str, Any], *, credential: str | None, changed: set[str]) -> dict[str, Any]:

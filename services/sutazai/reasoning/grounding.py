@@ -43,10 +43,12 @@ def required_terms(question: str) -> list[str]:
     return [*names_in(question), *_CODE.findall(question), *_YEAR.findall(question), *measures]
 
 
-def grounded(question: str, text: str) -> bool:
+def grounded(question: str, text: str, *, measures: bool = True) -> bool:
     """Whether `text` names every term the question singles out (case-insensitive, whole words;
     a measure by its stem: 'budget' matches 'budgets'). A question naming several things (a
-    comparison of two companies) needs only one of its names in each passage."""
+    comparison of two companies) needs only one of its names in each passage. Without
+    `measures`, only names, codes and years count (a table row names its subject, while the
+    measure is its column's)."""
     lowered = text.lower()
 
     def named(term: str) -> bool:
@@ -57,5 +59,5 @@ def grounded(question: str, text: str) -> bool:
     if names and not (all(map(named, names)) if len(names) == 1 else any(map(named, names))):
         return False
     others = [*_CODE.findall(question), *_YEAR.findall(question),
-              *(m for m in _MEASURES if re.search(rf"\b{m}", question, re.I))]
+              *(m for m in _MEASURES if measures and re.search(rf"\b{m}", question, re.I))]
     return all(map(named, others))

@@ -37,8 +37,13 @@ MAX_STEPS = 8
 STEP_IDS = [f"p{i}" for i in range(1, MAX_STEPS + 1)]
 _STEP = re.compile(r"\bp[1-9]\b")
 _MULTI_PART = re.compile(r"\b(that|which|who|whose|where|when|then|whom|of the|both|and)\b", re.I)
-_CHAINED = re.compile(r"\bthe \w+(?: \w+)? (?:that|which|who|whose|where|when)\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)*'s \w+",
-                      re.I)
+_RELATION = ("division|department|company|employer|office|city|country|team|manager|project|parent|owner|head|"
+             "headquarters|unit|subsidiary|supervisor|boss|group|site")
+_CHAINED = re.compile(r"(?i:\bthe \w+(?: \w+)? (?:that|which|who|whose|where|when)\b)|"
+                      rf"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*['\u2019]s (?:{_RELATION})\b")
+"""A clause that names something by another fact ('the city where ...'), or a named one's relation
+('Tomas Lindqvist's division': which division is a fact of its own). A possessive of a measure
+('Marine Engineering's revenue', 'the group's operating margin') is a plain lookup."""
 
 
 def _step(tool: str, fields: dict[str, Any], required: list[str]) -> dict[str, Any]:

@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 
 from sutazai.metacognition.monitors import Thresholds, evaluate, psi
+from sutazai.metacognition.store.monitors import ObservationRow
 
 T = Thresholds(window=50, reference=200, min_observations=20)
 
 
 def obs(confidence: float, *, abstained: bool = False, steps: list[dict[str, Any]] | None = None,
-        empty: bool = False) -> dict[str, Any]:
-    return {"confidence": confidence, "abstained": abstained, "empty_retrieval": empty,
-            "steps": steps if steps is not None else [{"tool": "synthesize", "status": "ok", "latency_ms": 900.0}]}
+        empty: bool = False) -> ObservationRow:
+    return ObservationRow(confidence=confidence, abstained=abstained, empty_retrieval=empty,
+                          steps=steps if steps is not None else [{"tool": "synthesize", "status": "ok",
+                                                                  "latency_ms": 900.0}])
 
 
 def by_rule(readings: list[Any]) -> dict[str, Any]:

@@ -69,6 +69,10 @@ def test_only_models_the_manifest_suits_for_planning_plan_by_default() -> None:
     assert multi_part(QUESTION) and not multi_part("What is the capital of France?")
     assert chained(QUESTION) and chained("What is the population of the city where Dario Feld's company is based?")
     assert not chained("How many employees does Lumen Labs have?")
+    assert chained("What is the budget of Tomas Lindqvist's division?")  # which division is a fact of its own
+    # a possessive of a measure is a plain lookup, whatever its case
+    assert not chained("What was the group's operating margin in the third quarter of 2026, in percent?")
+    assert not chained("What was Marine Engineering's revenue in Q3 2026?")
     assert wants_model_plan(QUESTION, catch_all=False)
     assert not wants_model_plan("How many employees does Lumen Labs have?", catch_all=False)
 

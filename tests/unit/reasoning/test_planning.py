@@ -200,3 +200,20 @@ def test_which_of_two_has_more_is_a_comparison_that_answers_with_a_name() -> Non
     older = plan_for("Which is older, Orvane Systems or Kestrel Biotech?", knowledge=True)
     assert older.steps[-1].input["pick"] == "min"  # the earlier founding year
     assert "founding year" in older.steps[5].input["target"]
+
+
+def test_a_number_is_read_from_the_table_row_that_names_what_the_question_asks_about() -> None:
+    from sutazai.reasoning.tools.modeltools import relevant_sentences, units
+
+    text = ("Offices of the group.\n\n| Office | City | Floor area (m2) | Staff | Opened |\n|---|---|---|---|---|\n"
+            "| Head office | Oslo | 4,200 | 310 | 2009 |\n| Rotterdam office | Rotterdam | 3,600 | 95 | 2019 |\n\n"
+            "The Hamburg office is planned for 2028.")
+    rows = [u for u in units(text) if u.startswith("|")]
+    header = "| Office | City | Floor area (m2) | Staff | Opened |\n"
+    assert rows == [f"{header}| Head office | Oslo | 4,200 | 310 | 2009 |",
+                    f"{header}| Rotterdam office | Rotterdam | 3,600 | 95 | 2019 |"]
+    passages = [Passage(chunk_id="c", document_id="d", source="offices.md", text=text, score=1.0)]
+    assert relevant_sentences("the floor area of the Rotterdam office", passages) == [rows[1]]
+    # no row names Hamburg: no row's number is a candidate (the Oslo row's 4,200 is not its area)
+    assert all("4,200" not in s and "3,600" not in s
+               for s in relevant_sentences("What is the floor area of the Hamburg office?", passages))

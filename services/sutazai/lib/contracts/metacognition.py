@@ -32,6 +32,8 @@ class ProposalIn(BaseModel):
 
 
 class ProposalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # the service builds it from its store's ProposalRow
+
     id: uuid.UUID
     applied_version: int | None = None
     kind: str

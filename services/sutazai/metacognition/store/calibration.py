@@ -2,13 +2,61 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from sutazai.metacognition.store import Conn
+
+
+@dataclass(frozen=True)
+class LabelledRow:
+    """An assessment with its label: what the answer looked like when it was decided, the
+    probability given then by which calibrator, and whether it was right."""
+
+    trace_id: uuid.UUID
+    features: dict[str, Any]
+    probability: float
+    calibrator: int
+    correct: bool
+    source: str
+    """evaluation | feedback"""
+    suite: str | None
+    run_id: uuid.UUID | None
+    created_at: dt.datetime
+
+    @property
+    def group(self) -> str:
+        """The suite of an evaluation label; '(feedback)' for feedback."""
+        return self.suite or "(feedback)" if self.source == "evaluation" else "(feedback)"
+
+
+@dataclass(frozen=True)
+class CalibratorRow:
+    """A fitted calibrator (version 0, the prior, has no row)."""
+
+    version: int
+    method: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    held_out: list[list[float]]
+    """[probability, 1 or 0] pairs it was measured on"""
+    created_by: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CalibratorSummary:
+    version: int
+    method: str
+    metrics: dict[str, Any]
+    created_by: str
+    created_at: dt.datetime
 
 
 async def insert_assessment(*, conn: Conn, trace_id: uuid.UUID | None, subject: str, features: dict[str, Any],
@@ -45,10 +93,10 @@ async def last_outcome_at(*, conn: Conn) -> Any:
     return row["at"] if row else None
 
 
-async def labelled(*, conn: Conn, source: str | None = None, suite: str | None = None) -> list[dict[str, Any]]:
+async def labelled(*, conn: Conn, source: str | None = None, suite: str | None = None) -> list[LabelledRow]:
     """Assessments with a label: features, the probability given then, and whether the answer was
     right (an evaluation's label wins over feedback on the same trace)."""
-    cur = await conn.execute(
+    cur = await conn.cursor(row_factory=class_row(LabelledRow)).execute(
         """SELECT DISTINCT ON (a.trace_id) a.trace_id, a.features, a.probability, a.calibrator, o.correct, o.source,
                   o.suite, o.run_id, a.created_at
            FROM metacognition.assessments a JOIN metacognition.outcomes o ON o.trace_id = a.trace_id
@@ -59,17 +107,9 @@ async def labelled(*, conn: Conn, source: str | None = None, suite: str | None =
     return await cur.fetchall()
 
 
-async def labelled_suites(*, conn: Conn) -> list[dict[str, Any]]:
-    cur = await conn.execute(
-        """SELECT coalesce(o.suite, '(feedback)') AS suite, count(*) AS cases
-           FROM metacognition.outcomes o JOIN metacognition.assessments a ON a.trace_id = o.trace_id
-           GROUP BY 1 ORDER BY 1""")
-    return await cur.fetchall()
-
-
 async def insert_calibrator(*, conn: Conn, method: str, params: dict[str, Any], metrics: dict[str, Any],
-                            held_out: list[tuple[float, bool]], created_by: str) -> dict[str, Any]:
-    cur = await conn.execute(
+                            held_out: list[tuple[float, bool]], created_by: str) -> CalibratorRow:
+    cur = await conn.cursor(row_factory=class_row(CalibratorRow)).execute(
         """INSERT INTO metacognition.calibrators (method, params, metrics, held_out, created_by)
            VALUES (%s, %s, %s, %s, %s) RETURNING *""",
         (method, Jsonb(params), Jsonb(metrics), Jsonb([[p, y] for p, y in held_out]), created_by))
@@ -78,12 +118,14 @@ async def insert_calibrator(*, conn: Conn, method: str, params: dict[str, Any], 
     return row
 
 
-async def newest_calibrator(*, conn: Conn) -> dict[str, Any] | None:
-    cur = await conn.execute("SELECT * FROM metacognition.calibrators ORDER BY version DESC LIMIT 1")
+async def newest_calibrator(*, conn: Conn) -> CalibratorRow | None:
+    cur = await conn.cursor(row_factory=class_row(CalibratorRow)).execute(
+        "SELECT * FROM metacognition.calibrators ORDER BY version DESC LIMIT 1")
     return await cur.fetchone()
 
 
-async def calibrators(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
-    cur = await conn.execute("SELECT version, method, metrics, created_by, created_at FROM metacognition.calibrators "
-                             "ORDER BY version DESC LIMIT %s", (limit,))
+async def calibrators(*, conn: Conn, limit: int) -> list[CalibratorSummary]:
+    cur = await conn.cursor(row_factory=class_row(CalibratorSummary)).execute(
+        "SELECT version, method, metrics, created_by, created_at FROM metacognition.calibrators "
+        "ORDER BY version DESC LIMIT %s", (limit,))
     return await cur.fetchall()

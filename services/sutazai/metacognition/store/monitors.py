@@ -2,12 +2,66 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import AsyncCursor
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from sutazai.metacognition.store import Conn
+
+
+@dataclass(frozen=True)
+class ObservationRow:
+    """One answered question as the monitors see it."""
+
+    abstained: bool
+    confidence: float | None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """each step's tool, status and latency_ms"""
+    empty_retrieval: bool = False
+    trace_id: uuid.UUID | None = None
+    seq: int = 0
+    observed_at: dt.datetime | None = None
+    collection: str | None = None
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: uuid.UUID
+    rule: str
+    status: str
+    """firing | resolved"""
+    value: float
+    threshold: float
+    detail: dict[str, Any]
+    fired_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ReferencePin:
+    """Where the reference period drift is measured against starts, and who pinned it."""
+
+    first_seq: int
+    pinned_by: str
+    pinned_at: dt.datetime
+
+
+def _observations(conn: Conn) -> AsyncCursor[ObservationRow]:
+    return conn.cursor(row_factory=class_row(ObservationRow))
+
+
+def _alerts(conn: Conn) -> AsyncCursor[AlertRow]:
+    return conn.cursor(row_factory=class_row(AlertRow))
+
+
+def _pins(conn: Conn) -> AsyncCursor[ReferencePin]:
+    return conn.cursor(row_factory=class_row(ReferencePin))
 
 
 async def observe(*, conn: Conn, trace_id: uuid.UUID, abstained: bool, confidence: float | None,
@@ -29,24 +83,25 @@ async def rate(*, conn: Conn, trace_id: uuid.UUID, subject: str, rating: int) ->
         (trace_id, subject, rating))
 
 
-async def recent_observations(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
+async def recent_observations(*, conn: Conn, limit: int) -> list[ObservationRow]:
     """The newest `limit` observations, newest first."""
-    cur = await conn.execute("SELECT * FROM metacognition.observations ORDER BY seq DESC LIMIT %s", (limit,))
+    cur = await _observations(conn).execute("SELECT * FROM metacognition.observations ORDER BY seq DESC LIMIT %s",
+                                            (limit,))
     return await cur.fetchall()
 
 
-async def reference_observations(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
+async def reference_observations(*, conn: Conn, limit: int) -> list[ObservationRow]:
     """The reference period: `limit` observations from the pinned start (else the first ones)."""
-    cur = await conn.execute(
+    cur = await _observations(conn).execute(
         """SELECT o.* FROM metacognition.observations o
            WHERE o.seq >= coalesce((SELECT first_seq FROM metacognition.monitor_reference), 0)
            ORDER BY o.seq LIMIT %s""", (limit,))
     return await cur.fetchall()
 
 
-async def pin_reference(*, conn: Conn, size: int, pinned_by: str) -> dict[str, Any] | None:
+async def pin_reference(*, conn: Conn, size: int, pinned_by: str) -> ReferencePin | None:
     """Make the newest `size` observations the reference period; None when there are none."""
-    cur = await conn.execute(
+    cur = await _pins(conn).execute(
         """INSERT INTO metacognition.monitor_reference (first_seq, pinned_by)
            SELECT min(seq), %s FROM (SELECT seq FROM metacognition.observations ORDER BY seq DESC LIMIT %s) newest
            HAVING count(*) > 0
@@ -56,21 +111,21 @@ async def pin_reference(*, conn: Conn, size: int, pinned_by: str) -> dict[str, A
     return await cur.fetchone()
 
 
-async def reference_pin(*, conn: Conn) -> dict[str, Any] | None:
-    cur = await conn.execute("SELECT first_seq, pinned_by, pinned_at FROM metacognition.monitor_reference")
+async def reference_pin(*, conn: Conn) -> ReferencePin | None:
+    cur = await _pins(conn).execute("SELECT first_seq, pinned_by, pinned_at FROM metacognition.monitor_reference")
     return await cur.fetchone()
 
 
-async def recent_ratings(*, conn: Conn, limit: int) -> list[dict[str, Any]]:
+async def recent_ratings(*, conn: Conn, limit: int) -> list[int]:
     cur = await conn.execute("SELECT rating FROM metacognition.ratings ORDER BY rated_at DESC, seq DESC LIMIT %s",
                              (limit,))
-    return await cur.fetchall()
+    return [int(r["rating"]) for r in await cur.fetchall()]
 
 
 async def fire(*, conn: Conn, rule: str, value: float, threshold: float,
-               detail: dict[str, Any]) -> dict[str, Any] | None:
+               detail: dict[str, Any]) -> AlertRow | None:
     """A new firing alert for `rule`, or None when one is already firing (it is updated)."""
-    cur = await conn.execute(
+    cur = await _alerts(conn).execute(
         """INSERT INTO metacognition.alerts (id, rule, status, value, threshold, detail)
            VALUES (%s, %s, 'firing', %s, %s, %s)
            ON CONFLICT (rule) WHERE status = 'firing' DO NOTHING RETURNING *""",
@@ -82,19 +137,19 @@ async def fire(*, conn: Conn, rule: str, value: float, threshold: float,
     return row
 
 
-async def resolve(*, conn: Conn, rule: str) -> dict[str, Any] | None:
-    cur = await conn.execute(
+async def resolve(*, conn: Conn, rule: str) -> AlertRow | None:
+    cur = await _alerts(conn).execute(
         """UPDATE metacognition.alerts SET status = 'resolved', resolved_at = now()
            WHERE rule = %s AND status = 'firing' RETURNING *""", (rule,))
     return await cur.fetchone()
 
 
-async def alerts(*, conn: Conn, status: str | None, limit: int) -> list[dict[str, Any]]:
-    cur = await conn.execute("SELECT * FROM metacognition.alerts WHERE %s::text IS NULL OR status = %s "
+async def alerts(*, conn: Conn, status: str | None, limit: int) -> list[AlertRow]:
+    cur = await _alerts(conn).execute("SELECT * FROM metacognition.alerts WHERE %s::text IS NULL OR status = %s "
                              "ORDER BY fired_at DESC LIMIT %s", (status, status, limit))
     return await cur.fetchall()
 
 
-async def firing(*, conn: Conn) -> list[dict[str, Any]]:
-    cur = await conn.execute("SELECT * FROM metacognition.alerts WHERE status = 'firing' ORDER BY fired_at")
+async def firing(*, conn: Conn) -> list[AlertRow]:
+    cur = await _alerts(conn).execute("SELECT * FROM metacognition.alerts WHERE status = 'firing' ORDER BY fired_at")
     return await cur.fetchall()

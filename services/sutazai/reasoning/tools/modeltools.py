@@ -225,7 +225,8 @@ class ExtractValue:
             grounded(asked, f"{p.heading or ''}\n{p.text}") for asked in (data.target, data.about or ""))]
         data = data.model_copy(update={"passages": grounded_passages})  # a passage not about it holds no answer
         relevant = relevant_sentences(data.target, data.passages, about=data.about)
-        candidates = list(dict.fromkeys(n for sentence in relevant for n in numbers_in(sentence)))
+        candidates = list(dict.fromkeys(n for sentence in relevant for n in numbers_in(sentence)
+                                        if _asks_year(data.target) or not _YEAR_LIKE.fullmatch(n)))
         if not candidates:
             return ExtractOutput(value=None, chunk_id=None, document_id=None, quote=None)
         sources = "\n\n".join(p.text for p in data.passages)
@@ -245,6 +246,16 @@ class ExtractValue:
         raise ToolFailed(f"the model chose {value!r}, which is in no passage")  # pragma: no cover - enum
 
 
+_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
+_YEAR_ASKED = re.compile(r"\b(year|when|founded|established|opened|since|date)\b", re.I)
+
+
+def _asks_year(target: str) -> bool:
+    """Whether a year may be the value asked for; otherwise a year in a sentence ('planned for
+    2028') is when, not how much."""
+    return bool(_YEAR_ASKED.search(target))
+
+
 def _stems(text: str) -> set[str]:
     stems = {w[:5] for w in re.findall(r"[a-z][a-z0-9-]+", text.lower()) if len(w) > 2} - _STOP_STEMS
     return stems | {related for stem in stems for related in _RELATED.get(stem, ())}
@@ -260,15 +271,47 @@ _STOP_STEMS = {"the", "and", "how", "many", "much", "what", "whic", "does", "hav
                "from", "that", "this", "numbe", "fewer", "less"}
 
 
+def units(text: str) -> list[str]:
+    """A passage's sentences, and each row of a table in it as a unit of its own with the table's
+    header line before it ('| Office | City | Floor area (m2) |' + '| Head office | Oslo | 4,200 |'):
+    the numbers of one row belong to what that row names, not to the whole table."""
+    out: list[str] = []
+    prose: list[str] = []
+    header: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if re.fullmatch(r"\|?[\s:|-]+\|?", stripped):  # the |---|---| rule under a header
+                continue
+            if header is None:
+                header = stripped
+            else:
+                out.append(f"{header}\n{stripped}")
+            continue
+        header = None
+        prose.append(line)
+    out += [s for s in re.split(r"(?<=[.!?])\s+", "\n".join(prose)) if s.strip()]
+    return out
+
+
+def _table_row(unit: str) -> bool:
+    return unit.startswith("|") and "\n|" in unit
+
+
 def relevant_sentences(target: str, passages: list[Passage], *, about: str | None = None) -> list[str]:
-    """The sentences holding a number that share the most word stems with the target, then
-    those that name `about` themselves, then those in passages that name it; a value read from
-    them is about the thing asked for, not a neighbour mentioned in the same passage."""
+    """The sentences (and table rows) holding a number that share the most word stems with the
+    target, then those that name `about` themselves, then those in passages that name it; a value
+    read from them is about the thing asked for, not a neighbour mentioned in the same passage.
+    A table row counts only when it names what the question singles out (its names, codes,
+    years): the Oslo office's row holds no floor area of the Hamburg office."""
     wanted, named = _stems(target) - _stems(about or ""), _stems(about or "")
     scored = []
     for passage in passages:
         naming = len(named & _stems(passage.text))
-        for sentence in re.split(r"(?<=[.!?])\s+", passage.text):
+        for sentence in units(passage.text):
+            if _table_row(sentence) and not all(grounded(asked, sentence, measures=False)
+                                                for asked in (target, about or "")):
+                continue
             if numbers_in(sentence):
                 stems = _stems(sentence)
                 scored.append(((len(wanted & stems), len(named & stems), naming), sentence))
@@ -277,7 +320,7 @@ def relevant_sentences(target: str, passages: list[Passage], *, about: str | Non
 
 
 def _sentence_with(text: str, number: str) -> str:
-    for sentence in re.split(r"(?<=[.!?])\s+", text):
+    for sentence in units(text):
         if number in numbers_in(sentence):
             return sentence.strip()
     return text[:200]
