@@ -49,6 +49,7 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)  # the Compose tier starts its own engine
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)  # the images' Debian base
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)  # OCR of scans and images
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"

@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.conftest import Platform, create_key
 from tests.integration.knowledge_helpers import auth, ingest_text, search, wait_for_job
+from tests.scans import image_file, scanned_pdf
 from tests.unit.knowledge.test_parsing_chunking import MARKDOWN, pdf_bytes
 
 
@@ -65,6 +66,30 @@ def test_every_format_uploads_and_chunks_follow_structure(client: httpx.Client) 
     assert search(client, "password", collection=col, tag=["missing-tag"]) == []
     listed = client.get("/api/knowledge/v1/documents", params={"collection": col}).json()
     assert {d["source"] for d in listed} == set(files)
+
+
+def test_a_scanned_pdf_and_an_image_are_searchable_with_their_pages(client: httpx.Client) -> None:
+    """OCR (Debian's Tesseract) in the ingestion job: the upload is checked at once, read after."""
+    col = collection()
+    scan = scanned_pdf(["Minutes of the works council.\nThe canteen moves to building C in March.",
+                        "The night shift allowance rises to 4.20 EUR per hour."])
+    uploads = {"minutes-scan.pdf": (scan, "application/pdf"),
+               "notice.png": (image_file(["Fire drill on Thursday at 10:30 in hall B."], "PNG"), "image/png")}
+    for name, (content, media) in uploads.items():
+        response = client.post("/api/knowledge/v1/documents", files={"file": (name, content, media)},
+                               data={"collection": col})
+        assert response.status_code == 202, (name, response.text)
+        assert wait_for_job(client, response.json()["job"]["id"])["state"] == "done", name
+    allowance = search(client, "night shift allowance per hour", collection=col)[0]
+    assert allowance["source"] == "minutes-scan.pdf" and allowance["page"] == 2 and "allowance" in allowance["text"]
+    drill = search(client, "fire drill hall", collection=col)[0]
+    assert drill["source"] == "notice.png" and drill["page"] == 1 and "drill" in drill["text"].lower()
+    # a corrupt image is refused at upload, saying what to upload instead; nothing is stored
+    broken = client.post("/api/knowledge/v1/documents", data={"collection": col},
+                         files={"file": ("broken.png", uploads["notice.png"][0][:1500], "image/png")})
+    assert broken.status_code == 422 and "intact PNG, JPEG or TIFF" in broken.json()["detail"], broken.text
+    listed = client.get("/api/knowledge/v1/documents", params={"collection": col}).json()
+    assert {d["source"] for d in listed} == set(uploads)
 
 
 def test_same_bytes_twice_is_a_no_op_and_a_new_version_replaces_the_old(client: httpx.Client) -> None:

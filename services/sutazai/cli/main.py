@@ -406,7 +406,8 @@ Url = Annotated[str | None, typer.Option("--url", envvar="SUTAZAI_URL", show_def
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .pdf .json).")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files and folders (.txt .md .html .pdf .json; scans and .png .jpg .tif images by OCR).")],
     collection: Annotated[str | None, typer.Option(help="Collection to add them to.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every document (repeatable).")] = None,
     wait_graph: Annotated[bool, typer.Option(

@@ -22,7 +22,14 @@ from typing import Any, Protocol
 from prometheus_client.core import GaugeMetricFamily
 
 from sutazai.knowledge.chunking import chunk_document
-from sutazai.knowledge.parsing import ParsedDocument, UnreadableDocument, media_type_for, parse
+from sutazai.knowledge.parsing import (
+    ParsedDocument,
+    UnreadableDocument,
+    media_type_for,
+    parse,
+    parse_checked,
+    parse_ocr,
+)
 from sutazai.knowledge.pipeline import chunk_rows, embed_and_index
 from sutazai.knowledge.search.interface import SearchIndex
 from sutazai.knowledge.store import Conn, chunks, documents, jobs
@@ -117,22 +124,32 @@ class Ingestor:
         self, *, db: Database, index: SearchIndex, embedder: Embedder, bus: EventBus,
         graph: GraphWriter | None, max_bytes: int, chunk_chars: int, embed_batch: int = 32,
         extract_graph: bool = True, sandbox: Sandbox | None = None, parse_seconds: float = 60.0,
+        ocr_page_seconds: float = 60.0,
     ) -> None:
-        self._sandbox, self._parse_seconds = sandbox, parse_seconds
+        self._sandbox, self._parse_seconds, self._ocr_page_seconds = sandbox, parse_seconds, ocr_page_seconds
         self._db, self._index, self._embedder, self._bus, self._graph = db, index, embedder, bus, graph
         self._extract = extract_graph and graph is not None
         self._max_bytes, self._chunk_chars, self._batch = max_bytes, chunk_chars, embed_batch
 
-    async def _parse(self, content: bytes, media_type: str) -> ParsedDocument:
+    async def _parse(self, content: bytes, media_type: str, *, ocr: bool = False) -> ParsedDocument:
         """Parse in the sandbox (its own process, bounded time and memory) when there is one,
-        else in a thread (unit tests)."""
+        else in a thread (unit tests). Without `ocr`, a scan or an image is checked, not read;
+        with it, its pages are read by OCR, each adding SUTAZAI_OCR_PAGE_SECONDS to the limit."""
+        checked = await self._parse_bounded(content, media_type, ocr=False, seconds=self._parse_seconds)
+        if not (ocr and checked.ocr_pages):
+            return checked
+        return await self._parse_bounded(content, media_type, ocr=True, seconds=self._parse_seconds
+                                         + self._ocr_page_seconds * len(checked.ocr_pages))
+
+    async def _parse_bounded(self, content: bytes, media_type: str, *, ocr: bool, seconds: float) -> ParsedDocument:
         if self._sandbox is None:
-            return await asyncio.to_thread(parse, content, media_type)
+            return await asyncio.to_thread(parse, content, media_type, ocr=ocr)
         try:
-            return await self._sandbox.run(parse, content, media_type, seconds=self._parse_seconds)
+            return await self._sandbox.run(parse_ocr if ocr else parse_checked, content, media_type, seconds=seconds)
         except LimitExceeded as exc:
             raise UnreadableDocument(f"reading this {media_type} document was stopped: {exc} "
-                                     f"(SUTAZAI_PARSE_TIMEOUT_SECONDS); split it, or convert it to plain text") from exc
+                                     "(SUTAZAI_PARSE_TIMEOUT_SECONDS, SUTAZAI_OCR_PAGE_SECONDS per page read by OCR); "
+                                     "split it, or convert it to text") from exc
 
     # ---- submit -----------------------------------------------------------------------
     async def submit(self, upload: Upload, *, actor: str) -> Submission:
@@ -227,7 +244,7 @@ class Ingestor:
             raise UnreadableDocument("the stored content of this document is missing")
         # parsing and chunking run off the event loop: a pathological file must not stall the
         # worker's Redis connection or the service's other requests
-        parsed = await self._parse(blob, document["media_type"])
+        parsed = await self._parse(blob, document["media_type"], ocr=True)
         pieces = await asyncio.to_thread(chunk_document, parsed, max_chars=self._chunk_chars)
         rows = chunk_rows(document, pieces)
         await self._store_chunks(document, parsed, rows)

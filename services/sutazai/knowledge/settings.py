@@ -32,6 +32,8 @@ class KnowledgeSettings(ModelSettings):
     max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     parse_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, description="a document whose parsing "
                                          "takes longer is refused as unreadable (parsing runs in its own process)")
+    ocr_page_seconds: float = Field(default=60.0, gt=0, le=3600, description=(
+        "time added to the parse limit for each page read by OCR (a scanned PDF page or an image)"))
     parse_memory_mb: int = Field(default=2048, ge=256, description="memory the parsing process may use")
     chunk_max_chars: int = Field(default=1200, ge=200, le=20_000)
     embed_batch: int = Field(default=32, ge=1, le=512)

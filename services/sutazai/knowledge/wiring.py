@@ -93,7 +93,7 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
         graph=GraphBuilder(db=resources.db, store=graph, model=model, extractor=settings.graph_extractor.value),
         extract_graph=settings.graph_extraction, max_bytes=settings.max_document_bytes,
         chunk_chars=settings.chunk_max_chars, embed_batch=settings.embed_batch,
-        sandbox=sandbox, parse_seconds=settings.parse_timeout_seconds,
+        sandbox=sandbox, parse_seconds=settings.parse_timeout_seconds, ocr_page_seconds=settings.ocr_page_seconds,
     )
     audit_link = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
     resources.on_close(audit_link.close)

@@ -34,10 +34,11 @@ SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = (
     "ca-certificates", "python3", "python3-venv", "libgomp1", "openssl", "netcat-openbsd", "wget", "tini",
-    "procps", "haproxy", "etcd-server", "etcd-client", "redis-tools", "patroni",
+    "procps", "haproxy", "etcd-server", "etcd-client", "redis-tools", "patroni", "tesseract-ocr", "tesseract-ocr-eng",
 )
 """Debian packages every image may use (one shared base layer): Python 3.11 for the SutazAI image
-and healthchecks, libgomp for llama.cpp, Patroni, etcd, HAProxy, redis-cli, OpenSSL (the TLS job)."""
+and healthchecks, libgomp for llama.cpp, Patroni, etcd, HAProxy, redis-cli, OpenSSL (the TLS job),
+Tesseract (the knowledge service's OCR of scanned PDFs and images)."""
 
 MANIFEST = "images.json"
 BASE_ALIAS = f"sutazai/base:{__version__}"

@@ -20,6 +20,7 @@ CYPHER = f"{PREFIX}/cypher"
 MEDIA_TYPES = {
     ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
     ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf", ".json": "application/json",
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".tif": "image/tiff", ".tiff": "image/tiff",
 }
 """The file types a document may be uploaded as, by suffix (the CLI picks files by them)."""
 

@@ -6,7 +6,7 @@ import { announce, clear, confirmDialog, errorBox, field, formatTime, h, fill } 
 import { collectionSelect, pageHeader } from './common.js';
 
 const BASE = '/api/knowledge/v1';
-const ACCEPT = '.txt,.md,.markdown,.html,.htm,.json,.pdf,text/plain,text/markdown,text/html,application/json,application/pdf';
+const ACCEPT = '.txt,.md,.markdown,.html,.htm,.json,.pdf,.png,.jpg,.jpeg,.tif,.tiff,text/plain,text/markdown,text/html,application/json,application/pdf,image/png,image/jpeg,image/tiff';
 
 export function render(root) {
   const collection = collectionSelect();
