@@ -38,6 +38,8 @@ class ReasoningComponents(ServiceComponents):
     settings: ReasoningSettings
     model: GuardedBackend
     reasoner: Reasoner
+    knowledge: KnowledgeClient
+    """the knowledge service, as the MCP tools call it with the caller's credential"""
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         return {**super().readiness(), "model": self.model.ping}
@@ -114,16 +116,17 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
     sandbox = Sandbox(memory_bytes=1024**3,
                       preload=("sutazai.reasoning.tools.calculator", "sutazai.reasoning.tools.program"))
     resources.on_close(sandbox.close)
+    knowledge = KnowledgeClient(client)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
-        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeCalls(KnowledgeClient(client)), route=router,
+        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeCalls(knowledge), route=router,
                                                      verification=settings.model_verification, sandbox=sandbox,
                                                      recall=recall),
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),
         audit=AuditClient(identity), assessor=assessor)
     await reasoner.configuration.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
-                               settings=settings, model=model, reasoner=reasoner)
+                               settings=settings, model=model, reasoner=reasoner, knowledge=knowledge)
 
 
 def started(settings: ReasoningSettings) -> AbstractAsyncContextManager[ReasoningComponents]:

@@ -34,6 +34,11 @@ class KnowledgeClient(ServiceClient):
                                    params=params)
         return self.parse(response, GraphOut)
 
+    async def document(self, document_id: str, *, credential: str) -> dict[str, Any]:
+        """GET /documents/{id}: the document's source, collection, status, version, chunks, title."""
+        response = await self.call("GET", f"{contract.DOCUMENTS}/{document_id}", credential=credential)
+        return self.parse_as(response, dict[str, Any])
+
     async def paths(self, *, credential: str, **params: Any) -> list[GraphOut]:
         response = await self.call("GET", contract.PATHS, credential=credential, params=params)
         return self.parse_as(response, list[GraphOut])
