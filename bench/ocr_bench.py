@@ -3,7 +3,7 @@ reader (sutazai.knowledge.parsing: Debian's Tesseract through pytesseract, a PDF
 PDFium at 300 dpi, a 3-pixel median filter against speckle) on a generated scanned corpus.
 
 The corpus: the enterprise suite's 12 documents (a fictional organisation's policies, tables,
-report and registers), Markdown marks stripped, typeset as PDF pages (tests/scans.py), each page
+report and registers), Markdown marks and HTML tags stripped, typeset as PDF pages (tests/scans.py), each page
 rendered at 150, 200 and 300 dpi with salt-and-pepper noise (0.2% of pixels) and up to 0.5 degrees
 of tilt, saved as an image-only PDF, and read by `parse(..., ocr=True)`. Character accuracy is
 1 - (Levenshtein distance / reference length) on the text with runs of whitespace made one space;
@@ -37,8 +37,11 @@ LINES_PER_PAGE = 40
 
 
 def plain(markdown: str) -> str:
-    """The document as it would be printed: no Markdown marks, table cells spaced."""
-    text = re.sub(r"^#+\s*", "", markdown, flags=re.M)
+    """The document as it would be printed: no Markdown marks or HTML tags, table cells spaced."""
+    text = re.sub(r"<(?:br|p|h[1-6]|tr|li|table|ul|ol|div)\b[^>]*>", "\n", markdown, flags=re.I)
+    text = re.sub(r"</(?:td|th)>", "   ", text, flags=re.I)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"^#+\s*", "", text, flags=re.M)
     text = re.sub(r"^\|?[-:| ]+\|?$", "", text, flags=re.M)
     text = re.sub(r"\s*\|\s*", "   ", text)
     return text.replace("**", "").replace("`", "")
