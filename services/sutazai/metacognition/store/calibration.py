@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from sutazai.metacognition.store import Conn
+from sutazai.metacognition.store import Conn, typed
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ async def last_outcome_at(*, conn: Conn) -> Any:
 async def labelled(*, conn: Conn, source: str | None = None, suite: str | None = None) -> list[LabelledRow]:
     """Assessments with a label: features, the probability given then, and whether the answer was
     right (an evaluation's label wins over feedback on the same trace)."""
-    cur = await conn.cursor(row_factory=class_row(LabelledRow)).execute(
+    cur = await typed(conn, LabelledRow).execute(
         """SELECT DISTINCT ON (a.trace_id) a.trace_id, a.features, a.probability, a.calibrator, o.correct, o.source,
                   o.suite, o.run_id, a.created_at
            FROM metacognition.assessments a JOIN metacognition.outcomes o ON o.trace_id = a.trace_id
@@ -109,7 +108,7 @@ async def labelled(*, conn: Conn, source: str | None = None, suite: str | None =
 
 async def insert_calibrator(*, conn: Conn, method: str, params: dict[str, Any], metrics: dict[str, Any],
                             held_out: list[tuple[float, bool]], created_by: str) -> CalibratorRow:
-    cur = await conn.cursor(row_factory=class_row(CalibratorRow)).execute(
+    cur = await typed(conn, CalibratorRow).execute(
         """INSERT INTO metacognition.calibrators (method, params, metrics, held_out, created_by)
            VALUES (%s, %s, %s, %s, %s) RETURNING *""",
         (method, Jsonb(params), Jsonb(metrics), Jsonb([[p, y] for p, y in held_out]), created_by))
@@ -119,13 +118,13 @@ async def insert_calibrator(*, conn: Conn, method: str, params: dict[str, Any], 
 
 
 async def newest_calibrator(*, conn: Conn) -> CalibratorRow | None:
-    cur = await conn.cursor(row_factory=class_row(CalibratorRow)).execute(
+    cur = await typed(conn, CalibratorRow).execute(
         "SELECT * FROM metacognition.calibrators ORDER BY version DESC LIMIT 1")
     return await cur.fetchone()
 
 
 async def calibrators(*, conn: Conn, limit: int) -> list[CalibratorSummary]:
-    cur = await conn.cursor(row_factory=class_row(CalibratorSummary)).execute(
+    cur = await typed(conn, CalibratorSummary).execute(
         "SELECT version, method, metrics, created_by, created_at FROM metacognition.calibrators "
         "ORDER BY version DESC LIMIT %s", (limit,))
     return await cur.fetchall()

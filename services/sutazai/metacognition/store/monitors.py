@@ -7,11 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import AsyncCursor
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from sutazai.metacognition.store import Conn
+from sutazai.metacognition.store import Conn, typed
 
 
 @dataclass(frozen=True)
@@ -52,16 +50,7 @@ class ReferencePin:
     pinned_at: dt.datetime
 
 
-def _observations(conn: Conn) -> AsyncCursor[ObservationRow]:
-    return conn.cursor(row_factory=class_row(ObservationRow))
 
-
-def _alerts(conn: Conn) -> AsyncCursor[AlertRow]:
-    return conn.cursor(row_factory=class_row(AlertRow))
-
-
-def _pins(conn: Conn) -> AsyncCursor[ReferencePin]:
-    return conn.cursor(row_factory=class_row(ReferencePin))
 
 
 async def observe(*, conn: Conn, trace_id: uuid.UUID, abstained: bool, confidence: float | None,
@@ -85,14 +74,15 @@ async def rate(*, conn: Conn, trace_id: uuid.UUID, subject: str, rating: int) ->
 
 async def recent_observations(*, conn: Conn, limit: int) -> list[ObservationRow]:
     """The newest `limit` observations, newest first."""
-    cur = await _observations(conn).execute("SELECT * FROM metacognition.observations ORDER BY seq DESC LIMIT %s",
-                                            (limit,))
+    cur = await typed(conn, ObservationRow).execute(
+        "SELECT * FROM metacognition.observations ORDER BY seq DESC LIMIT %s",
+        (limit,))
     return await cur.fetchall()
 
 
 async def reference_observations(*, conn: Conn, limit: int) -> list[ObservationRow]:
     """The reference period: `limit` observations from the pinned start (else the first ones)."""
-    cur = await _observations(conn).execute(
+    cur = await typed(conn, ObservationRow).execute(
         """SELECT o.* FROM metacognition.observations o
            WHERE o.seq >= coalesce((SELECT first_seq FROM metacognition.monitor_reference), 0)
            ORDER BY o.seq LIMIT %s""", (limit,))
@@ -101,7 +91,7 @@ async def reference_observations(*, conn: Conn, limit: int) -> list[ObservationR
 
 async def pin_reference(*, conn: Conn, size: int, pinned_by: str) -> ReferencePin | None:
     """Make the newest `size` observations the reference period; None when there are none."""
-    cur = await _pins(conn).execute(
+    cur = await typed(conn, ReferencePin).execute(
         """INSERT INTO metacognition.monitor_reference (first_seq, pinned_by)
            SELECT min(seq), %s FROM (SELECT seq FROM metacognition.observations ORDER BY seq DESC LIMIT %s) newest
            HAVING count(*) > 0
@@ -112,7 +102,8 @@ async def pin_reference(*, conn: Conn, size: int, pinned_by: str) -> ReferencePi
 
 
 async def reference_pin(*, conn: Conn) -> ReferencePin | None:
-    cur = await _pins(conn).execute("SELECT first_seq, pinned_by, pinned_at FROM metacognition.monitor_reference")
+    cur = await typed(conn, ReferencePin).execute(
+        "SELECT first_seq, pinned_by, pinned_at FROM metacognition.monitor_reference")
     return await cur.fetchone()
 
 
@@ -125,7 +116,7 @@ async def recent_ratings(*, conn: Conn, limit: int) -> list[int]:
 async def fire(*, conn: Conn, rule: str, value: float, threshold: float,
                detail: dict[str, Any]) -> AlertRow | None:
     """A new firing alert for `rule`, or None when one is already firing (it is updated)."""
-    cur = await _alerts(conn).execute(
+    cur = await typed(conn, AlertRow).execute(
         """INSERT INTO metacognition.alerts (id, rule, status, value, threshold, detail)
            VALUES (%s, %s, 'firing', %s, %s, %s)
            ON CONFLICT (rule) WHERE status = 'firing' DO NOTHING RETURNING *""",
@@ -138,18 +129,20 @@ async def fire(*, conn: Conn, rule: str, value: float, threshold: float,
 
 
 async def resolve(*, conn: Conn, rule: str) -> AlertRow | None:
-    cur = await _alerts(conn).execute(
+    cur = await typed(conn, AlertRow).execute(
         """UPDATE metacognition.alerts SET status = 'resolved', resolved_at = now()
            WHERE rule = %s AND status = 'firing' RETURNING *""", (rule,))
     return await cur.fetchone()
 
 
 async def alerts(*, conn: Conn, status: str | None, limit: int) -> list[AlertRow]:
-    cur = await _alerts(conn).execute("SELECT * FROM metacognition.alerts WHERE %s::text IS NULL OR status = %s "
-                             "ORDER BY fired_at DESC LIMIT %s", (status, status, limit))
+    cur = await typed(conn, AlertRow).execute(
+        "SELECT * FROM metacognition.alerts WHERE %s::text IS NULL OR status = %s "
+        "ORDER BY fired_at DESC LIMIT %s", (status, status, limit))
     return await cur.fetchall()
 
 
 async def firing(*, conn: Conn) -> list[AlertRow]:
-    cur = await _alerts(conn).execute("SELECT * FROM metacognition.alerts WHERE status = 'firing' ORDER BY fired_at")
+    cur = await typed(conn, AlertRow).execute(
+        "SELECT * FROM metacognition.alerts WHERE status = 'firing' ORDER BY fired_at")
     return await cur.fetchall()
