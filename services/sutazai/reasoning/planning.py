@@ -22,7 +22,7 @@ from sutazai.reasoning.strategies import (
     Synthesized,
     Tabulated,
 )
-from sutazai.reasoning.tables import answer_from_tables
+from sutazai.reasoning.tables import aggregates, answer_from_tables
 from sutazai.reasoning.tools.knowledge import Passage
 from sutazai.reasoning.tools.modeltools import numbers_in
 from sutazai.reasoning.tools.table import passage_tables
@@ -516,7 +516,8 @@ def table_plan(req: PlanRequest, *, preface: Sequence[PlannedStep], answers: boo
     the whole table is read, not one sampled row, and no model is asked. Not for a question that
     asks why, or that computes from values (a change, a total, a difference): one cell is not its
     answer."""
-    if not answers or answer_kind(req.question) == "reason" or _CHANGE.search(req.question):
+    if not answers or answer_kind(req.question) == "reason" \
+            or _CHANGE.search(req.question) and not aggregates(req.question):
         return None
     plan = Plan(steps=list(preface), strategy="table")
     step = plan.add("read_table", {"question": req.question, "passages": ref(f"{MAIN_SEARCH}.passages")},

@@ -238,7 +238,7 @@ class Tabulated:
         passages = passages_of(records, self.searches)
         return Outcome(text=said, vote=Vote(winner=out.answer, key=out.answer, votes=1, samples=1, groups=1),
                        passages=passages, cited=[out.chunk_id] if out.chunk_id else [],
-                       computed=[n for cell in out.row + out.ranking for n in numbers_in(cell)])
+                       computed=[n for cell in [out.value, *out.row, *out.ranking] for n in numbers_in(cell)])
 
 
 def _substituted(expression: str, variables: Mapping[str, object]) -> str:

@@ -107,9 +107,13 @@ _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1
 _PERIOD = re.compile(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+(quarter|half)\b")
 
 
+_SQUARE = re.compile(r"\bsquare (?:met(?:re|er)s?)\b|\bsq\.? ?m\b|\bm\u00b2")
+
+
 def words(text: str) -> set[str]:
     """Content words by their first five letters; 'third quarter' is read as 'q3', 'first half' as 'h1'."""
     text = _PERIOD.sub(lambda m: f"{m.group(2)[0]}{_ORDINALS[m.group(1)]}", text.lower())
+    text = _SQUARE.sub("m2", text)
     return {_stem(w) for w in _WORD.findall(text) if w not in _STOP and len(w) > 1}
 
 
@@ -293,14 +297,20 @@ def _years_rule(rule: tuple[Decimal | None, Decimal | None, bool]) -> bool:
 def read_cell(question: str, tables: list[Table]) -> Cell | None:
     """The one cell the question asks for, or None when it does not single one out."""
     candidates: list[tuple[int, Cell]] = []
+    totals: list[tuple[int, Cell]] = []
     asked = _ASKED.search(question)
     wanted = _stem(asked.group(1).lower()) if asked and asked.group(1).lower() not in _VAGUE else None
     for table in tables:
         if not about(question, table) or wanted and wanted not in words(" ".join(table.header) + " " + table.context):
             continue  # not about it, or it has no column for what is asked ("in which city ...")
+        overlap = len(words(question) & words(" ".join(table.header)))
+        total = _aggregate(question, table)
+        if total is not None:
+            totals.append((overlap, total))
         cell = _superlative(question, table) or _lookup(question, table)
         if cell is not None:
-            candidates.append((len(words(question) & words(" ".join(table.header))), cell))
+            candidates.append((overlap, cell))
+    candidates = totals or candidates  # a sum or difference asked for is answered by one, not by one cell
     if not candidates:
         return None
     candidates.sort(key=lambda c: c[0], reverse=True)
@@ -359,6 +369,58 @@ def _superlative(question: str, table: Table) -> Cell | None:
     return Cell(value=row[column], row=row, column=table.header[column], row_label=row[0],
                 how=f"the {'largest' if most else 'smallest'} {table.header[column]} of {len(known)} rows",
                 table=table, answer=answer, ranking=ranking)
+
+
+_SUM = re.compile(r"\b(combined|total|sum|altogether|together|in all)\b", re.I)
+_AVERAGE = re.compile(r"\b(average|mean)\b", re.I)
+_DIFFERENCE = re.compile(r"\bhow (?:many|much) (?:more|fewer|less)\b|\bdifference\b", re.I)
+_COUNT_WORDS = {"two": 2, "both": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def aggregates(question: str) -> bool:
+    """Whether the question asks for a sum, an average or a difference over rows."""
+    return bool(_SUM.search(question) or _AVERAGE.search(question) or _DIFFERENCE.search(question))
+
+
+def _aggregate(question: str, table: Table) -> Cell | None:
+    """A sum, an average or a difference of one column over the rows the question names: by their
+    own label ('the head office and the Rotterdam office') or by a value they share ('the two Port
+    Services projects'). None unless at least two rows are named through one column, every one
+    holds a number there, a count the question states matches, and a difference has two rows."""
+    if not aggregates(question):
+        return None
+    difference = bool(_DIFFERENCE.search(question))
+    numeric = [c for c in range(len(table.header))
+               if sum(number(row[c]) is not None for row in table.rows) > len(table.rows) / 2]
+    text = [c for c in range(len(table.header)) if c not in numeric]
+    unitless = re.sub(r"\b(days?|weeks?|months?|years?|hours?|eur|euros?|usd|number|amount|percent|k|m|thousand|"
+                      r"million|total|combined|sum|average|mean|difference)\b", " ", question, flags=re.I)
+    column = _column(unitless, table, exclude=None, among=numeric)
+    if column is None:
+        return None
+    by_column = {c: [r for r, row in enumerate(table.rows) if _named(question, row[c]) == 3] for c in text}
+    named = [(c, rows) for c, rows in by_column.items() if len(rows) >= 2]
+    if len({tuple(rows) for _, rows in named}) != 1:
+        return None  # no rows named, or two different selections: not one set of rows
+    through, rows = named[0]
+    stated = next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", question, re.I)), None)
+    values = [number(table.rows[r][column]) for r in rows]
+    if stated is not None and stated != len(rows) or any(v is None for v in values) \
+            or difference and len(rows) != 2:
+        return None
+    known = [v for v in values if v is not None]
+    result: Decimal = sum(known, Decimal(0))
+    how = "the sum"
+    if difference:
+        result, how = abs(known[0] - known[1]), "the difference"
+    elif _AVERAGE.search(question):
+        result, how = result / len(known), "the average"
+    shown = format(result.quantize(Decimal("0.01")).normalize(), "f") if result != result.to_integral() \
+        else format(result.to_integral(), "f")
+    label = " and ".join(dict.fromkeys(table.rows[r][through] for r in rows))
+    return Cell(value=shown, row=table.rows[rows[0]], column=table.header[column], row_label=label,
+                how=f"{how} of {table.header[column]} over the {len(rows)} rows named by {table.header[through]}",
+                table=table, answer=shown, ranking=[f"{table.rows[r][0]} {table.rows[r][column]}" for r in rows])
 
 
 def _selected_rows(question: str, table: Table) -> list[tuple[tuple[str, ...], str, int]]:

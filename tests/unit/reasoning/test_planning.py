@@ -217,3 +217,20 @@ def test_a_number_is_read_from_the_table_row_that_names_what_the_question_asks_a
     # no row names Hamburg: no row's number is a candidate (the Oslo row's 4,200 is not its area)
     assert all("4,200" not in s and "3,600" not in s
                for s in relevant_sentences("What is the floor area of the Hamburg office?", passages))
+
+
+def test_a_sum_over_the_rows_of_a_table_in_the_passages_is_read_from_the_table() -> None:
+    question = "What is the combined budget of the two Port Services projects in thousand EUR?"
+    request = PlanRequest(question=question, has_knowledge=True, samples=3, temperature=0.0,
+                          sample_temperature=0.7, seed=0)
+    table = ("| Project | Division | Budget (k EUR) |\n|---|---|---|\n| Crane Retrofit | Port Services | 2,450 |\n"
+             "| Route Planner | Logistics | 1,750 |\n| Dock Mesh | Port Services | 980 |")
+    plan = settled(rules_plan(request), request, [Passage(chunk_id="c", document_id="d", source="projects.md",
+                                                          text=table, score=1.0)])
+    assert plan.strategy == "table" and "read_table" in tools(plan)
+    # a change over time is still no cell of a table: 'after the increase' is computed, not read
+    later = "What will the Crane Retrofit budget be after the increase, in thousand EUR?"
+    later_request = PlanRequest(question=later, has_knowledge=True, samples=3, temperature=0.0,
+                                sample_temperature=0.7, seed=0)
+    assert settled(rules_plan(later_request), later_request, [Passage(
+        chunk_id="c", document_id="d", source="projects.md", text=table, score=1.0)]).strategy != "table"

@@ -127,3 +127,25 @@ def test_a_question_that_names_a_row_by_another_table_is_read_through_both(quest
                         heading=HEADINGS.get(text)) for i, text in enumerate((ORG, PROJECTS, REVENUE))]
     cell = answer_from_tables(question, passage_tables(passages))
     assert (cell.answer if cell else None) == answer
+
+
+OFFICES = ("Office | City | Floor area (m2) | Staff\nHead office | Oslo | 4,200 | 310\n"
+           "Bergen office | Bergen | 2,900 | 240\nRotterdam office | Rotterdam | 3,600 | 290")
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("What is the combined budget of the two Port Services projects in thousand EUR?", "4200"),
+    ("What is the average budget of the Port Services projects?", "2100"),
+    ("How many more square metres does the head office have than the Rotterdam office?", "600"),
+    ("What is the total staff of the Bergen office and the Rotterdam office?", "530"),
+    ("What is the combined budget of the three Port Services projects?", None),  # there are two: no guess
+    ("How many more staff does the head office have than the Bergen office and the Rotterdam office?", None),
+])
+def test_a_sum_an_average_or_a_difference_is_read_over_the_rows_the_question_names(question: str,
+                                                                                   answer: str | None) -> None:
+    passages = [Passage(chunk_id=f"c{i}", document_id=f"d{i}", source=f"doc{i}", score=1.0, text=text)
+                for i, text in enumerate((PROJECTS, OFFICES))]
+    cell = answer_from_tables(question, passage_tables(passages))
+    assert (cell.answer if cell else None) == answer, cell
+    if cell is not None:  # every value summed is shown with its row
+        assert len(cell.ranking) >= 2 and cell.how.startswith(("the sum", "the average", "the difference"))
