@@ -596,7 +596,7 @@ def _plan_with_knowledge(plan: Plan, req: PlanRequest, entities: list[str], nume
                 "extract_value", {"target": req.question, "passages": ref(f"{main}.passages"), **_sampling(req, i)},
                 after=(main,), model=_sample_model(req, i), unless_agreed=_agreeing(req, first),
                 purpose=f"sample {i + 1}: read the quantity asked for from the passages{_sample_note(req, i)}"))
-        plan.reader = Extracted(samples=plan.ids("extract_value"), searches=plan.ids("search"))
+        plan.reader = Extracted(samples=plan.ids("extract_value"), searches=plan.ids("search"), question=req.question)
         return
     plan.strategy, plan.catch_all = "answer", True
     if len(entities) == 2:

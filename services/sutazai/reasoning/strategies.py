@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
 from sutazai.reasoning.consistency import Vote, normalize_number, vote
@@ -18,6 +19,7 @@ from sutazai.reasoning.tools.knowledge import Passage, SearchOutput
 from sutazai.reasoning.tools.modeltools import ExtractOutput, numbers_in
 from sutazai.reasoning.tools.program import ProgramOutput
 from sutazai.reasoning.tools.table import ReadTableOutput
+from sutazai.reasoning.units import scale
 
 Records = Mapping[str, StepRecord]
 
@@ -126,6 +128,8 @@ class Extracted:
 
     samples: Sequence[str]
     searches: Sequence[str] = ()
+    question: str = ""
+    """the question, for a rate it asks about over a longer period ('in a year' of '30 EUR per month')"""
 
     def read(self, records: Records) -> Outcome:
         outputs = [result_of(records.get(i), ExtractOutput) for i in ran(records, self.samples)]
@@ -133,8 +137,17 @@ class Extracted:
         winner = next((o for o in outputs if o is not None and o.value == result.winner), None)
         if winner is None or winner.value is None:
             return Outcome(vote=result, failure=first_failure(records) or "no passage states the quantity asked for")
-        return Outcome(text=f"{winner.value}. The source says: \u201c{winner.quote}\u201d", vote=result,
-                       passages=passages_of(records, self.searches), cited=[str(winner.chunk_id)],
+        quoted = f"The source says: \u201c{winner.quote}\u201d"
+        passages, cited = passages_of(records, self.searches), [str(winner.chunk_id)]
+        scaled = scale(self.question, winner.quote or "", winner.value) if self.question else None
+        base = normalize_number(winner.value)
+        if scaled is not None and base is not None:
+            factor, stated, asked = scaled
+            total = normalize_number(str(Decimal(base) * factor)) or base
+            return Outcome(text=f"{total}. {quoted} Computed exactly: {winner.value} per {stated} \u00d7 {factor} "
+                                f"{stated}s a {asked} = {total}.", vote=result, passages=passages, cited=cited,
+                           computed=[total, winner.value, str(factor)])
+        return Outcome(text=f"{winner.value}. {quoted}", vote=result, passages=passages, cited=cited,
                        computed=[winner.value])
 
 
