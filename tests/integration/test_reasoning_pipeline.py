@@ -90,7 +90,10 @@ def test_a_question_needing_two_documents_is_answered_with_both_cited(corpus: Pl
     # shown, or withheld for low confidence (then kept in `withheld`): either way the calculator's result
     given = body["withheld"] if body["abstained"] else body["answer"]
     assert calcs and given and given.startswith(calcs[0]["output"]["value"]), body
-    assert 0.0 <= body["confidence"] <= 1.0
+    # the confidence is the assessment's probability, and the decision is the one its threshold gives
+    assessment = body["assessment"]
+    assert body["confidence"] == pytest.approx(float(assessment["probability"]))
+    assert body["abstained"] == (assessment["probability"] < assessment["threshold"])
 
 
 def test_independent_steps_run_concurrently(corpus: Platform) -> None:
