@@ -40,11 +40,13 @@ def enterprise(results: dict[str, Any]) -> dict[str, Any]:
             if all(i in found for i in heldout):
                 systems[name] = {i: found[i] for i in heldout}
     out: dict[str, Any] = {"cases": len(heldout), "systems": {n: summary(list(r.values())) for n, r in systems.items()}}
+    out["paired"] = {}
+    for pipeline in [n for n in systems if n.startswith("pipeline_after")]:  # each pipeline after issue 28's work
+        mine = list(systems[pipeline].values())
+        out["paired"] |= {f"{pipeline}_minus_{n}": paired(list(r.values()), mine)
+                          for n, r in systems.items() if n != pipeline}
     if "pipeline_after" in systems:
-        after = list(systems["pipeline_after"].values())
-        out["paired"] = {f"pipeline_after_minus_{n}": paired(list(r.values()), after)
-                         for n, r in systems.items() if n != "pipeline_after"}
-        out["with_the_shipped_calibrator"] = shipped_on(after, results.get("model"))
+        out["with_the_shipped_calibrator"] = shipped_on(list(systems["pipeline_after"].values()), results.get("model"))
     return out
 
 
@@ -92,9 +94,15 @@ def gsm8k(results: dict[str, Any], before_file: Path) -> dict[str, Any]:
                                            "confidence": None} for i, r in enumerate(rows[:n])]  # type: ignore[misc]
     out: dict[str, Any] = {"cases": len(next(iter(systems.values()))),
                            "systems": {n: summary(r) for n, r in systems.items()}}
-    if "pipeline_after" in systems:
-        out["paired"] = {f"pipeline_after_minus_{n}": paired(r, systems["pipeline_after"])
-                         for n, r in systems.items() if n != "pipeline_after"}
+    out["paired"] = {}
+    for pipeline in [n for n in systems if n.startswith("pipeline_after")]:
+        for name, rows in systems.items():
+            if name == pipeline:
+                continue
+            mine = {r["id"]: r for r in systems[pipeline]}
+            theirs = [r for r in rows if r["id"] in mine]  # paired on the problems both answered
+            out["paired"][f"{pipeline}_minus_{name}"] = {"cases": len(theirs), **paired(
+                theirs, [mine[r["id"]] for r in theirs])}
     return out
 
 
