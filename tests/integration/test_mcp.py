@@ -110,3 +110,30 @@ def test_no_credential_or_a_wrong_one_is_refused_at_the_door(platform: Platform,
                           json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=30)
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("body", [
+    '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "search", "arguments": '
+    '{"query": "a\\u0000b"}}}',  # a NUL byte in an argument
+    '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "search", "arguments": '
+    '{"query": "x", "k": 1' + "0" * 400 + '}}}',  # a huge number
+    '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "search", "arguments": '
+    + '{"a": ' * 500 + "1" + "}" * 500 + "}}",  # deep JSON
+    "not json at all",
+])
+def test_bad_bodies_are_refused_or_a_tool_error_never_a_500(platform: Platform, body: str) -> None:
+    headers = {**auth(platform.admin_key), "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}
+    response = httpx.post(f"{platform.url}/mcp", content=body.encode(), timeout=60, headers=headers)
+    assert response.status_code < 500, response.text
+    if response.status_code == 200:  # answered in the protocol: an error, not a result
+        answer = response.json()
+        assert "error" in answer or answer["result"].get("isError") is True, answer
+
+
+def test_a_non_admin_key_of_another_collection_reads_nothing_of_it(platform: Platform,
+                                                                   collections: tuple[str, str]) -> None:
+    ours, theirs = collections
+    stranger = asyncio.run(create_key(platform.backends, "user", [theirs]))
+    found = asyncio.run(call(platform, stranger, "search", {"query": "Bergen staff", "collection": ours}))
+    assert found.is_error, found
