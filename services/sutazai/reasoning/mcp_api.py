@@ -25,12 +25,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
+from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sutazai.lib.access import Principal
 from sutazai.lib.deps import components_of
 from sutazai.lib.errors import SutazaiError, Unauthenticated, problem_response
+from sutazai.lib.security import credential_from
 from sutazai.reasoning.answers import AskOptions
 from sutazai.reasoning.wiring import ReasoningComponents
 
@@ -41,12 +43,6 @@ INSTRUCTIONS = ("SutazAI answers questions from an organisation's own documents 
                 "question (the answer cites its sources and says how sure it is, or says it does not know); "
                 "`search` for passages; `document` for a document's record; `graph_neighbourhood` for the facts "
                 "around a person, company or place. Name a collection when the key may read several.")
-
-
-def _bearer(headers: Any) -> str | None:
-    value = (headers or {}).get("authorization") or ""
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 class McpApi:
@@ -83,10 +79,11 @@ class McpApi:
         return components_of(self._app, ReasoningComponents)
 
     async def _caller(self, ctx: Context) -> tuple[Principal, str]:
-        raw = _bearer(ctx.headers)
-        if raw is None:
-            raise ToolError("no credential: send an API key as 'Authorization: Bearer <key>'")
         try:  # checked (and counted) once at the door already; this finds whose call it is
+            request = ctx.request_context.request
+            raw = credential_from(request) if isinstance(request, Request) else None
+            if raw is None:
+                raise Unauthenticated("no credential: send an API key as 'Authorization: Bearer <key>'")
             return await self._components().authenticator.authenticate(raw, limited=False), raw
         except SutazaiError as exc:
             raise ToolError(exc.detail) from exc
@@ -163,10 +160,9 @@ class _Gate:
         self._app, self._inner = app, inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         client = scope.get("client")
         try:
-            raw = _bearer(headers)
+            raw = credential_from(Request(scope))
             if raw is None:
                 raise Unauthenticated("no credential: send an API key as 'Authorization: Bearer <key>'")
             await components_of(self._app, ReasoningComponents).authenticator.authenticate(
