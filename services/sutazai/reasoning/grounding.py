@@ -16,7 +16,7 @@ _LEADING = frozenset({"what", "which", "who", "whom", "whose", "when", "where", 
                       "tell", "give", "list", "name", "please", "explain", "describe", "at", "by", "to", "i"})
 _UNITS = frozenset({"EUR", "USD", "GBP", "NOK", "SEK", "DKK", "CHF", "CEO", "CFO", "CTO", "IT", "HR"})
 _MEASURES = ("profit", "margin", "revenue", "budget", "cost", "price", "salary", "turnover", "income", "loss",
-             "headcount", "population", "debt", "dividend", "ebit",
+             "headcount", "population", "debt", "dividend", "ebit", "area", "deadline",
              # roles: who the question asks about by office, which a passage must name to answer it
              "executive", "ceo", "cfo", "founder", "director", "chair", "president", "owner", "manager")
 

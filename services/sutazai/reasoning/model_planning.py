@@ -36,7 +36,8 @@ from sutazai.reasoning.strategies import Calculated, Extracted, OutcomeReader, S
 MAX_STEPS = 8
 STEP_IDS = [f"p{i}" for i in range(1, MAX_STEPS + 1)]
 _STEP = re.compile(r"\bp[1-9]\b")
-_MULTI_PART = re.compile(r"\b(that|which|who|whose|where|when|then|whom|of the|both|and)\b", re.I)
+_MULTI_PART = re.compile(r"\b(that|which|who|whose|where|when|then|whom|both|and)\b", re.I)
+_OF_THE = re.compile(r"\bof the\b", re.I)
 _RELATION = ("division|department|company|employer|office|city|country|team|manager|project|parent|owner|head|"
              "headquarters|unit|subsidiary|supervisor|boss|group|site")
 _CHAINED = re.compile(r"(?i:\bthe \w+(?: \w+)? (?:that|which|who|whose|where|when)\b)|"
@@ -97,8 +98,11 @@ _PRODUCES = {"search": "passages", "synthesize": "answer", "extract_value": "val
 
 
 def multi_part(question: str) -> bool:
-    """Whether the question seems to chain parts (a relative clause, a conjunction, 'of the ...')."""
-    return len(_MULTI_PART.findall(question)) >= 1 and len(question.split()) >= 8
+    """Whether the question seems to chain parts (a relative clause, a conjunction, or 'of the'
+    twice: 'the head of the division of the project'); one 'of the' names a measure of one thing
+    ('the budget of the Quay Wall project'), which the rules read."""
+    parts = len(_MULTI_PART.findall(question)) + (len(_OF_THE.findall(question)) >= 2)
+    return parts >= 1 and len(question.split()) >= 8
 
 
 def chained(question: str) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sutazai.reasoning.grounding import names_in
 from sutazai.reasoning.strategies import (
     Calculated,
     Calendar,
@@ -193,7 +194,10 @@ _REASON = re.compile(r"^\s*(why|how come|how does|how do|how did|how can|explain
 _CHANGE = re.compile(r"\b(increase[sd]?|decrease[sd]?|after|grow|grew|fall|fell|change[sd]?|remain|left|than|"
                      r"together|combined|total|sum|difference|between|average|per cent of|percent of|ratio)\b", re.I)
 _DATE_ASKED = re.compile(r"^\s*(when|what date|on what date|in what year|which year|by when|until when)\b|"
-                         r"\b(what|which) (?:date|day|year|month|deadline)\b", re.I)
+                         r"\b(what|which) (?:date|day|year|month|deadline)\b|"
+                         r"^\s*what(?:'s| is| was| will be| are| were) the (?:\w+ )?"
+                         r"(?:deadline|due date|start date|end date|closing date|expiry date|opening date)s?\b",
+                         re.I)
 _NAME_ASKED = re.compile(r"^\s*(?:(?:in|at|from|for|to|by|of|on|with)\s+)?(who|whom|whose|which|where|name the|"
                          r"what is the name|what's the name)\b", re.I)
 
@@ -288,10 +292,50 @@ def stated_numbers(question: str) -> list[str]:
     return [n for n in numbers_in(question) if not _YEAR.fullmatch(n)]
 
 
+_MEASURE_ASKED = re.compile(
+    r"^\s*(?:what|how much) (?:is|was|are|were|will be|would be)\s+(?:the\s+|an?\s+)?(?:[\w'\u2019-]+\s+){0,4}?"
+    r"(?:budget|revenue|cost|price|salary|headcount|floor area|area|population|turnover|income|profit|loss|margin|"
+    r"debt|fee|rate|capacity|value|size|weight|length|height|distance|number|amount|volume|score|count|age|"
+    r"allowance|limit|balance|premium|spend|spending|expenses?|sales)s?\s*(?:of|for|in|at|on|per|by|,|\?|$)", re.I)
+"""A measure asked for by its name ("What is the budget of X?", "What was Y's revenue in 2024?"):
+an amount, though no 'how many' is said; the measure must be the phrase's head noun ('the rate
+limit policy' asks for a policy)."""
+
+
 def asks_quantity(question: str) -> bool:
-    """Whether the question asks for an amount (how many, total, difference, older, ...); a question
-    asking why or for an explanation does not, whatever words it uses."""
-    return bool(_NUMERIC.search(question)) and not _REASON.search(question)
+    """Whether the question asks for an amount (how many, total, difference, older, or a measure by
+    its name: 'the budget of X'); a question asking why or for an explanation does not, whatever
+    words it uses, nor one asking for a date."""
+    if _REASON.search(question):
+        return False
+    return bool(_NUMERIC.search(question)) or (bool(_MEASURE_ASKED.search(question))
+                                               and not _DATE_ASKED.search(question))
+
+
+_CALENDAR_NAMES = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
+                     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+                     "saturday", "sunday"})
+
+
+def unmentioned(question: str, passages: Sequence[Any]) -> str | None:
+    """The name the question is about when no passage found mentions it (with several names: when
+    none is mentioned), else None: the documents cannot answer what they never name, and a value
+    read from a neighbour's table row would be confidently wrong. A capitalised first word, a
+    month or a weekday is not a name here."""
+    names = [n for n in names_in(question) if n.lower() not in _CALENDAR_NAMES
+             and not (" " not in n and question.lstrip().startswith(n))]
+    if not names:
+        return None
+    texts = [f"{getattr(p, 'heading', None) or ''}\n{getattr(p, 'text', '')}".lower() for p in passages]
+
+    def mentioned(name: str) -> bool:
+        pattern = rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])"
+        return any(re.search(pattern, text) for text in texts)
+
+    missing = [n for n in names if not mentioned(n)]
+    if len(missing) == len(names):
+        return " or ".join(missing)
+    return None
 
 
 def entities_in(question: str) -> list[str]:
@@ -499,13 +543,18 @@ def general_plan(plan: Plan, req: PlanRequest) -> Plan:
 def settled(plan: Plan, req: PlanRequest, passages: Sequence[Passage]) -> Plan:
     """The plan once the main search has found `passages`: a problem that states its own numbers,
     or a general question, that they are near but not about is computed from those numbers or
-    answered by the model; a question a table among them answers by row and column reads that cell;
+    answered by the model; a question about a name no passage mentions is not answered from
+    them ("the documents do not state"); a question a table among them answers by row and column reads that cell;
     anything else keeps the plan made before the search."""
     if not covered(req.question, passages):
         if self_contained(req.question):
             return compute_plan(Plan(steps=plan.first_wave()), req)
         if general_question(req.question, names_allowed=True):
             return general_plan(Plan(steps=plan.first_wave()), req)
+    missing = unmentioned(req.question, passages)
+    if missing:
+        return Plan(steps=plan.first_wave(), strategy="not_stated", reader=NotStated(missing=missing),
+                    notes=[f"no passage found mentions {missing}"])
     answered = answer_from_tables(req.question, passage_tables(list(passages))) is not None
     return table_plan(req, preface=plan.first_wave(), answers=answered) or plan
 

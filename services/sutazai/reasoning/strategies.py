@@ -95,9 +95,15 @@ NOT_STATED = "the documents do not state the answer to this question"
 
 @dataclass(frozen=True)
 class NotStated:
-    """The collection was searched and holds nothing about the question: no answer is made up."""
+    """The collection was searched and holds nothing about the question: no answer is made up.
+    `missing` names what the question is about that no passage found mentions."""
+
+    missing: str | None = None
 
     def read(self, records: Records) -> Outcome:
+        if self.missing:
+            return Outcome(failure=first_failure(records) or
+                           f"the documents do not state this: no passage found mentions {self.missing}")
         return Outcome(failure=first_failure(records) or NOT_STATED)
 
 

@@ -480,9 +480,80 @@ _CLAUSE = re.compile(r"\bthe \w+(?: \w+)? (?:that|which|who|whose|where|when)\b|
                      r"\b(?:headed|owned|run|led|held|managed) by\b", re.I)
 
 
+_DATED = re.compile(r"^\s*((?:19|20)\d\d)(?:-\d\d(?:-\d\d)?)?\s*$|\b((?:19|20)\d\d)\s*$")
+
+
+def _conditions_met(question: str, table: Table, row: tuple[str, ...], *, skip: set[int]) -> list[tuple[int, str]]:
+    """The cells of `row` besides column `skip` that the question names: a name it says, or a date
+    in a year it says ('the project that started in 2025' names a Start of 2025-10-01)."""
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", question))
+    asked = words(question)
+    dated_columns = [c for c, h in enumerate(table.header) if c not in skip and words(h) & asked
+                     and any(_DATED.search(r[c]) for r in table.rows if c < len(r))]
+    met = []
+    for c, cell in enumerate(row):
+        if c in skip:
+            continue
+        dated = _DATED.search(cell)
+        year = dated and (dated.group(1) or dated.group(2))
+        if year and year in years and (not dated_columns or c in dated_columns) \
+                or not year and re.search(r"[A-Za-z]{3}", cell) and _named(question, cell) == 3:
+            met.append((c, f"{table.header[c]} {cell}"))  # a date in the column the question names
+    return met
+
+
+_HEAD = re.compile(r"^\s*(?:what|how much|how many)(?:'s| is| was| are| were| will be| would be)?\s+(?:the\s+)?"
+                   r"([A-Za-z][\w-]*)", re.I)
+
+
+def _head_column(question: str, table: Table, *, exclude: int) -> int | None:
+    """The column the question asks for: the one its head noun names ('What is the *budget* of the
+    project whose deadline ...'), else the best by shared words."""
+    head = _HEAD.match(question)
+    if head:
+        stem = _stem(head.group(1).lower())
+        named = [c for c, h in enumerate(table.header) if c != exclude and stem in words(h)]
+        if len(named) == 1:
+            return named[0]
+    return _column(question, table, exclude=exclude)
+
+
+def read_filtered(question: str, tables: list[Table]) -> Cell | None:
+    """The cell of the one row that meets every condition the question sets: a row it names (or a
+    value shared by several rows: 'the Logistics project') narrowed by another of its cells ('that
+    started in 2025'). None unless exactly one row meets the most conditions, at least two."""
+    found: dict[str, Cell] = {}
+    for table in tables:
+        if not about(question, table):
+            continue
+        scored = []
+        for r, _, _, matched in _row_matches(question, table):
+            column = _head_column(question, table, exclude=matched)
+            met = _conditions_met(question, table, table.rows[r], skip={matched, -1 if column is None else column})
+            if met and column is not None:
+                scored.append((len(met), r, matched, met))
+        if not scored:
+            continue
+        best = max(s[0] for s in scored)
+        top = [s for s in scored if s[0] == best]
+        if len(top) != 1:
+            continue
+        _, r, matched, met = top[0]
+        column = _head_column(question, table, exclude=matched)
+        if column is None or column in {c for c, _ in met}:
+            continue
+        row = table.rows[r]
+        found.setdefault(row[column], Cell(
+            value=row[column], row=row, column=table.header[column], row_label=row[0],
+            how=f"the row with {table.header[matched]} {row[matched]} and {' and '.join(t for _, t in met)}",
+            table=table, answer=row[column]))
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def answer_from_tables(question: str, tables: list[Table]) -> Cell | None:
     """The cell that answers the question: through two tables when the question names something
-    by what another fact says of it, else one cell (or, failing that, two tables)."""
+    by what another fact says of it, or in one row that meets the clause's condition ('the
+    project that started in 2025'); else one cell (or, failing that, two tables)."""
     if _CLAUSE.search(question):
-        return read_chain(question, tables)
+        return read_chain(question, tables) or read_filtered(question, tables)
     return read_cell(question, tables) or read_chain(question, tables)

@@ -67,6 +67,9 @@ def test_only_models_the_manifest_suits_for_planning_plan_by_default() -> None:
     assert suits_planning("Qwen2.5-Coder-1.5B-Instruct.Q4_K_M") and suits_planning("qwen2.5-coder:1.5b")
     assert not suits_planning("SmolLM2-135M-Instruct.Q4_1") and not suits_planning("some-other-model")
     assert multi_part(QUESTION) and not multi_part("What is the capital of France?")
+    # one 'of the' names a measure of one thing, which the rules read; two chain parts
+    assert not multi_part("What is the budget of the Quay Wall Renewal project?")
+    assert multi_part("What is the budget of the division of the head of Port Services?")
     assert chained(QUESTION) and chained("What is the population of the city where Dario Feld's company is based?")
     assert not chained("How many employees does Lumen Labs have?")
     assert chained("What is the budget of Tomas Lindqvist's division?")  # which division is a fact of its own

@@ -8,12 +8,14 @@ from sutazai.reasoning.planning import (
     Plan,
     PlanInvalid,
     PlanRequest,
+    asks_quantity,
     entities_in,
     expression_in,
     resolve,
     rules_plan,
     self_contained,
     settled,
+    unmentioned,
     wants_sources,
     word_problem,
 )
@@ -234,3 +236,35 @@ def test_a_sum_over_the_rows_of_a_table_in_the_passages_is_read_from_the_table()
                                 sample_temperature=0.7, seed=0)
     assert settled(rules_plan(later_request), later_request, [Passage(
         chunk_id="c", document_id="d", source="projects.md", text=table, score=1.0)]).strategy != "table"
+
+
+@pytest.mark.parametrize(("question", "quantity"), [
+    ("What is the budget of the Quay Wall Renewal project?", True),
+    ("What was Offshore Energy's revenue in 2024?", True),
+    ("What is the floor area of the Hamburg office?", True),
+    ("What is the rate limit policy for the API?", False),  # 'rate' is not the head noun
+    ("What is the deadline of the Quay Wall Renewal project?", False),  # a date, not an amount
+    ("Why did the budget of the project grow?", False),
+])
+def test_a_measure_asked_by_its_name_is_a_quantity(question: str, quantity: bool) -> None:
+    assert asks_quantity(question) is quantity
+
+
+def test_a_name_no_passage_mentions_is_not_answered_from_a_neighbours_row() -> None:
+    table = ("| Project | Division | Budget (k EUR) |\n|---|---|---|\n| Crane Retrofit | Port Services | 2,450 |\n"
+             "| Route Planner | Logistics | 1,750 |")
+    passages = [Passage(chunk_id="c", document_id="d", source="projects.md", text=table, score=1.0)]
+    for question in ("What is the budget of the Quay Wall Renewal project?",
+                     "What is the deadline of the Quay Wall Renewal project?"):
+        request = PlanRequest(question=question, has_knowledge=True, samples=3, temperature=0.0,
+                              sample_temperature=0.7, seed=0)
+        plan = settled(rules_plan(request), request, passages)
+        assert plan.strategy == "not_stated", question
+        outcome = plan.reader.read({}) if plan.reader else None
+        assert outcome is not None and outcome.failure is not None and "Quay Wall Renewal" in outcome.failure
+        assert outcome.failure.startswith("the documents do not state")
+    # a named row, a month and a capitalised first word are not 'unmentioned'
+    assert unmentioned("What is the budget of the Route Planner project?", passages) is None
+    assert unmentioned("Summarise the budgets of the projects in December.", passages) is None
+    # of two names one mentioned is enough to read on
+    assert unmentioned("Which has the larger budget, Route Planner or Quay Wall?", passages) is None

@@ -149,3 +149,25 @@ def test_a_sum_an_average_or_a_difference_is_read_over_the_rows_the_question_nam
     assert (cell.answer if cell else None) == answer, cell
     if cell is not None:  # every value summed is shown with its row
         assert len(cell.ranking) >= 2 and cell.how.startswith(("the sum", "the average", "the difference"))
+
+
+DATED = ("| Project | Division | Budget (k EUR) | Start | Deadline |\n|---|---|---|---|---|\n"
+         "| Harbour Crane Retrofit | Port Services | 2,450 | 2025-03-01 | 2026-12-31 |\n"
+         "| Route Planner 2 | Logistics | 1,750 | 2025-10-01 | 2026-09-30 |\n"
+         "| Fleet Telematics | Logistics | 2,200 | 2026-02-09 | 2027-01-29 |")
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("What is the budget of the Logistics project that started in 2025, in thousand EUR?", "1,750"),
+    ("What is the budget of the Logistics project whose deadline is in 2027?", "2,200"),
+    # the year is matched in the column the question names (Start), not in another date column
+    ("What is the deadline of the Logistics project that started in 2026?", "2027-01-29"),
+    ("What is the budget of the Logistics project that started in 2024?", None),  # no row meets it: no guess
+    ("What is the budget of the Logistics project?", None),  # two rows: no guess
+])
+def test_a_clause_that_narrows_the_named_rows_picks_the_one_row_meeting_it(question: str, answer: str | None) -> None:
+    passages = [Passage(chunk_id="c", document_id="d", source="projects.md", score=1.0, text=DATED)]
+    cell = answer_from_tables(question, passage_tables(passages))
+    assert (cell.answer if cell else None) == answer, cell
+    if cell is not None:
+        assert "Logistics" in cell.how
