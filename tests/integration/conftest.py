@@ -4,8 +4,10 @@ and the whole platform served on a loopback port."""
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +23,12 @@ class Platform:
     admin_key: str
 
 
-GRAPH_TEST_SETTINGS: dict[str, object] = {"graph_extractor": "model"}
+CONNECTOR_ROOT = Path(tempfile.gettempdir()) / "sutazai-connector-tests"
+"""The one folder the test platforms' connectors may read (SUTAZAI_CONNECTOR_ROOTS); 127.0.0.1 is
+the one host they may reach."""
+GRAPH_TEST_SETTINGS: dict[str, object] = {
+    "graph_extractor": "model", "connector_roots": str(CONNECTOR_ROOT), "connector_hosts": "127.0.0.1",
+    "connector_poll_seconds": 0.5, "connector_cache_dir": str(CONNECTOR_ROOT / ".git-mirrors")}
 """The graph tests read facts that SmolLM2 (the test model) states reliably when it lists
 entities itself; the NER extractor (the default) has its own tests in test_ner_extraction.py."""
 
@@ -122,9 +129,10 @@ def platform(backends: Backends) -> Iterator[Platform]:
         yield Platform(server.url, backends, key)
 
 
-def fresh_database(backends: Backends, prefix: str) -> str:
+def fresh_database(backends: Backends, prefix: str, *, extensions: tuple[str, ...] = ()) -> str:
     """The DSN of a new, empty database on the shared server (created by the server's superuser
-    over its own socket), for tests that need a table to themselves."""
+    over its own socket, with `extensions`: 'vector' for the knowledge service), for tests that
+    need a table to themselves."""
     import uuid
 
     import psycopg
@@ -134,4 +142,9 @@ def fresh_database(backends: Backends, prefix: str) -> str:
     with psycopg.connect(host=str(pg.socket_dir), port=pg.port, user="postgres", dbname="postgres",
                          autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} OWNER sutazai")
+    if extensions:
+        with psycopg.connect(host=str(pg.socket_dir), port=pg.port, user="postgres", dbname=name,
+                             autocommit=True) as conn:
+            for extension in extensions:
+                conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension} WITH SCHEMA public")
     return pg.dsn().rsplit("/", 1)[0] + f"/{name}"

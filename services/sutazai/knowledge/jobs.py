@@ -45,8 +45,18 @@ def queues(components: KnowledgeComponents) -> list[Queue]:
 
 def loops(components: KnowledgeComponents) -> list[Loop]:
     """Beside the workers: re-publish jobs still queued long after they were committed (their event
-    may have been lost while Redis was down)."""
+    may have been lost while Redis was down), and sync the connectors that are due."""
     ingestor, every = components.ingestor, components.settings.requeue_after_seconds
+    syncer, poll = components.syncer, components.settings.connector_poll_seconds
+
+    async def sync_connectors(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await syncer.run_due()
+            except Exception:  # noqa: BLE001 - the loop outlives a backend outage; the next round retries
+                logger.warning("syncing connectors failed; retried in %.0f s", poll, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll)
 
     async def requeue(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -58,7 +68,7 @@ def loops(components: KnowledgeComponents) -> list[Loop]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every / 2)
 
-    return [requeue]
+    return [requeue, sync_connectors]
 
 
 def track(components: KnowledgeComponents, tasks: Sequence[asyncio.Task[None]]) -> None:

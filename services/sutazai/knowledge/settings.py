@@ -1,7 +1,9 @@
 """Knowledge service settings."""
 
+import tempfile
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 
@@ -57,6 +59,25 @@ class KnowledgeSettings(ModelSettings):
     requeue_after_seconds: float = Field(default=120, gt=0)
     stalled_after_seconds: float = Field(default=600, gt=0, description="readiness turns red when an "
                                          "ingestion job has not moved for this long")
+    connector_roots: str = Field(default="", description="folders (comma-separated) that folder and Git "
+                                 "connectors may read, and everything under them; none by default")
+    connector_hosts: str = Field(default="", description="hosts (comma-separated) that Git, IMAP and web "
+                                 "connectors may reach; none by default")
+    connector_cache_dir: Path = Field(default=Path(tempfile.gettempdir()) / "sutazai-connectors",
+                                      description="where Git connectors keep their mirrors (a cache: losing it "
+                                                  "costs one full fetch)")
+    connector_poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="how often the worker looks "
+                                          "for connectors whose sync is due")
+    connector_lease_seconds: float = Field(default=300.0, ge=10, le=86_400, description="a sync whose worker "
+                                           "stops answering for this long is taken up by another")
+
+    @property
+    def connector_root_list(self) -> list[str]:
+        return [r.strip() for r in self.connector_roots.split(",") if r.strip()]
+
+    @property
+    def connector_host_list(self) -> list[str]:
+        return [h.strip() for h in self.connector_hosts.split(",") if h.strip()]
 
 
 @lru_cache

@@ -5,11 +5,15 @@ graph store of the configured backends, and the domain objects over them."""
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sutazai.knowledge.catalog import Catalog
+from sutazai.knowledge.connectors.manager import Connectors
+from sutazai.knowledge.connectors.registry import Limits
+from sutazai.knowledge.connectors.sync import Syncer
 from sutazai.knowledge.graph import candidates
 from sutazai.knowledge.graph.explorer import GraphExplorer
 from sutazai.knowledge.graph.extraction import GraphBuilder
@@ -22,6 +26,7 @@ from sutazai.knowledge.settings import GraphBackend, GraphExtractor, KnowledgeSe
 from sutazai.knowledge.store import MIGRATIONS, SCHEMA
 from sutazai.lib import wiring as lib_wiring
 from sutazai.lib.audit_client import AuditClient
+from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
@@ -41,6 +46,8 @@ class KnowledgeComponents(ServiceComponents):
     explorer: GraphExplorer
     ingestion: IngestionHealth
     audit: AuditClient
+    connectors: Connectors
+    syncer: Syncer
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         """PostgreSQL and Redis, the graph store (Neo4j or FalkorDB), the search index, and
@@ -97,13 +104,19 @@ async def build(settings: KnowledgeSettings, resources: Resources) -> KnowledgeC
     )
     audit_link = ResilientClient(settings.identity_url, name="identity service (audit log)", timeout=10.0)
     resources.on_close(audit_link.close)
+    cipher = field_cipher(dict(os.environ), "knowledge")
+    limits = Limits(roots=settings.connector_root_list, hosts=settings.connector_host_list,
+                    cache=settings.connector_cache_dir, max_bytes=settings.max_document_bytes)
     components = KnowledgeComponents(
         resources=resources, authenticator=identity_authenticator(settings, resources), settings=settings,
         model=model, index=index, graph=graph, ingestor=ingestor,
         retriever=Retriever(passages=passages, index=index, embedder=model, graph=graph),
         catalog=Catalog(db=resources.db), explorer=GraphExplorer(db=resources.db, graph=graph, passages=passages),
         ingestion=IngestionHealth(db=resources.db, stalled_after=settings.stalled_after_seconds),
-        audit=AuditClient(audit_link))
+        audit=AuditClient(audit_link),
+        connectors=Connectors(db=resources.db, ingestor=ingestor, cipher=cipher, limits=limits),
+        syncer=Syncer(db=resources.db, ingestor=ingestor, cipher=cipher, limits=limits,
+                      lease_seconds=settings.connector_lease_seconds))
     return components
 
 

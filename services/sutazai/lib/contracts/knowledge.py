@@ -99,3 +99,63 @@ class GraphOut(BaseModel):
 
 class EntityDetail(EntityOut):
     facts: list[FactOut]
+
+
+CONNECTORS = f"{PREFIX}/connectors"
+
+
+class ConnectorKind(StrEnum):
+    folder = "folder"
+    git = "git"
+    imap = "imap"
+    web = "web"
+
+
+class ConnectorIn(BaseModel):
+    """A source to sync into one collection. `config` by kind: folder {path, patterns?, recursive?};
+    git {url, branch?, patterns?, history?, username?}; imap {host, port?, security?, username,
+    mailbox?}; web {url, max_pages?, prefix?}."""
+
+    name: str = Field(min_length=1, max_length=63, description="lower-case letters, digits, '-' or '_'")
+    kind: ConnectorKind
+    collection: str = Field(min_length=1, max_length=63, description="the collection it writes into")
+    config: dict[str, object] = Field(description="where to read, by kind (see the model's description)")
+    secret: str | None = Field(default=None, min_length=1, max_length=4096, description="password or token "
+                               "(IMAP password, Git token); sealed at rest and never shown again")
+    every_seconds: int | None = Field(default=None, ge=60, le=31 * 86_400, description="sync on this schedule; "
+                                      "none: only when asked")
+
+
+class ConnectorRunOut(BaseModel):
+    id: str
+    trigger: str = Field(description="schedule or manual")
+    requested_by: str | None = Field(description="who asked for a manual run")
+    state: str = Field(description="running, done, failed or interrupted (resumed by the next run)")
+    seen: int
+    added: int
+    changed: int
+    unchanged: int
+    deleted: int
+    failed: int
+    errors: list[dict[str, str]] = Field(description="{item, reason} for each item or part that was not synced")
+    error: str | None = Field(description="why the whole run failed")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class ConnectorOut(BaseModel):
+    id: str
+    name: str
+    kind: ConnectorKind
+    collection: str
+    config: dict[str, object]
+    has_secret: bool
+    every_seconds: int | None
+    next_sync_at: dt.datetime | None = Field(description="when the next sync is due (none: only when asked)")
+    syncing: bool = Field(description="a worker holds the connector for a sync now")
+    items: int = Field(description="items synced and kept")
+    created_by: str
+    created_at: dt.datetime
+    last_run: ConnectorRunOut | None
+    runs: list[ConnectorRunOut] = Field(default_factory=list, description="the latest runs, newest first (one "
+                                        "connector's view)")
