@@ -6,6 +6,7 @@
 # and patroni + etcd-server (the HA tier: tests/ha starts them on loopback and kills them);
 # util-linux's unshare runs the offline install in a network namespace with no route out;
 # docker.io and debootstrap build and run the Compose tier's images (tests/compose).
+# tesseract-ocr reads scans (OCR); dovecot-imapd is the IMAP server the mailbox connector is tested with.
 # Installed with apt when missing and running as root.
 set -euo pipefail
 
@@ -50,6 +51,7 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)  # the Compose tier starts its own engine
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)  # the images' Debian base
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)  # OCR of scans and images
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)  # the IMAP connector's tests read a real mailbox on loopback
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing test dependencies: ${missing[*]}"

@@ -7,6 +7,7 @@ unless told otherwise; the password is the connector's secret."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import email.utils
@@ -31,6 +32,10 @@ from sutazai.knowledge.connectors.base import (
     allowed_host,
 )
 from sutazai.lib.contracts.knowledge import MEDIA_TYPES
+
+MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+"""A message larger than this (or four times the document limit) is not downloaded at all; a
+smaller one is, and only its attachments over the document limit are left out."""
 
 
 class Security(StrEnum):
@@ -64,9 +69,10 @@ class ImapSource:
 
     def _open(self) -> imaplib.IMAP4:
         c = self._config
+        imap: imaplib.IMAP4 | None = None
         try:
             if c.security is Security.tls:
-                imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(c.host, c.port, ssl_context=ssl.create_default_context(),
+                imap = imaplib.IMAP4_SSL(c.host, c.port, ssl_context=ssl.create_default_context(),
                                                         timeout=c.timeout_seconds)
             else:
                 imap = imaplib.IMAP4(c.host, c.port, timeout=c.timeout_seconds)
@@ -79,7 +85,12 @@ class ImapSource:
                                         f"{(data[0] or b'').decode(errors='replace')}")
             status, validity = imap.response("UIDVALIDITY")
             self._validity = (validity[0] or b"0").decode() if validity and validity[0] else "0"
-        except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+        except (imaplib.IMAP4.error, OSError, ssl.SSLError, SourceUnavailable) as exc:
+            if imap is not None:
+                with contextlib.suppress(imaplib.IMAP4.error, OSError):
+                    imap.shutdown()
+            if isinstance(exc, SourceUnavailable):
+                raise
             raise SourceUnavailable(f"cannot read {c.username}@{c.host}:{c.port}/{c.mailbox}: {exc}") from exc
         return imap
 
@@ -101,9 +112,10 @@ class ImapSource:
         try:
             status, data = self._imap.uid("FETCH", uid, "(RFC822.SIZE)")
             size = int(re.search(rb"RFC822\.SIZE (\d+)", data[0] or b"").group(1))  # type: ignore[union-attr]
-            if size > 2 * self._max_bytes + 1_000_000:
-                raise ItemError(ref.key, f"the message is {size:,} bytes, more than twice the document limit "
-                                         f"({self._max_bytes:,}, SUTAZAI_MAX_DOCUMENT_BYTES): skipped")
+            if size > max(4 * self._max_bytes, MAX_MESSAGE_BYTES):
+                raise ItemError(ref.key, f"the message is {size:,} bytes, more than SutazAI downloads "
+                                         f"({max(4 * self._max_bytes, MAX_MESSAGE_BYTES):,}: four times "
+                                         "SUTAZAI_MAX_DOCUMENT_BYTES, at least 100 MB); skipped")
             status, data = self._imap.uid("FETCH", uid, "(BODY.PEEK[])")
         except (imaplib.IMAP4.error, OSError, AttributeError, ValueError) as exc:
             raise ItemError(ref.key, f"cannot fetch the message: {exc}") from exc
