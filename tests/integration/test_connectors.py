@@ -11,6 +11,8 @@ import asyncio
 import http.server
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -371,3 +373,37 @@ def test_an_intranet_site_is_crawled_within_its_host_as_robots_txt_allows(client
     assert limited.status_code == 201
     one = synced(client, limited.json()["name"])["last_run"]
     assert (one["seen"], one["added"], one["deleted"]) == (1, 1, 0), one
+
+
+def test_the_cli_connects_a_folder_follows_its_sync_and_shows_its_errors(platform: Platform, folder: Path,
+                                                                         tmp_path: Path) -> None:
+    sutazai = str(Path(sys.executable).with_name("sutazai"))
+    env = {**os.environ, "SUTAZAI_URL": platform.url, "SUTAZAI_API_KEY": platform.admin_key, "COLUMNS": "200",
+           "HOME": str(tmp_path)}
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sutazai, "connectors", *argv], capture_output=True, text=True, env=env,  # noqa: S603
+                              timeout=300, check=False, stdin=subprocess.DEVNULL)
+
+    (folder / "handbook.md").write_text("# Handbook\n\nDesks are booked through the front office.\n")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 not really a PDF")
+    col, ref = f"cli-{uuid.uuid4().hex[:8]}", name()
+    added = cli("add", "folder", ref, str(folder), "-c", col, "--every", "6h")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert f"connector {ref} (folder) writes into collection {col}" in added.stdout
+    assert "1 added" in added.stdout and "1 failed" in added.stdout and "broken.pdf:" in added.stdout
+    listed = cli("list")
+    assert listed.returncode == 0 and ref in listed.stdout and col in listed.stdout
+    shown = cli("show", ref)
+    assert shown.returncode == 0 and "every 21600 s" in shown.stdout and "broken.pdf" in shown.stdout
+    again = cli("sync", ref)
+    assert again.returncode == 0 and "2 unchanged" in again.stdout, again.stdout + again.stderr
+    bad = cli("add", "folder", name(), "/etc", "-c", col)
+    assert bad.returncode == 1 and "outside the folders connectors may read" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    every = cli("add", "folder", name(), str(folder), "-c", col, "--every", "soon")
+    assert every.returncode == 1 and "write a number with s, m, h or d" in every.stderr
+    removed = cli("remove", ref, "--documents", "--yes")
+    assert removed.returncode == 0 and f"removed connector {ref}" in removed.stdout
+    with httpx.Client(base_url=platform.url, headers=auth(platform.admin_key)) as client:
+        assert documents(client, col) == {}

@@ -66,6 +66,9 @@ def _add_account_commands() -> None:
     from sutazai.cli.images import images_app
 
     app.add_typer(images_app, name="images")
+    from sutazai.cli.connectors import connectors_app
+
+    app.add_typer(connectors_app, name="connectors")
 
 
 _add_account_commands()
