@@ -10,11 +10,11 @@ from tests.e2e.stack import CliStack
 
 
 @contextmanager
-def cli_stack(home: Path) -> Iterator[CliStack]:
-    """`sutazai up` in a fresh data directory under `home` (that `up` creates), `sutazai down`
-    afterwards."""
+def cli_stack(home: Path, env: dict[str, str] | None = None) -> Iterator[CliStack]:
+    """`sutazai up` (with `env` added to its environment) in a fresh data directory under `home`
+    (that `up` creates), `sutazai down` afterwards."""
     cli = CliStack(home / "stacks" / "data")
-    started = cli.up()
+    started = cli.up(env=env)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         yield cli

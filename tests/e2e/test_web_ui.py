@@ -37,8 +37,14 @@ LONG = 300_000  # ms: ingestion and answers run a 135M model on two cores
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CliStack, str]]:
-    with cli_stack(tmp_path_factory.mktemp("web")) as cli:
+def shares(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the stack's connectors may read (SUTAZAI_CONNECTOR_ROOTS)."""
+    return tmp_path_factory.mktemp("shares")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, shares: Path) -> Iterator[tuple[CliStack, str]]:
+    with cli_stack(tmp_path_factory.mktemp("web"), env={"SUTAZAI_CONNECTOR_ROOTS": str(shares)}) as cli:
         yield cli, cli.create_key("admin")
 
 
@@ -525,3 +531,32 @@ def test_monitors_and_proposals_pages(stack: tuple[CliStack, str], page: Page, w
     page.get_by_role("button", name="Propose retrieval").click()
     expect(page.locator(".form-status .error")).to_contain_text("no suite 'no-such-suite'")
     shot(page, "proposals")
+
+
+def test_connectors_page_connects_a_folder_and_shows_its_sync_and_errors(shares: Path, page: Page,
+                                                                         watch: Watch) -> None:
+    watch.expected.append("status of 422")  # the folder outside the allowed roots, below
+    team = shares / "team"
+    team.mkdir()
+    (team / "rota.md").write_text("# Rota\n\nKai is on call in the first week of January.\n")
+    (team / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    page.get_by_role("link", name="Connectors").click()
+    expect(page.get_by_role("heading", name="Connectors", exact=True)).to_be_visible()
+    expect(page.locator("table.connectors")).to_contain_text("No source is connected yet")
+    page.get_by_label("Name").fill("team-share")
+    page.get_by_label("Kind").select_option("folder")
+    page.get_by_label("Folder").fill(str(team))
+    page.get_by_label("Schedule").select_option("3600")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.locator("form .form-status")).to_contain_text("Connected team-share")
+    row = page.locator("table.connectors tr[data-connector='team-share']")
+    expect(row.locator(".status")).to_have_text("done", timeout=LONG)
+    expect(row).to_contain_text("1 added, 1 failed")
+    row.get_by_role("button", name="Runs").click()
+    expect(page.locator(".run-errors")).to_contain_text("scan.png")
+    shot(page, "connectors")
+    # a folder outside the allowed roots is refused with the reason
+    page.get_by_label("Name").fill("etc")
+    page.get_by_label("Folder").fill("/etc")
+    page.get_by_role("button", name="Connect").click()
+    expect(page.locator("form .form-status")).to_contain_text("outside the folders connectors may read")

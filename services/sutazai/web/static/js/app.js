@@ -5,6 +5,7 @@ import * as ask from './pages/ask.js';
 import * as documents from './pages/documents.js';
 import * as evaluations from './pages/evaluations.js';
 import * as calibration from './pages/calibration.js';
+import * as connectors from './pages/connectors.js';
 import * as monitors from './pages/monitors.js';
 import * as proposals from './pages/proposals.js';
 import * as system from './pages/system.js';
@@ -12,7 +13,7 @@ import * as trace from './pages/trace.js';
 
 // The graph page brings Cytoscape.js (130 kB compressed): loaded only when first opened.
 const graph = { render: (root, ctx) => lazyRender(() => import('./pages/graph.js'), root, ctx) };
-const PAGES = { ask, documents, graph, system, trace, evaluations, calibration, monitors, proposals };
+const PAGES = { ask, documents, connectors, graph, system, trace, evaluations, calibration, monitors, proposals };
 
 function lazyRender(load, root, ctx) {
   let inner = null;
