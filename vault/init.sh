@@ -48,7 +48,7 @@ done
 v secrets list -format=json | grep -q '"secret/"' || v secrets enable -path=secret -version=2 kv
 v auth list -format=json | grep -q '"approle/"' || v auth enable approle
 v secrets list -format=json | grep -q '"transit/"' || v secrets enable -path=transit transit
-for svc in ${TRANSIT_SERVICES:-identity learning knowledge}; do
+for svc in ${TRANSIT_SERVICES:-identity learning knowledge reasoning}; do
   v read "transit/keys/sutazai-$svc" >/dev/null 2>&1 || v write -f "transit/keys/sutazai-$svc" type=aes256-gcm96 >/dev/null
 done
 

@@ -70,7 +70,7 @@ def build_platform_app(backends: Backends, port: int, *, knowledge_overrides: di
         ("reasoning", REP, reasoning(ReasoningSettings(**common, knowledge_url=f"http://127.0.0.1:{port}",
                                                        learning_url=f"http://127.0.0.1:{port}",
                                                        metacognition_url=f"http://127.0.0.1:{port}",
-                                                       **model_overrides))),
+                                                       **({"mcp_hosts": "127.0.0.1"} | model_overrides)))),
         ("knowledge", KNP, knowledge(KnowledgeSettings(**common, **knowledge_settings))),
         ("learning", LEP, learning(LearningSettings(**common, reasoning_url=f"http://127.0.0.1:{port}",
                                                   knowledge_url=f"http://127.0.0.1:{port}",

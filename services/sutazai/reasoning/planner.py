@@ -16,9 +16,11 @@ from sutazai.reasoning.planning import (
     PlanInvalid,
     PlannedStep,
     PlanRequest,
+    chosen_tool,
     remembered_plan,
     rules_plan,
     settled,
+    tool_plan,
     wants_sources,
     word_problem,
 )
@@ -51,6 +53,9 @@ class Planner:
         """The plan for `request`. `consult`: the asker's credential may read memory and the
         collection; `named`: the collection was named, so it must exist; `held` receives what
         memory recalled as soon as it is known (the executor's steps read it from there)."""
+        tool = chosen_tool(request.question, request.tools)
+        if tool is not None:  # the question asks to use a registered tool: its answer is the tool's
+            return Planned(plan=tool_plan(request, tool))
         recall_step = replace(RECALL, input={"question": request.question})
         remembers = wants_sources(request.question) or word_problem(request.question)
         recall = await self._recall(executor, recall_step) if consult and remembers else None

@@ -24,6 +24,7 @@ from sutazai.reasoning.strategies import (
     Tabulated,
 )
 from sutazai.reasoning.tables import aggregates, answer_from_tables
+from sutazai.reasoning.tools.external import ExternalTool
 from sutazai.reasoning.tools.knowledge import Passage
 from sutazai.reasoning.tools.modeltools import numbers_in
 from sutazai.reasoning.tools.table import passage_tables
@@ -467,6 +468,8 @@ class PlanRequest:
     retrieval: RetrievalSettings = RetrievalSettings()
     adaptive_samples: int = 0
     """the most program samples while the earlier ones disagree (see `_program_count`)"""
+    tools: tuple[ExternalTool, ...] = ()
+    """tools of registered MCP servers the asker may use on this collection"""
 
 
 def _sampling(req: PlanRequest, i: int) -> dict[str, Any]:
@@ -709,3 +712,65 @@ def _synthesis_samples(plan: Plan, req: PlanRequest, *, passages: list[Any], aft
                            **_sampling(req, i)}, after=after, model=_sample_model(req, i),
             unless_agreed=_agreeing(req, first),
             purpose=f"sample {i + 1}: write the answer from the sources{_sample_note(req, i)}"))
+
+
+def chosen_tool(question: str, tools: Sequence[ExternalTool]) -> ExternalTool | None:
+    """The registered tool the question asks to use, by its name ('ticket_status' or 'ticket
+    status', or 'server/tool'); the longest name named wins. None when it names none."""
+    asked = " ".join(re.sub(r"[_\-/]+", " ", question.lower()).split())
+    named = []
+    for tool in tools:
+        for name in (tool.name, tool.ref):
+            words = " ".join(re.sub(r"[_\-/]+", " ", name.lower()).split())
+            if len(words) >= 3 and re.search(rf"(?<![\w]){re.escape(words)}(?![\w])", asked):
+                named.append((len(words), tool))
+    return max(named, key=lambda n: n[0])[1] if named else None
+
+
+def tool_arguments(question: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments the question states plainly: a property with a pattern takes the first text
+    matching it, one with an enum the value the question names, a number or integer the only
+    number the question states. The rest are left to the model."""
+    found: dict[str, Any] = {}
+    properties = schema.get("properties") or {}
+    rest = question  # the question without the text a pattern already took (TCK-1042 is no number)
+    for key, spec in properties.items() if isinstance(properties, Mapping) else ():
+        pattern = spec.get("pattern") if isinstance(spec, Mapping) else None
+        if isinstance(pattern, str) and spec.get("type", "string") == "string":
+            try:
+                match = re.search(pattern.lstrip("^").rstrip("$"), question)
+            except re.error:
+                match = None
+            if match:
+                found[key] = match.group(0)
+                rest = rest.replace(match.group(0), " ")
+    numbers = stated_numbers(rest)
+    for key, spec in properties.items() if isinstance(properties, Mapping) else ():
+        if not isinstance(spec, Mapping) or key in found or isinstance(spec.get("pattern"), str):
+            continue
+        if isinstance(spec.get("enum"), list):
+            named = [v for v in spec["enum"] if isinstance(v, str) and re.search(
+                rf"(?<!\w){re.escape(v.lower())}(?!\w)", question.lower())]
+            if len(named) == 1:
+                found[key] = named[0]
+        elif spec.get("type") in ("integer", "number") and len(numbers) == 1:
+            value = numbers[0].replace(",", "")
+            try:
+                found[key] = int(value) if spec["type"] == "integer" else float(value)
+            except ValueError:
+                continue
+    return found
+
+
+def tool_plan(req: PlanRequest, tool: ExternalTool) -> Plan:
+    """The question asks to use a registered tool: call it (its arguments read from the question,
+    the rest written by the model under its schema), then write the answer from what it returned,
+    which the answer cites and verification checks."""
+    plan = Plan(strategy="tool")
+    call = plan.add("mcp_call", {"tool": tool.ref, "question": req.question, "schema": tool.schema,
+                                 "arguments": tool_arguments(req.question, tool.schema)},
+                    purpose=f"call {tool.ref}: {tool.description[:120]}")
+    _synthesis_samples(plan, req, passages=[ref(f"{call}.passages")], after=(call,))
+    plan.reader = Synthesized(samples=plan.ids("synthesize"), searches=[call],
+                              numeric=answer_kind(req.question) == "number")
+    return plan

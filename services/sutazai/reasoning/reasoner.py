@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import asdict, replace
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sutazai.lib.access import Principal
 from sutazai.lib.context import current_request_id
@@ -44,6 +44,7 @@ from sutazai.reasoning.strategies import Outcome, Synthesized
 from sutazai.reasoning.tools import Tool, ToolContext
 from sutazai.reasoning.tools.answering import Verify
 from sutazai.reasoning.tools.base import Remembered
+from sutazai.reasoning.tools.external import ExternalTool
 from sutazai.reasoning.tools.modeltools import numbers_in
 from sutazai.reasoning.trace import Emit, EventPublisher, TraceRecorder, TraceStore, completed_event, trace_differences
 
@@ -52,6 +53,12 @@ __all__ = ["Answer", "AskOptions", "Policy", "Reasoner", "error_payload"]
 
 
 logger = logging.getLogger(__name__)
+
+
+class ExternalTools(Protocol):
+    """The tools of registered MCP servers an asker may use on a collection (`McpServers`)."""
+
+    async def usable(self, *, by: Principal, collection: str) -> tuple[ExternalTool, ...]: ...
 
 
 async def _no_emit(kind: str, data: dict[str, Any]) -> None:  # noqa: ARG001
@@ -64,8 +71,9 @@ class Reasoner:
     def __init__(self, *, traces: TraceStore, routes: RouteStore, router: ModelRouter, events: EventPublisher,
                  tools: dict[str, Tool], policy: Policy, max_tokens_cap: int = 1024,
                  planner: ModelPlanner | None = None, audit: AuditRecorder | None = None,
-                 assessor: Assessor | None = None) -> None:
+                 assessor: Assessor | None = None, external: ExternalTools | None = None) -> None:
         self._traces, self._routes, self._router, self._events = traces, routes, router, events
+        self._external = external
         self._tools, self._policy, self._audit = tools, policy, audit
         self._planner = Planner(tools=tools, model_planner=planner)
         self.configuration = Configuration(routes=routes, router=router, audit=audit)
@@ -129,8 +137,11 @@ class Reasoner:
                                 today=dt.date.fromisoformat(str(options.today)), max_tokens=allowance,
                                 memory=memory["held"]))
         try:
+            tools = await self._external.usable(by=principal, collection=searched) \
+                if self._external is not None and credential is not None else ()
             answer = await self._answer(recorder, executor, text, options, budget, named=collection is not None,
-                                        credential=credential, memory=memory, explicit_threshold=explicit_threshold)
+                                        credential=credential, memory=memory, explicit_threshold=explicit_threshold,
+                                        tools=tools)
         except (ModelUnavailable, NotFound, Forbidden, DependencyUnavailable) as exc:
             await recorder.fail(status="failed", error=exc.detail, spend=executor.spend.to_dict())
             exc.extra["trace_id"] = str(trace_id)
@@ -144,9 +155,9 @@ class Reasoner:
 
     async def _answer(self, recorder: TraceRecorder, executor: Executor, text: str, options: AskOptions,
                       budget: Budget, *, named: bool, credential: str | None, memory: dict[str, Remembered],
-                      explicit_threshold: float | None) -> Answer:
+                      explicit_threshold: float | None, tools: tuple[ExternalTool, ...] = ()) -> Answer:
         started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
-        request = await self._request(text, options, consult=credential is not None)
+        request = replace(await self._request(text, options, consult=credential is not None), tools=tools)
         planned = await self._planner.plan(request, executor, consult=credential is not None, named=named,
                                            held=memory)
         plan = await recorder.plan(planned.plan, self._tools, started=started, clock=clock)

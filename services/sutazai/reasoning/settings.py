@@ -62,6 +62,8 @@ class ReasoningSettings(ModelSettings):
     model_verification: Literal["auto", "on", "off"] = Field(
         default="off", description="put a claim the words of the sources cannot back to the model routed for "
                                     "'verify': auto (when its manifest entry suits verifying), on or off")
+    mcp_hosts: str = Field(default="", description="hosts (comma-separated) of the internal MCP servers an admin "
+                           "may register for the planner; none by default")
     model_failure_threshold: int = Field(default=3, ge=1, le=100)
     model_reset_seconds: int = Field(default=30, ge=1, le=3600)
     system_prompt: str = (

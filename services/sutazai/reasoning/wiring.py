@@ -3,6 +3,7 @@ the guarded model and its router, the knowledge client, the tools and the Reason
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sutazai.lib.audit_client import AuditClient
 from sutazai.lib.clients.knowledge import KnowledgeClient
 from sutazai.lib.clients.learning import LearningClient
 from sutazai.lib.clients.metacognition import MetacognitionClient
+from sutazai.lib.field_crypto import field_cipher
 from sutazai.lib.http_client import ResilientClient
 from sutazai.lib.limits import Sandbox
 from sutazai.lib.models import ModelBackend
@@ -21,6 +23,7 @@ from sutazai.lib.models.manifest import model_suits
 from sutazai.lib.settings import ModelBackendKind
 from sutazai.lib.wiring import ReadinessCheck, Resources, ServiceComponents, identity_authenticator
 from sutazai.reasoning.answers import Policy
+from sutazai.reasoning.mcp_client import McpServers
 from sutazai.reasoning.model_planning import ModelPlanner
 from sutazai.reasoning.model_routes import ModelRouter, StoredRoutes
 from sutazai.reasoning.reasoner import Reasoner
@@ -28,6 +31,7 @@ from sutazai.reasoning.settings import ReasoningSettings
 from sutazai.reasoning.steps import Budget
 from sutazai.reasoning.store import MIGRATIONS, SCHEMA
 from sutazai.reasoning.tools import build_tools
+from sutazai.reasoning.tools.external import McpCall
 from sutazai.reasoning.tools.knowledge import KnowledgeCalls
 from sutazai.reasoning.tools.memory import Judge, LearningMemory, Recall, model_judge
 from sutazai.reasoning.trace import StoredTraces
@@ -40,6 +44,8 @@ class ReasoningComponents(ServiceComponents):
     reasoner: Reasoner
     knowledge: KnowledgeClient
     """the knowledge service, as the MCP tools call it with the caller's credential"""
+    mcp_servers: McpServers
+    """internal MCP servers whose tools the planner may call"""
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         return {**super().readiness(), "model": self.model.ping}
@@ -117,16 +123,21 @@ async def build(settings: ReasoningSettings, resources: Resources) -> ReasoningC
                       preload=("sutazai.reasoning.tools.calculator", "sutazai.reasoning.tools.program"))
     resources.on_close(sandbox.close)
     knowledge = KnowledgeClient(client)
+    audit = AuditClient(identity)
+    servers = McpServers(db=resources.db, cipher=field_cipher(dict(os.environ), "reasoning"),
+                         hosts=[h.strip() for h in settings.mcp_hosts.split(",") if h.strip()], audit=audit)
+    tools = build_tools(knowledge=KnowledgeCalls(knowledge), route=router, verification=settings.model_verification,
+                        sandbox=sandbox, recall=recall)
+    tools[McpCall.name] = McpCall(servers, router, audit)
     reasoner = Reasoner(
         traces=StoredTraces(resources.db), routes=StoredRoutes(resources.db), router=router, events=resources.bus,
-        policy=policy_of(settings), tools=build_tools(knowledge=KnowledgeCalls(knowledge), route=router,
-                                                     verification=settings.model_verification, sandbox=sandbox,
-                                                     recall=recall),
+        policy=policy_of(settings), tools=tools,
         max_tokens_cap=settings.max_tokens_cap, planner=ModelPlanner(route=router, mode=settings.model_planning),
-        audit=AuditClient(identity), assessor=assessor)
+        audit=audit, assessor=assessor, external=servers)
     await reasoner.configuration.load_routes()
     return ReasoningComponents(resources=resources, authenticator=identity_authenticator(settings, resources),
-                               settings=settings, model=model, reasoner=reasoner, knowledge=knowledge)
+                               settings=settings, model=model, reasoner=reasoner, knowledge=knowledge,
+                               mcp_servers=servers)
 
 
 def started(settings: ReasoningSettings) -> AbstractAsyncContextManager[ReasoningComponents]:

@@ -268,3 +268,24 @@ def test_a_name_no_passage_mentions_is_not_answered_from_a_neighbours_row() -> N
     assert unmentioned("Summarise the budgets of the projects in December.", passages) is None
     # of two names one mentioned is enough to read on
     assert unmentioned("Which has the larger budget, Route Planner or Quay Wall?", passages) is None
+
+
+def test_a_question_naming_a_registered_tool_is_planned_as_a_call_with_the_arguments_it_states() -> None:
+    from sutazai.reasoning.planning import chosen_tool, tool_arguments, tool_plan
+    from sutazai.reasoning.tools.external import ExternalTool
+
+    schema = {"type": "object", "required": ["ticket"], "properties": {
+        "ticket": {"type": "string", "pattern": "^TCK-\\d+$"}, "priority": {"enum": ["low", "high"]},
+        "limit": {"type": "integer"}}}
+    status = ExternalTool(server="helpdesk", name="ticket_status", description="a ticket's status", schema=schema)
+    other = ExternalTool(server="wiki", name="ticket_status", description="", schema=schema)
+    assert chosen_tool("Use the ticket status tool for TCK-1042", [status]) is status
+    assert chosen_tool("Ask wiki/ticket_status about TCK-7", [status, other]) is other  # the server named wins
+    assert chosen_tool("What is the status of my ticket?", [status]) is None  # the tool is not named
+    assert tool_arguments("Ticket TCK-1042, high priority, show 5", schema) == {
+        "ticket": "TCK-1042", "priority": "high", "limit": 5}
+    assert tool_arguments("any ticket", schema) == {}  # left to the model, under the schema
+    plan = tool_plan(PlanRequest(question="Use ticket status for TCK-9", has_knowledge=True, samples=2,
+                                 temperature=0.0, sample_temperature=0.7, seed=0), status)
+    assert plan.strategy == "tool" and tools(plan) == ["mcp_call", "synthesize", "synthesize"]
+    assert plan.steps[0].input["arguments"] == {"ticket": "TCK-9"}

@@ -158,3 +158,42 @@ class Retrieval(BaseModel):
     depth: int = Field(ge=1, le=12, description="passages the question's own search returns (entity searches: "
                        "one less)")
     weights: FusionWeightsIn = Field(default_factory=FusionWeightsIn, description="reciprocal-rank fusion weights")
+
+
+MCP_SERVERS = f"{PREFIX}/mcp-servers"
+
+
+class McpServerIn(BaseModel):
+    """An internal MCP server whose tools the planner may call (Streamable HTTP)."""
+
+    name: str = Field(min_length=1, max_length=63, description="lower-case letters, digits, '-' or '_'")
+    url: str = Field(min_length=8, max_length=2048, description="its Streamable HTTP endpoint, on a host in "
+                                                                "SUTAZAI_MCP_HOSTS")
+    secret: str | None = Field(default=None, min_length=1, max_length=4096, description="sent as the bearer; "
+                               "sealed at rest and never shown again")
+    collections: list[str] = Field(default_factory=list, max_length=100, description="the collections whose "
+                                   "questions may use it (empty: every collection)")
+    min_role: str = Field(default="user", description="the lowest role that may use it: user, service or admin")
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="a call that takes longer fails")
+    max_output_chars: int = Field(default=20_000, ge=100, le=1_000_000, description="a longer result fails")
+
+
+class McpToolOut(BaseModel):
+    name: str
+    description: str
+    input_schema: dict[str, object]
+
+
+class McpServerOut(BaseModel):
+    name: str
+    url: str
+    has_secret: bool
+    collections: list[str]
+    min_role: str
+    timeout_seconds: float
+    max_output_chars: int
+    tools: list[McpToolOut]
+    refused: list[dict[str, str]] = Field(description="tools left out, with why (an input schema that is not a "
+                                                      "valid JSON schema)")
+    listed_at: datetime | None
+    created_by: str
