@@ -12,7 +12,7 @@ from sutazai.knowledge.connectors.manager import ConnectorView, NewConnector, Ru
 from sutazai.knowledge.deps import Knowledge
 from sutazai.lib.contracts import knowledge as contract
 from sutazai.lib.contracts.knowledge import ConnectorIn, ConnectorKind, ConnectorOut, ConnectorRunOut
-from sutazai.lib.deps import CurrentPrincipal
+from sutazai.lib.deps import AdminPrincipal, CurrentPrincipal
 from sutazai.lib.security import credential_from
 
 router = APIRouter(prefix=contract.PREFIX, tags=["connectors"])
@@ -40,7 +40,7 @@ def connector_out(view: ConnectorView, *, with_runs: bool = False) -> ConnectorO
 @router.post("/connectors", response_model=ConnectorOut, status_code=201, summary="Connect a source (folder, "
              "Git repository, IMAP mailbox, intranet site) to a collection you administer; its first sync "
              "starts at once")
-async def create_connector(body: ConnectorIn, request: Request, principal: CurrentPrincipal,
+async def create_connector(body: ConnectorIn, request: Request, principal: AdminPrincipal,
                            knowledge: Knowledge) -> ConnectorOut:
     new = NewConnector(name=body.name, kind=body.kind.value, collection=body.collection, config=dict(body.config),
                        secret=body.secret, every_seconds=body.every_seconds)
@@ -67,7 +67,7 @@ async def get_connector(ref: Ref, principal: CurrentPrincipal, knowledge: Knowle
 
 @router.post("/connectors/{ref}/sync", response_model=ConnectorOut, status_code=202, summary="Sync now: the "
              "worker starts it within SUTAZAI_CONNECTOR_POLL_SECONDS; follow it with GET")
-async def sync_connector(ref: Ref, request: Request, principal: CurrentPrincipal,
+async def sync_connector(ref: Ref, request: Request, principal: AdminPrincipal,
                          knowledge: Knowledge) -> ConnectorOut:
     view = await knowledge.connectors.view(ref, by=principal)
     await knowledge.connectors.require_admin(view.connector, by=principal)
@@ -78,7 +78,7 @@ async def sync_connector(ref: Ref, request: Request, principal: CurrentPrincipal
 
 @router.delete("/connectors/{ref}", status_code=204, summary="Remove a connector; with documents=true also "
                "every document it synced")
-async def delete_connector(ref: Ref, request: Request, principal: CurrentPrincipal, knowledge: Knowledge,
+async def delete_connector(ref: Ref, request: Request, principal: AdminPrincipal, knowledge: Knowledge,
                            documents: bool = False) -> None:
     view = await knowledge.connectors.view(ref, by=principal)
     await knowledge.connectors.require_admin(view.connector, by=principal)

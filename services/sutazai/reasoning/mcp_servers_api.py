@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from sutazai.lib.contracts import reasoning as contract
 from sutazai.lib.contracts.reasoning import McpServerIn, McpServerOut, McpToolOut
-from sutazai.lib.deps import CurrentPrincipal, provide
+from sutazai.lib.deps import CurrentPrincipal, PlatformAdmin, provide
 from sutazai.lib.security import credential_from
 from sutazai.reasoning.mcp_client import McpServerRow, McpServers, NewServer
 from sutazai.reasoning.wiring import ReasoningComponents
@@ -37,7 +37,7 @@ def server_out(row: McpServerRow) -> McpServerOut:
 @router.post("/mcp-servers", response_model=McpServerOut, status_code=201, summary="Register an internal MCP "
              "server whose tools the planner may call (its tools are listed now; a tool whose input schema is "
              "not valid is left out with the reason)")
-async def register(body: McpServerIn, request: Request, principal: CurrentPrincipal, servers: Servers) -> McpServerOut:
+async def register(body: McpServerIn, request: Request, principal: PlatformAdmin, servers: Servers) -> McpServerOut:
     new = NewServer(name=body.name, url=body.url, secret=body.secret, collections=tuple(body.collections),
                     min_role=body.min_role, timeout_seconds=body.timeout_seconds,
                     max_output_chars=body.max_output_chars)
@@ -51,10 +51,10 @@ async def list_servers(principal: CurrentPrincipal, servers: Servers) -> list[Mc
 
 
 @router.post("/mcp-servers/{name}/refresh", response_model=McpServerOut, summary="List the server's tools again")
-async def refresh(name: str, principal: CurrentPrincipal, servers: Servers) -> McpServerOut:
+async def refresh(name: str, principal: PlatformAdmin, servers: Servers) -> McpServerOut:
     return server_out(await servers.refresh(name, by=principal))
 
 
 @router.delete("/mcp-servers/{name}", status_code=204, summary="Remove a registered MCP server")
-async def remove(name: str, request: Request, principal: CurrentPrincipal, servers: Servers) -> None:
+async def remove(name: str, request: Request, principal: PlatformAdmin, servers: Servers) -> None:
     await servers.remove(name, by=principal, credential=credential_from(request))
