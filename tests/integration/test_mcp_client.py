@@ -24,6 +24,8 @@ from tests.servers import ServerThread
 
 SERVERS = "/api/reasoning/v1/mcp-servers"
 TOKEN = "internal-tool-token"
+ONE_SAMPLE = {"samples": 1, "budget": {"max_seconds": 500}}
+"""One sample each, with room for a slow shared machine (the tool's own timeouts are what is tested)."""
 
 
 class Bearer:
@@ -112,7 +114,7 @@ def test_a_registered_tool_is_called_as_a_step_and_its_failures_are_recorded(pla
 
         asked = client.post("/api/reasoning/v1/ask", json={
             "question": "Use the ticket status tool: what is the status of TCK-1042?", "collection": col,
-            "options": {"samples": 1}})
+            "options": ONE_SAMPLE})
         assert asked.status_code == 200, asked.text
         trace = trace_of(client, asked.json()["trace_id"])
         assert trace["plan"]["strategy"] == "tool"
@@ -133,7 +135,7 @@ def test_a_registered_tool_is_called_as_a_step_and_its_failures_are_recorded(pla
                                 "returned 300,000 characters; the limit is 1,000")):
             started = time.monotonic()
             asked = client.post("/api/reasoning/v1/ask", json={"question": question, "collection": col,
-                                                                "options": {"samples": 1}})
+                                                                "options": ONE_SAMPLE})
             assert asked.status_code == 200, asked.text
             answer = asked.json()
             assert answer["abstained"], answer
@@ -165,14 +167,14 @@ def test_who_may_register_and_use_a_tool_server(platform: Platform, tool_server:
         # a user of the collection may use it; a key of another collection never reaches it
         with httpx.Client(base_url=platform.url, headers=auth(user), timeout=300) as c:
             asked = c.post("/api/reasoning/v1/ask", json={
-                "question": "Use the ticket status tool for TCK-1042.", "collection": col, "options": {"samples": 1}})
+                "question": "Use the ticket status tool for TCK-1042.", "collection": col, "options": ONE_SAMPLE})
             assert asked.status_code == 200, (asked.text, steps_of(c, asked))
             assert trace_of(c, asked.json()["trace_id"])["plan"]["strategy"] == "tool"
             assert any(s["name"] == name for s in c.get(SERVERS).json())
         with httpx.Client(base_url=platform.url, headers=auth(outsider), timeout=300) as c:
             asked = c.post("/api/reasoning/v1/ask", json={
                 "question": "Use the ticket status tool for TCK-1042.", "collection": f"{col}-other",
-                "options": {"samples": 1}})
+                "options": ONE_SAMPLE})
             assert asked.status_code == 200, asked.text
             assert trace_of(c, asked.json()["trace_id"])["plan"]["strategy"] != "tool"
             assert all(s["name"] != name for s in c.get(SERVERS).json())
