@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -188,29 +189,30 @@ class McpServers:
             raise DependencyUnavailable(f"the MCP server at {url} could not be listed: {exc}") from exc
 
 
-async def _list_tools(url: str, secret: str | None, timeout: float) -> list[Any]:
+@asynccontextmanager
+async def _session(url: str, secret: str | None, timeout: float) -> AsyncIterator[Any]:
+    """The SDK's client over Streamable HTTP, the server's credential as its bearer."""
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout), trust_env=False) as http, \
+            Client(streamable_http_client(url, http_client=http)) as client:
+        yield client
+
+
+async def _list_tools(url: str, secret: str | None, timeout: float) -> list[Any]:
     try:
-        async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout), trust_env=False) as http, \
-                Client(streamable_http_client(url, http_client=http)) as client:
+        async with _session(url, secret, timeout) as client:
             return list((await client.list_tools()).tools)
     except Exception as exc:  # noqa: BLE001 - whatever the transport or server did: one reason
         raise McpCallFailed(_reason(exc)) from exc
 
 
 async def _call(url: str, secret: str | None, tool: str, arguments: dict[str, Any], timeout: float) -> str:
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     try:
-        async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout), trust_env=False) as http, \
-                Client(streamable_http_client(url, http_client=http)) as client:
+        async with _session(url, secret, timeout) as client:
             result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
     except Exception as exc:  # noqa: BLE001 - a transport error, a refused call, output that breaks its schema
         raise McpCallFailed(f"the call failed: {_reason(exc)}") from exc
