@@ -144,8 +144,8 @@ def test_backup_under_load_restores_into_a_new_directory_record_by_record(
         deadline = time.monotonic() + 600
         while True:
             docs = client.get("/api/knowledge/v1/documents", params={"collection": "load"}).json()
-            if all(d["status"] in ("ready", "failed") and d["graph"]["state"] not in ("pending", "running")
-                   for d in docs):
+            if all(d["status"] in ("ready", "failed") and d["graph"]["state"] in ("done", "failed", "off")
+                   for d in docs):  # the graph has read them too ("extracting" is not finished)
                 break
             assert time.monotonic() < deadline, [d for d in docs if d["status"] not in ("ready", "failed")][:3]
             time.sleep(1)

@@ -32,4 +32,4 @@ def test_concurrent_and_repeated_upgrades_converge(backends: Backends, pool_kind
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)).fetchone()
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert head is not None and version == [(head,)]
-    assert tables == (5,)  # traces, trace_steps, routes, settings, alembic_version
+    assert tables == (6,)  # traces, trace_steps, routes, settings, mcp_servers, alembic_version
