@@ -158,6 +158,16 @@ def test_who_may_register_and_use_a_tool_server(platform: Platform, tool_server:
         assert refused.status_code == 422 and "SUTAZAI_MCP_HOSTS" in refused.text
         assert register(admin, "ftp://127.0.0.1/mcp").status_code == 422
         assert register(admin, tool_server, min_role="owner").status_code == 422
+        for bad in ({"url": tool_server + "\x00x"}, {"name": "a\x00b"}, {"timeout_seconds": 10**400},
+                    {"max_output_chars": 10**400}, {"collections": ["bad name!"]}):
+            response = admin.post(SERVERS, json={"name": f"t{uuid.uuid4().hex[:8]}", "url": tool_server,
+                                                 "secret": TOKEN, **bad})
+            assert 400 <= response.status_code < 500, (bad, response.text)
+        deep: Any = {}
+        for _ in range(500):
+            deep = {"a": deep}
+        response = admin.post(SERVERS, json={"name": "deep", "url": tool_server, "secret": deep})
+        assert 400 <= response.status_code < 500, response.text
         wrong = admin.post(SERVERS, json={"name": f"t{uuid.uuid4().hex[:8]}", "url": tool_server, "secret": "nope"})
         assert wrong.status_code == 503 and "could not be listed" in wrong.json()["detail"]
         created = register(admin, tool_server, collections=[col])
