@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from sutazai.lib.errors import (
@@ -20,6 +20,14 @@ from sutazai.lib.errors import (
     ValidationFailed,
     translated,
 )
+
+R = TypeVar("R")
+
+
+def typed(conn: psycopg.AsyncConnection[Any], row: type[R]) -> psycopg.AsyncCursor[R]:
+    """A cursor whose rows are `row` instances (a frozen dataclass per table family): what every
+    service's store uses for typed rows."""
+    return conn.cursor(row_factory=class_row(row))
 
 
 def _message(exc: psycopg.Error) -> str:

@@ -6,19 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from psycopg import AsyncCursor
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from sutazai.knowledge.store import Conn
-
-R = TypeVar("R")
-
-
-def _typed(conn: Conn, row: type[R]) -> AsyncCursor[R]:
-    return conn.cursor(row_factory=class_row(row))
+from sutazai.lib.db import typed as _typed
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,11 @@ connection to run on."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from psycopg import AsyncConnection, AsyncCursor
-from psycopg.rows import class_row
+from psycopg import AsyncConnection
 
+from sutazai.lib.db import typed
+
+__all__ = ["Conn", "typed"]
 Conn = AsyncConnection[dict[str, Any]]
-R = TypeVar("R")
-
-
-def typed(conn: Conn, row: type[R]) -> AsyncCursor[R]:
-    """A cursor whose rows are `row` instances (a frozen dataclass per table family)."""
-    return conn.cursor(row_factory=class_row(row))

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from sutazai.lib.db import typed
 from sutazai.reasoning.store import Conn
 
 
@@ -33,7 +33,7 @@ class McpServerRow:
 async def insert(*, conn: Conn, name: str, url: str, secret: str | None, collections: list[str], min_role: str,
                  timeout_seconds: float, max_output_chars: int, tools: list[dict[str, Any]],
                  refused: list[dict[str, str]], created_by: str) -> McpServerRow:
-    async with conn.cursor(row_factory=class_row(McpServerRow)) as cur:
+    async with typed(conn, McpServerRow) as cur:
         await cur.execute(
             """INSERT INTO reasoning.mcp_servers (id, name, url, secret, collections, min_role, timeout_seconds,
                    max_output_chars, tools, refused, listed_at, created_by)
@@ -46,13 +46,13 @@ async def insert(*, conn: Conn, name: str, url: str, secret: str | None, collect
 
 
 async def all_servers(*, conn: Conn) -> list[McpServerRow]:
-    async with conn.cursor(row_factory=class_row(McpServerRow)) as cur:
+    async with typed(conn, McpServerRow) as cur:
         await cur.execute("SELECT * FROM reasoning.mcp_servers ORDER BY name")
         return await cur.fetchall()
 
 
 async def get(*, conn: Conn, name: str) -> McpServerRow | None:
-    async with conn.cursor(row_factory=class_row(McpServerRow)) as cur:
+    async with typed(conn, McpServerRow) as cur:
         await cur.execute("SELECT * FROM reasoning.mcp_servers WHERE name = %s", (name,))
         return await cur.fetchone()
 
